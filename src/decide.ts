@@ -1,0 +1,118 @@
+/** The maintenance decision: a pure function of request facts, state, options, rules and `now`. No Koa, no I/O. */
+import type { MaintenanceConfig, MaintenanceUser } from './options.js';
+import type { BypassRules } from './rules.js';
+import { isActive, type MaintenanceState } from './state.js';
+
+/** What the decision needs to know about one request; gathered by the middleware. */
+export interface RequestFacts {
+  /** Normalised request path (see `normalizePath`). */
+  readonly path: string;
+  /** `Host` of the request, for an absolute `redirectUrl`. */
+  readonly host: string;
+  /** Client address, normalised. */
+  readonly ip?: string;
+  /** The request's user, when a user rule needs it. */
+  readonly user?: MaintenanceUser;
+  /** `process.env.NODE_ENV` at request time. */
+  readonly nodeEnv?: string;
+  /** Mode forced by the matched route (`forceMaintenance` / `@ForceMaintenance`). */
+  readonly forced?: 'on' | 'off';
+  /** Whether the matched route is the toggle routes' `off` URL. */
+  readonly isToggleOffRoute?: boolean;
+}
+
+/** Rule that let a request through. */
+export type PassRule =
+  | 'forced-off'
+  | 'state-off'
+  | 'toggle-off-url'
+  | 'ignoreAnonymousUser'
+  | 'ignoreAuthenticatedUser'
+  | 'ignoreStaff'
+  | 'ignoreSuperuser'
+  | 'ignoreAdminSite'
+  | 'ignoreTests'
+  | 'ignoreIpAddresses'
+  | 'ignoreUrls'
+  | 'redirect-target';
+
+/** Outcome of {@link decide}: which rule decided and, when blocked, how to answer. */
+export type Decision =
+  | { readonly blocked: false; readonly rule: PassRule }
+  | {
+      readonly blocked: true;
+      readonly rule: 'forced-on' | 'maintenance';
+      /** `redirect` when `redirectUrl` is set, else the page/JSON answer. */
+      readonly action: 'respond' | 'redirect';
+      /** Whether the user must be logged out (only ever for blocked requests). */
+      readonly logout: boolean;
+    };
+
+type UserRuleConfig = Pick<
+  MaintenanceConfig,
+  'ignoreAnonymousUser' | 'ignoreAuthenticatedUser' | 'ignoreStaff' | 'ignoreSuperuser'
+>;
+
+/** Whether any user rule or logout flag is on, i.e. whether the middleware must look the user up. */
+export function needsUser(config: MaintenanceConfig): boolean {
+  return (
+    config.ignoreAnonymousUser ||
+    config.ignoreAuthenticatedUser ||
+    config.ignoreStaff ||
+    config.ignoreSuperuser ||
+    config.logoutAuthenticatedUser ||
+    config.logoutStaffUser ||
+    config.logoutSuperuser
+  );
+}
+
+const isAuthenticated = (u: MaintenanceUser | undefined): u is MaintenanceUser =>
+  u !== undefined && u !== null && u.isAuthenticated !== false;
+
+function userRule(user: MaintenanceUser | undefined, c: UserRuleConfig): PassRule | undefined {
+  if (!isAuthenticated(user)) return c.ignoreAnonymousUser ? 'ignoreAnonymousUser' : undefined;
+  if (c.ignoreAuthenticatedUser) return 'ignoreAuthenticatedUser';
+  if (c.ignoreStaff && user.isStaff === true) return 'ignoreStaff';
+  if (c.ignoreSuperuser && user.isSuperuser === true) return 'ignoreSuperuser';
+  return undefined;
+}
+
+function mustLogout(user: MaintenanceUser | undefined, c: MaintenanceConfig): boolean {
+  if (!isAuthenticated(user)) return false;
+  if (user.isSuperuser === true) return c.logoutSuperuser;
+  if (user.isStaff === true) return c.logoutStaffUser;
+  return c.logoutAuthenticatedUser;
+}
+
+/**
+ * Decides one request. Order (the first rule that decides wins): route forced → state off → toggle `off` URL →
+ * users → admin site → tests → IPs → URLs → redirect target → maintenance.
+ */
+export function decide(
+  facts: RequestFacts,
+  state: MaintenanceState,
+  config: MaintenanceConfig,
+  rules: BypassRules,
+  now: Date,
+): Decision {
+  const redirect = config.redirectUrl !== undefined && !rules.isRedirectTarget(facts.path, facts.host);
+  if (facts.forced === 'off') return { blocked: false, rule: 'forced-off' };
+  if (facts.forced === 'on') {
+    return { blocked: true, rule: 'forced-on', action: redirect ? 'redirect' : 'respond', logout: false };
+  }
+  if (!isActive(state, now)) return { blocked: false, rule: 'state-off' };
+  if (facts.isToggleOffRoute) return { blocked: false, rule: 'toggle-off-url' };
+  const byUser = userRule(facts.user, config);
+  if (byUser) return { blocked: false, rule: byUser };
+  if (config.ignoreAdminSite && rules.isAdminPath(facts.path)) return { blocked: false, rule: 'ignoreAdminSite' };
+  if (config.ignoreTests && facts.nodeEnv === 'test') return { blocked: false, rule: 'ignoreTests' };
+  if (rules.isIgnoredIp(facts.ip)) return { blocked: false, rule: 'ignoreIpAddresses' };
+  if (rules.isIgnoredUrl(facts.path)) return { blocked: false, rule: 'ignoreUrls' };
+  if (!redirect && config.redirectUrl !== undefined) return { blocked: false, rule: 'redirect-target' };
+  return {
+    blocked: true,
+    rule: 'maintenance',
+    action: redirect ? 'redirect' : 'respond',
+    logout: mustLogout(facts.user, config),
+  };
+}

@@ -1,0 +1,29 @@
+/** The one error class of the library: a stable `code` plus a message that says what, which value and the fix. */
+
+/** Machine-readable error codes carried by {@link MaintenanceError}. */
+export type MaintenanceErrorCode =
+  | 'ERR_MAINTENANCE_INVALID_OPTION'
+  | 'ERR_MAINTENANCE_INVALID_SCHEDULE'
+  | 'ERR_MAINTENANCE_MODE_FORCED'
+  | 'ERR_MAINTENANCE_STORE_READ'
+  | 'ERR_MAINTENANCE_STORE_WRITE'
+  | 'ERR_MAINTENANCE_STORE_TIMEOUT'
+  | 'ERR_MAINTENANCE_STATE_CORRUPT'
+  | 'ERR_MAINTENANCE_MISUSE';
+
+/**
+ * Thrown for bad options (at startup), invalid schedules, writes refused by a forced `mode`, and store failures
+ * that a caller must know about (a failed write is never silent).
+ */
+export class MaintenanceError extends Error {
+  /** Stable identifier of the failure, e.g. `ERR_MAINTENANCE_INVALID_OPTION`. */
+  readonly code: MaintenanceErrorCode;
+
+  constructor(code: MaintenanceErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MaintenanceError';
+    this.code = code;
+    // routing-controllers' HttpError resets prototypes of subclasses; keep `instanceof` reliable for ours.
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}

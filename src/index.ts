@@ -1,0 +1,25 @@
+/** koa-maintenance-mode: public exports only. */
+
+export type { Decision, PassRule, RequestFacts } from './decide.js';
+export { decide } from './decide.js';
+export type { MaintenanceErrorCode } from './errors.js';
+export { MaintenanceError } from './errors.js';
+export { FileStateStore, STATE_KEY } from './file-store.js';
+export type { ForcedMode } from './force.js';
+export { forceMaintenance } from './force.js';
+export type { KeyvLike } from './keyv.js';
+export { maintenance } from './middleware.js';
+export type {
+  MaintenanceConfig,
+  MaintenanceContext,
+  MaintenanceOptions,
+  MaintenanceResponseKind,
+  MaintenanceUser,
+} from './options.js';
+export { DEFAULTS } from './options.js';
+export { getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service.js';
+export type { MaintenanceServiceOptions } from './service-options.js';
+export { SERVICE_DEFAULTS, STATE_FILE_ENV } from './service-options.js';
+export type { DisableOptions, EnableOptions, MaintenanceState } from './state.js';
+export { isActive } from './state.js';
+export type { MaintenanceLogger } from './store.js';

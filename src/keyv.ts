@@ -1,0 +1,38 @@
+/** The only file that imports keyv: builds the default file-backed keyv and recognises any keyv instance. */
+import Keyv from 'keyv';
+import { FileStateStore } from './file-store.js';
+
+/** The part of a keyv instance this library uses (duck-typed: never `instanceof Keyv`, keyv ships CJS and ESM). */
+export interface KeyvLike {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown, ttl?: number): Promise<unknown>;
+  delete(key: string): Promise<unknown>;
+  on?(event: string, listener: (...args: unknown[]) => void): unknown;
+  throwOnErrors?: boolean;
+  namespace?: string;
+  /** The storage adapter (`FileStateStore` for the embedded store). */
+  store?: unknown;
+}
+
+/** Whether `value` can be used as a keyv instance. */
+export function isKeyvLike(value: unknown): value is KeyvLike {
+  const v = value as Record<string, unknown> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.get === 'function' &&
+    typeof v.set === 'function' &&
+    typeof v.delete === 'function'
+  );
+}
+
+/** A keyv over the embedded {@link FileStateStore}: no key prefix, no serialisation (the file holds plain JSON). */
+export function createFileKeyv(filePath: string): KeyvLike {
+  return new Keyv({
+    store: new FileStateStore(filePath),
+    useKeyPrefix: false,
+    serialize: undefined,
+    deserialize: undefined,
+    throwOnErrors: true,
+  } as unknown as ConstructorParameters<typeof Keyv>[0]) as unknown as KeyvLike;
+}

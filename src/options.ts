@@ -1,0 +1,324 @@
+/** Options of `maintenance()`: the public type, the defaults, and the resolver that validates them once. */
+import type { ParameterizedContext } from 'koa';
+import { MaintenanceError } from './errors.js';
+import { ipEntryProblem } from './ip.js';
+import type { MaintenanceService } from './service.js';
+import { unknownKeyMessage } from './suggest.js';
+
+/** The Koa context the hooks receive. */
+export type MaintenanceContext = ParameterizedContext;
+
+/** What `getUser` returns; every flag is optional and only `true` counts (an object without flags is authenticated). */
+export interface MaintenanceUser {
+  /** @default true when a user object is present */
+  readonly isAuthenticated?: boolean;
+  /** @default false */
+  readonly isStaff?: boolean;
+  /** @default false */
+  readonly isSuperuser?: boolean;
+}
+
+/** How the maintenance answer is written: an HTML page or a JSON body. */
+export type MaintenanceResponseKind = 'html' | 'json';
+
+/** Options for `maintenance()`. Every field is optional; names mirror django-maintenance-mode's settings. */
+export interface MaintenanceOptions {
+  /** Where the state is read. @default Container.get(MaintenanceService) */
+  readonly service?: MaintenanceService;
+  /** Let the admin site (`adminPath` and below) through. @default false */
+  readonly ignoreAdminSite?: boolean;
+  /** Path of the admin site, used with `ignoreAdminSite`. @default '/admin' */
+  readonly adminPath?: string;
+  /** Let requests without a user through. @default false */
+  readonly ignoreAnonymousUser?: boolean;
+  /** Let any authenticated user through. @default false */
+  readonly ignoreAuthenticatedUser?: boolean;
+  /** Let users with `isStaff` through. @default false */
+  readonly ignoreStaff?: boolean;
+  /** Let users with `isSuperuser` through. @default false */
+  readonly ignoreSuperuser?: boolean;
+  /** Finds the request's user. @default (ctx) => ctx.state.user */
+  readonly getUser?: (ctx: MaintenanceContext) => MaintenanceUser | undefined | Promise<MaintenanceUser | undefined>;
+  /** Log out authenticated users whose request is blocked. @default false */
+  readonly logoutAuthenticatedUser?: boolean;
+  /** Log out staff whose request is blocked. @default logoutAuthenticatedUser */
+  readonly logoutStaffUser?: boolean;
+  /** Log out superusers whose request is blocked. @default logoutAuthenticatedUser */
+  readonly logoutSuperuser?: boolean;
+  /** Ends the session. @default ctx.logout?.(), then ctx.session = null and ctx.state.user = undefined */
+  readonly logout?: (ctx: MaintenanceContext) => void | Promise<void>;
+  /** Client addresses that pass: exact IPv4/IPv6, CIDR (`'10.0.0.0/8'`) or RegExp tested on the address. @default [] */
+  readonly ignoreIpAddresses?: ReadonlyArray<string | RegExp>;
+  /** Finds the client address. Behind a proxy set `app.proxy = true` instead of parsing headers here. @default (ctx) => ctx.ip */
+  readonly getClientIpAddress?: (ctx: MaintenanceContext) => string | undefined;
+  /** Paths that pass: string prefixes on a segment boundary (`'/api'` passes `/api`, `/api/x`, not `/apix`) or RegExp. @default [] */
+  readonly ignoreUrls?: ReadonlyArray<string | RegExp>;
+  /** Let every request through while `NODE_ENV === 'test'`. @default false */
+  readonly ignoreTests?: boolean;
+  /** Answer blocked requests with a 302 to this path or URL instead of the page; the target itself is served. @default undefined */
+  readonly redirectUrl?: string;
+  /** HTML page, JSON body, `'auto'` (from `Accept`) or a function choosing per request. @default 'html' */
+  readonly responseType?: 'html' | 'json' | 'auto' | ((ctx: MaintenanceContext) => MaintenanceResponseKind);
+  /** Nunjucks template of the page, looked up in `viewsDir` first, then in the packaged `views/`. @default '503.html' */
+  readonly template?: string;
+  /** Directories of your templates, searched before the packaged views. @default [] */
+  readonly viewsDir?: string | readonly string[];
+  /** Extra variables for the page (and fields of the JSON body). @default undefined */
+  readonly getContext?: (ctx: MaintenanceContext) => object | Promise<object>;
+  /** Status of the maintenance answer. @default 503 */
+  readonly statusCode?: number;
+  /** `Retry-After` seconds; `null` or `0` sends none. A scheduled end wins and is sent as an HTTP date. @default 3600 */
+  readonly retryAfter?: number | null;
+}
+
+/** Default values of {@link MaintenanceOptions}; the JSDoc `@default` tags restate these. */
+export const DEFAULTS = Object.freeze({
+  ignoreAdminSite: false,
+  adminPath: '/admin',
+  ignoreAnonymousUser: false,
+  ignoreAuthenticatedUser: false,
+  ignoreStaff: false,
+  ignoreSuperuser: false,
+  logoutAuthenticatedUser: false,
+  ignoreIpAddresses: [] as ReadonlyArray<string | RegExp>,
+  ignoreUrls: [] as ReadonlyArray<string | RegExp>,
+  ignoreTests: false,
+  responseType: 'html' as const,
+  template: '503.html',
+  viewsDir: [] as readonly string[],
+  statusCode: 503,
+  retryAfter: 3600 as number | null,
+});
+
+/** {@link MaintenanceOptions} after validation: complete and read-only. */
+export interface MaintenanceConfig {
+  readonly service?: MaintenanceService;
+  readonly ignoreAdminSite: boolean;
+  readonly adminPath: string;
+  readonly ignoreAnonymousUser: boolean;
+  readonly ignoreAuthenticatedUser: boolean;
+  readonly ignoreStaff: boolean;
+  readonly ignoreSuperuser: boolean;
+  readonly getUser?: MaintenanceOptions['getUser'];
+  readonly logoutAuthenticatedUser: boolean;
+  readonly logoutStaffUser: boolean;
+  readonly logoutSuperuser: boolean;
+  readonly logout?: MaintenanceOptions['logout'];
+  readonly ignoreIpAddresses: ReadonlyArray<string | RegExp>;
+  readonly getClientIpAddress?: MaintenanceOptions['getClientIpAddress'];
+  readonly ignoreUrls: ReadonlyArray<string | RegExp>;
+  readonly ignoreTests: boolean;
+  readonly redirectUrl?: string;
+  readonly responseType: NonNullable<MaintenanceOptions['responseType']>;
+  readonly template: string;
+  readonly viewsDir: readonly string[];
+  readonly getContext?: MaintenanceOptions['getContext'];
+  readonly statusCode: number;
+  readonly retryAfter: number | null;
+}
+
+const KNOWN_KEYS = [
+  'service',
+  'ignoreAdminSite',
+  'adminPath',
+  'ignoreAnonymousUser',
+  'ignoreAuthenticatedUser',
+  'ignoreStaff',
+  'ignoreSuperuser',
+  'getUser',
+  'logoutAuthenticatedUser',
+  'logoutStaffUser',
+  'logoutSuperuser',
+  'logout',
+  'ignoreIpAddresses',
+  'getClientIpAddress',
+  'ignoreUrls',
+  'ignoreTests',
+  'redirectUrl',
+  'responseType',
+  'template',
+  'viewsDir',
+  'getContext',
+  'statusCode',
+  'retryAfter',
+] as const;
+
+const BOOLEAN_KEYS = [
+  'ignoreAdminSite',
+  'ignoreAnonymousUser',
+  'ignoreAuthenticatedUser',
+  'ignoreStaff',
+  'ignoreSuperuser',
+  'logoutAuthenticatedUser',
+  'logoutStaffUser',
+  'logoutSuperuser',
+  'ignoreTests',
+] as const;
+
+const FUNCTION_KEYS = ['getUser', 'logout', 'getClientIpAddress', 'getContext'] as const;
+
+/** Throws the standard invalid-option error: what, the value received, the fix. */
+export function invalidOption(name: string, expected: string, value: unknown): never {
+  throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', `${name} ${expected}; received ${show(value)}.`);
+}
+
+function show(value: unknown): string {
+  if (value instanceof RegExp) return value.toString();
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** True when `value` looks like a Koa context (someone wrote `app.use(maintenance)`). */
+function looksLikeKoaContext(value: object): boolean {
+  return 'app' in value && 'req' in value && 'res' in value;
+}
+
+/** Rejects `g`/`y` flags: they make `RegExp.test` stateful, so the same path would pass and then fail. */
+function checkRegExp(name: string, re: RegExp): void {
+  if (re.global || re.sticky) {
+    invalidOption(name, 'must not use the g or y flag (it makes RegExp.test() stateful); drop the flag', re);
+  }
+}
+
+function checkPath(name: string, p: unknown): string {
+  if (typeof p !== 'string' || !p.startsWith('/')) invalidOption(name, 'must be a path starting with "/"', p);
+  return p;
+}
+
+/** Removes a trailing slash so `'/api/'` and `'/api'` mean the same prefix. */
+export function trimSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.replace(/\/+$/, '') || '/' : p;
+}
+
+function pathList(name: string, value: unknown, itemCheck: (item: string, label: string) => void) {
+  if (!Array.isArray(value)) invalidOption(name, 'must be an array of strings and RegExps', value);
+  return value.map((item: unknown, i: number) => {
+    const label = `${name}[${i}]`;
+    if (item instanceof RegExp) {
+      checkRegExp(label, item);
+      return item;
+    }
+    if (typeof item !== 'string') invalidOption(label, 'must be a string or a RegExp', item);
+    itemCheck(item, label);
+    return item;
+  }) as ReadonlyArray<string | RegExp>;
+}
+
+/**
+ * Validates `input` and fills in defaults. Keys set to `undefined` mean "use the default".
+ * Throws {@link MaintenanceError} (`ERR_MAINTENANCE_INVALID_OPTION`) naming the option and the fix.
+ */
+export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    invalidOption('maintenance(options)', 'takes an options object', input);
+  }
+  if (looksLikeKoaContext(input)) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_MISUSE',
+      'maintenance was called with a Koa context. Write `app.use(maintenance())`, not `app.use(maintenance)`.',
+    );
+  }
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) if (v !== undefined) o[k] = v;
+  for (const key of Object.keys(o)) {
+    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
+      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage('maintenance()', key, KNOWN_KEYS));
+    }
+  }
+  for (const key of BOOLEAN_KEYS) {
+    if (key in o && typeof o[key] !== 'boolean') invalidOption(key, 'must be true or false', o[key]);
+  }
+  for (const key of FUNCTION_KEYS) {
+    if (key in o && typeof o[key] !== 'function') invalidOption(key, 'must be a function', o[key]);
+  }
+  if ('service' in o) {
+    const s = o.service as Record<string, unknown>;
+    if (typeof s !== 'object' || s === null || typeof s.getState !== 'function') {
+      invalidOption('service', 'must be a MaintenanceService (e.g. new MaintenanceService({ store }))', s);
+    }
+  }
+
+  const adminPath = trimSlash(checkPath('adminPath', o.adminPath ?? DEFAULTS.adminPath));
+  if (adminPath === '/') invalidOption('adminPath', 'must not be "/" (that would exempt every page)', o.adminPath);
+
+  const ignoreIpAddresses = pathList('ignoreIpAddresses', o.ignoreIpAddresses ?? DEFAULTS.ignoreIpAddresses, (s, l) => {
+    const problem = ipEntryProblem(s);
+    if (problem) invalidOption(l, `must be an IP address, a CIDR like "10.0.0.0/8" or a RegExp: ${problem}`, s);
+  });
+  const ignoreUrls = pathList('ignoreUrls', o.ignoreUrls ?? DEFAULTS.ignoreUrls, (s, l) => {
+    checkPath(l, s);
+    if (trimSlash(s) === '/') {
+      invalidOption(l, 'must not be "/": every path starts with it, so maintenance would never show', s);
+    }
+  });
+
+  let redirectUrl: string | undefined;
+  if ('redirectUrl' in o) {
+    const r = o.redirectUrl;
+    if (typeof r !== 'string' || !(r.startsWith('/') || /^https?:\/\//i.test(r)) || r.startsWith('//')) {
+      invalidOption('redirectUrl', 'must be a path ("/maintenance") or an absolute http(s) URL', r);
+    }
+    if (r.startsWith('/') && trimSlash(new URL(r, 'http://localhost').pathname) === '/') {
+      invalidOption('redirectUrl', 'must not target "/": the target is always served, so maintenance would be skipped', r);
+    }
+    redirectUrl = r;
+  }
+
+  const responseType = o.responseType ?? DEFAULTS.responseType;
+  if (typeof responseType !== 'function' && !['html', 'json', 'auto'].includes(responseType as string)) {
+    invalidOption('responseType', "must be 'html', 'json', 'auto' or a function returning 'html' | 'json'", responseType);
+  }
+
+  const template = o.template ?? DEFAULTS.template;
+  if (typeof template !== 'string' || template.trim() === '') {
+    invalidOption('template', 'must be a template file name such as "503.html"', template);
+  }
+
+  const rawViews = o.viewsDir ?? DEFAULTS.viewsDir;
+  const viewsDir = typeof rawViews === 'string' ? [rawViews] : rawViews;
+  if (!Array.isArray(viewsDir) || viewsDir.some((d) => typeof d !== 'string' || d === '')) {
+    invalidOption('viewsDir', 'must be a directory path or an array of them', rawViews);
+  }
+
+  const statusCode = o.statusCode ?? DEFAULTS.statusCode;
+  if (!Number.isInteger(statusCode) || (statusCode as number) < 100 || (statusCode as number) > 599) {
+    invalidOption('statusCode', 'must be an integer HTTP status between 100 and 599 (usually 503)', statusCode);
+  }
+
+  const retryAfter = 'retryAfter' in o ? o.retryAfter : DEFAULTS.retryAfter;
+  if (retryAfter !== null && (!Number.isInteger(retryAfter) || (retryAfter as number) < 0)) {
+    invalidOption('retryAfter', 'must be a whole number of seconds >= 0, or null for no Retry-After header', retryAfter);
+  }
+
+  const bool = (k: (typeof BOOLEAN_KEYS)[number]) => (o[k] as boolean | undefined) ?? false;
+  const logoutAuthenticatedUser = bool('logoutAuthenticatedUser');
+  return Object.freeze({
+    service: o.service as MaintenanceService | undefined,
+    ignoreAdminSite: bool('ignoreAdminSite'),
+    adminPath,
+    ignoreAnonymousUser: bool('ignoreAnonymousUser'),
+    ignoreAuthenticatedUser: bool('ignoreAuthenticatedUser'),
+    ignoreStaff: bool('ignoreStaff'),
+    ignoreSuperuser: bool('ignoreSuperuser'),
+    getUser: o.getUser as MaintenanceConfig['getUser'],
+    logoutAuthenticatedUser,
+    logoutStaffUser: (o.logoutStaffUser as boolean | undefined) ?? logoutAuthenticatedUser,
+    logoutSuperuser: (o.logoutSuperuser as boolean | undefined) ?? logoutAuthenticatedUser,
+    logout: o.logout as MaintenanceConfig['logout'],
+    ignoreIpAddresses,
+    getClientIpAddress: o.getClientIpAddress as MaintenanceConfig['getClientIpAddress'],
+    ignoreUrls,
+    ignoreTests: bool('ignoreTests'),
+    redirectUrl,
+    responseType: responseType as MaintenanceConfig['responseType'],
+    template: template as string,
+    viewsDir: Object.freeze([...(viewsDir as string[])]),
+    getContext: o.getContext as MaintenanceConfig['getContext'],
+    statusCode: statusCode as number,
+    retryAfter: retryAfter === 0 ? null : (retryAfter as number | null),
+  });
+}

@@ -1,0 +1,98 @@
+/** Writes the maintenance answer to a Koa context: redirect, HTML page or JSON, with the caching headers. */
+import type { ParameterizedContext } from 'koa';
+import type { Decision } from './decide.js';
+import type { MaintenanceConfig, MaintenanceResponseKind } from './options.js';
+import type { Renderer } from './render.js';
+import { isActive, type MaintenanceState } from './state.js';
+
+/** A blocked decision. */
+export type BlockDecision = Extract<Decision, { blocked: true }>;
+
+/** Writes the answer for one blocked request. */
+export type Responder = (ctx: ParameterizedContext, state: MaintenanceState, decision: BlockDecision) => Promise<void>;
+
+/** Sent on every maintenance answer so no cache keeps the page after maintenance ends. */
+export const NO_CACHE = 'max-age=0, no-cache, no-store, must-revalidate, private';
+
+/** Body sent when the page cannot be rendered: the answer is still a 503, never a 500. */
+export const PLAIN_TEXT_BODY = 'Service temporarily unavailable: maintenance in progress. Please try again later.\n';
+
+/** Reports a failure of a user hook or template without failing the request (Koa's own error channel). */
+export function report(ctx: ParameterizedContext, err: unknown): void {
+  ctx.app.emit('error', err instanceof Error ? err : new Error(String(err)), ctx);
+}
+
+function kindFor(ctx: ParameterizedContext, config: MaintenanceConfig): MaintenanceResponseKind {
+  const t = config.responseType;
+  if (t === 'html' || t === 'json') return t;
+  if (t === 'auto') {
+    ctx.vary('Accept');
+    return ctx.accepts('html', 'json') === 'json' ? 'json' : 'html';
+  }
+  const chosen = t(ctx);
+  return chosen === 'json' ? 'json' : 'html';
+}
+
+/** `Retry-After` value and seconds: the end of the active window wins over the configured `retryAfter`. */
+export function retryAfterFor(
+  state: MaintenanceState,
+  retryAfter: number | null,
+  now: Date,
+): { header?: string; seconds?: number; end?: Date } {
+  if (state.end !== undefined && isActive(state, now)) {
+    const end = new Date(state.end);
+    return { header: end.toUTCString(), seconds: Math.max(0, Math.ceil((end.getTime() - now.getTime()) / 1000)), end };
+  }
+  if (retryAfter === null) return {};
+  return { header: String(retryAfter), seconds: retryAfter };
+}
+
+/** Builds the responder for one `maintenance()` configuration. */
+export function createResponder(config: MaintenanceConfig, render: Renderer): Responder {
+  return async (ctx, state, decision) => {
+    ctx.set('Cache-Control', NO_CACHE);
+    if (decision.action === 'redirect' && config.redirectUrl !== undefined) {
+      ctx.redirect(config.redirectUrl);
+      return;
+    }
+    const now = new Date();
+    const retry = retryAfterFor(state, config.retryAfter, now);
+    const kind = kindFor(ctx, config);
+    ctx.status = config.statusCode;
+    if (retry.header !== undefined) ctx.set('Retry-After', retry.header);
+
+    let extra: object = {};
+    try {
+      if (config.getContext) extra = (await config.getContext(ctx)) ?? {};
+    } catch (err) {
+      report(ctx, err);
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = PLAIN_TEXT_BODY;
+      return;
+    }
+    const fields: Record<string, unknown> = {};
+    if (state.message !== undefined) fields.message = state.message;
+    if (retry.end) fields.end = retry.end.toISOString();
+    if (retry.seconds !== undefined) fields.retryAfter = retry.seconds;
+
+    if (kind === 'json') {
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = { maintenance: true, ...fields, ...extra };
+      return;
+    }
+    try {
+      const html = render({
+        statusCode: config.statusCode,
+        endText: retry.end?.toUTCString(),
+        ...fields,
+        ...extra,
+      });
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = html;
+    } catch (err) {
+      report(ctx, err);
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = PLAIN_TEXT_BODY;
+    }
+  };
+}

@@ -1,0 +1,101 @@
+/** Options of `MaintenanceService`: the public type, defaults, and the pure resolver (env and cwd passed in). */
+import { isAbsolute, resolve } from 'node:path';
+import { MaintenanceError } from './errors.js';
+import type { KeyvLike } from './keyv.js';
+import { isKeyvLike } from './keyv.js';
+import { invalidOption } from './options.js';
+import type { MaintenanceLogger } from './store.js';
+import { unknownKeyMessage } from './suggest.js';
+
+/** Options for `new MaintenanceService(options)`. Every field is optional. */
+export interface MaintenanceServiceOptions {
+  /** Any keyv instance (in-memory, @keyv/redis, …). @default the embedded file store at `stateFilePath` */
+  readonly store?: KeyvLike;
+  /** State file of the embedded store. @default env MAINTENANCE_MODE_STATE_FILE_PATH, else ./maintenance_mode_state.json */
+  readonly stateFilePath?: string;
+  /** Forces the state (django's MAINTENANCE_MODE); `enable()`/`disable()` then throw. @default undefined (use the store) */
+  readonly mode?: boolean;
+  /** State assumed while the store fails, times out or holds a corrupt state. @default false */
+  readonly fallbackValue?: boolean;
+  /** Upper bound of every store call, in milliseconds. @default 500 */
+  readonly storeTimeoutMs?: number;
+  /** Receives the store warnings (one per outage). @default console */
+  readonly logger?: MaintenanceLogger;
+}
+
+/** Default values of {@link MaintenanceServiceOptions}. */
+export const SERVICE_DEFAULTS = Object.freeze({
+  stateFileName: 'maintenance_mode_state.json',
+  fallbackValue: false,
+  storeTimeoutMs: 500,
+});
+
+/** Environment variable naming the state file (shared by the service and the CLI). */
+export const STATE_FILE_ENV = 'MAINTENANCE_MODE_STATE_FILE_PATH';
+
+/** {@link MaintenanceServiceOptions} after validation. `stateFilePath` is set when the embedded store is used. */
+export interface MaintenanceServiceConfig {
+  readonly store?: KeyvLike;
+  readonly stateFilePath?: string;
+  readonly mode?: boolean;
+  readonly fallbackValue: boolean;
+  readonly storeTimeoutMs: number;
+  readonly logger: MaintenanceLogger;
+}
+
+const KNOWN = ['store', 'stateFilePath', 'mode', 'fallbackValue', 'storeTimeoutMs', 'logger'] as const;
+
+/** Validates service options; `env` and `cwd` are passed in so this stays pure. */
+export function resolveServiceOptions(
+  input: MaintenanceServiceOptions | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+  defaultLogger: MaintenanceLogger,
+): MaintenanceServiceConfig {
+  const raw = input ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    invalidOption('MaintenanceService options', 'must be an object', raw);
+  }
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (v !== undefined) o[k] = v;
+  for (const key of Object.keys(o)) {
+    if (!(KNOWN as readonly string[]).includes(key)) {
+      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage('MaintenanceService', key, KNOWN));
+    }
+  }
+  if ('store' in o && !isKeyvLike(o.store)) {
+    invalidOption('store', 'must be a keyv instance (e.g. new Keyv() or createRedisStore(url))', o.store);
+  }
+  if ('store' in o && 'stateFilePath' in o) {
+    invalidOption('stateFilePath', 'cannot be combined with store; the file is the default store. Pass one of them', o.stateFilePath);
+  }
+  if ('stateFilePath' in o && (typeof o.stateFilePath !== 'string' || o.stateFilePath === '')) {
+    invalidOption('stateFilePath', 'must be a file path such as "./maintenance_mode_state.json"', o.stateFilePath);
+  }
+  if ('mode' in o && typeof o.mode !== 'boolean') invalidOption('mode', 'must be true, false or undefined', o.mode);
+  if ('fallbackValue' in o && typeof o.fallbackValue !== 'boolean') {
+    invalidOption('fallbackValue', 'must be true or false', o.fallbackValue);
+  }
+  const timeout = o.storeTimeoutMs ?? SERVICE_DEFAULTS.storeTimeoutMs;
+  if (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > 60_000) {
+    invalidOption('storeTimeoutMs', 'must be a whole number of milliseconds between 1 and 60000', timeout);
+  }
+  const logger = (o.logger ?? defaultLogger) as MaintenanceLogger;
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
+    invalidOption('logger', 'must have a warn(message) method (console, pino and winston loggers do)', o.logger);
+  }
+  let stateFilePath: string | undefined;
+  if (!('store' in o)) {
+    const fromEnv = env[STATE_FILE_ENV];
+    const p = (o.stateFilePath as string | undefined) ?? (fromEnv || SERVICE_DEFAULTS.stateFileName);
+    stateFilePath = isAbsolute(p) ? p : resolve(cwd, p);
+  }
+  return Object.freeze({
+    store: o.store as KeyvLike | undefined,
+    stateFilePath,
+    mode: o.mode as boolean | undefined,
+    fallbackValue: (o.fallbackValue as boolean | undefined) ?? SERVICE_DEFAULTS.fallbackValue,
+    storeTimeoutMs: timeout as number,
+    logger,
+  });
+}

@@ -1,0 +1,177 @@
+/** The stored maintenance state, its schedule window, and the formats accepted when reading it. Pure. */
+import { MaintenanceError } from './errors.js';
+
+/** What the store holds (as JSON). */
+export interface MaintenanceState {
+  /** Whether maintenance is switched on. Within a schedule it is active only inside `[start, end)`. */
+  readonly enabled: boolean;
+  /** ISO-8601 instant from which maintenance is active. @default undefined (active at once) */
+  readonly start?: string;
+  /** ISO-8601 instant at which maintenance ends by itself. @default undefined (until disabled) */
+  readonly end?: string;
+  /** Shown on the 503 page and in JSON answers. @default undefined */
+  readonly message?: string;
+  /** ISO-8601 instant of the last change. @default undefined */
+  readonly updatedAt?: string;
+  /** Who made the last change (user id, username, `cli`, …). @default undefined */
+  readonly updatedBy?: string;
+}
+
+/** Arguments of `MaintenanceService.enable()`. */
+export interface EnableOptions {
+  /** Start of the window (Date or ISO-8601 string). @default undefined (now) */
+  readonly start?: Date | string;
+  /** End of the window (Date or ISO-8601 string), must be after `start` and in the future. @default undefined */
+  readonly end?: Date | string;
+  /** Text for the page and JSON answers. @default undefined */
+  readonly message?: string;
+  /** Recorded as `updatedBy`. @default undefined */
+  readonly by?: string;
+}
+
+/** Arguments of `MaintenanceService.disable()`. */
+export interface DisableOptions {
+  /** Recorded as `updatedBy`. @default undefined */
+  readonly by?: string;
+}
+
+/** The state when nothing is stored: maintenance off. */
+export const OFF_STATE: MaintenanceState = Object.freeze({ enabled: false });
+
+/** Whether `state` puts the site into maintenance at `now`, honouring the `[start, end)` window. */
+export function isActive(state: MaintenanceState, now: Date): boolean {
+  if (!state.enabled) return false;
+  const t = now.getTime();
+  if (state.start !== undefined && t < Date.parse(state.start)) return false;
+  if (state.end !== undefined && t >= Date.parse(state.end)) return false;
+  return true;
+}
+
+const corrupt = (detail: string): MaintenanceError =>
+  new MaintenanceError(
+    'ERR_MAINTENANCE_STATE_CORRUPT',
+    `The maintenance state is not valid: ${detail}. Expected JSON like {"enabled":true}, or 0 / 1. ` +
+      'Fix or delete the state file, or run `maintenance-mode off`.',
+  );
+
+function instantField(obj: Record<string, unknown>, name: 'start' | 'end'): string | undefined {
+  const v = obj[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) {
+    throw corrupt(`"${name}" must be an ISO-8601 string; found ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function textField(obj: Record<string, unknown>, name: 'message' | 'updatedAt' | 'updatedBy'): string | undefined {
+  const v = obj[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw corrupt(`"${name}" must be a string; found ${JSON.stringify(v)}`);
+  return v;
+}
+
+/**
+ * Turns a stored value into a {@link MaintenanceState}. Accepts this library's object and
+ * django-maintenance-mode's formats: `0`, `1` (also as strings and booleans) and `{"start": …, "end": …}`.
+ * `undefined`/`null` mean nothing is stored (off). Anything else throws `ERR_MAINTENANCE_STATE_CORRUPT`.
+ */
+export function normalizeState(value: unknown): MaintenanceState {
+  if (value === undefined || value === null) return OFF_STATE;
+  if (value === 0 || value === '0' || value === false) return { enabled: false };
+  if (value === 1 || value === '1' || value === true) return { enabled: true };
+  if (typeof value !== 'object' || Array.isArray(value)) throw corrupt(`found ${JSON.stringify(value)}`);
+  const obj = value as Record<string, unknown>;
+  let enabled: boolean;
+  if (obj.enabled === undefined) {
+    // django-maintenance-mode's schedule document {"start": …, "end": …} means "on within this window".
+    if (!('start' in obj) && !('end' in obj)) throw corrupt('the object has no "enabled" field');
+    enabled = true;
+  } else if (typeof obj.enabled === 'boolean') {
+    enabled = obj.enabled;
+  } else {
+    throw corrupt(`"enabled" must be true or false; found ${JSON.stringify(obj.enabled)}`);
+  }
+  const state: { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] } = { enabled };
+  const start = instantField(obj, 'start');
+  const end = instantField(obj, 'end');
+  if (start !== undefined) state.start = start;
+  if (end !== undefined) state.end = end;
+  for (const name of ['message', 'updatedAt', 'updatedBy'] as const) {
+    const v = textField(obj, name);
+    if (v !== undefined) state[name] = v;
+  }
+  return state;
+}
+
+/** Parses the text of a state file (JSON or django's `0`/`1`, surrounding whitespace tolerated). */
+export function parseStateDocument(text: string): MaintenanceState {
+  const trimmed = text.trim();
+  if (trimmed === '') throw corrupt('the file is empty');
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch {
+    throw corrupt(`it is not JSON (starts with ${JSON.stringify(trimmed.slice(0, 20))})`);
+  }
+  return normalizeState(value);
+}
+
+function toInstant(name: 'start' | 'end', v: Date | string): Date {
+  const d = v instanceof Date ? v : typeof v === 'string' ? new Date(v) : new Date(Number.NaN);
+  if (Number.isNaN(d.getTime())) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `${name} must be a valid Date or ISO-8601 string such as "2026-12-01T02:00:00Z"; received ${JSON.stringify(v)}.`,
+    );
+  }
+  return d;
+}
+
+/** Builds the state written by `enable()`, validating the schedule against `now`. */
+export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
+  const start = opts.start === undefined ? undefined : toInstant('start', opts.start);
+  const end = opts.end === undefined ? undefined : toInstant('end', opts.end);
+  if (start && end && start.getTime() >= end.getTime()) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `start (${start.toISOString()}) must be before end (${end.toISOString()}); the window is [start, end).`,
+    );
+  }
+  if (end && end.getTime() <= now.getTime()) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `end (${end.toISOString()}) is not in the future; pick a later end or omit it to stay on until disabled.`,
+    );
+  }
+  if (opts.message !== undefined && typeof opts.message !== 'string') {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `message must be a string; received ${JSON.stringify(opts.message)}.`,
+    );
+  }
+  return withMeta({ enabled: true, start: start?.toISOString(), end: end?.toISOString(), message: opts.message }, now, opts.by);
+}
+
+/** Builds the state written by `disable()`; a schedule or message there is a mistake and throws. */
+export function disabledState(opts: DisableOptions, now: Date): MaintenanceState {
+  const extra = Object.keys(opts).filter((k) => k !== 'by' && (opts as Record<string, unknown>)[k] !== undefined);
+  if (extra.length > 0) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `disable() takes only { by }; received ${extra.join(', ')}. To schedule maintenance use enable({ start, end }).`,
+    );
+  }
+  return withMeta({ enabled: false }, now, opts.by);
+}
+
+function withMeta(
+  base: { enabled: boolean; start?: string; end?: string; message?: string },
+  now: Date,
+  by: string | undefined,
+): MaintenanceState {
+  const out: Record<string, unknown> = { enabled: base.enabled };
+  for (const k of ['start', 'end', 'message'] as const) if (base[k] !== undefined) out[k] = base[k];
+  out.updatedAt = now.toISOString();
+  if (by !== undefined) out.updatedBy = String(by);
+  return out as unknown as MaintenanceState;
+}

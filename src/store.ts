@@ -1,0 +1,108 @@
+/**
+ * The one place that decides what a store failure means. Every call is bounded by `timeoutMs`; a read that fails,
+ * times out or finds a corrupt state yields `fallbackValue` and one warning per outage (not per request); a write
+ * that fails throws, because a lost toggle must never look like a successful one.
+ */
+import { MaintenanceError } from './errors.js';
+import { STATE_KEY } from './file-store.js';
+import type { KeyvLike } from './keyv.js';
+import { type MaintenanceState, normalizeState } from './state.js';
+
+/** Where warnings go. `console` fits; so do pino and winston loggers. */
+export interface MaintenanceLogger {
+  warn(message: string): void;
+  info?(message: string): void;
+}
+
+/** Result of a read: the state to use, and whether it really came from the store. */
+export interface ReadResult {
+  readonly state: MaintenanceState;
+  readonly ok: boolean;
+  readonly error?: MaintenanceError;
+}
+
+/** Reads and writes the state through a keyv instance under the failure policy above. */
+export interface StateStore {
+  read(): Promise<ReadResult>;
+  write(state: MaintenanceState): Promise<void>;
+  /** Human description used in messages (file path or "keyv store"). */
+  readonly description: string;
+}
+
+/** Settings of {@link createStateStore}. */
+export interface StateStoreSettings {
+  readonly keyv: KeyvLike;
+  readonly description: string;
+  readonly timeoutMs: number;
+  readonly fallbackValue: boolean;
+  readonly logger: MaintenanceLogger;
+}
+
+/** Races `promise` against a timer that does not keep the process alive. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new MaintenanceError(
+            'ERR_MAINTENANCE_STORE_TIMEOUT',
+            `${what} took longer than storeTimeoutMs (${ms} ms). Check that the store is reachable, or raise storeTimeoutMs.`,
+          ),
+        ),
+      ms,
+    );
+    timer.unref();
+  });
+  promise.catch(() => undefined); // a late failure after the timeout must not become an unhandled rejection
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function asMaintenanceError(err: unknown, code: 'ERR_MAINTENANCE_STORE_READ' | 'ERR_MAINTENANCE_STORE_WRITE', what: string) {
+  if (err instanceof MaintenanceError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new MaintenanceError(code, `${what} failed: ${detail}`, { cause: err });
+}
+
+/** Builds the {@link StateStore} for one service. */
+export function createStateStore(s: StateStoreSettings): StateStore {
+  let failing = false;
+  return {
+    description: s.description,
+    async read() {
+      try {
+        const value = await withTimeout(Promise.resolve(s.keyv.get(STATE_KEY)), s.timeoutMs, `Reading ${s.description}`);
+        const state = normalizeState(value);
+        if (failing) {
+          failing = false;
+          (s.logger.info ?? s.logger.warn).call(s.logger, `koa-maintenance-mode: ${s.description} is readable again.`);
+        }
+        return { state, ok: true };
+      } catch (err) {
+        const error = asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', `Reading ${s.description}`);
+        if (!failing) {
+          failing = true;
+          s.logger.warn(
+            `koa-maintenance-mode: cannot read the maintenance state (${error.message}); ` +
+              `using fallbackValue=${s.fallbackValue} until it can be read again.`,
+          );
+        }
+        return { state: { enabled: s.fallbackValue }, ok: false, error };
+      }
+    },
+    async write(state) {
+      let result: unknown;
+      try {
+        result = await withTimeout(Promise.resolve(s.keyv.set(STATE_KEY, state)), s.timeoutMs, `Writing ${s.description}`);
+      } catch (err) {
+        throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_WRITE', `Writing ${s.description}`);
+      }
+      if (result === false) {
+        throw new MaintenanceError(
+          'ERR_MAINTENANCE_STORE_WRITE',
+          `Writing ${s.description} failed: the store reported the write as not done. The state is unchanged.`,
+        );
+      }
+    },
+  };
+}

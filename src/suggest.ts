@@ -27,8 +27,11 @@ export function nearestName(name: string, known: readonly string[]): string | un
   let bestScore = Number.POSITIVE_INFINITY;
   for (const k of known) {
     for (const c of candidates) {
-      if (c.toLowerCase() === k.toLowerCase()) return k;
-      const d = distance(c.toLowerCase(), k.toLowerCase());
+      const a = c.toLowerCase();
+      const b = k.toLowerCase();
+      if (a === b) return k;
+      // `retryAfterSeconds` → `retryAfter`: a known name with a unit or suffix added is the likely intent.
+      const d = b.length >= 6 && (a.startsWith(b) || b.startsWith(a)) ? 1 : distance(a, b);
       if (d < bestScore) {
         bestScore = d;
         best = k;

@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect } from 'chai';
+import { MaintenanceError, MaintenanceService } from '../src/index.js';
+import { parseStateDocument } from '../src/state.js';
+import { captureLogger, inSeconds } from './helpers/app.js';
+
+describe('embedded file store', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kmm-file-'));
+    file = join(dir, 'state.json');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const service = (extra: object = {}) => {
+    const logger = captureLogger();
+    return { s: new MaintenanceService({ stateFilePath: file, logger, ...extra }), logger };
+  };
+
+  it('reads a missing file as off and does not create it', async () => {
+    const { s, logger } = service();
+    expect(await s.isEnabled()).to.equal(false);
+    expect(readdirSync(dir)).to.deep.equal([]);
+    expect(logger.warnings).to.deep.equal([]);
+  });
+
+  it('writes plain JSON that people and the CLI can read', async () => {
+    const { s } = service();
+    await s.enable({ message: 'Back soon', end: inSeconds(60), by: 'ops' });
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    expect(doc).to.include({ enabled: true, message: 'Back soon', updatedBy: 'ops' });
+    expect(Object.keys(doc)).to.have.members(['enabled', 'end', 'message', 'updatedAt', 'updatedBy']);
+  });
+
+  it('writes with mode 0644 even under a restrictive umask, and leaves no temp file', async () => {
+    const { s } = service();
+    const old = process.umask(0o077);
+    try {
+      await s.enable();
+      await s.disable();
+    } finally {
+      process.umask(old);
+    }
+    expect(statSync(file).mode & 0o777).to.equal(0o644);
+    expect(readdirSync(dir)).to.deep.equal(['state.json']);
+  });
+
+  it('reads django-maintenance-mode state files (0 / 1 with whitespace, schedule object)', async () => {
+    const { s } = service();
+    writeFileSync(file, '1\n');
+    expect(await s.isEnabled()).to.equal(true);
+    writeFileSync(file, ' 0 ');
+    expect(await s.isEnabled()).to.equal(false);
+    writeFileSync(file, JSON.stringify({ start: inSeconds(-60), end: inSeconds(60) }));
+    expect(await s.isEnabled()).to.equal(true);
+  });
+
+  it('never writes on read: content and mtime stay as they were', async () => {
+    writeFileSync(file, '1\n');
+    const before = statSync(file).mtimeMs;
+    const { s } = service();
+    for (let i = 0; i < 20; i++) await s.getState();
+    expect(readFileSync(file, 'utf8')).to.equal('1\n');
+    expect(statSync(file).mtimeMs).to.equal(before);
+  });
+
+  it('sees a change made by another writer at once (re-reads the file)', async () => {
+    const { s: a } = service();
+    const { s: b } = service();
+    expect(await b.isEnabled()).to.equal(false);
+    await a.enable();
+    expect(await b.isEnabled()).to.equal(true);
+    writeFileSync(file, '0');
+    expect(await a.isEnabled()).to.equal(false);
+  });
+
+  it('uses fallbackValue for a corrupt file, warns once naming the file, and recovers when fixed', async () => {
+    writeFileSync(file, '{"enabled": tru');
+    const { s, logger } = service({ fallbackValue: true });
+    expect(await s.isEnabled()).to.equal(true);
+    expect(await s.isEnabled()).to.equal(true);
+    expect(logger.warnings).to.have.length(1);
+    expect(logger.warnings[0]).to.include(file).and.match(/not JSON/);
+    writeFileSync(file, '0');
+    expect(await s.isEnabled()).to.equal(false);
+    expect(logger.infos[0]).to.include('readable again');
+  });
+
+  it('uses fallbackValue when the path cannot be read (a directory)', async () => {
+    mkdirSync(file);
+    const { s, logger } = service({ fallbackValue: true });
+    expect(await s.isEnabled()).to.equal(true);
+    expect(logger.warnings[0]).to.match(/Cannot read the maintenance state file .*EISDIR/);
+  });
+
+  it('throws a MaintenanceError naming the path and the fix when the file cannot be written', async () => {
+    for (const target of [join(dir, 'missing-dir', 'state.json'), join(file, 'below-a-file.json')]) {
+      if (target.includes('below-a-file')) writeFileSync(file, '0');
+      const s = new MaintenanceService({ stateFilePath: target, logger: captureLogger() });
+      const err = await s.enable().catch((e) => e);
+      expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_STORE_WRITE');
+      expect(err.message).to.include(target).and.match(/ENOENT|ENOTDIR/).and.match(/set stateFilePath/);
+      expect(s.lastKnownState().enabled).to.equal(false);
+    }
+  });
+
+  it('never shows a torn or invalid state while two processes toggle 200 times each', async function () {
+    this.timeout(60_000);
+    const entry = resolve(__dirname, '../src/index.js');
+    const writer = (id: string) =>
+      new Promise<number>((done, fail) => {
+        const code = `
+          require('reflect-metadata');
+          const { MaintenanceService } = require(${JSON.stringify(entry)});
+          const s = new MaintenanceService({ stateFilePath: ${JSON.stringify(file)} });
+          (async () => {
+            for (let i = 0; i < 200; i++) {
+              if (i % 2 === 0) await s.enable({ message: '${id}-' + i, by: '${id}' });
+              else await s.disable({ by: '${id}' });
+            }
+          })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
+        const child = spawn(process.execPath, ['-e', code], { cwd: resolve(__dirname, '../..'), stdio: ['ignore', 'ignore', 'inherit'] });
+        child.on('error', fail);
+        child.on('exit', (status) => done(status ?? -1));
+      });
+    const { s: reader, logger } = service();
+    let running = true;
+    const children = Promise.all([writer('a'), writer('b')]).finally(() => {
+      running = false;
+    });
+    let reads = 0;
+    const seen = new Set<boolean>();
+    const rawProblems: string[] = [];
+    while (running) {
+      const state = await reader.getState();
+      seen.add(state.enabled);
+      try {
+        const text = await fsp.readFile(file, 'utf8');
+        parseStateDocument(text);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') rawProblems.push((err as Error).message);
+      }
+      reads++;
+    }
+    expect(await children).to.deep.equal([0, 0]);
+    expect(rawProblems).to.deep.equal([]);
+    expect(logger.warnings).to.deep.equal([]);
+    expect(reads).to.be.above(50);
+    expect([...seen]).to.have.members([true, false]);
+    const final = parseStateDocument(readFileSync(file, 'utf8'));
+    expect(final.enabled).to.equal(false); // each writer's last toggle (i = 199) is disable()
+    expect(readdirSync(dir)).to.deep.equal(['state.json']);
+  });
+});

@@ -13,7 +13,7 @@ export interface RequestFacts {
   readonly ip?: string;
   /** The request's user, when a user rule needs it. */
   readonly user?: MaintenanceUser;
-  /** `process.env.NODE_ENV` at request time. */
+  /** The `NODE_ENV` environment variable at request time. */
   readonly nodeEnv?: string;
   /** Mode forced by the matched route (`forceMaintenance` / `@ForceMaintenance`). */
   readonly forced?: 'on' | 'off';

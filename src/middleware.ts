@@ -1,7 +1,6 @@
 /** `maintenance(options)`: the Koa adapter. Reads the state once, gathers facts, calls `decide`, writes the answer. */
 import type { Middleware, ParameterizedContext } from 'koa';
 import { type Decision, decide, needsUser, type RequestFacts } from './decide.js';
-import { MaintenanceError } from './errors.js';
 import { fallbackResponders, routeFacts } from './force.js';
 import { normalizeIp } from './ip.js';
 import { type MaintenanceConfig, type MaintenanceOptions, type MaintenanceUser, resolveOptions } from './options.js';
@@ -55,12 +54,6 @@ function clientIp(ctx: ParameterizedContext, config: MaintenanceConfig): string 
  * app.use(router.routes());
  */
 export function maintenance(options?: MaintenanceOptions): Middleware {
-  if (arguments.length > 1) {
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_MISUSE',
-      'maintenance was called as a middleware. Write `app.use(maintenance())`, not `app.use(maintenance)`.',
-    );
-  }
   const config = resolveOptions(options);
   const rules = compileRules(config);
   const respond = createResponder(config, createRenderer(config));

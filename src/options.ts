@@ -263,14 +263,22 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
       invalidOption('redirectUrl', 'must be a path ("/maintenance") or an absolute http(s) URL', r);
     }
     if (r.startsWith('/') && trimSlash(new URL(r, 'http://localhost').pathname) === '/') {
-      invalidOption('redirectUrl', 'must not target "/": the target is always served, so maintenance would be skipped', r);
+      invalidOption(
+        'redirectUrl',
+        'must not target "/": the target is always served, so maintenance would be skipped',
+        r,
+      );
     }
     redirectUrl = r;
   }
 
   const responseType = o.responseType ?? DEFAULTS.responseType;
   if (typeof responseType !== 'function' && !['html', 'json', 'auto'].includes(responseType as string)) {
-    invalidOption('responseType', "must be 'html', 'json', 'auto' or a function returning 'html' | 'json'", responseType);
+    invalidOption(
+      'responseType',
+      "must be 'html', 'json', 'auto' or a function returning 'html' | 'json'",
+      responseType,
+    );
   }
 
   const template = o.template ?? DEFAULTS.template;
@@ -291,7 +299,11 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
 
   const retryAfter = 'retryAfter' in o ? o.retryAfter : DEFAULTS.retryAfter;
   if (retryAfter !== null && (!Number.isInteger(retryAfter) || (retryAfter as number) < 0)) {
-    invalidOption('retryAfter', 'must be a whole number of seconds >= 0, or null for no Retry-After header', retryAfter);
+    invalidOption(
+      'retryAfter',
+      'must be a whole number of seconds >= 0, or null for no Retry-After header',
+      retryAfter,
+    );
   }
 
   const bool = (k: (typeof BOOLEAN_KEYS)[number]) => (o[k] as boolean | undefined) ?? false;

@@ -34,7 +34,8 @@ export function createRenderer(settings: { viewsDir: readonly string[]; template
     } catch {
       ok = false;
     }
-    if (!ok) invalidOption(`viewsDir[${i}]`, `must be an existing directory (resolved to ${dir})`, settings.viewsDir[i]);
+    if (!ok)
+      invalidOption(`viewsDir[${i}]`, `must be an existing directory (resolved to ${dir})`, settings.viewsDir[i]);
   }
   const searchPaths = [...userDirs, packagedViewsDir()];
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(searchPaths, { noCache: false, watch: false }), {

@@ -33,7 +33,7 @@ export function normalizePath(raw: string): string {
 
 /** `prefix` matches itself and anything below it on a segment boundary: `/api` → `/api`, `/api/x`; not `/apix`. */
 export function matchesPrefix(path: string, prefix: string): boolean {
-  return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47 /* '/' */);
+  return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47) /* '/' */;
 }
 
 function compilePathMatcher(entries: ReadonlyArray<string | RegExp>): (path: string) => boolean {

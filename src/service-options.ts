@@ -67,7 +67,11 @@ export function resolveServiceOptions(
     invalidOption('store', 'must be a keyv instance (e.g. new Keyv() or createRedisStore(url))', o.store);
   }
   if ('store' in o && 'stateFilePath' in o) {
-    invalidOption('stateFilePath', 'cannot be combined with store; the file is the default store. Pass one of them', o.stateFilePath);
+    invalidOption(
+      'stateFilePath',
+      'cannot be combined with store; the file is the default store. Pass one of them',
+      o.stateFilePath,
+    );
   }
   if ('stateFilePath' in o && (typeof o.stateFilePath !== 'string' || o.stateFilePath === '')) {
     invalidOption('stateFilePath', 'must be a file path such as "./maintenance_mode_state.json"', o.stateFilePath);

@@ -3,7 +3,11 @@ import 'reflect-metadata';
 import { Container, Service } from 'typedi';
 import { MaintenanceError } from './errors.js';
 import { createFileKeyv, type KeyvLike } from './keyv.js';
-import { type MaintenanceServiceConfig, type MaintenanceServiceOptions, resolveServiceOptions } from './service-options.js';
+import {
+  type MaintenanceServiceConfig,
+  type MaintenanceServiceOptions,
+  resolveServiceOptions,
+} from './service-options.js';
 import {
   type DisableOptions,
   disabledState,

@@ -149,7 +149,11 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
       `message must be a string; received ${JSON.stringify(opts.message)}.`,
     );
   }
-  return withMeta({ enabled: true, start: start?.toISOString(), end: end?.toISOString(), message: opts.message }, now, opts.by);
+  return withMeta(
+    { enabled: true, start: start?.toISOString(), end: end?.toISOString(), message: opts.message },
+    now,
+    opts.by,
+  );
 }
 
 /** Builds the state written by `disable()`; a schedule or message there is a mistake and throws. */

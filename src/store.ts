@@ -58,7 +58,11 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function asMaintenanceError(err: unknown, code: 'ERR_MAINTENANCE_STORE_READ' | 'ERR_MAINTENANCE_STORE_WRITE', what: string) {
+function asMaintenanceError(
+  err: unknown,
+  code: 'ERR_MAINTENANCE_STORE_READ' | 'ERR_MAINTENANCE_STORE_WRITE',
+  what: string,
+) {
   if (err instanceof MaintenanceError) return err;
   const detail = err instanceof Error ? err.message : String(err);
   return new MaintenanceError(code, `${what} failed: ${detail}`, { cause: err });
@@ -71,7 +75,11 @@ export function createStateStore(s: StateStoreSettings): StateStore {
     description: s.description,
     async read() {
       try {
-        const value = await withTimeout(Promise.resolve(s.keyv.get(STATE_KEY)), s.timeoutMs, `Reading ${s.description}`);
+        const value = await withTimeout(
+          Promise.resolve(s.keyv.get(STATE_KEY)),
+          s.timeoutMs,
+          `Reading ${s.description}`,
+        );
         const state = normalizeState(value);
         if (failing) {
           failing = false;
@@ -93,7 +101,11 @@ export function createStateStore(s: StateStoreSettings): StateStore {
     async write(state) {
       let result: unknown;
       try {
-        result = await withTimeout(Promise.resolve(s.keyv.set(STATE_KEY, state)), s.timeoutMs, `Writing ${s.description}`);
+        result = await withTimeout(
+          Promise.resolve(s.keyv.set(STATE_KEY, state)),
+          s.timeoutMs,
+          `Writing ${s.description}`,
+        );
       } catch (err) {
         throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_WRITE', `Writing ${s.description}`);
       }

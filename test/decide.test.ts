@@ -26,7 +26,12 @@ describe('decide(): the decision order', () => {
   });
 
   it('blocks with the maintenance rule when nothing exempts the request', () => {
-    expect(run({}, { path: '/shop' })).to.deep.equal({ blocked: true, rule: 'maintenance', action: 'respond', logout: false });
+    expect(run({}, { path: '/shop' })).to.deep.equal({
+      blocked: true,
+      rule: 'maintenance',
+      action: 'respond',
+      logout: false,
+    });
   });
 
   it('lets a route forced off through even when every other rule would block, and reads no state for it', () => {
@@ -34,11 +39,15 @@ describe('decide(): the decision order', () => {
   });
 
   it('blocks a route forced on even when the state is off and the user is exempt', () => {
-    const d = run({ ignoreSuperuser: true, ignoreIpAddresses: ['1.2.3.4'] }, { forced: 'on', user: { isSuperuser: true }, ip: '1.2.3.4' }, OFF);
+    const d = run(
+      { ignoreSuperuser: true, ignoreIpAddresses: ['1.2.3.4'] },
+      { forced: 'on', user: { isSuperuser: true }, ip: '1.2.3.4' },
+      OFF,
+    );
     expect(d).to.deep.equal({ blocked: true, rule: 'forced-on', action: 'respond', logout: false });
   });
 
-  it('checks the toggle routes\' off URL before users, so a superuser can always switch maintenance off', () => {
+  it("checks the toggle routes' off URL before users, so a superuser can always switch maintenance off", () => {
     const d = run({ logoutSuperuser: true }, { isToggleOffRoute: true, user: { isSuperuser: true } });
     expect(d.rule).to.equal('toggle-off-url');
   });
@@ -55,7 +64,9 @@ describe('decide(): the decision order', () => {
     expect(run(all, facts).rule).to.equal('ignoreStaff');
     expect(run(all, { ...facts, user: undefined }).rule).to.equal('ignoreAdminSite');
     expect(run(all, { ...facts, user: undefined, path: '/x' }).rule).to.equal('ignoreTests');
-    expect(run(all, { ...facts, user: undefined, path: '/x', nodeEnv: 'production' }).rule).to.equal('ignoreIpAddresses');
+    expect(run(all, { ...facts, user: undefined, path: '/x', nodeEnv: 'production' }).rule).to.equal(
+      'ignoreIpAddresses',
+    );
     expect(run({ ...all, ignoreAdminSite: false }, { path: '/admin', ip: '9.9.9.9' }).rule).to.equal('ignoreUrls');
   });
 
@@ -63,7 +74,12 @@ describe('decide(): the decision order', () => {
     const o: MaintenanceOptions = { redirectUrl: '/down' };
     expect(run(o, { path: '/down' })).to.deep.equal({ blocked: false, rule: 'redirect-target' });
     expect(run(o, { path: '/down/' }).rule).to.equal('redirect-target');
-    expect(run(o, { path: '/shop' })).to.deep.equal({ blocked: true, rule: 'maintenance', action: 'redirect', logout: false });
+    expect(run(o, { path: '/shop' })).to.deep.equal({
+      blocked: true,
+      rule: 'maintenance',
+      action: 'redirect',
+      logout: false,
+    });
     expect(run(o, { path: '/downloads' }).blocked).to.equal(true);
   });
 
@@ -115,10 +131,14 @@ describe('decide(): logout applies only to blocked requests', () => {
   });
   it('lets staff and superusers inherit logoutAuthenticatedUser and override it', () => {
     expect(run({ logoutAuthenticatedUser: true }, { user: { isStaff: true } })).to.include({ logout: true });
-    expect(run({ logoutAuthenticatedUser: true, logoutStaffUser: false }, { user: { isStaff: true } })).to.include({ logout: false });
+    expect(run({ logoutAuthenticatedUser: true, logoutStaffUser: false }, { user: { isStaff: true } })).to.include({
+      logout: false,
+    });
     expect(run({ logoutSuperuser: true }, { user: { isSuperuser: true } })).to.include({ logout: true });
     expect(run({ logoutSuperuser: true }, { user: { isStaff: true } })).to.include({ logout: false });
-    expect(run({ logoutAuthenticatedUser: true, logoutSuperuser: false }, { user: { isSuperuser: true } })).to.include({ logout: false });
+    expect(run({ logoutAuthenticatedUser: true, logoutSuperuser: false }, { user: { isSuperuser: true } })).to.include({
+      logout: false,
+    });
   });
   it('never logs out on a route forced on', () => {
     expect(run({ logoutAuthenticatedUser: true }, { forced: 'on', user: {} })).to.include({ logout: false });

@@ -1,6 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { promises as fsp } from 'node:fs';
+import {
+  promises as fsp,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
@@ -85,7 +93,9 @@ describe('embedded file store', () => {
     expect(await s.isEnabled()).to.equal(true);
     expect(await s.isEnabled()).to.equal(true);
     expect(logger.warnings).to.have.length(1);
-    expect(logger.warnings[0]).to.include(file).and.match(/not JSON/);
+    expect(logger.warnings[0])
+      .to.include(file)
+      .and.match(/not JSON/);
     writeFileSync(file, '0');
     expect(await s.isEnabled()).to.equal(false);
     expect(logger.infos[0]).to.include('readable again');
@@ -104,7 +114,10 @@ describe('embedded file store', () => {
       const s = new MaintenanceService({ stateFilePath: target, logger: captureLogger() });
       const err = await s.enable().catch((e) => e);
       expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_STORE_WRITE');
-      expect(err.message).to.include(target).and.match(/ENOENT|ENOTDIR/).and.match(/set stateFilePath/);
+      expect(err.message)
+        .to.include(target)
+        .and.match(/ENOENT|ENOTDIR/)
+        .and.match(/set stateFilePath/);
       expect(s.lastKnownState().enabled).to.equal(false);
     }
   });
@@ -124,7 +137,10 @@ describe('embedded file store', () => {
               else await s.disable({ by: '${id}' });
             }
           })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
-        const child = spawn(process.execPath, ['-e', code], { cwd: resolve(__dirname, '../..'), stdio: ['ignore', 'ignore', 'inherit'] });
+        const child = spawn(process.execPath, ['-e', code], {
+          cwd: resolve(__dirname, '../..'),
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
         child.on('error', fail);
         child.on('exit', (status) => done(status ?? -1));
       });

@@ -2,8 +2,8 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import Koa from 'koa';
 import supertest from 'supertest';
-import { forceMaintenance, MaintenanceService, maintenance } from '../src/index.js';
 import { tagMiddleware } from '../src/force.js';
+import { forceMaintenance, MaintenanceService, maintenance } from '../src/index.js';
 import { countingKeyv, memoryService } from './helpers/app.js';
 
 const ok = (name: string) => (ctx: Koa.Context) => {
@@ -114,9 +114,13 @@ describe('forceMaintenance() on @koa/router routes', () => {
     await supertest(app.callback()).get('/late').expect(200);
   });
 
-  it('passes the toggle routes\' off URL during maintenance, before any user rule', async () => {
+  it("passes the toggle routes' off URL during maintenance, before any user rule", async () => {
     const router = new Router();
-    router.get('/maintenance-mode/off', tagMiddleware(async (_ctx, next) => next(), { toggleOff: true }), ok('off'));
+    router.get(
+      '/maintenance-mode/off',
+      tagMiddleware(async (_ctx, next) => next(), { toggleOff: true }),
+      ok('off'),
+    );
     const t = appWith(router, { logoutAuthenticatedUser: true });
     await t.service.enable();
     const r = await t.request().get('/maintenance-mode/off').expect(200);

@@ -58,7 +58,10 @@ describe('maintenance(): the maintenance answer', () => {
   });
 
   it('answers JSON with maintenance, message, end, retryAfter and the getContext fields', async () => {
-    const t = createTestApp({ responseType: 'json', getContext: async (ctx) => ({ path: ctx.path, support: 'ops@example.com' }) });
+    const t = createTestApp({
+      responseType: 'json',
+      getContext: async (ctx) => ({ path: ctx.path, support: 'ops@example.com' }),
+    });
     const end = inSeconds(1800);
     await t.service.enable({ message: 'DB upgrade', end });
     const r = await t.request().get('/orders').expect(503);

@@ -45,7 +45,10 @@ describe('maintenance(): users', () => {
   });
 
   it('uses getUser (sync or async) instead of ctx.state.user', async () => {
-    const t = createTestApp({ ignoreStaff: true, getUser: async (ctx) => (ctx.get('x-staff') ? { isStaff: true } : undefined) });
+    const t = createTestApp({
+      ignoreStaff: true,
+      getUser: async (ctx) => (ctx.get('x-staff') ? { isStaff: true } : undefined),
+    });
     await t.service.enable();
     await t.request().get('/').set('x-staff', '1').expect(200);
     await t.request().get('/').expect(503);

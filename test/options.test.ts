@@ -11,8 +11,16 @@ const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
   ['fractional statusCode', { statusCode: 503.5 }, /^statusCode must be an integer/],
   ['string statusCode', { statusCode: '503' }, /^statusCode must be an integer/],
   ['bad IP', { ignoreIpAddresses: ['10.0.0.300'] }, /^ignoreIpAddresses\[0\] must be an IP address, a CIDR/],
-  ['bad CIDR prefix (v4)', { ignoreIpAddresses: ['10.0.0.0/33'] }, /ignoreIpAddresses\[0\].*invalid prefix length \(0-32/],
-  ['bad CIDR prefix (v6)', { ignoreIpAddresses: ['fd00::/129'] }, /ignoreIpAddresses\[0\].*invalid prefix length \(0-128/],
+  [
+    'bad CIDR prefix (v4)',
+    { ignoreIpAddresses: ['10.0.0.0/33'] },
+    /ignoreIpAddresses\[0\].*invalid prefix length \(0-32/,
+  ],
+  [
+    'bad CIDR prefix (v6)',
+    { ignoreIpAddresses: ['fd00::/129'] },
+    /ignoreIpAddresses\[0\].*invalid prefix length \(0-128/,
+  ],
   ['hostname as IP', { ignoreIpAddresses: ['localhost'] }, /ignoreIpAddresses\[0\].*not an IPv4\/IPv6 address/],
   ['ignoreIpAddresses not an array', { ignoreIpAddresses: '10.0.0.1' }, /^ignoreIpAddresses must be an array/],
   ['global RegExp in IPs', { ignoreIpAddresses: [/^10\./g] }, /^ignoreIpAddresses\[0\] must not use the g or y flag/],
@@ -68,8 +76,12 @@ describe('maintenance(options): invalid options fail fast at startup', () => {
   });
 
   it('maps django setting names to the option', () => {
-    expect(() => maintenance({ MAINTENANCE_MODE_IGNORE_STAFF: true } as never)).to.throw(/Did you mean `ignoreStaff`\?/);
-    expect(() => maintenance({ MAINTENANCE_MODE_REDIRECT_URL: '/x' } as never)).to.throw(/Did you mean `redirectUrl`\?/);
+    expect(() => maintenance({ MAINTENANCE_MODE_IGNORE_STAFF: true } as never)).to.throw(
+      /Did you mean `ignoreStaff`\?/,
+    );
+    expect(() => maintenance({ MAINTENANCE_MODE_REDIRECT_URL: '/x' } as never)).to.throw(
+      /Did you mean `redirectUrl`\?/,
+    );
   });
 
   it('lists the known options when nothing is close', () => {
@@ -99,7 +111,14 @@ describe('maintenance(options): defaults', () => {
     expect(c.template).to.equal('503.html');
     expect(c.ignoreIpAddresses).to.deep.equal([]);
     expect(c.ignoreUrls).to.deep.equal([]);
-    for (const k of ['ignoreAdminSite', 'ignoreAnonymousUser', 'ignoreAuthenticatedUser', 'ignoreStaff', 'ignoreSuperuser', 'ignoreTests'] as const) {
+    for (const k of [
+      'ignoreAdminSite',
+      'ignoreAnonymousUser',
+      'ignoreAuthenticatedUser',
+      'ignoreStaff',
+      'ignoreSuperuser',
+      'ignoreTests',
+    ] as const) {
       expect(c[k], k).to.equal(false);
     }
   });

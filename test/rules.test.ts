@@ -46,7 +46,11 @@ describe('rules: URL prefixes on a segment boundary', () => {
   });
   it('treats "/api/" in the options like "/api"', () => {
     const r = compileRules(resolveOptions({ ignoreUrls: ['/api/'] }));
-    expect([r.isIgnoredUrl('/api'), r.isIgnoredUrl('/api/x'), r.isIgnoredUrl('/apix')]).to.deep.equal([true, true, false]);
+    expect([r.isIgnoredUrl('/api'), r.isIgnoredUrl('/api/x'), r.isIgnoredUrl('/apix')]).to.deep.equal([
+      true,
+      true,
+      false,
+    ]);
   });
   it('tests RegExps against the path', () => {
     const r = compileRules(resolveOptions({ ignoreUrls: [/\.(css|js)$/] }));
@@ -54,11 +58,11 @@ describe('rules: URL prefixes on a segment boundary', () => {
   });
   it('matches the admin site at adminPath and below', () => {
     const r = compileRules(resolveOptions({ adminPath: '/backoffice' }));
-    expect([r.isAdminPath('/backoffice'), r.isAdminPath('/backoffice/users'), r.isAdminPath('/backofficex')]).to.deep.equal([
-      true,
-      true,
-      false,
-    ]);
+    expect([
+      r.isAdminPath('/backoffice'),
+      r.isAdminPath('/backoffice/users'),
+      r.isAdminPath('/backofficex'),
+    ]).to.deep.equal([true, true, false]);
   });
 });
 

@@ -49,10 +49,17 @@ describe('MaintenanceService: state through keyv', () => {
     const before = Date.now();
     await s.enable({ message: 'Upgrading the database', end, by: 'alice' });
     const state = await s.getState();
-    expect(state).to.include({ enabled: true, message: 'Upgrading the database', end: new Date(end).toISOString(), updatedBy: 'alice' });
+    expect(state).to.include({
+      enabled: true,
+      message: 'Upgrading the database',
+      end: new Date(end).toISOString(),
+      updatedBy: 'alice',
+    });
     expect(Date.parse(state.updatedAt as string)).to.be.within(before, Date.now());
     await s.disable({ by: 'bob' });
-    expect(await s.getState()).to.include({ enabled: false, updatedBy: 'bob' }).and.not.have.property('message');
+    expect(await s.getState())
+      .to.include({ enabled: false, updatedBy: 'bob' })
+      .and.not.have.property('message');
   });
 
   it('honours the schedule: enabled for a future window is not active yet', async () => {

@@ -5,7 +5,7 @@ import { disabledState, enabledState, isActive, normalizeState, parseStateDocume
 const NOW = new Date('2026-06-01T12:00:00Z');
 
 describe('state: stored formats', () => {
-  it('reads this library\'s JSON document with all its fields', () => {
+  it("reads this library's JSON document with all its fields", () => {
     const s = parseStateDocument(
       '{"enabled":true,"start":"2026-06-01T00:00:00Z","end":"2026-06-02T00:00:00Z","message":"hi","updatedAt":"2026-05-31T00:00:00Z","updatedBy":"ops"}',
     );
@@ -19,7 +19,7 @@ describe('state: stored formats', () => {
     });
   });
 
-  it('reads django-maintenance-mode\'s 0 and 1, tolerating whitespace and newlines', () => {
+  it("reads django-maintenance-mode's 0 and 1, tolerating whitespace and newlines", () => {
     expect(parseStateDocument('1')).to.deep.equal({ enabled: true });
     expect(parseStateDocument(' 0\n')).to.deep.equal({ enabled: false });
     expect(parseStateDocument('\n\t1  \r\n')).to.deep.equal({ enabled: true });
@@ -100,8 +100,14 @@ describe('state: enabledState() / disabledState() validation', () => {
   });
 
   it('rejects unparsable instants, naming the field', () => {
-    expect(() => enabledState({ start: 'next tuesday' }, NOW)).to.throw(MaintenanceError, /^start must be a valid Date/);
-    expect(() => enabledState({ end: new Date(Number.NaN) }, NOW)).to.throw(MaintenanceError, /^end must be a valid Date/);
+    expect(() => enabledState({ start: 'next tuesday' }, NOW)).to.throw(
+      MaintenanceError,
+      /^start must be a valid Date/,
+    );
+    expect(() => enabledState({ end: new Date(Number.NaN) }, NOW)).to.throw(
+      MaintenanceError,
+      /^end must be a valid Date/,
+    );
   });
 
   it('rejects a schedule or message passed to disable()', () => {

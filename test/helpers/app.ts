@@ -1,7 +1,12 @@
-import Koa from 'koa';
 import Keyv from 'keyv';
+import Koa from 'koa';
 import supertest from 'supertest';
-import { type MaintenanceOptions, MaintenanceService, type MaintenanceServiceOptions, maintenance } from '../../src/index.js';
+import {
+  type MaintenanceOptions,
+  MaintenanceService,
+  type MaintenanceServiceOptions,
+  maintenance,
+} from '../../src/index.js';
 
 /** A logger that records what it is told. */
 export function captureLogger() {

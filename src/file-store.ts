@@ -43,6 +43,21 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   }
 }
 
+const EMPTY_RETRY_MS = 15;
+
+async function readOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(path, 'utf8');
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return undefined;
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_STORE_READ',
+      `Cannot read the maintenance state file ${path} (${errno(err)}). Check its permissions.`,
+      { cause: err },
+    );
+  }
+}
+
 /**
  * keyv storage adapter keeping the maintenance state in `filePath` as plain JSON (readable and editable by
  * people, and compatible with django-maintenance-mode's `0`/`1` files). Other keys, if any, go to sibling
@@ -66,17 +81,13 @@ export class FileStateStore {
   /** keyv entry `{ value }` for `key`, or undefined when the file does not exist. */
   async get(key: string): Promise<{ value: unknown } | undefined> {
     const path = this.pathFor(key);
-    let text: string;
-    try {
-      text = await fs.readFile(path, 'utf8');
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return undefined;
-      throw new MaintenanceError(
-        'ERR_MAINTENANCE_STORE_READ',
-        `Cannot read the maintenance state file ${path} (${errno(err)}). Check its permissions.`,
-        { cause: err },
-      );
+    let text = await readOrUndefined(path);
+    if (text !== undefined && text.trim() === '') {
+      // `echo 1 > file` truncates before it writes: give a hand-edit in progress one short moment.
+      await new Promise((r) => setTimeout(r, EMPTY_RETRY_MS));
+      text = await readOrUndefined(path);
     }
+    if (text === undefined) return undefined;
     if (path !== this.filePath) return { value: JSON.parse(text) };
     try {
       return { value: parseStateDocument(text) };

@@ -101,6 +101,22 @@ describe('embedded file store', () => {
     expect(logger.infos[0]).to.include('readable again');
   });
 
+  it('gives a hand edit in progress (`echo 1 > file` truncates first) a moment instead of reporting it', async () => {
+    writeFileSync(file, '');
+    const { s, logger } = service();
+    const reading = s.isEnabled();
+    setTimeout(() => writeFileSync(file, '1\n'), 1);
+    expect(await reading).to.equal(true);
+    expect(logger.warnings).to.deep.equal([]);
+  });
+
+  it('reports a file that stays empty as corrupt and uses the fallback', async () => {
+    writeFileSync(file, '\n');
+    const { s, logger } = service({ fallbackValue: true });
+    expect(await s.isEnabled()).to.equal(true);
+    expect(logger.warnings[0]).to.include(file).and.include('the file is empty');
+  });
+
   it('uses fallbackValue when the path cannot be read (a directory)', async () => {
     mkdirSync(file);
     const { s, logger } = service({ fallbackValue: true });

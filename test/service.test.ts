@@ -204,19 +204,31 @@ describe('MaintenanceService: store failures follow fallbackValue', () => {
 });
 
 describe('MaintenanceService: options', () => {
-  const bad: Array<[object, RegExp]> = [
-    [{ store: {} }, /^store must be a keyv instance/],
-    [{ store: new Keyv(), stateFilePath: '/tmp/x.json' }, /^stateFilePath cannot be combined with store/],
-    [{ stateFilePath: '' }, /^stateFilePath must be a file path/],
-    [{ mode: 'on' }, /^mode must be true, false or undefined/],
-    [{ fallbackValue: 1 }, /^fallbackValue must be true or false/],
-    [{ storeTimeoutMs: 0 }, /^storeTimeoutMs must be a whole number of milliseconds between 1 and 60000/],
-    [{ storeTimeoutMs: 2.5 }, /^storeTimeoutMs must be/],
-    [{ logger: {} }, /^logger must have a warn\(message\) method/],
-    [{ fallback: true }, /^Unknown MaintenanceService option `fallback`\. Did you mean `fallbackValue`\?/],
+  const bad: Array<[string, object, RegExp]> = [
+    ['a store that is not keyv', { store: {} }, /^store must be a keyv instance/],
+    [
+      'store together with stateFilePath',
+      { store: new Keyv(), stateFilePath: '/tmp/x.json' },
+      /^stateFilePath cannot be combined with store/,
+    ],
+    ['an empty stateFilePath', { stateFilePath: '' }, /^stateFilePath must be a file path/],
+    ['a string mode', { mode: 'on' }, /^mode must be true, false or undefined/],
+    ['a numeric fallbackValue', { fallbackValue: 1 }, /^fallbackValue must be true or false/],
+    [
+      'storeTimeoutMs 0',
+      { storeTimeoutMs: 0 },
+      /^storeTimeoutMs must be a whole number of milliseconds between 1 and 60000/,
+    ],
+    ['a fractional storeTimeoutMs', { storeTimeoutMs: 2.5 }, /^storeTimeoutMs must be/],
+    ['a logger without warn()', { logger: {} }, /^logger must have a warn\(message\) method/],
+    [
+      'a misspelt option',
+      { fallback: true },
+      /^Unknown MaintenanceService option `fallback`\. Did you mean `fallbackValue`\?/,
+    ],
   ];
-  for (const [options, message] of bad) {
-    it(`rejects ${JSON.stringify(options)}`, () => {
+  for (const [label, options, message] of bad) {
+    it(`rejects ${label}`, () => {
       expect(() => new MaintenanceService(options as never))
         .to.throw(MaintenanceError, message)
         .with.property('code', 'ERR_MAINTENANCE_INVALID_OPTION');

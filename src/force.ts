@@ -4,6 +4,7 @@
  * (the app-level `maintenance()` runs before the routers, so it must look ahead to serve `'off'` routes).
  */
 import type { Middleware, ParameterizedContext } from 'koa';
+import { NO_CACHE, PLAIN_TEXT_BODY } from './respond.js';
 
 /** Mode a route forces. */
 export type ForcedMode = 'on' | 'off';
@@ -65,9 +66,9 @@ export function forceMaintenance(mode: ForcedMode): Middleware {
     const respond = fallbackResponders.get(ctx);
     if (respond) return respond();
     ctx.status = 503;
-    ctx.set('Cache-Control', 'max-age=0, no-cache, no-store, must-revalidate, private');
+    ctx.set('Cache-Control', NO_CACHE);
     ctx.type = 'text/plain; charset=utf-8';
-    ctx.body = 'Service temporarily unavailable: maintenance in progress. Please try again later.\n';
+    ctx.body = PLAIN_TEXT_BODY;
   };
   return tagMiddleware(mw, { force: mode });
 }

@@ -1,7 +1,7 @@
 /** `maintenance(options)`: the Koa adapter. Reads the state once, gathers facts, calls `decide`, writes the answer. */
 import type { Middleware, ParameterizedContext } from 'koa';
 import { type Decision, decide, needsUser, type RequestFacts } from './decide.js';
-import { fallbackResponders, routeFacts } from './force.js';
+import { fallbackResponders, hasTaggedRoutes, routeFacts } from './force.js';
 import { normalizeIp } from './ip.js';
 import { type MaintenanceConfig, type MaintenanceOptions, type MaintenanceUser, resolveOptions } from './options.js';
 import { createRenderer } from './render.js';
@@ -87,11 +87,15 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
       return;
     }
     ctx.state.maintenanceMode = active;
+    if (hasTaggedRoutes()) registerFallback(ctx, facts, state);
+    await next();
+  };
+
+  function registerFallback(ctx: ParameterizedContext, facts: RequestFacts, state: MaintenanceState): void {
     fallbackResponders.set(ctx, () => {
       const forced = decide({ ...facts, forced: 'on' }, state, config, rules, new Date());
       ctx.state.maintenanceDecision = { blocked: true, rule: forced.rule };
       return respond(ctx, state, forced as Extract<Decision, { blocked: true }>);
     });
-    await next();
-  };
+  }
 }

@@ -13,8 +13,10 @@ export type ForcedMode = 'on' | 'off';
 export const FORCE = Symbol.for('koa-maintenance-mode.force');
 /** Property marking the toggle routes' `off` handler. */
 export const TOGGLE_OFF = Symbol.for('koa-maintenance-mode.toggle-off');
+/** Property saying how specific a tag is: a class-level tag (0) yields to a route or method tag (1). */
+export const FORCE_LEVEL = Symbol.for('koa-maintenance-mode.force-level');
 
-type Tagged = Middleware & { [FORCE]?: ForcedMode; [TOGGLE_OFF]?: boolean };
+type Tagged = Middleware & { [FORCE]?: ForcedMode; [TOGGLE_OFF]?: boolean; [FORCE_LEVEL]?: number };
 
 interface LayerLike {
   readonly methods: readonly string[];
@@ -42,9 +44,13 @@ export function hasTaggedRoutes(): boolean {
 }
 
 /** Marks `mw` so the look-ahead recognises it (used by the toggle routes). */
-export function tagMiddleware<T extends Middleware>(mw: T, tag: { force?: ForcedMode; toggleOff?: boolean }): T {
+export function tagMiddleware<T extends Middleware>(
+  mw: T,
+  tag: { force?: ForcedMode; toggleOff?: boolean; classLevel?: boolean },
+): T {
   const t = mw as Tagged;
   if (tag.force) t[FORCE] = tag.force;
+  t[FORCE_LEVEL] = tag.classLevel ? 0 : 1;
   if (tag.toggleOff) t[TOGGLE_OFF] = true;
   tagged++;
   return mw;
@@ -57,8 +63,13 @@ export function tagMiddleware<T extends Middleware>(mw: T, tag: { force?: Forced
  * @example router.get('/healthz', forceMaintenance('off'), (ctx) => { ctx.body = 'ok'; });
  */
 export function forceMaintenance(mode: ForcedMode): Middleware {
+  return forcedMiddleware(mode, false, 'forceMaintenance(mode)');
+}
+
+/** The tagged middleware behind `forceMaintenance` and `@ForceMaintenance` (class-level tags yield to method tags). */
+export function forcedMiddleware(mode: ForcedMode, classLevel: boolean, caller: string): Middleware {
   if (mode !== 'on' && mode !== 'off') {
-    throw new TypeError(`forceMaintenance(mode) takes 'on' or 'off'; received ${JSON.stringify(mode)}.`);
+    throw new TypeError(`${caller} takes 'on' or 'off'; received ${JSON.stringify(mode)}.`);
   }
   const mw: Middleware = async function forceMaintenanceMiddleware(ctx, next) {
     if (mode === 'off') return next();
@@ -70,7 +81,7 @@ export function forceMaintenance(mode: ForcedMode): Middleware {
     ctx.type = 'text/plain; charset=utf-8';
     ctx.body = PLAIN_TEXT_BODY;
   };
-  return tagMiddleware(mw, { force: mode });
+  return tagMiddleware(mw, { force: mode, classLevel });
 }
 
 const routerCache = new WeakMap<object, { length: number; routers: RouterLike[] }>();
@@ -95,8 +106,13 @@ export function routeFacts(ctx: ParameterizedContext): RouteFacts {
     let toggleOff = false;
     for (const layer of match.pathAndMethod) {
       let layerMode: ForcedMode | undefined;
+      let level = -1;
       for (const fn of layer.stack) {
-        layerMode = fn[FORCE] ?? layerMode;
+        const mode = fn[FORCE];
+        if (mode && (fn[FORCE_LEVEL] ?? 1) >= level) {
+          layerMode = mode;
+          level = fn[FORCE_LEVEL] ?? 1;
+        }
         toggleOff ||= fn[TOGGLE_OFF] === true;
       }
       forced = layerMode ?? forced;

@@ -17,9 +17,13 @@ export type {
   MaintenanceUser,
 } from './options.js';
 export { DEFAULTS } from './options.js';
+export { createMaintenanceController, FORCE_MAINTENANCE_METADATA, ForceMaintenance } from './routing-controllers.js';
 export { getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service.js';
 export type { MaintenanceServiceOptions } from './service-options.js';
 export { SERVICE_DEFAULTS, STATE_FILE_ENV } from './service-options.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './state.js';
 export { isActive } from './state.js';
 export type { MaintenanceLogger } from './store.js';
+export { maintenanceRoutes } from './toggle-routes.js';
+export type { MaintenanceRoutesOptions } from './toggle-rules.js';
+export { ROUTES_DEFAULTS } from './toggle-rules.js';

@@ -62,6 +62,18 @@ export class MaintenanceService {
     return state;
   }
 
+  /**
+   * The stored state, for callers that must not act on a fallback (toggle routes, CLI): like
+   * {@link MaintenanceService.getState} but a failing, timing-out or corrupt store throws `MaintenanceError`.
+   */
+  async getStoredState(): Promise<MaintenanceState> {
+    if (this.config.mode !== undefined) return this.lastKnown;
+    const { state, ok, error } = await this.store.read();
+    if (!ok) throw error;
+    this.lastKnown = state;
+    return state;
+  }
+
   /** Whether maintenance is active now (forced `mode`, stored state and its `[start, end)` window). */
   async isEnabled(): Promise<boolean> {
     return isActive(await this.getState(), new Date());
@@ -95,6 +107,11 @@ export class MaintenanceService {
     await this.store.write(state);
     this.lastKnown = state;
   }
+}
+
+/** Registers `cls` with TypeDI (for classes built at run time, such as the maintenance controller). */
+export function registerService(cls: Function): void {
+  (Service() as (target: Function) => void)(cls);
 }
 
 /** The service the middleware and helpers use by default: `Container.get(MaintenanceService)`. */

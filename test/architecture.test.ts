@@ -12,6 +12,8 @@ function runtimeImports(file: string): string[] {
   for (const m of text.matchAll(/^import\s+(type\s+)?(?:[^'"]*?from\s+)?['"]([^'"]+)['"]/gm)) {
     if (!m[1]) found.push(m[2]);
   }
+  // Optional peers are loaded lazily with require(); they count as imports of the file that loads them.
+  for (const m of text.matchAll(/\brequire\(['"]([^'"]+)['"]\)/g)) found.push(m[1]);
   return found;
 }
 const outside = (spec: string) => !spec.startsWith('.') && !spec.startsWith('node:');
@@ -44,6 +46,8 @@ describe('architecture: layers and dependencies', () => {
     expect(owners.get('keyv')).to.deep.equal(['keyv.ts']);
     expect(owners.get('nunjucks')).to.deep.equal(['render.ts']);
     expect(owners.get('typedi')).to.deep.equal(['service.ts']);
+    expect(owners.get('@koa/router')).to.deep.equal(['toggle-routes.ts']);
+    expect(owners.get('routing-controllers')).to.deep.equal(['routing-controllers.ts']);
   });
 
   it('gives every file at most one outside package', () => {

@@ -1,0 +1,75 @@
+/** routing-controllers adapters (the only file loading routing-controllers): `@ForceMaintenance` and the controller. */
+import type { ParameterizedContext } from 'koa';
+import { type ForcedMode, forcedMiddleware, forceMaintenance } from './force.js';
+import { loadPeer } from './peer.js';
+import { registerService } from './service.js';
+import { createToggleHandlers } from './toggle-handlers.js';
+import { toggleOffMarker } from './toggle-routes.js';
+import { type MaintenanceRoutesOptions, resolveRoutesOptions } from './toggle-rules.js';
+
+type RC = typeof import('routing-controllers');
+const rc = (feature: string): RC =>
+  loadPeer(() => require('routing-controllers') as RC, 'routing-controllers', feature);
+
+/** Metadata key under which `@ForceMaintenance` records its mode (for introspection). */
+export const FORCE_MAINTENANCE_METADATA = 'koa-maintenance-mode:force';
+
+/**
+ * Forces maintenance for a routing-controllers action (method decorator) or every action of a controller (class
+ * decorator); a method's own decorator overrides its class's. `'off'` actions are served during maintenance,
+ * `'on'` actions always answer with the maintenance response. Mount `maintenance()` before `useKoaServer()`.
+ * @example
+ * ⁣@JsonController('/health') class Health { ⁣@Get('/') ⁣@ForceMaintenance('off') check() { return { ok: true }; } }
+ */
+export function ForceMaintenance(mode: ForcedMode): ClassDecorator & MethodDecorator {
+  const { UseBefore } = rc('@ForceMaintenance');
+  return ((target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    const classLevel = key === undefined;
+    const use = UseBefore(forcedMiddleware(mode, classLevel, '@ForceMaintenance(mode)')) as (
+      t: object,
+      k?: string | symbol,
+      d?: PropertyDescriptor,
+    ) => void;
+    if (classLevel) Reflect.defineMetadata(FORCE_MAINTENANCE_METADATA, mode, target);
+    else Reflect.defineMetadata(FORCE_MAINTENANCE_METADATA, mode, target, key);
+    use(target, key, descriptor);
+  }) as ClassDecorator & MethodDecorator;
+}
+
+/**
+ * The toggle and status routes as a routing-controllers controller class, for apps that register controllers
+ * only: `useKoaServer(app, { controllers: [createMaintenanceController()] })`. Same behaviour as `maintenanceRoutes()`.
+ */
+export function createMaintenanceController(options?: MaintenanceRoutesOptions): new () => object {
+  const config = resolveRoutesOptions(options);
+  const { Controller, Ctx, Get, Post, UseBefore } = rc('createMaintenanceController()');
+  const h = createToggleHandlers(config);
+
+  class MaintenanceModeController {
+    async on(ctx: ParameterizedContext) {
+      await h.on(ctx);
+      return ctx; // routing-controllers leaves a returned context untouched
+    }
+    async off(ctx: ParameterizedContext) {
+      await h.off(ctx);
+      return ctx;
+    }
+    async status(ctx: ParameterizedContext) {
+      await h.status(ctx);
+      return ctx;
+    }
+  }
+  const proto = MaintenanceModeController.prototype;
+  type Deco = (target: object, key?: string, indexOrDescriptor?: unknown) => void;
+  const apply = (key: 'on' | 'off' | 'status', ...decorators: Function[]) => {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+    for (const d of decorators) (d as Deco)(proto, key, descriptor);
+    (Ctx() as Deco)(proto, key, 0);
+  };
+  apply('on', Get('/on'), Post('/on'), UseBefore(forceMaintenance('off')));
+  apply('off', Get('/off'), Post('/off'), UseBefore(toggleOffMarker()));
+  apply('status', Get('/status'), UseBefore(forceMaintenance('off')));
+  (Controller(config.prefix) as (t: Function) => void)(MaintenanceModeController);
+  registerService(MaintenanceModeController);
+  return MaintenanceModeController;
+}

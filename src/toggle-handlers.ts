@@ -1,0 +1,107 @@
+/** Request handlers of the toggle routes, shared by `maintenanceRoutes()` and the routing-controllers controller. */
+import type { ParameterizedContext } from 'koa';
+import { MaintenanceError } from './errors.js';
+import { NO_CACHE } from './respond.js';
+import { defaultService } from './service.js';
+import { isActive, type MaintenanceState } from './state.js';
+import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath } from './toggle-rules.js';
+
+/** Handlers for `/on`, `/off` and `/status`. */
+export interface ToggleHandlers {
+  readonly on: (ctx: ParameterizedContext) => Promise<void>;
+  readonly off: (ctx: ParameterizedContext) => Promise<void>;
+  readonly status: (ctx: ParameterizedContext) => Promise<void>;
+}
+
+/** The JSON answer of `/status` (and of `/on`, `/off` for JSON clients). */
+export function statusBody(state: MaintenanceState, now: Date) {
+  return {
+    enabled: state.enabled,
+    active: isActive(state, now),
+    start: state.start ?? null,
+    end: state.end ?? null,
+    message: state.message ?? null,
+    updatedAt: state.updatedAt ?? null,
+    updatedBy: state.updatedBy ?? null,
+  };
+}
+
+const wantsJson = (ctx: ParameterizedContext) => ctx.accepts('html', 'json') === 'json';
+
+function answer(ctx: ParameterizedContext, status: number, error: string, message: string): void {
+  ctx.status = status;
+  ctx.set('Cache-Control', NO_CACHE);
+  if (wantsJson(ctx)) ctx.body = { error, message };
+  else {
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.body = `${message}\n`;
+  }
+}
+
+/** Builds the handlers for one configuration. */
+export function createToggleHandlers(config: MaintenanceRoutesConfig): ToggleHandlers {
+  const service = () => config.service ?? defaultService();
+
+  async function allowed(ctx: ParameterizedContext): Promise<boolean> {
+    // Not ctx.origin: since Koa 3 that returns the request's Origin header, not this site's origin.
+    const ownOrigin = `${ctx.protocol}://${ctx.host}`;
+    if (isCrossSite(ctx.get('Sec-Fetch-Site') || undefined, ctx.get('Origin') || undefined, ownOrigin)) {
+      answer(ctx, 403, 'cross_site', 'Cross-site requests cannot switch maintenance mode.');
+      return false;
+    }
+    const superuser = config.isSuperuser
+      ? await config.isSuperuser(ctx)
+      : (ctx.state.user as { isSuperuser?: boolean } | undefined)?.isSuperuser === true;
+    if (superuser !== true) {
+      answer(ctx, 403, 'forbidden', 'Only superusers can switch maintenance mode.');
+      return false;
+    }
+    return true;
+  }
+
+  function nextOf(ctx: ParameterizedContext): string {
+    const body = (ctx.request as { body?: unknown }).body as Record<string, unknown> | undefined;
+    return safeNextPath(ctx.query.next ?? body?.next);
+  }
+
+  function toggle(target: boolean) {
+    return async function toggleMaintenance(ctx: ParameterizedContext): Promise<void> {
+      if (!(await allowed(ctx))) return;
+      if (ctx.method === 'HEAD') {
+        // @koa/router answers HEAD with the GET handler: a HEAD must never change the state.
+        ctx.status = 204;
+        return;
+      }
+      const s = service();
+      try {
+        const current = await s.getStoredState();
+        const unchanged = target ? isActive(current, new Date()) : !current.enabled;
+        if (!unchanged) {
+          const by = config.getUpdatedBy ? config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
+          await (target ? s.enable({ by }) : s.disable({ by }));
+        }
+      } catch (err) {
+        if (!(err instanceof MaintenanceError)) throw err;
+        const status = err.code === 'ERR_MAINTENANCE_MODE_FORCED' ? 409 : 503;
+        answer(ctx, status, err.code, `Maintenance mode was not switched ${target ? 'on' : 'off'}: ${err.message}`);
+        return;
+      }
+      ctx.set('Cache-Control', NO_CACHE);
+      if (wantsJson(ctx)) {
+        ctx.body = statusBody(s.lastKnownState(), new Date());
+        return;
+      }
+      ctx.redirect(nextOf(ctx));
+    };
+  }
+
+  return {
+    on: toggle(true),
+    off: toggle(false),
+    async status(ctx) {
+      if (!(await allowed(ctx))) return;
+      ctx.set('Cache-Control', NO_CACHE);
+      ctx.body = statusBody(await service().getState(), new Date());
+    },
+  };
+}

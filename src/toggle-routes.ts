@@ -1,0 +1,38 @@
+/** `maintenanceRoutes()`: the toggle and status routes as an @koa/router Router (the only file loading @koa/router). */
+import type RouterType from '@koa/router';
+import type { Middleware } from 'koa';
+import { forceMaintenance, tagMiddleware } from './force.js';
+import { loadPeer } from './peer.js';
+import { createToggleHandlers } from './toggle-handlers.js';
+import { type MaintenanceRoutesOptions, resolveRoutesOptions } from './toggle-rules.js';
+
+/** Marks the `off` handler so `maintenance()` always lets it through (decision step "toggle routes' off URL"). */
+export const toggleOffMarker = (): Middleware => tagMiddleware(async (_ctx, next) => next(), { toggleOff: true });
+
+/**
+ * Routes for superusers: `GET`/`POST` `<prefix>/on` and `<prefix>/off` switch maintenance and redirect to a
+ * same-origin `next` (JSON clients get the status), `GET <prefix>/status` answers JSON. Non-superusers and
+ * cross-site requests get 403 and nothing changes. All of them stay reachable during maintenance.
+ * @example app.use(maintenanceRoutes({ isSuperuser: (ctx) => ctx.state.user?.role === 'admin' }).routes());
+ */
+export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterType {
+  const config = resolveRoutesOptions(options);
+  const Router = loadPeer(
+    () => require('@koa/router') as typeof import('@koa/router'),
+    '@koa/router',
+    'maintenanceRoutes()',
+  );
+  const RouterClass = ((Router as unknown as { default?: typeof RouterType }).default ?? Router) as typeof RouterType;
+  const h = createToggleHandlers(config);
+  const router = new RouterClass({ prefix: config.prefix });
+  const off = toggleOffMarker();
+  // Superusers manage maintenance during maintenance: on and status are served whatever the state (all three
+  // still require a superuser and a same-site request).
+  const served = forceMaintenance('off');
+  router.get('/on', served, h.on);
+  router.post('/on', served, h.on);
+  router.get('/off', off, h.off);
+  router.post('/off', off, h.off);
+  router.get('/status', served, h.status);
+  return router;
+}

@@ -1,0 +1,91 @@
+/** Toggle routes: their options and the pure checks (cross-site, safe `next`, who made the change). */
+import { MaintenanceError } from './errors.js';
+import type { MaintenanceContext } from './options.js';
+import { invalidOption, trimSlash } from './options.js';
+import type { MaintenanceService } from './service.js';
+import { unknownKeyMessage } from './suggest.js';
+
+/** Options for `maintenanceRoutes()` and `createMaintenanceController()`. */
+export interface MaintenanceRoutesOptions {
+  /** Path prefix of the routes. @default '/maintenance-mode' */
+  readonly prefix?: string;
+  /** Who may switch maintenance and see the status. @default (ctx) => ctx.state.user?.isSuperuser === true */
+  readonly isSuperuser?: (ctx: MaintenanceContext) => boolean | Promise<boolean>;
+  /** The service to switch. @default Container.get(MaintenanceService), resolved per request */
+  readonly service?: MaintenanceService;
+  /** Recorded as `updatedBy`. @default the user's username, id or email (ctx.state.user), when known */
+  readonly getUpdatedBy?: (ctx: MaintenanceContext) => string | undefined;
+}
+
+/** Default values of {@link MaintenanceRoutesOptions}. */
+export const ROUTES_DEFAULTS = Object.freeze({ prefix: '/maintenance-mode' });
+
+/** {@link MaintenanceRoutesOptions} after validation. */
+export interface MaintenanceRoutesConfig {
+  readonly prefix: string;
+  readonly isSuperuser?: MaintenanceRoutesOptions['isSuperuser'];
+  readonly service?: MaintenanceService;
+  readonly getUpdatedBy?: MaintenanceRoutesOptions['getUpdatedBy'];
+}
+
+const KNOWN = ['prefix', 'isSuperuser', 'service', 'getUpdatedBy'] as const;
+
+/** Validates toggle-route options (fail fast, with the fix). */
+export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): MaintenanceRoutesConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    invalidOption('maintenanceRoutes(options)', 'takes an options object', input);
+  }
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) if (v !== undefined) o[k] = v;
+  for (const key of Object.keys(o)) {
+    if (!(KNOWN as readonly string[]).includes(key)) {
+      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage('maintenanceRoutes()', key, KNOWN));
+    }
+  }
+  const prefix = o.prefix ?? ROUTES_DEFAULTS.prefix;
+  if (typeof prefix !== 'string' || !prefix.startsWith('/') || trimSlash(prefix) === '/') {
+    invalidOption('prefix', 'must be a path such as "/maintenance-mode" (not "/")', prefix);
+  }
+  for (const key of ['isSuperuser', 'getUpdatedBy'] as const) {
+    if (key in o && typeof o[key] !== 'function') invalidOption(key, 'must be a function', o[key]);
+  }
+  if ('service' in o && typeof (o.service as { enable?: unknown })?.enable !== 'function') {
+    invalidOption('service', 'must be a MaintenanceService', o.service);
+  }
+  return Object.freeze({
+    prefix: trimSlash(prefix),
+    isSuperuser: o.isSuperuser as MaintenanceRoutesConfig['isSuperuser'],
+    service: o.service as MaintenanceService | undefined,
+    getUpdatedBy: o.getUpdatedBy as MaintenanceRoutesConfig['getUpdatedBy'],
+  });
+}
+
+/**
+ * Whether a request comes from another site: `Sec-Fetch-Site: cross-site`, or an `Origin` other than our own
+ * (`Origin: null`, sent by sandboxed frames and some redirects, counts as foreign).
+ */
+export function isCrossSite(secFetchSite: string | undefined, origin: string | undefined, ownOrigin: string): boolean {
+  if (secFetchSite?.toLowerCase() === 'cross-site') return true;
+  if (origin === undefined || origin === '') return false;
+  return origin.toLowerCase() !== ownOrigin.toLowerCase();
+}
+
+/** `next` when it is a path on this site, else `'/'` (no open redirect: `//evil`, `/\evil`, schemes, control chars). */
+export function safeNextPath(next: unknown): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f\\]/.test(next)) return '/';
+  const url = new URL(next, 'http://same.invalid');
+  return url.origin === 'http://same.invalid' ? `${url.pathname}${url.search}${url.hash}` : '/';
+}
+
+/** The user's username, id or email, as recorded in `updatedBy`. */
+export function actorOf(user: unknown): string | undefined {
+  if (typeof user !== 'object' || user === null) return undefined;
+  const u = user as Record<string, unknown>;
+  for (const key of ['username', 'id', 'email', 'name']) {
+    const v = u[key];
+    if ((typeof v === 'string' && v !== '') || typeof v === 'number') return String(v);
+  }
+  return undefined;
+}

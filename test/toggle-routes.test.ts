@@ -1,0 +1,253 @@
+import { expect } from 'chai';
+import Koa from 'koa';
+import Keyv from 'keyv';
+import supertest from 'supertest';
+import { Container } from 'typedi';
+import { MaintenanceError, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
+import { captureLogger, inSeconds, memoryService } from './helpers/app.js';
+
+const ALICE = JSON.stringify({ username: 'alice', isSuperuser: true });
+const BOB = JSON.stringify({ username: 'bob', isStaff: true });
+
+function toggleApp(routesOptions: Parameters<typeof maintenanceRoutes>[0] = {}, service = memoryService()) {
+  const app = new Koa();
+  app.silent = true;
+  app.use(async (ctx, next) => {
+    const raw = ctx.get('x-user');
+    if (raw) ctx.state.user = JSON.parse(raw);
+    await next();
+  });
+  app.use(maintenance({ service }));
+  app.use(maintenanceRoutes({ service, ...routesOptions }).routes());
+  app.use((ctx) => {
+    ctx.body = 'page';
+  });
+  return { service, request: () => supertest(app.callback()) };
+}
+
+describe('maintenanceRoutes(): switching', () => {
+  it('lets a superuser switch on with GET and records who and when, then redirects to /', async () => {
+    const t = toggleApp();
+    const before = Date.now();
+    const r = await t.request().get('/maintenance-mode/on').set('x-user', ALICE).expect(302);
+    expect(r.headers.location).to.equal('/');
+    const state = await t.service.getState();
+    expect(state).to.include({ enabled: true, updatedBy: 'alice' });
+    expect(Date.parse(state.updatedAt as string)).to.be.at.least(before - 1);
+    await t.request().get('/').expect(503);
+  });
+
+  it('lets a superuser switch off with POST during maintenance (the off URL is always reachable)', async () => {
+    const t = toggleApp();
+    await t.service.enable();
+    const r = await t.request().post('/maintenance-mode/off').set('x-user', ALICE).expect(302);
+    expect(r.headers.location).to.equal('/');
+    expect(await t.service.isEnabled()).to.equal(false);
+    expect((await t.service.getState()).updatedBy).to.equal('alice');
+  });
+
+  it('redirects to a same-origin next path, and to / for anything else (no open redirect)', async () => {
+    const t = toggleApp();
+    const ok = await t.request().get('/maintenance-mode/on?next=/admin/dashboard%3Ftab%3D2').set('x-user', ALICE);
+    expect(ok.headers.location).to.equal('/admin/dashboard?tab=2');
+    const cases: Array<[string, string]> = [
+      ['//evil.example/x', '/'],
+      ['https://evil.example/', '/'],
+      ['/\\evil.example', '/'],
+      ['javascript:alert(1)', '/'],
+      ['/\r\nSet-Cookie: x=1', '/'],
+      ['/%0d%0aSet-Cookie:x', '/%0d%0aSet-Cookie:x'],
+    ];
+    for (const [next, location] of cases) {
+      const r = await t.request().get(`/maintenance-mode/off?next=${encodeURIComponent(next)}`).set('x-user', ALICE).expect(302);
+      expect(r.headers.location, next).to.equal(location);
+      expect(r.headers['set-cookie']).to.equal(undefined);
+    }
+  });
+
+  it('answers JSON clients with the new status instead of a redirect', async () => {
+    const t = toggleApp();
+    const r = await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Accept', 'application/json').expect(200);
+    expect(r.body).to.include({ enabled: true, active: true, updatedBy: 'alice', message: null });
+  });
+
+  it('keeps the message and schedule when switching on while already on', async () => {
+    const t = toggleApp();
+    await t.service.enable({ message: 'DB upgrade', end: inSeconds(600), by: 'ops' });
+    await t.request().get('/maintenance-mode/on').set('x-user', ALICE).expect(302);
+    expect(await t.service.getState()).to.include({ message: 'DB upgrade', updatedBy: 'ops' });
+  });
+
+  it('switches on at once when maintenance is only scheduled for later', async () => {
+    const t = toggleApp();
+    await t.service.enable({ start: inSeconds(600) });
+    await t.request().get('/maintenance-mode/on').set('x-user', ALICE).expect(302);
+    expect(await t.service.isEnabled()).to.equal(true);
+  });
+
+  it('never changes the state on HEAD', async () => {
+    const t = toggleApp();
+    await t.request().head('/maintenance-mode/on').set('x-user', ALICE).expect(204);
+    expect(await t.service.isEnabled()).to.equal(false);
+  });
+
+  it('uses getUpdatedBy when given', async () => {
+    const t = toggleApp({ getUpdatedBy: (ctx) => `sso:${ctx.get('x-sso')}` });
+    await t.request().get('/maintenance-mode/on').set('x-user', ALICE).set('x-sso', 'a1').expect(302);
+    expect((await t.service.getState()).updatedBy).to.equal('sso:a1');
+  });
+});
+
+describe('maintenanceRoutes(): who may switch', () => {
+  it('answers 403 to staff, anonymous users and users without isSuperuser, and changes nothing', async () => {
+    const t = toggleApp();
+    for (const user of [BOB, undefined, '{"isSuperuser":"yes"}']) {
+      const req = t.request().get('/maintenance-mode/on');
+      if (user) req.set('x-user', user);
+      const r = await req.expect(403);
+      expect(r.text).to.match(/Only superusers/);
+    }
+    expect(await t.service.isEnabled()).to.equal(false);
+  });
+
+  it('answers 403 JSON to JSON clients', async () => {
+    const t = toggleApp();
+    const r = await t.request().post('/maintenance-mode/on').set('Accept', 'application/json').expect(403);
+    expect(r.body).to.deep.equal({ error: 'forbidden', message: 'Only superusers can switch maintenance mode.' });
+  });
+
+  it('uses isSuperuser (sync or async) when given', async () => {
+    const t = toggleApp({ isSuperuser: async (ctx) => ctx.get('x-role') === 'admin' });
+    await t.request().get('/maintenance-mode/on').set('x-role', 'admin').expect(302);
+    await t.request().get('/maintenance-mode/off').set('x-user', ALICE).expect(403);
+  });
+
+  it('refuses cross-site requests even from a superuser (CSRF)', async () => {
+    const t = toggleApp();
+    await t.request().get('/maintenance-mode/on').set('x-user', ALICE).set('Sec-Fetch-Site', 'cross-site').expect(403);
+    const r = await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Origin', 'https://evil.example').expect(403);
+    expect(r.text).to.match(/Cross-site requests/);
+    await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Origin', 'null').expect(403);
+    expect(await t.service.isEnabled()).to.equal(false);
+  });
+
+  it('accepts same-origin and same-site requests, and an Origin equal to this site', async () => {
+    const t = toggleApp();
+    await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Sec-Fetch-Site', 'same-origin').expect(302);
+    await t.request().post('/maintenance-mode/off').set('x-user', ALICE).set('Sec-Fetch-Site', 'same-site').expect(302);
+    await t
+      .request()
+      .post('/maintenance-mode/on')
+      .set('x-user', ALICE)
+      .set('Host', 'shop.example')
+      .set('Origin', 'http://shop.example')
+      .expect(302);
+    expect(await t.service.isEnabled()).to.equal(true);
+  });
+});
+
+describe('maintenanceRoutes(): status', () => {
+  it('answers superusers with the state as JSON, also during maintenance', async () => {
+    const t = toggleApp();
+    const end = inSeconds(900);
+    await t.service.enable({ message: 'Moving racks', end, by: 'ops' });
+    const r = await t.request().get('/maintenance-mode/status').set('x-user', ALICE).expect(200);
+    expect(r.headers['cache-control']).to.match(/no-store/);
+    expect(r.body).to.deep.equal({
+      enabled: true,
+      active: true,
+      start: null,
+      end: new Date(end).toISOString(),
+      message: 'Moving racks',
+      updatedAt: r.body.updatedAt,
+      updatedBy: 'ops',
+    });
+  });
+
+  it('answers 403 to others', async () => {
+    const t = toggleApp();
+    await t.request().get('/maintenance-mode/status').set('x-user', BOB).expect(403);
+  });
+});
+
+describe('maintenanceRoutes(): failures and configuration', () => {
+  it('reports a failed write with 503 and leaves the state as it was', async () => {
+    const data = new Map<string, unknown>();
+    let failWrites = false;
+    const keyv = new Keyv({
+      store: {
+        get: async (k: string) => data.get(k),
+        set: async (k: string, v: unknown) => {
+          if (failWrites) throw new Error('READONLY replica');
+          data.set(k, v);
+          return true;
+        },
+        delete: async () => true,
+        clear: async () => undefined,
+      } as never,
+    });
+    const t = toggleApp({}, new MaintenanceService({ store: keyv, logger: captureLogger() }));
+    failWrites = true;
+    const r = await t.request().post('/maintenance-mode/on').set('x-user', ALICE).expect(503);
+    expect(r.text).to.match(/was not switched on: .*READONLY replica/);
+    expect(await t.service.isEnabled()).to.equal(false);
+  });
+
+  it('does not report "already off" when the store cannot be read', async () => {
+    const keyv = new Keyv({
+      store: {
+        get: async () => {
+          throw new Error('ETIMEDOUT');
+        },
+        set: async () => true,
+        delete: async () => true,
+        clear: async () => undefined,
+      } as never,
+    });
+    const t = toggleApp({}, new MaintenanceService({ store: keyv, fallbackValue: false, logger: captureLogger() }));
+    const r = await t.request().post('/maintenance-mode/off').set('x-user', ALICE).set('Accept', 'application/json').expect(503);
+    expect(r.body).to.include({ error: 'ERR_MAINTENANCE_STORE_READ' });
+  });
+
+  it('answers 409 when the state is forced by mode', async () => {
+    const t = toggleApp({}, memoryService({ mode: false }));
+    const r = await t.request().post('/maintenance-mode/on').set('x-user', ALICE).expect(409);
+    expect(r.text).to.match(/forced by the mode option/);
+  });
+
+  it('honours a custom prefix', async () => {
+    const t = toggleApp({ prefix: '/ops/maintenance/' });
+    await t.request().get('/ops/maintenance/on').set('x-user', ALICE).expect(302);
+    expect(await t.service.isEnabled()).to.equal(true);
+  });
+
+  it('uses the container service when none is given', async () => {
+    const service = memoryService();
+    Container.set(MaintenanceService, service);
+    try {
+      const app = new Koa();
+      app.use(async (ctx, next) => {
+        ctx.state.user = { isSuperuser: true };
+        await next();
+      });
+      app.use(maintenanceRoutes().routes());
+      await supertest(app.callback()).get('/maintenance-mode/on').expect(302);
+      expect(await service.isEnabled()).to.equal(true);
+    } finally {
+      Container.reset();
+    }
+  });
+
+  it('rejects bad options at startup', () => {
+    const cases: Array<[object, RegExp]> = [
+      [{ prefix: 'maintenance' }, /^prefix must be a path/],
+      [{ prefix: '/' }, /^prefix must be a path/],
+      [{ isSuperuser: true }, /^isSuperuser must be a function/],
+      [{ service: {} }, /^service must be a MaintenanceService/],
+      [{ prefx: '/x' }, /Did you mean `prefix`\?/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => maintenanceRoutes(options as never)).to.throw(MaintenanceError, message);
+    }
+  });
+});

@@ -7,8 +7,12 @@ export function loadPeer<T>(load: () => T, pkg: string, feature: string): T {
     return load();
   } catch (err) {
     if ((err as NodeJS.ErrnoException)?.code !== 'MODULE_NOT_FOUND') throw err;
-    throw new MaintenanceError('ERR_MAINTENANCE_MISUSE', `${feature} needs the package ${pkg}: run \`npm install ${pkg}\`.`, {
-      cause: err,
-    });
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_MISUSE',
+      `${feature} needs the package ${pkg}: run \`npm install ${pkg}\`.`,
+      {
+        cause: err,
+      },
+    );
   }
 }

@@ -61,7 +61,7 @@ export function createMaintenanceController(options?: MaintenanceRoutesOptions):
   }
   const proto = MaintenanceModeController.prototype;
   type Deco = (target: object, key?: string, indexOrDescriptor?: unknown) => void;
-  const apply = (key: 'on' | 'off' | 'status', ...decorators: Function[]) => {
+  const apply = (key: 'on' | 'off' | 'status', ...decorators: unknown[]) => {
     const descriptor = Object.getOwnPropertyDescriptor(proto, key);
     for (const d of decorators) (d as Deco)(proto, key, descriptor);
     (Ctx() as Deco)(proto, key, 0);
@@ -69,7 +69,7 @@ export function createMaintenanceController(options?: MaintenanceRoutesOptions):
   apply('on', Get('/on'), Post('/on'), UseBefore(forceMaintenance('off')));
   apply('off', Get('/off'), Post('/off'), UseBefore(toggleOffMarker()));
   apply('status', Get('/status'), UseBefore(forceMaintenance('off')));
-  (Controller(config.prefix) as (t: Function) => void)(MaintenanceModeController);
+  (Controller(config.prefix) as (t: object) => void)(MaintenanceModeController);
   registerService(MaintenanceModeController);
   return MaintenanceModeController;
 }

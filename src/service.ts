@@ -110,8 +110,8 @@ export class MaintenanceService {
 }
 
 /** Registers `cls` with TypeDI (for classes built at run time, such as the maintenance controller). */
-export function registerService(cls: Function): void {
-  (Service() as (target: Function) => void)(cls);
+export function registerService(cls: new () => object): void {
+  (Service() as (target: object) => void)(cls);
 }
 
 /** The service the middleware and helpers use by default: `Container.get(MaintenanceService)`. */

@@ -39,7 +39,10 @@ export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): Main
   for (const [k, v] of Object.entries(input)) if (v !== undefined) o[k] = v;
   for (const key of Object.keys(o)) {
     if (!(KNOWN as readonly string[]).includes(key)) {
-      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage('maintenanceRoutes()', key, KNOWN));
+      throw new MaintenanceError(
+        'ERR_MAINTENANCE_INVALID_OPTION',
+        unknownKeyMessage('maintenanceRoutes()', key, KNOWN),
+      );
     }
   }
   const prefix = o.prefix ?? ROUTES_DEFAULTS.prefix;

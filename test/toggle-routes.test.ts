@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import Koa from 'koa';
 import Keyv from 'keyv';
+import Koa from 'koa';
 import supertest from 'supertest';
 import { Container } from 'typedi';
 import { MaintenanceError, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
@@ -59,7 +59,11 @@ describe('maintenanceRoutes(): switching', () => {
       ['/%0d%0aSet-Cookie:x', '/%0d%0aSet-Cookie:x'],
     ];
     for (const [next, location] of cases) {
-      const r = await t.request().get(`/maintenance-mode/off?next=${encodeURIComponent(next)}`).set('x-user', ALICE).expect(302);
+      const r = await t
+        .request()
+        .get(`/maintenance-mode/off?next=${encodeURIComponent(next)}`)
+        .set('x-user', ALICE)
+        .expect(302);
       expect(r.headers.location, next).to.equal(location);
       expect(r.headers['set-cookie']).to.equal(undefined);
     }
@@ -67,7 +71,12 @@ describe('maintenanceRoutes(): switching', () => {
 
   it('answers JSON clients with the new status instead of a redirect', async () => {
     const t = toggleApp();
-    const r = await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Accept', 'application/json').expect(200);
+    const r = await t
+      .request()
+      .post('/maintenance-mode/on')
+      .set('x-user', ALICE)
+      .set('Accept', 'application/json')
+      .expect(200);
     expect(r.body).to.include({ enabled: true, active: true, updatedBy: 'alice', message: null });
   });
 
@@ -125,7 +134,12 @@ describe('maintenanceRoutes(): who may switch', () => {
   it('refuses cross-site requests even from a superuser (CSRF)', async () => {
     const t = toggleApp();
     await t.request().get('/maintenance-mode/on').set('x-user', ALICE).set('Sec-Fetch-Site', 'cross-site').expect(403);
-    const r = await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Origin', 'https://evil.example').expect(403);
+    const r = await t
+      .request()
+      .post('/maintenance-mode/on')
+      .set('x-user', ALICE)
+      .set('Origin', 'https://evil.example')
+      .expect(403);
     expect(r.text).to.match(/Cross-site requests/);
     await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Origin', 'null').expect(403);
     expect(await t.service.isEnabled()).to.equal(false);
@@ -133,7 +147,12 @@ describe('maintenanceRoutes(): who may switch', () => {
 
   it('accepts same-origin and same-site requests, and an Origin equal to this site', async () => {
     const t = toggleApp();
-    await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Sec-Fetch-Site', 'same-origin').expect(302);
+    await t
+      .request()
+      .post('/maintenance-mode/on')
+      .set('x-user', ALICE)
+      .set('Sec-Fetch-Site', 'same-origin')
+      .expect(302);
     await t.request().post('/maintenance-mode/off').set('x-user', ALICE).set('Sec-Fetch-Site', 'same-site').expect(302);
     await t
       .request()
@@ -205,7 +224,12 @@ describe('maintenanceRoutes(): failures and configuration', () => {
       } as never,
     });
     const t = toggleApp({}, new MaintenanceService({ store: keyv, fallbackValue: false, logger: captureLogger() }));
-    const r = await t.request().post('/maintenance-mode/off').set('x-user', ALICE).set('Accept', 'application/json').expect(503);
+    const r = await t
+      .request()
+      .post('/maintenance-mode/off')
+      .set('x-user', ALICE)
+      .set('Accept', 'application/json')
+      .expect(503);
     expect(r.body).to.include({ error: 'ERR_MAINTENANCE_STORE_READ' });
   });
 

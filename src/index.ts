@@ -1,5 +1,7 @@
 /** koa-maintenance-mode: public exports only. */
 
+export type { CliIo } from './cli.js';
+export { main } from './cli.js';
 export type { Decision, PassRule, RequestFacts } from './decide.js';
 export { decide } from './decide.js';
 export type { MaintenanceErrorCode } from './errors.js';
@@ -8,6 +10,8 @@ export { FileStateStore, STATE_KEY } from './file-store.js';
 export type { ForcedMode } from './force.js';
 export { forceMaintenance } from './force.js';
 export type { KeyvLike } from './keyv.js';
+export type { StatusRecord } from './log-filter.js';
+export { createMaintenanceLogFilter, requireNotMaintenanceMode503 } from './log-filter.js';
 export { maintenance } from './middleware.js';
 export type {
   MaintenanceConfig,
@@ -17,10 +21,14 @@ export type {
   MaintenanceUser,
 } from './options.js';
 export { DEFAULTS } from './options.js';
+export type { RedisStoreOptions } from './redis-store.js';
+export { createRedisStore, REDIS_DEFAULTS } from './redis-store.js';
 export { createMaintenanceController, FORCE_MAINTENANCE_METADATA, ForceMaintenance } from './routing-controllers.js';
+export type { MaintenanceScopeOptions } from './scope.js';
+export { withMaintenanceOff, withMaintenanceOn } from './scope.js';
 export { getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service.js';
 export type { MaintenanceServiceOptions } from './service-options.js';
-export { SERVICE_DEFAULTS, STATE_FILE_ENV } from './service-options.js';
+export { REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service-options.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './state.js';
 export { isActive } from './state.js';
 export type { MaintenanceLogger } from './store.js';

@@ -10,6 +10,7 @@ export interface KeyvLike {
   on?(event: string, listener: (...args: unknown[]) => void): unknown;
   throwOnErrors?: boolean;
   namespace?: string;
+  disconnect?(): Promise<unknown>;
   /** The storage adapter (`FileStateStore` for the embedded store). */
   store?: unknown;
 }

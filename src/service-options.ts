@@ -11,6 +11,8 @@ import { unknownKeyMessage } from './suggest.js';
 export interface MaintenanceServiceOptions {
   /** Any keyv instance (in-memory, @keyv/redis, …). @default the embedded file store at `stateFilePath` */
   readonly store?: KeyvLike;
+  /** Redis URL: the state lives in Redis (`createRedisStore(redisUrl)`), shared by every instance. @default env MAINTENANCE_MODE_REDIS_URL */
+  readonly redisUrl?: string;
   /** State file of the embedded store. @default env MAINTENANCE_MODE_STATE_FILE_PATH, else ./maintenance_mode_state.json */
   readonly stateFilePath?: string;
   /** Forces the state (django's MAINTENANCE_MODE); `enable()`/`disable()` then throw. @default undefined (use the store) */
@@ -32,10 +34,13 @@ export const SERVICE_DEFAULTS = Object.freeze({
 
 /** Environment variable naming the state file (shared by the service and the CLI). */
 export const STATE_FILE_ENV = 'MAINTENANCE_MODE_STATE_FILE_PATH';
+/** Environment variable naming a Redis URL (shared by the service and the CLI); wins over the state file variable. */
+export const REDIS_URL_ENV = 'MAINTENANCE_MODE_REDIS_URL';
 
 /** {@link MaintenanceServiceOptions} after validation. `stateFilePath` is set when the embedded store is used. */
 export interface MaintenanceServiceConfig {
   readonly store?: KeyvLike;
+  readonly redisUrl?: string;
   readonly stateFilePath?: string;
   readonly mode?: boolean;
   readonly fallbackValue: boolean;
@@ -43,7 +48,7 @@ export interface MaintenanceServiceConfig {
   readonly logger: MaintenanceLogger;
 }
 
-const KNOWN = ['store', 'stateFilePath', 'mode', 'fallbackValue', 'storeTimeoutMs', 'logger'] as const;
+const KNOWN = ['store', 'redisUrl', 'stateFilePath', 'mode', 'fallbackValue', 'storeTimeoutMs', 'logger'] as const;
 
 /** Validates service options; `env` and `cwd` are passed in so this stays pure. */
 export function resolveServiceOptions(
@@ -66,12 +71,16 @@ export function resolveServiceOptions(
   if ('store' in o && !isKeyvLike(o.store)) {
     invalidOption('store', 'must be a keyv instance (e.g. new Keyv() or createRedisStore(url))', o.store);
   }
-  if ('store' in o && 'stateFilePath' in o) {
+  const sources = (['store', 'redisUrl', 'stateFilePath'] as const).filter((k) => k in o);
+  if (sources.length > 1) {
     invalidOption(
-      'stateFilePath',
-      'cannot be combined with store; the file is the default store. Pass one of them',
-      o.stateFilePath,
+      sources[1],
+      `cannot be combined with ${sources[0]}: they name different stores. Pass one of them`,
+      o[sources[1]],
     );
+  }
+  if ('redisUrl' in o && (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//i.test(o.redisUrl))) {
+    invalidOption('redisUrl', 'must be a redis:// or rediss:// URL', o.redisUrl);
   }
   if ('stateFilePath' in o && (typeof o.stateFilePath !== 'string' || o.stateFilePath === '')) {
     invalidOption('stateFilePath', 'must be a file path such as "./maintenance_mode_state.json"', o.stateFilePath);
@@ -89,13 +98,16 @@ export function resolveServiceOptions(
     invalidOption('logger', 'must have a warn(message) method (console, pino and winston loggers do)', o.logger);
   }
   let stateFilePath: string | undefined;
-  if (!('store' in o)) {
+  let redisUrl = o.redisUrl as string | undefined;
+  if (sources.length === 0 && env[REDIS_URL_ENV]) redisUrl = env[REDIS_URL_ENV];
+  if (!('store' in o) && redisUrl === undefined) {
     const fromEnv = env[STATE_FILE_ENV];
     const p = (o.stateFilePath as string | undefined) ?? (fromEnv || SERVICE_DEFAULTS.stateFileName);
     stateFilePath = isAbsolute(p) ? p : resolve(cwd, p);
   }
   return Object.freeze({
     store: o.store as KeyvLike | undefined,
+    redisUrl,
     stateFilePath,
     mode: o.mode as boolean | undefined,
     fallbackValue: (o.fallbackValue as boolean | undefined) ?? SERVICE_DEFAULTS.fallbackValue,

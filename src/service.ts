@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Container, Service } from 'typedi';
 import { MaintenanceError } from './errors.js';
 import { createFileKeyv, type KeyvLike } from './keyv.js';
+import { createRedisStore, STORE_DESCRIPTION } from './redis-store.js';
 import {
   type MaintenanceServiceConfig,
   type MaintenanceServiceOptions,
@@ -15,6 +16,7 @@ import {
   enabledState,
   isActive,
   type MaintenanceState,
+  normalizeState,
   OFF_STATE,
 } from './state.js';
 import { createStateStore, type StateStore } from './store.js';
@@ -32,18 +34,23 @@ export class MaintenanceService {
   /** The resolved options. */
   readonly config: MaintenanceServiceConfig;
   private readonly store: StateStore;
+  private readonly keyv: KeyvLike;
   private lastKnown: MaintenanceState = OFF_STATE;
 
   constructor(options?: MaintenanceServiceOptions) {
     this.config = resolveServiceOptions(options, process.env, process.cwd(), console);
-    const keyv: KeyvLike = this.config.store ?? createFileKeyv(this.config.stateFilePath as string);
+    const { store, redisUrl, stateFilePath } = this.config;
+    const keyv: KeyvLike = store ?? (redisUrl ? createRedisStore(redisUrl) : createFileKeyv(stateFilePath as string));
+    this.keyv = keyv;
     if (keyv.throwOnErrors === false) {
       // keyv's default swallows store errors and returns undefined, which would read as "maintenance off".
       keyv.throwOnErrors = true;
     }
     this.store = createStateStore({
       keyv,
-      description: this.config.stateFilePath ? `the state file ${this.config.stateFilePath}` : 'the keyv store',
+      description: stateFilePath
+        ? `the state file ${stateFilePath}`
+        : ((keyv as { [STORE_DESCRIPTION]?: string })[STORE_DESCRIPTION] ?? 'the keyv store'),
       timeoutMs: this.config.storeTimeoutMs,
       fallbackValue: this.config.fallbackValue,
       logger: this.config.logger,
@@ -95,6 +102,28 @@ export class MaintenanceService {
   /** Switches maintenance off. Throws like {@link MaintenanceService.enable}. */
   async disable(opts: DisableOptions = {}): Promise<void> {
     await this.write(disabledState(opts, new Date()));
+  }
+
+  /**
+   * Writes back a state read earlier (e.g. the one before a `withMaintenanceOn` scope), exactly as it was,
+   * including its schedule, message and author. Throws like {@link MaintenanceService.enable}.
+   */
+  async restore(state: MaintenanceState): Promise<void> {
+    await this.write(normalizeState(state));
+  }
+
+  /** Human description of the store, as used in messages: the file path or the Redis URL (password hidden). */
+  get storeDescription(): string {
+    return this.store.description;
+  }
+
+  /** Closes the store's connections (Redis); the file store has none. Safe to call twice. */
+  async close(): Promise<void> {
+    try {
+      await this.keyv.disconnect?.();
+    } catch {
+      // already closed, or never connected
+    }
   }
 
   private async write(state: MaintenanceState): Promise<void> {

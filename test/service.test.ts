@@ -209,7 +209,7 @@ describe('MaintenanceService: options', () => {
     [
       'store together with stateFilePath',
       { store: new Keyv(), stateFilePath: '/tmp/x.json' },
-      /^stateFilePath cannot be combined with store/,
+      /^stateFilePath cannot be combined with store: they name different stores/,
     ],
     ['an empty stateFilePath', { stateFilePath: '' }, /^stateFilePath must be a file path/],
     ['a string mode', { mode: 'on' }, /^mode must be true, false or undefined/],

@@ -1,0 +1,208 @@
+/** The `maintenance-mode` command: `main(argv, io)` returns the exit code; `bin.ts` is the one-line process shell. */
+import { existsSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { MaintenanceError } from './errors.js';
+import { MaintenanceService } from './service.js';
+import { type MaintenanceServiceOptions, resolveServiceOptions } from './service-options.js';
+import { isActive, type MaintenanceState } from './state.js';
+import { statusBody } from './toggle-handlers.js';
+
+/** Where the CLI reads and writes; `process` by default, fakes in tests. */
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  readonly stdin?: NodeJS.ReadableStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/** The real process as {@link CliIo}. */
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+}
+
+/** Exit codes of the CLI. */
+export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2 });
+
+/** The help text (`--help`; also printed, with the problem, on a usage error). */
+export const USAGE = `Usage: maintenance-mode <on|off|status> [options]
+
+Switch maintenance mode of a koa-maintenance-mode app, or show it.
+  on  (also: yes, true, 1)   switch on, now or for --start/--end
+  off (also: no, false, 0)   switch off
+  status                     show the state
+
+Options:
+  --start ISO        start of the window, e.g. 2026-12-01T02:00:00Z (with on)
+  --end ISO          end of the window; the page shows it and Retry-After uses it (with on)
+  --message TEXT     message for the page and JSON answers (with on)
+  -i, --interactive  ask before changing anything (declining exits 1, nothing changed)
+  -c, --config FILE  .js, .cjs or .json file exporting MaintenanceService options, e.g. { "redisUrl": "redis://…" }
+  --json             print the state as JSON
+  -h, --help         show this help
+
+Store: --config, else MAINTENANCE_MODE_REDIS_URL, else MAINTENANCE_MODE_STATE_FILE_PATH,
+else ./maintenance_mode_state.json — the same default as the app's MaintenanceService.
+Exit codes: 0 ok, 1 error, 2 usage.
+`;
+
+const ON = ['on', 'yes', 'true', '1'];
+const OFF = ['off', 'no', 'false', '0'];
+
+class UsageError extends Error {}
+
+function loadConfig(file: string, cwd: string): MaintenanceServiceOptions {
+  const path = resolve(cwd, file);
+  if (!existsSync(path))
+    throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', `--config file ${path} does not exist.`);
+  const ext = extname(path).toLowerCase();
+  if (!['.js', '.cjs', '.json'].includes(ext)) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_OPTION',
+      `--config must be a .js, .cjs or .json file; received ${path}.`,
+    );
+  }
+  let loaded: unknown;
+  try {
+    loaded = require(path);
+  } catch (err) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_OPTION',
+      `--config file ${path} cannot be loaded: ${(err as Error).message}`,
+    );
+  }
+  const options = (loaded as { default?: unknown })?.default ?? loaded;
+  if (typeof options !== 'object' || options === null) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_OPTION',
+      `--config file ${path} must export an options object.`,
+    );
+  }
+  return options as MaintenanceServiceOptions;
+}
+
+function describe(state: MaintenanceState, now: Date): string {
+  const active = isActive(state, now);
+  const parts: string[] = [];
+  if (state.enabled && !active && state.start && Date.parse(state.start) > now.getTime()) {
+    parts.push(`scheduled from ${state.start}${state.end ? ` to ${state.end}` : ''}`);
+  } else if (active && state.end) parts.push(`until ${state.end}`);
+  if (state.message) parts.push(`message: ${JSON.stringify(state.message)}`);
+  if (state.updatedAt) parts.push(`changed ${state.updatedAt}${state.updatedBy ? ` by ${state.updatedBy}` : ''}`);
+  return `${active ? 'on' : 'off'}${parts.length ? ` (${parts.join('; ')})` : ''}`;
+}
+
+async function confirm(io: CliIo, question: string): Promise<boolean> {
+  if (!io.stdin) return false;
+  io.stdout.write(question);
+  const rl = createInterface({ input: io.stdin, terminal: false });
+  const answer = await new Promise<string>((done) => {
+    rl.once('line', done);
+    rl.once('close', () => done(''));
+  });
+  rl.close();
+  return /^\s*y(es)?\s*$/i.test(answer);
+}
+
+/**
+ * Runs the CLI and returns its exit code: 0 ok, 1 error (`Error: …` on stderr), 2 usage.
+ * @example process.exitCode = await main(process.argv.slice(2));
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (parsed.help) {
+    io.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  let service: MaintenanceService | undefined;
+  try {
+    const config = parsed.config ? loadConfig(parsed.config, io.cwd) : {};
+    const silent = { warn: () => undefined };
+    // Same resolution as the app's service (config, then env, then ./maintenance_mode_state.json), but from io.
+    const resolved = resolveServiceOptions({ ...config, logger: silent }, io.env, io.cwd, silent);
+    const source = resolved.store
+      ? { store: resolved.store }
+      : resolved.redisUrl
+        ? { redisUrl: resolved.redisUrl }
+        : { stateFilePath: resolved.stateFilePath };
+    service = new MaintenanceService({ ...config, ...source, logger: silent } as MaintenanceServiceOptions);
+    return await run(parsed, service, io);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr.write(`Error: ${message}\n`);
+    return EXIT.error;
+  } finally {
+    await service?.close();
+  }
+}
+
+function parse(argv: readonly string[]) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      start: { type: 'string' },
+      end: { type: 'string' },
+      message: { type: 'string' },
+      interactive: { type: 'boolean', short: 'i' },
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return { ...values, command: 'help' as const };
+  if (positionals.length !== 1)
+    throw new UsageError(`Expected one command (on, off or status); received ${positionals.length}.`);
+  const word = positionals[0].toLowerCase();
+  const command = ON.includes(word) ? 'on' : OFF.includes(word) ? 'off' : word === 'status' ? 'status' : undefined;
+  if (!command) throw new UsageError(`Unknown command ${JSON.stringify(positionals[0])}.`);
+  if (command !== 'on' && (values.start || values.end || values.message)) {
+    throw new UsageError(`--start, --end and --message go with "on", not "${command}".`);
+  }
+  return { ...values, command };
+}
+
+async function run(p: ReturnType<typeof parse>, service: MaintenanceService, io: CliIo): Promise<number> {
+  const now = () => new Date();
+  const print = (state: MaintenanceState, line: string, extra: object = {}) => {
+    if (p.json)
+      io.stdout.write(
+        `${JSON.stringify({ ...statusBody(state, now()), ...extra, store: service.storeDescription })}\n`,
+      );
+    else io.stdout.write(`${line}\n`);
+  };
+  const current = await service.getStoredState();
+  if (p.command === 'status') {
+    print(current, `Maintenance mode is ${describe(current, now())}. State: ${service.storeDescription}.`);
+    return EXIT.ok;
+  }
+  const target = p.command === 'on';
+  const schedule = p.start !== undefined || p.end !== undefined || p.message !== undefined;
+  const already = target ? isActive(current, now()) && !schedule : !current.enabled;
+  if (already) {
+    print(current, `Maintenance mode is already ${target ? 'on' : 'off'}. Nothing changed.`, { changed: false });
+    return EXIT.ok;
+  }
+  if (
+    p.interactive &&
+    !(await confirm(io, `Switch maintenance mode ${target ? 'on' : 'off'} in ${service.storeDescription}? [y/N] `))
+  ) {
+    io.stderr.write('Error: declined at the prompt; nothing changed.\n');
+    return EXIT.error;
+  }
+  const by = `cli:${io.env.USER ?? io.env.USERNAME ?? 'unknown'}`;
+  if (target) await service.enable({ start: p.start, end: p.end, message: p.message, by });
+  else await service.disable({ by });
+  const state = service.lastKnownState();
+  print(state, `Maintenance mode is now ${describe(state, now())}.`, { changed: true });
+  return EXIT.ok;
+}

@@ -1,0 +1,69 @@
+/** `createRedisStore()`: a keyv over @keyv/redis that fails fast (the only file loading @keyv/redis). */
+import type { KeyvLike } from './keyv.js';
+import { invalidOption } from './options.js';
+import { loadPeer } from './peer.js';
+
+/** Property under which a store carries the description used in messages (e.g. "Redis at redis://host:6379"). */
+export const STORE_DESCRIPTION = Symbol.for('koa-maintenance-mode.store-description');
+
+/** Options for {@link createRedisStore}. */
+export interface RedisStoreOptions {
+  /** Key namespace; the state lives under `<namespace>::maintenance_mode_state`. @default 'maintenance-mode' */
+  readonly namespace?: string;
+  /** How long connecting may take before a call fails, in milliseconds. @default 300 */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Default values of {@link RedisStoreOptions}. */
+export const REDIS_DEFAULTS = Object.freeze({ namespace: 'maintenance-mode', connectTimeoutMs: 300 });
+
+/** `url` without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '<unparsable Redis URL>';
+  }
+}
+
+/**
+ * A keyv instance on Redis configured so an outage throws at once instead of hanging or reading as "off": no
+ * offline queue, a connect timeout, `throwOnErrors` on the adapter and on keyv, and a reconnect strategy that keeps
+ * trying in the background. Every instance built by this factory uses the same key layout.
+ * @example new MaintenanceService({ store: createRedisStore('redis://127.0.0.1:6379') })
+ */
+export function createRedisStore(url: string, options: RedisStoreOptions = {}): KeyvLike {
+  if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
+    invalidOption('createRedisStore(url)', 'takes a redis:// or rediss:// URL such as "redis://127.0.0.1:6379"', url);
+  }
+  const namespace = options.namespace ?? REDIS_DEFAULTS.namespace;
+  const connectTimeout = options.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs;
+  if (typeof namespace !== 'string' || namespace === '')
+    invalidOption('namespace', 'must be a non-empty string', namespace);
+  if (!Number.isInteger(connectTimeout) || connectTimeout < 1) {
+    invalidOption('connectTimeoutMs', 'must be a whole number of milliseconds >= 1', connectTimeout);
+  }
+  const redis = loadPeer(
+    () => require('@keyv/redis') as typeof import('@keyv/redis'),
+    '@keyv/redis',
+    'createRedisStore()',
+  );
+  const client = redis.createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
+  });
+  client.on('error', () => undefined); // failures surface as thrown errors on each call; see the service's policy
+  const adapter = new redis.default(client as never, {
+    namespace,
+    connectionTimeout: connectTimeout,
+    throwOnConnectError: true,
+    throwOnErrors: true,
+  });
+  const keyv = new redis.Keyv({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
+  keyv.on('error', () => undefined);
+  Object.defineProperty(keyv, STORE_DESCRIPTION, { value: `Redis at ${redactUrl(url)}` });
+  return keyv as unknown as KeyvLike;
+}

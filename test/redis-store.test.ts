@@ -1,0 +1,107 @@
+import { expect } from 'chai';
+import { createClient } from '@keyv/redis';
+import { createRedisStore, MaintenanceError, MaintenanceService } from '../src/index.js';
+import { redactUrl } from '../src/redis-store.js';
+import { captureLogger } from './helpers/app.js';
+import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
+
+describe('createRedisStore(): state shared through a real Redis', () => {
+  let redis: TestRedis;
+  const services: MaintenanceService[] = [];
+  const make = (extra: object = {}) => {
+    const s = new MaintenanceService({ store: createRedisStore(redis.url), logger: captureLogger(), ...extra });
+    services.push(s);
+    return s;
+  };
+  before(async function () {
+    this.timeout(20_000);
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.close()));
+  });
+  after(async () => redis?.dispose());
+
+  it('lets two instances see each other\'s changes', async () => {
+    const a = make();
+    const b = make();
+    await a.enable({ message: 'from a', by: 'a' });
+    expect(await b.getState()).to.include({ enabled: true, message: 'from a', updatedBy: 'a' });
+    await b.disable();
+    expect(await a.isEnabled()).to.equal(false);
+  });
+
+  it('keeps the state under one documented key, as JSON', async () => {
+    await make().enable({ message: 'key check' });
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      const raw = await client.get('maintenance-mode::maintenance_mode_state');
+      expect(JSON.parse(raw as string).value).to.include({ enabled: true, message: 'key check' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('is what redisUrl and MAINTENANCE_MODE_REDIS_URL select', async () => {
+    const viaOption = make({ store: undefined, redisUrl: redis.url });
+    await viaOption.enable({ by: 'option' });
+    const saved = process.env.MAINTENANCE_MODE_REDIS_URL;
+    process.env.MAINTENANCE_MODE_REDIS_URL = redis.url;
+    try {
+      const viaEnv = new MaintenanceService({ logger: captureLogger() });
+      services.push(viaEnv);
+      expect(viaEnv.config.stateFilePath).to.equal(undefined);
+      expect(viaEnv.storeDescription).to.equal(`Redis at ${redis.url}`);
+      expect(await viaEnv.getState()).to.include({ enabled: true, updatedBy: 'option' });
+    } finally {
+      if (saved === undefined) delete process.env.MAINTENANCE_MODE_REDIS_URL;
+      else process.env.MAINTENANCE_MODE_REDIS_URL = saved;
+    }
+  });
+
+  it('fails fast when Redis is unreachable: fallback on read, MaintenanceError naming the URL on write', async () => {
+    const port = await freePort();
+    const logger = captureLogger();
+    const s = new MaintenanceService({
+      store: createRedisStore(`redis://user:hunter2@127.0.0.1:${port}`),
+      fallbackValue: true,
+      logger,
+    });
+    services.push(s);
+    const t0 = Date.now();
+    expect(await s.isEnabled()).to.equal(true);
+    expect(Date.now() - t0).to.be.below(2000);
+    const err = await s.enable().catch((e) => e);
+    expect(err).to.be.instanceOf(MaintenanceError);
+    expect(err.message).to.include(`Redis at redis://user:***@127.0.0.1:${port}`).and.not.include('hunter2');
+    expect(logger.warnings.join('\n')).to.not.include('hunter2');
+  });
+
+  it('recovers by itself after Redis restarts, and nothing acknowledged before is lost', async function () {
+    this.timeout(20_000);
+    const s = make({ storeTimeoutMs: 300 });
+    await s.enable({ message: 'before the outage' });
+    await redis.stop();
+    expect(await s.isEnabled()).to.equal(false); // fallbackValue while down
+    await redis.restart();
+    let state = await s.getState();
+    for (let i = 0; i < 40 && state.message === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = await s.getState();
+    }
+    expect(state).to.include({ enabled: true, message: 'before the outage' });
+    await s.enable({ message: 'after recovery' });
+    expect(await make().getState()).to.include({ enabled: true, message: 'after recovery' });
+  });
+
+  it('rejects a URL that is not redis:// at once', () => {
+    expect(() => createRedisStore('http://127.0.0.1:6379')).to.throw(MaintenanceError, /takes a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => new MaintenanceService({ redisUrl: 'localhost:6379' })).to.throw(MaintenanceError, /^redisUrl must be/);
+  });
+
+  it('hides passwords in descriptions', () => {
+    expect(redactUrl('redis://:s3cret@cache:6379/0')).to.equal('redis://:***@cache:6379/0');
+    expect(redactUrl('rediss://u:p@cache:6380')).to.equal('rediss://u:***@cache:6380');
+  });
+});

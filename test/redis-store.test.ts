@@ -1,5 +1,5 @@
-import { expect } from 'chai';
 import { createClient } from '@keyv/redis';
+import { expect } from 'chai';
 import { createRedisStore, MaintenanceError, MaintenanceService } from '../src/index.js';
 import { redactUrl } from '../src/redis-store.js';
 import { captureLogger } from './helpers/app.js';
@@ -22,7 +22,7 @@ describe('createRedisStore(): state shared through a real Redis', () => {
   });
   after(async () => redis?.dispose());
 
-  it('lets two instances see each other\'s changes', async () => {
+  it("lets two instances see each other's changes", async () => {
     const a = make();
     const b = make();
     await a.enable({ message: 'from a', by: 'a' });
@@ -96,8 +96,14 @@ describe('createRedisStore(): state shared through a real Redis', () => {
   });
 
   it('rejects a URL that is not redis:// at once', () => {
-    expect(() => createRedisStore('http://127.0.0.1:6379')).to.throw(MaintenanceError, /takes a redis:\/\/ or rediss:\/\/ URL/);
-    expect(() => new MaintenanceService({ redisUrl: 'localhost:6379' })).to.throw(MaintenanceError, /^redisUrl must be/);
+    expect(() => createRedisStore('http://127.0.0.1:6379')).to.throw(
+      MaintenanceError,
+      /takes a redis:\/\/ or rediss:\/\/ URL/,
+    );
+    expect(() => new MaintenanceService({ redisUrl: 'localhost:6379' })).to.throw(
+      MaintenanceError,
+      /^redisUrl must be/,
+    );
   });
 
   it('hides passwords in descriptions', () => {

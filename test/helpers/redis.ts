@@ -49,7 +49,22 @@ async function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
     // Append-only with fsync on every write: a restart keeps what Redis acknowledged, like a production setup.
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--loglevel', 'warning'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--dir',
+      dir,
+      '--loglevel',
+      'warning',
+    ],
     { stdio: 'ignore' },
   );
   const failed = new Promise<never>((_, fail) =>

@@ -1,0 +1,221 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { expect } from 'chai';
+import { type CliIo, main } from '../src/index.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+
+function fakeIo(cwd: string, env: Record<string, string> = {}, input?: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  let stdin: PassThrough | undefined;
+  if (input !== undefined) {
+    stdin = new PassThrough();
+    stdin.end(input);
+  }
+  const io: CliIo = {
+    stdout: { write: (t: string) => out.push(t) },
+    stderr: { write: (t: string) => err.push(t) },
+    stdin,
+    env,
+    cwd,
+  };
+  return { io, out: () => out.join(''), err: () => err.join('') };
+}
+
+describe('maintenance-mode CLI: main(argv, io)', () => {
+  let dir: string;
+  const stateFile = () => join(dir, 'maintenance_mode_state.json');
+  const state = () => JSON.parse(readFileSync(stateFile(), 'utf8'));
+  const run = async (argv: string[], env: Record<string, string> = {}, input?: string) => {
+    const f = fakeIo(dir, { USER: 'deployer', ...env }, input);
+    const code = await main(argv, f.io);
+    return { code, out: f.out(), err: f.err() };
+  };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kmm-cli-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("switches on and off in ./maintenance_mode_state.json, the service's default file", async () => {
+    let r = await run(['on']);
+    expect(r).to.include({ code: 0, err: '' });
+    expect(r.out).to.match(/^Maintenance mode is now on \(changed .* by cli:deployer\)\.\n$/);
+    expect(state()).to.include({ enabled: true, updatedBy: 'cli:deployer' });
+    r = await run(['off']);
+    expect(r.code).to.equal(0);
+    expect(state().enabled).to.equal(false);
+  });
+
+  it('accepts on/yes/true/1 and off/no/false/0', async () => {
+    for (const [word, enabled] of [
+      ['yes', true],
+      ['0', false],
+      ['TRUE', true],
+      ['no', false],
+      ['1', true],
+      ['false', false],
+    ] as const) {
+      expect((await run([word])).code, word).to.equal(0);
+      expect(state().enabled, word).to.equal(enabled);
+    }
+  });
+
+  it('reports "already on/off" without writing and exits 0', async () => {
+    await run(['on']);
+    const before = readFileSync(stateFile(), 'utf8');
+    const r = await run(['on']);
+    expect(r).to.include({ code: 0, out: 'Maintenance mode is already on. Nothing changed.\n' });
+    expect(readFileSync(stateFile(), 'utf8')).to.equal(before);
+    await run(['off']);
+    expect((await run(['off'])).out).to.equal('Maintenance mode is already off. Nothing changed.\n');
+  });
+
+  it('schedules with --start/--end and sets --message', async () => {
+    const start = new Date(Date.now() + 3600_000).toISOString();
+    const end = new Date(Date.now() + 7200_000).toISOString();
+    const r = await run(['on', '--start', start, '--end', end, '--message', 'Moving data centres']);
+    expect(r.code).to.equal(0);
+    expect(r.out).to.include(`scheduled from ${start} to ${end}`).and.include('message: "Moving data centres"');
+    expect(state()).to.include({ enabled: true, start, end, message: 'Moving data centres' });
+    const status = await run(['status']);
+    expect(status.out).to.match(/^Maintenance mode is off \(scheduled from /);
+  });
+
+  it('prints status as JSON with --json, naming the store', async () => {
+    await run(['on', '--message', 'hi']);
+    const r = await run(['status', '--json']);
+    const body = JSON.parse(r.out);
+    expect(body).to.include({ enabled: true, active: true, message: 'hi', store: `the state file ${stateFile()}` });
+    const changed = JSON.parse((await run(['off', '--json'])).out);
+    expect(changed).to.include({ enabled: false, changed: true });
+  });
+
+  it('asks with --interactive: yes changes, anything else changes nothing and exits 1', async () => {
+    let r = await run(['on', '--interactive'], {}, 'n\n');
+    expect(r.code).to.equal(1);
+    expect(r.out).to.match(/Switch maintenance mode on in the state file .*\? \[y\/N\] $/);
+    expect(r.err).to.equal('Error: declined at the prompt; nothing changed.\n');
+    expect(() => state()).to.throw(/ENOENT/);
+    r = await run(['on', '-i'], {}, '');
+    expect(r.code).to.equal(1);
+    r = await run(['on', '-i'], {}, 'yes\n');
+    expect(r.code).to.equal(0);
+    expect(state().enabled).to.equal(true);
+  });
+
+  it('uses MAINTENANCE_MODE_STATE_FILE_PATH, relative to the working directory', async () => {
+    const r = await run(['on'], { MAINTENANCE_MODE_STATE_FILE_PATH: 'custom.json' });
+    expect(r.code).to.equal(0);
+    expect(JSON.parse(readFileSync(join(dir, 'custom.json'), 'utf8')).enabled).to.equal(true);
+  });
+
+  it('reads --config from .json and .cjs files', async () => {
+    writeFileSync(join(dir, 'm.json'), JSON.stringify({ stateFilePath: join(dir, 'from-json.json') }));
+    expect((await run(['on', '--config', 'm.json'])).code).to.equal(0);
+    expect(JSON.parse(readFileSync(join(dir, 'from-json.json'), 'utf8')).enabled).to.equal(true);
+    writeFileSync(
+      join(dir, 'm.cjs'),
+      `module.exports = { stateFilePath: ${JSON.stringify(join(dir, 'from-cjs.json'))} };`,
+    );
+    expect((await run(['on', '-c', 'm.cjs'])).code).to.equal(0);
+    expect(JSON.parse(readFileSync(join(dir, 'from-cjs.json'), 'utf8')).enabled).to.equal(true);
+  });
+
+  it('exits 1 with "Error: …" naming the real path when the store cannot be used', async () => {
+    const blocked = join(dir, 'no-such-dir', 'state.json');
+    let r = await run(['on'], { MAINTENANCE_MODE_STATE_FILE_PATH: blocked });
+    expect(r.code).to.equal(1);
+    expect(r.err).to.equal(
+      `Error: Cannot write the maintenance state file ${blocked} (ENOENT). Make its directory exist and be writable ` +
+        'by this process, or set stateFilePath / MAINTENANCE_MODE_STATE_FILE_PATH to a writable location.\n',
+    );
+    writeFileSync(stateFile(), '{"enabled": maybe}');
+    r = await run(['status']);
+    expect(r.code).to.equal(1);
+    expect(r.err)
+      .to.include(stateFile())
+      .and.match(/not JSON/);
+    r = await run(['on', '--config', 'missing.json']);
+    expect(r).to.include({ code: 1 });
+    expect(r.err).to.include(join(dir, 'missing.json'));
+    writeFileSync(join(dir, 'bad.json'), '{"stateFile": "x"}');
+    r = await run(['status', '-c', 'bad.json']);
+    expect(r.err).to.match(/Did you mean `stateFilePath`\?/);
+  });
+
+  it('exits 1 for an invalid schedule', async () => {
+    const r = await run(['on', '--end', '2001-01-01T00:00:00Z']);
+    expect(r.code).to.equal(1);
+    expect(r.err).to.match(/^Error: end .* is not in the future/);
+  });
+
+  it('exits 2 with the usage for bad usage, 0 with --help', async () => {
+    for (const argv of [
+      [],
+      ['maybe'],
+      ['on', 'off'],
+      ['on', '--bogus'],
+      ['status', '--message', 'x'],
+      ['off', '--end', 'x'],
+    ]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).to.equal(2);
+      expect(r.err).to.include('Usage: maintenance-mode <on|off|status>');
+    }
+    const help = await run(['--help']);
+    expect(help).to.include({ code: 0, err: '' });
+    expect(help.out).to.include('--interactive');
+  });
+});
+
+describe('maintenance-mode CLI: Redis and a real process', () => {
+  let redis: TestRedis;
+  let dir: string;
+  before(async function () {
+    this.timeout(20_000);
+    redis = await startRedis();
+    dir = mkdtempSync(join(tmpdir(), 'kmm-cli-proc-'));
+  });
+  after(async () => {
+    await redis?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const bin = resolve(__dirname, '../src/bin.js');
+  const exec = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+
+  it('runs as a process: exit codes, stdout and stderr, and it exits by itself after using Redis', () => {
+    const env = { MAINTENANCE_MODE_REDIS_URL: redis.url, USER: 'ci' };
+    let p = exec(['on', '--message', 'from the CLI'], env);
+    expect(p.status, p.stderr).to.equal(0);
+    expect(p.stdout).to.match(/^Maintenance mode is now on/);
+    p = exec(['status', '--json'], env);
+    expect(JSON.parse(p.stdout)).to.include({
+      enabled: true,
+      message: 'from the CLI',
+      updatedBy: 'cli:ci',
+      store: `Redis at ${redis.url}`,
+    });
+    p = exec(['off'], env);
+    expect(p.status).to.equal(0);
+    p = exec(['sideways']);
+    expect(p.status).to.equal(2);
+    expect(p.stderr).to.include('Usage:');
+  });
+
+  it('exits 1 naming the URL (password hidden) when Redis is unreachable', () => {
+    const p = exec(['status'], { MAINTENANCE_MODE_REDIS_URL: 'redis://:topsecret@127.0.0.1:1' });
+    expect(p.status).to.equal(1);
+    expect(p.stderr).to.match(/^Error: Reading Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1 failed/);
+    expect(p.stderr).to.not.include('topsecret');
+  });
+});

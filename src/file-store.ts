@@ -4,8 +4,9 @@
  * the same directory, mode 0644), so a reader sees the old or the new document, never a torn one.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { type FSWatcher, promises as fs, watch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { ChangeFeed } from './change-feed.js';
 import { MaintenanceError } from './errors.js';
 import { normalizeState, parseStateDocument } from './state.js';
 
@@ -121,4 +122,46 @@ export class FileStateStore {
   async clear(): Promise<void> {
     await this.delete(STATE_KEY);
   }
+}
+
+/**
+ * Change feed of the file store: a watch on the file's directory (the atomic rename replaces the file, so the
+ * directory is what reports it) that signals "read again" when the state file changes, e.g. by the CLI or
+ * another process. Nothing needs publishing: other processes' watches see the rename. When the directory cannot
+ * be watched, the service falls back to reading once per `cacheTtlMs`.
+ */
+export function createFileChangeFeed(filePath: string): ChangeFeed {
+  const listeners = new Set<(state?: undefined) => void>();
+  const name = basename(filePath);
+  let watcher: FSWatcher | undefined;
+  const stop = () => {
+    watcher?.close();
+    watcher = undefined;
+  };
+  const start = () => {
+    if (watcher) return;
+    try {
+      watcher = watch(dirname(filePath), { persistent: false }, (_event, changed) => {
+        if (changed === null || changed === name) for (const listener of listeners) listener();
+      });
+      watcher.on('error', stop);
+    } catch {
+      watcher = undefined; // e.g. the directory does not exist yet
+    }
+  };
+  return {
+    subscribe(listener) {
+      listeners.add(listener);
+      start();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) stop();
+      };
+    },
+    publish: async () => undefined,
+    close: async () => {
+      listeners.clear();
+      stop();
+    },
+  };
 }

@@ -1,6 +1,7 @@
 /** The only file that imports keyv: builds the default file-backed keyv and recognises any keyv instance. */
 import Keyv from 'keyv';
-import { FileStateStore } from './file-store.js';
+import { CHANGE_FEED } from './change-feed.js';
+import { createFileChangeFeed, FileStateStore } from './file-store.js';
 
 /** The part of a keyv instance this library uses (duck-typed: never `instanceof Keyv`, keyv ships CJS and ESM). */
 export interface KeyvLike {
@@ -29,11 +30,13 @@ export function isKeyvLike(value: unknown): value is KeyvLike {
 
 /** A keyv over the embedded {@link FileStateStore}: no key prefix, no serialisation (the file holds plain JSON). */
 export function createFileKeyv(filePath: string): KeyvLike {
-  return new Keyv({
+  const keyv = new Keyv({
     store: new FileStateStore(filePath),
     useKeyPrefix: false,
     serialize: undefined,
     deserialize: undefined,
     throwOnErrors: true,
-  } as unknown as ConstructorParameters<typeof Keyv>[0]) as unknown as KeyvLike;
+  } as unknown as ConstructorParameters<typeof Keyv>[0]);
+  Object.defineProperty(keyv, CHANGE_FEED, { value: createFileChangeFeed(filePath) });
+  return keyv as unknown as KeyvLike;
 }

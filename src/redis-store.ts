@@ -1,7 +1,9 @@
 /** `createRedisStore()`: a keyv over @keyv/redis that fails fast (the only file loading @keyv/redis). */
+import { CHANGE_FEED, type ChangeFeed } from './change-feed.js';
 import type { KeyvLike } from './keyv.js';
 import { invalidOption } from './options.js';
 import { loadPeer } from './peer.js';
+import { type MaintenanceState, normalizeState } from './state.js';
 
 /** Property under which a store carries the description used in messages (e.g. "Redis at redis://host:6379"). */
 export const STORE_DESCRIPTION = Symbol.for('koa-maintenance-mode.store-description');
@@ -65,5 +67,70 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   const keyv = new redis.Keyv({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => undefined);
   Object.defineProperty(keyv, STORE_DESCRIPTION, { value: `Redis at ${redactUrl(url)}` });
+  Object.defineProperty(keyv, CHANGE_FEED, {
+    value: createRedisChangeFeed(client, () => adapter.getClient() as Promise<unknown>, `${namespace}::changes`),
+  });
   return keyv as unknown as KeyvLike;
+}
+
+interface PubSubClient {
+  duplicate(): PubSubClient;
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  publish(channel: string, message: string): Promise<unknown>;
+  destroy(): void;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/**
+ * Redis pub/sub change feed: every write publishes the new state on `channel`; a dedicated subscriber connection
+ * (opened on first subscribe, reconnecting in the background) hands it to the local caches. After every
+ * (re)connection the caches are told to read again, because messages sent meanwhile are not replayed.
+ */
+function createRedisChangeFeed(client: unknown, connected: () => Promise<unknown>, channel: string): ChangeFeed {
+  const listeners = new Set<(state?: MaintenanceState) => void>();
+  const notify = (state?: MaintenanceState) => {
+    for (const listener of listeners) listener(state);
+  };
+  let subscriber: PubSubClient | undefined;
+  const start = () => {
+    if (subscriber) return;
+    const sub = (client as PubSubClient).duplicate();
+    subscriber = sub;
+    sub.on('error', () => undefined);
+    sub.on('ready', () => setTimeout(() => notify(), 50).unref()); // after node-redis has resubscribed
+    sub
+      .connect()
+      .then(() =>
+        sub.subscribe(channel, (message) => {
+          try {
+            notify(normalizeState(JSON.parse(message)));
+          } catch {
+            notify();
+          }
+        }),
+      )
+      .then(() => notify())
+      .catch(() => undefined); // keeps reconnecting; the caches poll once per cacheTtlMs meanwhile
+  };
+  return {
+    subscribe(listener) {
+      listeners.add(listener);
+      start();
+      return () => listeners.delete(listener);
+    },
+    async publish(state) {
+      const c = (await connected()) as PubSubClient;
+      await c.publish(channel, JSON.stringify(state));
+    },
+    async close() {
+      listeners.clear();
+      try {
+        subscriber?.destroy();
+      } catch {
+        // never connected
+      }
+      subscriber = undefined;
+    },
+  };
 }

@@ -19,6 +19,11 @@ export interface MaintenanceServiceOptions {
   readonly mode?: boolean;
   /** State assumed while the store fails, times out or holds a corrupt state. @default false */
   readonly fallbackValue?: boolean;
+  /**
+   * How long a state read from the store is used before reading again, in milliseconds; changes pushed by the
+   * store (Redis pub/sub, file watch) and this service's own writes apply at once. 0 reads on every call. @default 1000
+   */
+  readonly cacheTtlMs?: number;
   /** Upper bound of every store call, in milliseconds. @default 500 */
   readonly storeTimeoutMs?: number;
   /** Receives the store warnings (one per outage). @default console */
@@ -30,6 +35,7 @@ export const SERVICE_DEFAULTS = Object.freeze({
   stateFileName: 'maintenance_mode_state.json',
   fallbackValue: false,
   storeTimeoutMs: 500,
+  cacheTtlMs: 1000,
 });
 
 /** Environment variable naming the state file (shared by the service and the CLI). */
@@ -45,10 +51,20 @@ export interface MaintenanceServiceConfig {
   readonly mode?: boolean;
   readonly fallbackValue: boolean;
   readonly storeTimeoutMs: number;
+  readonly cacheTtlMs: number;
   readonly logger: MaintenanceLogger;
 }
 
-const KNOWN = ['store', 'redisUrl', 'stateFilePath', 'mode', 'fallbackValue', 'storeTimeoutMs', 'logger'] as const;
+const KNOWN = [
+  'store',
+  'redisUrl',
+  'stateFilePath',
+  'mode',
+  'fallbackValue',
+  'storeTimeoutMs',
+  'cacheTtlMs',
+  'logger',
+] as const;
 
 /** Validates service options; `env` and `cwd` are passed in so this stays pure. */
 export function resolveServiceOptions(
@@ -93,6 +109,10 @@ export function resolveServiceOptions(
   if (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > 60_000) {
     invalidOption('storeTimeoutMs', 'must be a whole number of milliseconds between 1 and 60000', timeout);
   }
+  const ttl = o.cacheTtlMs ?? SERVICE_DEFAULTS.cacheTtlMs;
+  if (!Number.isInteger(ttl) || (ttl as number) < 0 || (ttl as number) > 3_600_000) {
+    invalidOption('cacheTtlMs', 'must be a whole number of milliseconds between 0 (no cache) and 3600000', ttl);
+  }
   const logger = (o.logger ?? defaultLogger) as MaintenanceLogger;
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
     invalidOption('logger', 'must have a warn(message) method (console, pino and winston loggers do)', o.logger);
@@ -112,6 +132,7 @@ export function resolveServiceOptions(
     mode: o.mode as boolean | undefined,
     fallbackValue: (o.fallbackValue as boolean | undefined) ?? SERVICE_DEFAULTS.fallbackValue,
     storeTimeoutMs: timeout as number,
+    cacheTtlMs: ttl as number,
     logger,
   });
 }

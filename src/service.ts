@@ -17,9 +17,10 @@ import {
   isActive,
   type MaintenanceState,
   normalizeState,
-  OFF_STATE,
 } from './state.js';
-import { createStateStore, type StateStore } from './store.js';
+import { type StateCache, createStateCache } from './state-cache.js';
+import { createStateStore, type StateStore, withTimeout } from './store.js';
+import { type ChangeFeed, changeFeedOf } from './change-feed.js';
 
 /**
  * Reads and writes the maintenance state through keyv (the embedded file store by default).
@@ -35,7 +36,9 @@ export class MaintenanceService {
   readonly config: MaintenanceServiceConfig;
   private readonly store: StateStore;
   private readonly keyv: KeyvLike;
-  private lastKnown: MaintenanceState = OFF_STATE;
+  private readonly cache: StateCache;
+  private readonly feed: ChangeFeed | undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(options?: MaintenanceServiceOptions) {
     this.config = resolveServiceOptions(options, process.env, process.cwd(), console);
@@ -52,33 +55,38 @@ export class MaintenanceService {
         ? `the state file ${stateFilePath}`
         : ((keyv as { [STORE_DESCRIPTION]?: string })[STORE_DESCRIPTION] ?? 'the keyv store'),
       timeoutMs: this.config.storeTimeoutMs,
+    });
+    this.cache = createStateCache({
+      store: this.store,
+      ttlMs: this.config.cacheTtlMs,
       fallbackValue: this.config.fallbackValue,
+      clock: () => performance.now(),
       logger: this.config.logger,
     });
-    if (this.config.mode !== undefined) this.lastKnown = { enabled: this.config.mode };
+    this.feed = changeFeedOf(keyv);
+    if (this.config.mode !== undefined) this.cache.accept({ enabled: this.config.mode });
   }
 
   /**
-   * The state in force: the forced `mode` if set, else the stored state; `{ enabled: fallbackValue }` when the
-   * store fails, times out or is corrupt (never throws).
+   * The state in force: the forced `mode` if set, else the stored state, from memory when it was read less than
+   * `cacheTtlMs` ago (changes pushed by the store's change feed arrive at once). When the store fails or times out:
+   * the last known state for `cacheTtlMs`, then `{ enabled: fallbackValue }`. Never throws.
    */
   async getState(): Promise<MaintenanceState> {
-    if (this.config.mode !== undefined) return this.lastKnown;
-    const { state } = await this.store.read();
-    this.lastKnown = state;
-    return state;
+    if (this.config.mode !== undefined) return this.cache.peek();
+    this.listen();
+    return this.cache.get();
   }
 
   /**
-   * The stored state, for callers that must not act on a fallback (toggle routes, CLI): like
-   * {@link MaintenanceService.getState} but a failing, timing-out or corrupt store throws `MaintenanceError`.
+   * The stored state, read now, for callers that must not act on a cached or fallback state (toggle routes, CLI):
+   * a failing, timing-out or corrupt store throws `MaintenanceError`.
    */
   async getStoredState(): Promise<MaintenanceState> {
-    if (this.config.mode !== undefined) return this.lastKnown;
-    const { state, ok, error } = await this.store.read();
-    if (!ok) throw error;
-    this.lastKnown = state;
-    return state;
+    if (this.config.mode !== undefined) return this.cache.peek();
+    const result = await this.cache.readThrough();
+    if (!result.ok) throw result.error;
+    return result.state;
   }
 
   /** Whether maintenance is active now (forced `mode`, stored state and its `[start, end)` window). */
@@ -86,9 +94,14 @@ export class MaintenanceService {
     return isActive(await this.getState(), new Date());
   }
 
-  /** The last state this service read or wrote, synchronously (no I/O); off until the first read. */
+  /** The last state this service read, wrote or was pushed, synchronously (no I/O); off until the first read. */
   lastKnownState(): MaintenanceState {
-    return this.lastKnown;
+    return this.cache.peek();
+  }
+
+  /** Store reads made by this service so far (cache misses and refreshes). */
+  get storeReads(): number {
+    return this.cache.reads;
   }
 
   /**
@@ -117,13 +130,24 @@ export class MaintenanceService {
     return this.store.description;
   }
 
-  /** Closes the store's connections (Redis); the file store has none. Safe to call twice. */
+  /** Stops listening for changes and closes the store's connections (Redis). Safe to call twice. */
   async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     try {
+      await this.feed?.close();
       await this.keyv.disconnect?.();
     } catch {
       // already closed, or never connected
     }
+  }
+
+  /** Subscribes to the store's change feed on first use (so a CLI run opens no subscriber connection). */
+  private listen(): void {
+    if (this.unsubscribe || !this.feed || this.config.cacheTtlMs === 0) return;
+    this.unsubscribe = this.feed.subscribe((state) => (state ? this.cache.accept(state) : this.cache.invalidate()));
+    // Changes made before we listened were not pushed to us: whatever we hold (e.g. from our own write) is re-read.
+    this.cache.invalidate();
   }
 
   private async write(state: MaintenanceState): Promise<void> {
@@ -134,7 +158,13 @@ export class MaintenanceService {
       );
     }
     await this.store.write(state);
-    this.lastKnown = state;
+    this.cache.accept(state);
+    if (this.feed) {
+      // The write is done; a failed notification only delays other instances until their cache expires.
+      await withTimeout(this.feed.publish(state), this.config.storeTimeoutMs, 'Publishing the change').catch((err: Error) =>
+        this.config.logger.warn(`koa-maintenance-mode: the change was saved but not pushed to other instances: ${err.message}`),
+      );
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * The one place that decides what a store failure means. Every call is bounded by `timeoutMs`; a read that fails,
- * times out or finds a corrupt state yields `fallbackValue` and one warning per outage (not per request); a write
- * that fails throws, because a lost toggle must never look like a successful one.
+ * Store calls through keyv: every call is bounded by `timeoutMs` and every failure becomes a `MaintenanceError`.
+ * A read reports failure in its result (the state cache decides what it means); a write that fails throws,
+ * because a lost toggle must never look like a successful one.
  */
 import { MaintenanceError } from './errors.js';
 import { STATE_KEY } from './file-store.js';
@@ -14,14 +14,12 @@ export interface MaintenanceLogger {
   info?(message: string): void;
 }
 
-/** Result of a read: the state to use, and whether it really came from the store. */
-export interface ReadResult {
-  readonly state: MaintenanceState;
-  readonly ok: boolean;
-  readonly error?: MaintenanceError;
-}
+/** Result of a read: the stored state, or why there is none. */
+export type ReadResult =
+  | { readonly ok: true; readonly state: MaintenanceState }
+  | { readonly ok: false; readonly error: MaintenanceError };
 
-/** Reads and writes the state through a keyv instance under the failure policy above. */
+/** Reads and writes the state through a keyv instance. */
 export interface StateStore {
   read(): Promise<ReadResult>;
   write(state: MaintenanceState): Promise<void>;
@@ -34,8 +32,6 @@ export interface StateStoreSettings {
   readonly keyv: KeyvLike;
   readonly description: string;
   readonly timeoutMs: number;
-  readonly fallbackValue: boolean;
-  readonly logger: MaintenanceLogger;
 }
 
 /** Races `promise` against a timer that does not keep the process alive. */
@@ -70,32 +66,14 @@ function asMaintenanceError(
 
 /** Builds the {@link StateStore} for one service. */
 export function createStateStore(s: StateStoreSettings): StateStore {
-  let failing = false;
   return {
     description: s.description,
     async read() {
       try {
-        const value = await withTimeout(
-          Promise.resolve(s.keyv.get(STATE_KEY)),
-          s.timeoutMs,
-          `Reading ${s.description}`,
-        );
-        const state = normalizeState(value);
-        if (failing) {
-          failing = false;
-          (s.logger.info ?? s.logger.warn).call(s.logger, `koa-maintenance-mode: ${s.description} is readable again.`);
-        }
-        return { state, ok: true };
+        const value = await withTimeout(Promise.resolve(s.keyv.get(STATE_KEY)), s.timeoutMs, `Reading ${s.description}`);
+        return { ok: true, state: normalizeState(value) };
       } catch (err) {
-        const error = asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', `Reading ${s.description}`);
-        if (!failing) {
-          failing = true;
-          s.logger.warn(
-            `koa-maintenance-mode: cannot read the maintenance state (${error.message}); ` +
-              `using fallbackValue=${s.fallbackValue} until it can be read again.`,
-          );
-        }
-        return { state: { enabled: s.fallbackValue }, ok: false, error };
+        return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', `Reading ${s.description}`) };
       }
     },
     async write(state) {

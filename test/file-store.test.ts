@@ -27,7 +27,8 @@ describe('embedded file store', () => {
 
   const service = (extra: object = {}) => {
     const logger = captureLogger();
-    return { s: new MaintenanceService({ stateFilePath: file, logger, ...extra }), logger };
+    // cacheTtlMs 0: these tests are about the file itself; caching and the watch are tested below.
+    return { s: new MaintenanceService({ stateFilePath: file, logger, cacheTtlMs: 0, ...extra }), logger };
   };
 
   it('reads a missing file as off and does not create it', async () => {

@@ -111,9 +111,9 @@ describe('maintenance(): the maintenance answer', () => {
     expect(r.text).to.equal(undefined);
   });
 
-  it('reads the state once per request, and not at all more when rules need users and IPs', async () => {
+  it('reads the state at most once per request, also when rules need users and IPs', async () => {
     const counter = countingKeyv();
-    const service = new MaintenanceService({ store: counter.keyv });
+    const service = new MaintenanceService({ store: counter.keyv, cacheTtlMs: 0 });
     const t = createTestApp({ service, ignoreStaff: true, ignoreIpAddresses: ['10.0.0.1'], ignoreUrls: ['/x'] });
     await t.request().get('/').expect(200);
     await service.enable();
@@ -121,6 +121,16 @@ describe('maintenance(): the maintenance answer', () => {
     await t.request().get('/').expect(503);
     await t.request().get('/x').expect(200);
     expect(counter.reads).to.equal(2);
+  });
+
+  it('with the default cacheTtlMs, reads the store once for many requests', async () => {
+    const counter = countingKeyv();
+    const service = new MaintenanceService({ store: counter.keyv });
+    await new MaintenanceService({ store: counter.keyv }).enable(); // switched on elsewhere
+    const t = createTestApp({ service });
+    for (let i = 0; i < 20; i++) await t.request().get('/').expect(503);
+    expect(counter.reads).to.equal(1);
+    expect(service.storeReads).to.equal(1);
   });
 
   it('never fails a request when the store fails: fallbackValue decides, and one warning is logged', async () => {

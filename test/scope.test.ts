@@ -8,7 +8,8 @@ function pair() {
   const keyv = new Keyv();
   const logger = captureLogger();
   const service = new MaintenanceService({ store: keyv, logger });
-  const other = new MaintenanceService({ store: keyv, logger: captureLogger() }); // another instance / the CLI
+  // another instance / the CLI, reading the store on every call (a plain keyv pushes no changes)
+  const other = new MaintenanceService({ store: keyv, cacheTtlMs: 0, logger: captureLogger() });
   return { service, other, logger };
 }
 

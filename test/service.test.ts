@@ -83,8 +83,9 @@ describe('MaintenanceService: state through keyv', () => {
 
   it('shares the state between two services on the same keyv store (two app instances)', async () => {
     const keyv = new Keyv();
-    const a = new MaintenanceService({ store: keyv });
-    const b = new MaintenanceService({ store: keyv });
+    // A plain keyv has no change feed: without cacheTtlMs 0 each service would keep its cached state for 1 s.
+    const a = new MaintenanceService({ store: keyv, cacheTtlMs: 0 });
+    const b = new MaintenanceService({ store: keyv, cacheTtlMs: 0 });
     await a.enable({ by: 'a' });
     expect(await b.isEnabled()).to.equal(true);
     await b.disable();
@@ -93,7 +94,7 @@ describe('MaintenanceService: state through keyv', () => {
 
   it('reads django-style values written into a keyv store by other tools', async () => {
     const keyv = new Keyv();
-    const s = new MaintenanceService({ store: keyv });
+    const s = new MaintenanceService({ store: keyv, cacheTtlMs: 0 });
     await keyv.set('maintenance_mode_state', 1);
     expect(await s.isEnabled()).to.equal(true);
     await keyv.set('maintenance_mode_state', '0');
@@ -144,7 +145,7 @@ describe('MaintenanceService: store failures follow fallbackValue', () => {
 
   it('uses fallbackValue false by default', async () => {
     const { keyv, mode } = flakyKeyv();
-    const s = new MaintenanceService({ store: keyv, logger: captureLogger() });
+    const s = new MaintenanceService({ store: keyv, cacheTtlMs: 0, logger: captureLogger() });
     await s.enable();
     mode.fail = true;
     expect(await s.isEnabled()).to.equal(false);
@@ -162,7 +163,7 @@ describe('MaintenanceService: store failures follow fallbackValue', () => {
   it('warns once per outage, not per request, and says when the store is back', async () => {
     const { keyv, mode } = flakyKeyv();
     const logger = captureLogger();
-    const s = new MaintenanceService({ store: keyv, logger });
+    const s = new MaintenanceService({ store: keyv, cacheTtlMs: 0, logger });
     mode.fail = true;
     for (let i = 0; i < 5; i++) await s.getState();
     expect(logger.warnings).to.have.length(1);

@@ -64,6 +64,16 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
     throwOnConnectError: true,
     throwOnErrors: true,
   });
+  // @keyv/redis 5.1 connects lazily in getClient(), and two calls racing while disconnected make the second
+  // connect() throw, after which it destroys the client and both calls fail. Let one connection attempt at a time.
+  const getClient = adapter.getClient.bind(adapter);
+  let connecting: ReturnType<typeof getClient> | undefined;
+  adapter.getClient = () => {
+    connecting ??= getClient().finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  };
   const keyv = new redis.Keyv({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => undefined);
   Object.defineProperty(keyv, STORE_DESCRIPTION, { value: `Redis at ${redactUrl(url)}` });

@@ -8,11 +8,15 @@ import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 describe('createRedisStore(): state shared through a real Redis', () => {
   let redis: TestRedis;
   const services: MaintenanceService[] = [];
+  let logger = captureLogger();
   const make = (extra: object = {}) => {
-    const s = new MaintenanceService({ store: createRedisStore(redis.url), logger: captureLogger(), ...extra });
+    const s = new MaintenanceService({ store: createRedisStore(redis.url), logger, ...extra });
     services.push(s);
     return s;
   };
+  beforeEach(() => {
+    logger = captureLogger();
+  });
   before(async function () {
     this.timeout(20_000);
     redis = await startRedis();
@@ -26,9 +30,19 @@ describe('createRedisStore(): state shared through a real Redis', () => {
     const a = make();
     const b = make();
     await a.enable({ message: 'from a', by: 'a' });
-    expect(await b.getState()).to.include({ enabled: true, message: 'from a', updatedBy: 'a' });
+    expect(await b.getState(), logger.warnings.join('\n')).to.include({ enabled: true, message: 'from a', updatedBy: 'a' });
     await b.disable();
     expect(await a.isEnabled()).to.equal(false);
+  });
+
+  it('survives concurrent first calls on a fresh connection (regression: @keyv/redis connect race)', async () => {
+    const keyv = createRedisStore(redis.url);
+    try {
+      const results = await Promise.allSettled([keyv.get('a'), keyv.get('b'), keyv.get('c'), keyv.get('d')]);
+      expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    } finally {
+      await keyv.disconnect?.();
+    }
   });
 
   it('keeps the state under one documented key, as JSON', async () => {

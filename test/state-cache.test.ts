@@ -1,0 +1,151 @@
+import { expect } from 'chai';
+import { MaintenanceError } from '../src/errors.js';
+import type { MaintenanceState } from '../src/state.js';
+import { createStateCache } from '../src/state-cache.js';
+import type { ReadResult, StateStore } from '../src/store.js';
+import { captureLogger } from './helpers/app.js';
+
+/** A store whose reads the test answers by hand, and a clock the test moves. */
+function harness(ttlMs = 1000, fallbackValue = false) {
+  let now = 0;
+  const pending: Array<(r: ReadResult) => void> = [];
+  const store: StateStore = {
+    description: 'the test store',
+    read: () => new Promise<ReadResult>((resolve) => pending.push(resolve)),
+    write: async () => undefined,
+  };
+  const logger = captureLogger();
+  const cache = createStateCache({ store, ttlMs, fallbackValue, clock: () => now, logger });
+  const settle = () => new Promise((r) => setImmediate(r));
+  return {
+    cache,
+    logger,
+    pending,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    answer: async (r: ReadResult) => {
+      (pending.shift() as (r: ReadResult) => void)(r);
+      await settle();
+    },
+    settle,
+  };
+}
+const on: ReadResult = { ok: true, state: { enabled: true } };
+const off: ReadResult = { ok: true, state: { enabled: false } };
+const down: ReadResult = { ok: false, error: new MaintenanceError('ERR_MAINTENANCE_STORE_READ', 'Reading the test store failed: down') };
+
+describe('state cache: reads, freshness and outages', () => {
+  it('waits for the first read, then answers from memory while fresh (one read per cacheTtlMs)', async () => {
+    const h = harness();
+    const first = h.cache.get();
+    await h.answer(on);
+    expect(await first).to.deep.equal({ enabled: true });
+    h.advance(999);
+    expect(await h.cache.get()).to.deep.equal({ enabled: true });
+    expect(h.cache.reads).to.equal(1);
+  });
+
+  it('serves a stale entry while one background read refreshes it', async () => {
+    const h = harness();
+    const first = h.cache.get();
+    await h.answer(on);
+    await first;
+    h.advance(1500);
+    expect(await h.cache.get()).to.deep.equal({ enabled: true }); // no wait
+    expect(await h.cache.get()).to.deep.equal({ enabled: true });
+    expect(h.pending).to.have.length(1); // one refresh, not one per request
+    await h.answer(off);
+    expect(await h.cache.get()).to.deep.equal({ enabled: false });
+  });
+
+  it('makes a request wait for a read when the entry is older than two cacheTtlMs (idle process)', async () => {
+    const h = harness();
+    const first = h.cache.get();
+    await h.answer(on);
+    await first;
+    h.advance(2500);
+    let settled = false;
+    const p = h.cache.get().then((s) => {
+      settled = true;
+      return s;
+    });
+    await h.settle();
+    expect(settled).to.equal(false);
+    await h.answer(off);
+    expect(await p).to.deep.equal({ enabled: false });
+  });
+
+  it('keeps the last good state for cacheTtlMs into an outage, then uses fallbackValue, and recovers', async () => {
+    const h = harness(1000, true);
+    const first = h.cache.get();
+    await h.answer(off);
+    await first;
+    h.advance(1000);
+    void h.cache.get(); // starts a refresh
+    await h.answer(down); // outage begins at t=1000
+    expect(await h.cache.get()).to.deep.equal({ enabled: false }); // last good, still
+    expect(h.logger.warnings).to.have.length(1);
+    expect(h.logger.warnings[0]).to.include('the last known state for 1000 ms, then fallbackValue=true');
+    h.advance(1000);
+    void h.cache.get();
+    await h.answer(down); // t=2000: the outage has lasted cacheTtlMs
+    expect(await h.cache.get()).to.deep.equal({ enabled: true }); // fallbackValue
+    expect(h.logger.warnings).to.have.length(1); // one warning per outage
+    h.advance(1000);
+    void h.cache.get();
+    await h.answer(off);
+    expect(await h.cache.get()).to.deep.equal({ enabled: false });
+    expect(h.logger.infos).to.deep.equal(['koa-maintenance-mode: the test store is readable again.']);
+  });
+
+  it('probes a failing store at most once per cacheTtlMs (circuit breaker), without making requests wait', async () => {
+    const h = harness(1000);
+    const first = h.cache.get();
+    await h.answer(down);
+    await first;
+    for (let i = 0; i < 50; i++) {
+      h.advance(10);
+      await h.cache.get();
+    }
+    expect(h.cache.reads).to.equal(1); // 500 ms of requests: no new probe
+    h.advance(600);
+    await h.cache.get();
+    expect(h.cache.reads).to.equal(2);
+  });
+
+  it('applies pushed states at once and ignores a read that started before the push', async () => {
+    const h = harness();
+    const first = h.cache.get();
+    await h.answer(off);
+    await first;
+    h.advance(1500);
+    void h.cache.get(); // background read of the old state starts
+    const pushed: MaintenanceState = { enabled: true, message: 'pushed' };
+    h.cache.accept(pushed);
+    await h.answer(off); // the slow, older read completes after the push
+    expect(await h.cache.get()).to.deep.equal(pushed);
+  });
+
+  it('re-reads at once when told the state changed without its content (file watch, reconnect)', async () => {
+    const h = harness();
+    const first = h.cache.get();
+    await h.answer(off);
+    await first;
+    h.cache.invalidate();
+    const next = h.cache.get();
+    await h.answer(on);
+    expect(await next).to.deep.equal({ enabled: true });
+  });
+
+  it('reads on every call with cacheTtlMs 0, and a failure is the fallback at once', async () => {
+    const h = harness(0, true);
+    const a = h.cache.get();
+    await h.answer(off);
+    expect(await a).to.deep.equal({ enabled: false });
+    const b = h.cache.get();
+    await h.answer(down);
+    expect(await b).to.deep.equal({ enabled: true });
+    expect(h.cache.reads).to.equal(2);
+  });
+});

@@ -18,8 +18,18 @@ describe('demo app (npm start)', () => {
     const file = join(dir, 'maintenance_mode_state.json');
     const app = createDemoApp({ service: new MaintenanceService({ stateFilePath: file, logger: captureLogger() }) });
     const request = () => supertest(app.callback());
+    /** The file change reaches the app through its directory watch within milliseconds. */
+    const statusSoon = async (path: string, want: number) => {
+      let status = 0;
+      for (let i = 0; i < 100 && status !== want; i++) {
+        status = (await request().get(path)).status;
+        if (status !== want) await new Promise((r) => setTimeout(r, 20));
+      }
+      return status;
+    };
     await request().get('/').expect(200);
     writeFileSync(file, '{"enabled":true,"message":"Upgrading the database"}\n');
+    expect(await statusSoon('/', 503)).to.equal(503);
     const page = await request().get('/').expect(503);
     expect(page.text).to.include('Upgrading the database');
     expect(page.headers['retry-after']).to.equal('600');
@@ -27,6 +37,6 @@ describe('demo app (npm start)', () => {
     expect(api.body).to.deep.equal({ maintenance: true, message: 'Upgrading the database', retryAfter: 600 });
     await request().get('/healthz').expect(200);
     writeFileSync(file, '0\n');
-    await request().get('/').expect(200);
+    expect(await statusSoon('/', 200)).to.equal(200);
   });
 });

@@ -1,0 +1,218 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import Koa from 'koa';
+import { createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
+import { captureLogger } from './helpers/app.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** Resolves when `check()` is true, polling on every turn of the event loop; rejects after `limitMs`. */
+async function until(check: () => boolean, limitMs: number): Promise<number> {
+  const t0 = performance.now();
+  while (!check()) {
+    if (performance.now() - t0 > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await new Promise((r) => setImmediate(r));
+  }
+  return performance.now() - t0;
+}
+
+describe('many instances on one Redis: pushed changes', () => {
+  let redis: TestRedis;
+  const services: MaintenanceService[] = [];
+  const instance = (extra: object = {}) => {
+    // A cache TTL of one minute: whatever another instance sees within the test can only have been pushed.
+    const s = new MaintenanceService({ store: createRedisStore(redis.url), cacheTtlMs: 60_000, logger: captureLogger(), ...extra });
+    services.push(s);
+    return s;
+  };
+  before(async function () {
+    this.timeout(20_000);
+    redis = await startRedis();
+  });
+  afterEach(async () => Promise.all(services.splice(0).map((s) => s.close())));
+  after(async () => redis?.dispose());
+
+  it('propagates 200 toggles from one instance to two others by pub/sub (p50/p99 printed)', async function () {
+    this.timeout(60_000);
+    const writer = instance();
+    const readers = [instance(), instance()];
+    for (const r of readers) await r.getState(); // subscribe
+    await until(() => true, 10);
+    await new Promise((r) => setTimeout(r, 200)); // subscriptions established
+    const latencies: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const want = i % 2 === 0;
+      const t0 = performance.now();
+      await (want ? writer.enable({ by: `t${i}` }) : writer.disable({ by: `t${i}` }));
+      for (const r of readers) {
+        await until(() => r.lastKnownState().enabled === want && r.lastKnownState().updatedBy === `t${i}`, 2000);
+      }
+      latencies.push(performance.now() - t0);
+    }
+    latencies.sort((a, b) => a - b);
+    console.log(
+      `      propagation write+push to 2 instances over 200 toggles: p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms`,
+    );
+    expect(latencies).to.have.length(200);
+    expect(readers.map((r) => r.storeReads).every((n) => n <= 3)).to.equal(true); // pushed, not polled
+  });
+
+  it('resubscribes after Redis restarts: later toggles are pushed again', async function () {
+    this.timeout(30_000);
+    const writer = instance();
+    const reader = instance();
+    await reader.getState();
+    await new Promise((r) => setTimeout(r, 200));
+    await redis.stop();
+    await redis.restart();
+    await until(() => true, 10);
+    let wrote = false;
+    for (let i = 0; i < 50 && !wrote; i++) {
+      wrote = await writer.enable({ by: 'after-restart' }).then(
+        () => true,
+        () => false,
+      );
+      if (!wrote) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(wrote).to.equal(true);
+    await until(() => reader.lastKnownState().updatedBy === 'after-restart', 5000);
+  });
+});
+
+describe('many instances on one Redis: Redis fails under load', () => {
+  let redis: TestRedis;
+  let server: import('node:http').Server;
+  let base: string;
+  let service: MaintenanceService;
+  const TIMEOUT = 300;
+
+  before(async function () {
+    this.timeout(20_000);
+    redis = await startRedis();
+  });
+  after(async () => redis?.dispose());
+  beforeEach(async () => {
+    service = new MaintenanceService({
+      store: createRedisStore(redis.url),
+      cacheTtlMs: 200,
+      storeTimeoutMs: TIMEOUT,
+      fallbackValue: false,
+      logger: captureLogger(),
+    });
+    await service.disable({ by: 'setup' });
+    const app = new Koa();
+    app.use(maintenance({ service }));
+    app.use((ctx) => {
+      ctx.body = 'ok';
+    });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await service.close();
+  });
+
+  /** Runs `concurrency` request loops until `stop` resolves; returns every status and the slowest request. */
+  async function load(stop: Promise<unknown>, concurrency = 8) {
+    const statuses = new Map<number, number>();
+    let slowest = 0;
+    let done = false;
+    void stop.then(() => {
+      done = true;
+    });
+    const worker = async () => {
+      while (!done) {
+        const t0 = performance.now();
+        const res = await fetch(`${base}/`).catch(() => undefined);
+        slowest = Math.max(slowest, performance.now() - t0);
+        const code = res?.status ?? 0;
+        await res?.arrayBuffer();
+        statuses.set(code, (statuses.get(code) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return { statuses: Object.fromEntries(statuses), slowest };
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('Redis killed and restarted: no 5xx, no request slower than storeTimeoutMs, state correct after', async function () {
+    this.timeout(30_000);
+    const scenario = (async () => {
+      await sleep(300);
+      await redis.stop();
+      await sleep(1000);
+      await redis.restart();
+      await sleep(1000);
+    })();
+    const { statuses, slowest } = await load(scenario);
+    expect(Object.keys(statuses)).to.deep.equal(['200']);
+    expect(statuses['200']).to.be.above(100);
+    expect(slowest).to.be.below(TIMEOUT);
+    expect(await service.getStoredState()).to.include({ enabled: false, updatedBy: 'setup' });
+  });
+
+  it('Redis stalled (SIGSTOP): requests do not hang, and recover after SIGCONT', async function () {
+    this.timeout(30_000);
+    const scenario = (async () => {
+      await sleep(300);
+      redis.pause();
+      await sleep(1500);
+      redis.resume();
+      await sleep(800);
+    })();
+    const { statuses, slowest } = await load(scenario);
+    expect(Object.keys(statuses)).to.deep.equal(['200']);
+    expect(statuses['200']).to.be.above(100);
+    expect(slowest).to.be.below(TIMEOUT);
+    await service.enable({ by: 'after-stall' });
+    const res = await fetch(`${base}/`);
+    expect(res.status).to.equal(503);
+  });
+
+  it('a toggle acknowledged before an outage is still there after it, and is served again', async function () {
+    this.timeout(30_000);
+    await service.enable({ message: 'acknowledged', by: 'ops' });
+    await redis.stop();
+    const poll = async (want: number) => {
+      let status = 0;
+      for (let i = 0; i < 60 && status !== want; i++) {
+        await sleep(100);
+        status = (await fetch(`${base}/`)).status;
+      }
+      return status;
+    };
+    // The last known state (on) for cacheTtlMs after the first failed read, then fallbackValue (off):
+    expect(await poll(200)).to.equal(200);
+    await redis.restart();
+    expect(await poll(503)).to.equal(503);
+    expect(await service.getStoredState()).to.include({ enabled: true, message: 'acknowledged', updatedBy: 'ops' });
+  });
+});
+
+describe('file store: changes by another process are pushed by a directory watch', () => {
+  it('sees the CLI-style write within the cache TTL, without polling', async function () {
+    this.timeout(10_000);
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-watch-'));
+    const file = join(dir, 'state.json');
+    const service = new MaintenanceService({ stateFilePath: file, cacheTtlMs: 60_000, logger: captureLogger() });
+    try {
+      expect(await service.isEnabled()).to.equal(false);
+      const writer = new MaintenanceService({ stateFilePath: file, cacheTtlMs: 0 });
+      await writer.enable({ by: 'cli' });
+      await until(() => service.lastKnownState().updatedBy === 'cli', 3000);
+      writeFileSync(file, '0\n');
+      await until(() => service.lastKnownState().enabled === false, 3000);
+      expect(await service.isEnabled()).to.equal(false);
+    } finally {
+      await service.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -48,6 +48,17 @@ export type Decision =
       readonly logout: boolean;
     };
 
+/** Pass decisions carry no per-request data, so one frozen object per rule serves every request. */
+const PASS = new Map<PassRule, Decision>();
+function pass(rule: PassRule): Decision {
+  let d = PASS.get(rule);
+  if (!d) {
+    d = Object.freeze({ blocked: false, rule }) as Decision;
+    PASS.set(rule, d);
+  }
+  return d;
+}
+
 type UserRuleConfig = Pick<
   MaintenanceConfig,
   'ignoreAnonymousUser' | 'ignoreAuthenticatedUser' | 'ignoreStaff' | 'ignoreSuperuser'
@@ -95,24 +106,25 @@ export function decide(
   rules: BypassRules,
   now: Date,
 ): Decision {
-  const redirect = config.redirectUrl !== undefined && !rules.isRedirectTarget(facts.path, facts.host);
-  if (facts.forced === 'off') return { blocked: false, rule: 'forced-off' };
+  if (facts.forced === 'off') return pass('forced-off');
+  const redirect = () => config.redirectUrl !== undefined && !rules.isRedirectTarget(facts.path, facts.host);
   if (facts.forced === 'on') {
-    return { blocked: true, rule: 'forced-on', action: redirect ? 'redirect' : 'respond', logout: false };
+    return { blocked: true, rule: 'forced-on', action: redirect() ? 'redirect' : 'respond', logout: false };
   }
-  if (!isActive(state, now)) return { blocked: false, rule: 'state-off' };
-  if (facts.isToggleOffRoute) return { blocked: false, rule: 'toggle-off-url' };
+  if (!isActive(state, now)) return pass('state-off');
+  if (facts.isToggleOffRoute) return pass('toggle-off-url');
   const byUser = userRule(facts.user, config);
-  if (byUser) return { blocked: false, rule: byUser };
-  if (config.ignoreAdminSite && rules.isAdminPath(facts.path)) return { blocked: false, rule: 'ignoreAdminSite' };
-  if (config.ignoreTests && facts.nodeEnv === 'test') return { blocked: false, rule: 'ignoreTests' };
-  if (rules.isIgnoredIp(facts.ip)) return { blocked: false, rule: 'ignoreIpAddresses' };
-  if (rules.isIgnoredUrl(facts.path)) return { blocked: false, rule: 'ignoreUrls' };
-  if (!redirect && config.redirectUrl !== undefined) return { blocked: false, rule: 'redirect-target' };
+  if (byUser) return pass(byUser);
+  if (config.ignoreAdminSite && rules.isAdminPath(facts.path)) return pass('ignoreAdminSite');
+  if (config.ignoreTests && facts.nodeEnv === 'test') return pass('ignoreTests');
+  if (rules.isIgnoredIp(facts.ip)) return pass('ignoreIpAddresses');
+  if (rules.isIgnoredUrl(facts.path)) return pass('ignoreUrls');
+  const redirecting = redirect();
+  if (!redirecting && config.redirectUrl !== undefined) return pass('redirect-target');
   return {
     blocked: true,
     rule: 'maintenance',
-    action: redirect ? 'redirect' : 'respond',
+    action: redirecting ? 'redirect' : 'respond',
     logout: mustLogout(facts.user, config),
   };
 }

@@ -8,8 +8,13 @@ import { isActive, type MaintenanceState } from './state.js';
 /** A blocked decision. */
 export type BlockDecision = Extract<Decision, { blocked: true }>;
 
-/** Writes the answer for one blocked request. */
-export type Responder = (ctx: ParameterizedContext, state: MaintenanceState, decision: BlockDecision) => Promise<void>;
+/** Writes the answer for one blocked request; synchronous unless `getContext` is given. */
+export type Responder = (
+  ctx: ParameterizedContext,
+  state: MaintenanceState,
+  decision: BlockDecision,
+  now?: Date,
+) => void | Promise<void>;
 
 /** Sent on every maintenance answer so no cache keeps the page after maintenance ends. */
 export const NO_CACHE = 'max-age=0, no-cache, no-store, must-revalidate, private';
@@ -49,50 +54,68 @@ export function retryAfterFor(
 
 /** Builds the responder for one `maintenance()` configuration. */
 export function createResponder(config: MaintenanceConfig, render: Renderer): Responder {
-  return async (ctx, state, decision) => {
-    ctx.set('Cache-Control', NO_CACHE);
-    if (decision.action === 'redirect' && config.redirectUrl !== undefined) {
-      ctx.redirect(config.redirectUrl);
-      return;
-    }
-    const now = new Date();
-    const retry = retryAfterFor(state, config.retryAfter, now);
-    const kind = kindFor(ctx, config);
-    ctx.status = config.statusCode;
-    if (retry.header !== undefined) ctx.set('Retry-After', retry.header);
+  // Without getContext the page depends only on these fields, so the last rendering is reused until they change
+  // (with an end, Retry-After seconds change once a second): a blocked request costs no template work.
+  let last: { key: string; body: Buffer } | undefined;
+  const page = (fields: Record<string, unknown>, end: Date | undefined, extra: object): Buffer => {
+    const key = config.getContext ? undefined : `${fields.message}\u0000${fields.end}\u0000${fields.retryAfter}`;
+    if (key !== undefined && last?.key === key) return last.body;
+    const body = Buffer.from(
+      render({ statusCode: config.statusCode, endText: end?.toUTCString(), ...fields, ...extra }),
+    );
+    if (key !== undefined) last = { key, body };
+    return body;
+  };
+  const plainText = (ctx: ParameterizedContext, err: unknown) => {
+    report(ctx, err);
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.body = PLAIN_TEXT_BODY;
+  };
 
-    let extra: object = {};
-    try {
-      if (config.getContext) extra = (await config.getContext(ctx)) ?? {};
-    } catch (err) {
-      report(ctx, err);
-      ctx.type = 'text/plain; charset=utf-8';
-      ctx.body = PLAIN_TEXT_BODY;
-      return;
-    }
+  /** Everything but getContext, which is the only asynchronous part. */
+  const write = (
+    ctx: ParameterizedContext,
+    state: MaintenanceState,
+    retry: ReturnType<typeof retryAfterFor>,
+    extra: object,
+  ) => {
     const fields: Record<string, unknown> = {};
     if (state.message !== undefined) fields.message = state.message;
     if (retry.end) fields.end = retry.end.toISOString();
     if (retry.seconds !== undefined) fields.retryAfter = retry.seconds;
-
-    if (kind === 'json') {
+    if (kindFor(ctx, config) === 'json') {
       ctx.type = 'application/json; charset=utf-8';
       ctx.body = { maintenance: true, ...fields, ...extra };
       return;
     }
     try {
-      const html = render({
-        statusCode: config.statusCode,
-        endText: retry.end?.toUTCString(),
-        ...fields,
-        ...extra,
-      });
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = html;
+      ctx.body = page(fields, retry.end, extra);
     } catch (err) {
-      report(ctx, err);
-      ctx.type = 'text/plain; charset=utf-8';
-      ctx.body = PLAIN_TEXT_BODY;
+      plainText(ctx, err);
     }
+  };
+
+  return (ctx, state, decision, now = new Date()) => {
+    ctx.set('Cache-Control', NO_CACHE);
+    if (decision.action === 'redirect' && config.redirectUrl !== undefined) {
+      ctx.redirect(config.redirectUrl);
+      return;
+    }
+    const retry = retryAfterFor(state, config.retryAfter, now);
+    ctx.status = config.statusCode;
+    if (retry.header !== undefined) ctx.set('Retry-After', retry.header);
+    const getContext = config.getContext;
+    if (!getContext) return write(ctx, state, retry, {});
+    return (async () => {
+      let extra: object;
+      try {
+        extra = (await getContext(ctx)) ?? {};
+      } catch (err) {
+        plainText(ctx, err);
+        return;
+      }
+      write(ctx, state, retry, extra);
+    })();
   };
 }

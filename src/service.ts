@@ -1,6 +1,7 @@
 /** `MaintenanceService`: the TypeDI service that reads and writes the state; the only file importing typedi. */
 import 'reflect-metadata';
 import { Container, Service } from 'typedi';
+import { type ChangeFeed, changeFeedOf } from './change-feed.js';
 import { MaintenanceError } from './errors.js';
 import { createFileKeyv, type KeyvLike } from './keyv.js';
 import { createRedisStore, STORE_DESCRIPTION } from './redis-store.js';
@@ -18,9 +19,8 @@ import {
   type MaintenanceState,
   normalizeState,
 } from './state.js';
-import { type StateCache, createStateCache } from './state-cache.js';
+import { createStateCache, type StateCache } from './state-cache.js';
 import { createStateStore, type StateStore, withTimeout } from './store.js';
-import { type ChangeFeed, changeFeedOf } from './change-feed.js';
 
 /**
  * Reads and writes the maintenance state through keyv (the embedded file store by default).
@@ -76,6 +76,17 @@ export class MaintenanceService {
     if (this.config.mode !== undefined) return this.cache.peek();
     this.listen();
     return this.cache.get();
+  }
+
+  /**
+   * The state from memory when no read is due (forced `mode`, or read less than `cacheTtlMs` ago while listening
+   * for changes), synchronously; undefined when {@link MaintenanceService.getState} must be awaited. The
+   * middleware's fast path.
+   */
+  freshState(): MaintenanceState | undefined {
+    if (this.config.mode !== undefined) return this.cache.peek();
+    if (this.feed && !this.unsubscribe && this.config.cacheTtlMs > 0) return undefined; // first call subscribes
+    return this.cache.fresh();
   }
 
   /**
@@ -161,8 +172,11 @@ export class MaintenanceService {
     this.cache.accept(state);
     if (this.feed) {
       // The write is done; a failed notification only delays other instances until their cache expires.
-      await withTimeout(this.feed.publish(state), this.config.storeTimeoutMs, 'Publishing the change').catch((err: Error) =>
-        this.config.logger.warn(`koa-maintenance-mode: the change was saved but not pushed to other instances: ${err.message}`),
+      await withTimeout(this.feed.publish(state), this.config.storeTimeoutMs, 'Publishing the change').catch(
+        (err: Error) =>
+          this.config.logger.warn(
+            `koa-maintenance-mode: the change was saved but not pushed to other instances: ${err.message}`,
+          ),
       );
     }
   }

@@ -28,6 +28,8 @@ export interface StateCacheSettings {
 /** See the module comment. */
 export interface StateCache {
   get(): Promise<MaintenanceState>;
+  /** The entry when it is fresh (no read needed), synchronously; undefined otherwise. */
+  fresh(): MaintenanceState | undefined;
   peek(): MaintenanceState;
   accept(state: MaintenanceState): void;
   invalidate(): void;
@@ -48,7 +50,10 @@ export function createStateCache(s: StateCacheSettings): StateCache {
 
   function good(state: MaintenanceState, now: number): void {
     if (outageSince !== undefined) {
-      (s.logger.info ?? s.logger.warn).call(s.logger, `koa-maintenance-mode: ${s.store.description} is readable again.`);
+      (s.logger.info ?? s.logger.warn).call(
+        s.logger,
+        `koa-maintenance-mode: ${s.store.description} is readable again.`,
+      );
     }
     entry = { state, at: now };
     lastGood = state;
@@ -106,6 +111,7 @@ export function createStateCache(s: StateCacheSettings): StateCache {
       await refresh();
       return (entry as { state: MaintenanceState }).state;
     },
+    fresh: () => (entry !== undefined && s.ttlMs > 0 && s.clock() - entry.at < s.ttlMs ? entry.state : undefined),
     peek: () => entry?.state ?? OFF_STATE,
     accept(state) {
       generation++;

@@ -70,7 +70,11 @@ export function createStateStore(s: StateStoreSettings): StateStore {
     description: s.description,
     async read() {
       try {
-        const value = await withTimeout(Promise.resolve(s.keyv.get(STATE_KEY)), s.timeoutMs, `Reading ${s.description}`);
+        const value = await withTimeout(
+          Promise.resolve(s.keyv.get(STATE_KEY)),
+          s.timeoutMs,
+          `Reading ${s.description}`,
+        );
         return { ok: true, state: normalizeState(value) };
       } catch (err) {
         return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', `Reading ${s.description}`) };

@@ -25,7 +25,12 @@ describe('many instances on one Redis: pushed changes', () => {
   const services: MaintenanceService[] = [];
   const instance = (extra: object = {}) => {
     // A cache TTL of one minute: whatever another instance sees within the test can only have been pushed.
-    const s = new MaintenanceService({ store: createRedisStore(redis.url), cacheTtlMs: 60_000, logger: captureLogger(), ...extra });
+    const s = new MaintenanceService({
+      store: createRedisStore(redis.url),
+      cacheTtlMs: 60_000,
+      logger: captureLogger(),
+      ...extra,
+    });
     services.push(s);
     return s;
   };

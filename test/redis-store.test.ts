@@ -30,7 +30,11 @@ describe('createRedisStore(): state shared through a real Redis', () => {
     const a = make();
     const b = make();
     await a.enable({ message: 'from a', by: 'a' });
-    expect(await b.getState(), logger.warnings.join('\n')).to.include({ enabled: true, message: 'from a', updatedBy: 'a' });
+    expect(await b.getState(), logger.warnings.join('\n')).to.include({
+      enabled: true,
+      message: 'from a',
+      updatedBy: 'a',
+    });
     await b.disable();
     expect(await a.isEnabled()).to.equal(false);
   });

@@ -33,7 +33,10 @@ function harness(ttlMs = 1000, fallbackValue = false) {
 }
 const on: ReadResult = { ok: true, state: { enabled: true } };
 const off: ReadResult = { ok: true, state: { enabled: false } };
-const down: ReadResult = { ok: false, error: new MaintenanceError('ERR_MAINTENANCE_STORE_READ', 'Reading the test store failed: down') };
+const down: ReadResult = {
+  ok: false,
+  error: new MaintenanceError('ERR_MAINTENANCE_STORE_READ', 'Reading the test store failed: down'),
+};
 
 describe('state cache: reads, freshness and outages', () => {
   it('waits for the first read, then answers from memory while fresh (one read per cacheTtlMs)', async () => {

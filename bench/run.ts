@@ -1,0 +1,92 @@
+/**
+ * `npm run bench`: bare Koa against Koa + maintenance() (off on the file store, off on Redis, on with the 503 page),
+ * each server in its own process, measured alternately in rounds with autocannon. Prints throughput ratios to bare,
+ * p99 latency and store reads per request. Goals: >= 0.97x bare when off, >= 1.0x when on. `bare-page` (plain Koa
+ * sending the same 503 page bytes) shows how much of the on-page gap is the page's size. A benchmark, not a test.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { startRedis } from '../test/helpers/redis.js';
+
+const SCENARIOS = ['bare', 'off-file', 'off-redis', 'on-page', 'bare-page'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+
+function start(scenario: Scenario, dir: string, redisUrl: string): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(__dirname, 'server.js'), [scenario, dir, redisUrl], { stdio: 'inherit' });
+    child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
+    child.once('error', reject);
+  });
+}
+
+const ask = (child: ChildProcess): Promise<{ reads: number }> =>
+  new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send({ type: 'stats' });
+  });
+
+async function measure(port: number, seconds: number) {
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: seconds });
+  return { rps: r.requests.average, p99: r.latency.p99, total: r.requests.total, errors: r.errors + r.non2xx };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const redis = await startRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'kmm-bench-'));
+  const servers = new Map<Scenario, { child: ChildProcess; port: number }>();
+  try {
+    for (const s of SCENARIOS) servers.set(s, await start(s, dir, redis.url));
+    for (const s of SCENARIOS) await measure(servers.get(s)?.port as number, 1); // warm up (JIT, connections)
+    const before = new Map<Scenario, number>();
+    for (const s of SCENARIOS) before.set(s, (await ask(servers.get(s)?.child as ChildProcess)).reads);
+    const runs = new Map<Scenario, Array<{ rps: number; p99: number; total: number; errors: number }>>();
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate the order each round so no scenario always runs first or last.
+      const order = SCENARIOS.map((_, i) => SCENARIOS[(i + round) % SCENARIOS.length]);
+      for (const s of order) {
+        const m = await measure(servers.get(s)?.port as number, SECONDS);
+        runs.set(s, [...(runs.get(s) ?? []), m]);
+      }
+    }
+    const bare = median((runs.get('bare') ?? []).map((r) => r.rps));
+    const barePage = median((runs.get('bare-page') ?? []).map((r) => r.rps));
+    console.log(`\n${ROUNDS} rounds x ${SECONDS} s, ${CONNECTIONS} connections, medians (node ${process.version})`);
+    console.log('scenario    req/s     ratio   p99 ms  store reads/request  goal');
+    for (const s of SCENARIOS) {
+      const rs = runs.get(s) ?? [];
+      const rps = median(rs.map((r) => r.rps));
+      const p99 = median(rs.map((r) => r.p99));
+      const total = rs.reduce((a, r) => a + r.total, 0);
+      const reads = (await ask(servers.get(s)?.child as ChildProcess)).reads - (before.get(s) ?? 0);
+      const goal = s === 'bare' || s === 'bare-page' ? '' : s === 'on-page' ? '>= 1.00' : '>= 0.97';
+      const ratio = rps / bare;
+      const verdict = goal === '' ? '' : ratio >= Number(goal.slice(3)) ? 'met' : 'MISSED';
+      console.log(
+        `${s.padEnd(10)} ${rps.toFixed(0).padStart(7)}  ${ratio.toFixed(3).padStart(6)}x  ${String(p99).padStart(6)}  ${(reads / total).toExponential(2).padStart(19)}  ${goal} ${verdict}`,
+      );
+      if (rs.some((r) => r.errors > 0 && !s.endsWith('page'))) console.log(`  ${s}: errors or non-2xx answers seen`);
+    }
+    const onPage = median((runs.get('on-page') ?? []).map((r) => r.rps));
+    console.log(
+      `on-page against bare-page (plain Koa sending the same 503 bytes, the ceiling): ${(onPage / barePage).toFixed(3)}x`,
+    );
+  } finally {
+    for (const { child } of servers.values()) child.send({ type: 'exit' });
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,59 @@
+/** One benchmark server (a child process of bench/run.ts): bare Koa, or Koa with maintenance() in one setup. */
+import 'reflect-metadata';
+import { join } from 'node:path';
+import Koa from 'koa';
+import { createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
+import { createRenderer } from '../src/render.js';
+import { NO_CACHE } from '../src/respond.js';
+
+/** Message of the on-page scenario (bare-page sends the same bytes without the library). */
+const MESSAGE = 'Benchmarking the maintenance page';
+
+const [scenario, stateDir, redisUrl] = process.argv.slice(2);
+
+async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
+  const app = new Koa();
+  if (scenario === 'bare') {
+    app.use((ctx) => {
+      ctx.body = 'hello';
+    });
+    return { app };
+  }
+  if (scenario === 'bare-page') {
+    // The ceiling for any maintenance library: plain Koa sending the very same 503 bytes and headers.
+    const page = Buffer.from(
+      createRenderer({ viewsDir: [], template: '503.html' })({ statusCode: 503, message: MESSAGE, retryAfter: 3600 }),
+    );
+    app.use((ctx) => {
+      ctx.set('Cache-Control', NO_CACHE);
+      ctx.status = 503;
+      ctx.set('Retry-After', '3600');
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = page;
+    });
+    return { app };
+  }
+  const service =
+    scenario === 'off-redis'
+      ? new MaintenanceService({ store: createRedisStore(redisUrl) })
+      : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`) });
+  await (scenario === 'on-page' ? service.enable({ message: MESSAGE }) : service.disable());
+  app.use(maintenance({ service }));
+  app.use((ctx) => {
+    ctx.body = 'hello';
+  });
+  return { app, service };
+}
+
+build().then(({ app, service }) => {
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.send?.({ port: (server.address() as { port: number }).port });
+  });
+  process.on('message', (msg: { type: string }) => {
+    if (msg.type === 'stats') process.send?.({ reads: service?.storeReads ?? 0 });
+    if (msg.type === 'exit') {
+      void service?.close();
+      server.close(() => process.exit(0));
+    }
+  });
+});

@@ -37,8 +37,8 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
     scenario === 'off-redis'
       ? new MaintenanceService({ store: createRedisStore(redisUrl) })
       : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`) });
-  await (scenario === 'on-page' ? service.enable({ message: MESSAGE }) : service.disable());
-  app.use(maintenance({ service }));
+  await (scenario.startsWith('on-') ? service.enable({ message: MESSAGE }) : service.disable());
+  app.use(maintenance({ service, responseType: scenario === 'on-json' ? 'json' : 'html' }));
   app.use((ctx) => {
     ctx.body = 'hello';
   });

@@ -44,6 +44,8 @@ function clientIp(ctx: ParameterizedContext, config: MaintenanceConfig): string 
   }
 }
 
+const EPOCH = new Date(0);
+
 /**
  * Koa middleware that answers with the maintenance page (or JSON, or a redirect) while maintenance is on, except
  * for requests a rule lets through. Options are validated here, once: bad ones throw `MaintenanceError`.
@@ -108,8 +110,9 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
   }
 
   function handle(ctx: ParameterizedContext, next: Next, state: MaintenanceState, route: RouteFacts) {
-    const now = new Date();
-    if (route.forced || isActive(state, now)) return answer(ctx, next, state, route, now);
+    // A disabled state is off whatever the time: the clock is read only for an enabled (maybe scheduled) state.
+    const now = state.enabled ? new Date() : EPOCH;
+    if (route.forced || isActive(state, now)) return answer(ctx, next, state, route, route.forced ? new Date() : now);
     // The hot path while maintenance is off: no path parsing, no allocation, no extra await.
     ctx.state.maintenanceDecision = decide(NO_FACTS, state, config, rules, now);
     ctx.state.maintenanceMode = false;

@@ -54,18 +54,18 @@ export function retryAfterFor(
 
 /** Builds the responder for one `maintenance()` configuration. */
 export function createResponder(config: MaintenanceConfig, render: Renderer): Responder {
-  // Without getContext the page depends only on these fields, so the last rendering is reused until they change
-  // (with an end, Retry-After seconds change once a second): a blocked request costs no template work.
-  let last: { key: string; body: Buffer } | undefined;
-  const page = (fields: Record<string, unknown>, end: Date | undefined, extra: object): Buffer => {
+  // Without getContext the answer depends only on these fields, so the last bytes of each kind are reused until
+  // they change (with an end, Retry-After seconds change once a second): a blocked request costs no template work.
+  const cache: Partial<Record<MaintenanceResponseKind, { key: string; body: Buffer }>> = {};
+  const bytes = (kind: MaintenanceResponseKind, fields: Record<string, unknown>, build: () => string): Buffer => {
     const key = config.getContext ? undefined : `${fields.message}\u0000${fields.end}\u0000${fields.retryAfter}`;
+    const last = cache[kind];
     if (key !== undefined && last?.key === key) return last.body;
-    const body = Buffer.from(
-      render({ statusCode: config.statusCode, endText: end?.toUTCString(), ...fields, ...extra }),
-    );
-    if (key !== undefined) last = { key, body };
+    const body = Buffer.from(build());
+    if (key !== undefined) cache[kind] = { key, body };
     return body;
   };
+
   const plainText = (ctx: ParameterizedContext, err: unknown) => {
     report(ctx, err);
     ctx.type = 'text/plain; charset=utf-8';
@@ -85,12 +85,14 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
     if (retry.seconds !== undefined) fields.retryAfter = retry.seconds;
     if (kindFor(ctx, config) === 'json') {
       ctx.type = 'application/json; charset=utf-8';
-      ctx.body = { maintenance: true, ...fields, ...extra };
+      ctx.body = bytes('json', fields, () => JSON.stringify({ maintenance: true, ...fields, ...extra }));
       return;
     }
     try {
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = page(fields, retry.end, extra);
+      ctx.body = bytes('html', fields, () =>
+        render({ statusCode: config.statusCode, endText: retry.end?.toUTCString(), ...fields, ...extra }),
+      );
     } catch (err) {
       plainText(ctx, err);
     }

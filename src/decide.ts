@@ -19,11 +19,23 @@ export interface RequestFacts {
   readonly forced?: 'on' | 'off';
   /** Whether the matched route is the toggle routes' `off` URL. */
   readonly isToggleOffRoute?: boolean;
+  /** Request method, upper case (read-only maintenance lets safe methods through). */
+  readonly method?: string;
+  /** A CORS preflight: `OPTIONS` with `Access-Control-Request-Method`. */
+  readonly isPreflight?: boolean;
+  /** The path is one of `healthPaths`. */
+  readonly isHealthPath?: boolean;
+  /** The request carries a valid bypass cookie or header. */
+  readonly hasBypass?: boolean;
 }
 
 /** Rule that let a request through. */
 export type PassRule =
+  | 'healthPaths'
   | 'forced-off'
+  | 'cors-preflight'
+  | 'bypass-token'
+  | 'read-only'
   | 'state-off'
   | 'toggle-off-url'
   | 'ignoreAnonymousUser'
@@ -95,9 +107,12 @@ function mustLogout(user: MaintenanceUser | undefined, c: MaintenanceConfig): bo
   return c.logoutAuthenticatedUser;
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * Decides one request. Order (the first rule that decides wins): route forced → state off → toggle `off` URL →
- * users → admin site → tests → IPs → URLs → redirect target → maintenance.
+ * Decides one request. Order (the first rule that decides wins): health paths → route forced → state off →
+ * CORS preflight → toggle `off` URL → bypass token → read-only safe method → users → admin site → tests → IPs →
+ * URLs → redirect target → maintenance.
  */
 export function decide(
   facts: RequestFacts,
@@ -106,13 +121,17 @@ export function decide(
   rules: BypassRules,
   now: Date,
 ): Decision {
+  if (facts.isHealthPath) return pass('healthPaths');
   if (facts.forced === 'off') return pass('forced-off');
   const redirect = () => config.redirectUrl !== undefined && !rules.isRedirectTarget(facts.path, facts.host);
   if (facts.forced === 'on') {
     return { blocked: true, rule: 'forced-on', action: redirect() ? 'redirect' : 'respond', logout: false };
   }
   if (!isActive(state, now)) return pass('state-off');
+  if (facts.isPreflight) return pass('cors-preflight');
   if (facts.isToggleOffRoute) return pass('toggle-off-url');
+  if (facts.hasBypass) return pass('bypass-token');
+  if (state.readOnly && facts.method !== undefined && SAFE_METHODS.has(facts.method)) return pass('read-only');
   const byUser = userRule(facts.user, config);
   if (byUser) return pass(byUser);
   if (config.ignoreAdminSite && rules.isAdminPath(facts.path)) return pass('ignoreAdminSite');

@@ -1,11 +1,19 @@
 /** `maintenance(options)`: the Koa adapter. Reads the state once, gathers facts, calls `decide`, writes the answer. */
 import type { Middleware, Next, ParameterizedContext } from 'koa';
+import { hashSecret, matchesSecret, signBypassCookie, verifyBypassCookie } from './bypass.js';
 import { type Decision, decide, needsUser, type RequestFacts } from './decide.js';
 import { fallbackResponders, hasTaggedRoutes, type RouteFacts, routeFacts } from './force.js';
 import { normalizeIp } from './ip.js';
-import { type MaintenanceConfig, type MaintenanceOptions, type MaintenanceUser, resolveOptions } from './options.js';
+import {
+  BYPASS_DEFAULTS,
+  type MaintenanceConfig,
+  type MaintenanceOptions,
+  type MaintenanceUser,
+  resolveOptions,
+  trimSlash,
+} from './options.js';
 import { createRenderer } from './render.js';
-import { createResponder, report } from './respond.js';
+import { createResponder, NO_CACHE, report } from './respond.js';
 import { compileRules, normalizePath } from './rules.js';
 import { defaultService } from './service.js';
 import { isActive, type MaintenanceState } from './state.js';
@@ -64,17 +72,70 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
   // Parse only what a configured rule looks at: the path for path rules, the host for an absolute redirectUrl.
   const withPath = config.ignoreUrls.length > 0 || config.ignoreAdminSite || config.redirectUrl !== undefined;
   const withHost = config.redirectUrl !== undefined && !config.redirectUrl.startsWith('/');
+  const healthPaths = new Set(config.healthPaths);
+  const optionKey = config.bypass ? hashSecret(config.bypass.secret) : undefined;
+  const bypassHeader = config.bypass?.header ?? BYPASS_DEFAULTS.header;
+  const cookieName = config.bypass?.cookieName ?? BYPASS_DEFAULTS.cookieName;
+  const ttlSeconds = config.bypass?.ttlSeconds ?? BYPASS_DEFAULTS.ttlSeconds;
 
-  /** Facts of a request that cannot be blocked (state off, no forced route): decide() needs none. */
-  const NO_FACTS: RequestFacts = Object.freeze({ path: '', host: '' });
+  const keysOf = (state: MaintenanceState): string[] => {
+    const keys: string[] = [];
+    if (optionKey) keys.push(optionKey);
+    if (state.bypassHash) keys.push(state.bypassHash);
+    return keys;
+  };
 
-  /** Decides a request that may be blocked (state on, or a forced route) and answers it. */
-  function answer(ctx: ParameterizedContext, next: Next, state: MaintenanceState, route: RouteFacts, now: Date) {
-    // Only the user lookup (a hook) can be asynchronous; everything else stays on the synchronous path.
-    if (withUser && !route.forced) {
-      return findUser(ctx, config).then((user) => settle(ctx, next, state, route, now, user));
+  const expose = (ctx: ParameterizedContext, decision: { blocked: boolean; rule: string }) => {
+    if (config.exposeDecision)
+      ctx.set('X-Maintenance-Decision', `${decision.blocked ? 'blocked' : 'pass'}; rule=${decision.rule}`);
+  };
+
+  /** `/<secret>`: a signed cookie for ttlSeconds, then home. Checked before any rule, in any state. */
+  function grantBypass(ctx: ParameterizedContext, keys: string[]): boolean {
+    const p = ctx.path;
+    if (keys.length === 0 || p.length < 17 || p.indexOf('/', 1) !== -1 || !matchesSecret(p.slice(1), keys))
+      return false;
+    const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
+    // Signed with the first key: the app's own secret when configured, else this window's.
+    ctx.cookies.set(cookieName, signBypassCookie(keys[0], expires), {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: ctx.secure,
+      path: '/',
+      maxAge: ttlSeconds * 1000,
+      overwrite: true,
+    });
+    ctx.set('Cache-Control', NO_CACHE);
+    ctx.redirect('/');
+    return true;
+  }
+
+  function hasBypass(ctx: ParameterizedContext, keys: string[]): boolean {
+    if (keys.length === 0) return false;
+    return (
+      matchesSecret(ctx.get(bypassHeader) || undefined, keys) ||
+      verifyBypassCookie(ctx.cookies.get(cookieName), keys, Math.floor(Date.now() / 1000))
+    );
+  }
+
+  /** A health path the app does not serve is answered here, so probes never see a 404 or the maintenance page. */
+  async function serveHealth(ctx: ParameterizedContext, next: Next, state: MaintenanceState) {
+    await next();
+    if (ctx.status === 404 && ctx.body == null) {
+      ctx.status = 200;
+      ctx.set('Cache-Control', NO_CACHE);
+      ctx.body = { status: 'ok', maintenance: isActive(state, new Date()) };
     }
-    return settle(ctx, next, state, route, now, undefined);
+  }
+
+  /** Decides a request that may be blocked (state on, forced route or health path) and answers it. */
+  function answer(ctx: ParameterizedContext, next: Next, state: MaintenanceState, route: RouteFacts, health: boolean) {
+    const now = new Date();
+    // Only the user lookup (a hook) can be asynchronous; everything else stays on the synchronous path.
+    if (withUser && !route.forced && !health && isActive(state, now)) {
+      return findUser(ctx, config).then((user) => settle(ctx, next, state, route, now, health, user));
+    }
+    return settle(ctx, next, state, route, now, health, undefined);
   }
 
   function settle(
@@ -83,43 +144,68 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     state: MaintenanceState,
     route: RouteFacts,
     now: Date,
+    health: boolean,
     user: MaintenanceUser | undefined,
   ): void | Promise<void> {
     const path = withPath ? normalizePath(ctx.path) : '';
     const host = withHost ? ctx.host : '';
-    const facts: RequestFacts = route.forced
-      ? { path, host, forced: route.forced }
-      : {
-          path,
-          host,
-          isToggleOffRoute: route.isToggleOffRoute,
-          user,
-          ip: withIp ? clientIp(ctx, config) : undefined,
-          nodeEnv: config.ignoreTests ? process.env.NODE_ENV : undefined,
-        };
+    const method = ctx.method;
+    const facts: RequestFacts =
+      route.forced || health
+        ? { path, host, forced: route.forced, isHealthPath: health }
+        : {
+            path,
+            host,
+            method,
+            isPreflight: method === 'OPTIONS' && ctx.get('Access-Control-Request-Method') !== '',
+            isToggleOffRoute: route.isToggleOffRoute,
+            hasBypass: hasBypass(ctx, keysOf(state)),
+            user,
+            ip: withIp ? clientIp(ctx, config) : undefined,
+            nodeEnv: config.ignoreTests ? process.env.NODE_ENV : undefined,
+          };
     const decision = decide(facts, state, config, rules, now);
     if (decision.blocked) {
       ctx.state.maintenanceDecision = { blocked: true, rule: decision.rule };
+      expose(ctx, decision);
       if (decision.logout) return logout(ctx, config).then(() => respond(ctx, state, decision, now));
       return respond(ctx, state, decision, now);
     }
     ctx.state.maintenanceDecision = decision;
     ctx.state.maintenanceMode = isActive(state, now);
+    ctx.state.maintenanceReadOnly = decision.rule === 'read-only';
+    expose(ctx, decision);
     if (hasTaggedRoutes()) registerFallback(ctx, facts, state);
-    return next();
+    return health ? serveHealth(ctx, next, state) : next();
   }
 
   function handle(ctx: ParameterizedContext, next: Next, state: MaintenanceState, route: RouteFacts) {
+    if ((optionKey || state.bypassHash) && grantBypass(ctx, keysOf(state))) return;
+    const health = healthPaths.size > 0 && healthPaths.has(trimSlash(normalizePath(ctx.path)));
     // A disabled state is off whatever the time: the clock is read only for an enabled (maybe scheduled) state.
     const now = state.enabled ? new Date() : EPOCH;
-    if (route.forced || isActive(state, now)) return answer(ctx, next, state, route, route.forced ? new Date() : now);
+    if (route.forced || health || isActive(state, now)) return answer(ctx, next, state, route, health);
     // The hot path while maintenance is off: no path parsing, no allocation, no extra await.
-    ctx.state.maintenanceDecision = decide(NO_FACTS, state, config, rules, now);
+    const decision = decide(NO_FACTS, state, config, rules, now);
+    ctx.state.maintenanceDecision = decision;
     ctx.state.maintenanceMode = false;
+    expose(ctx, decision);
     if (hasTaggedRoutes()) {
       registerFallback(ctx, { path: withPath ? normalizePath(ctx.path) : '', host: withHost ? ctx.host : '' }, state);
     }
     return next();
+  }
+
+  /** Facts of a request that cannot be blocked (state off, no forced route): decide() needs none. */
+  const NO_FACTS: RequestFacts = Object.freeze({ path: '', host: '' });
+
+  function registerFallback(ctx: ParameterizedContext, facts: RequestFacts, state: MaintenanceState): void {
+    fallbackResponders.set(ctx, () => {
+      const forced = decide({ ...facts, forced: 'on', isHealthPath: false }, state, config, rules, new Date());
+      ctx.state.maintenanceDecision = { blocked: true, rule: forced.rule };
+      expose(ctx, forced);
+      return Promise.resolve(respond(ctx, state, forced as Extract<Decision, { blocked: true }>));
+    });
   }
 
   return function maintenanceMiddleware(ctx, next) {
@@ -132,12 +218,4 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     if (fresh !== undefined) return handle(ctx, next, fresh, route);
     return service.getState().then((state) => handle(ctx, next, state, route));
   };
-
-  function registerFallback(ctx: ParameterizedContext, facts: RequestFacts, state: MaintenanceState): void {
-    fallbackResponders.set(ctx, () => {
-      const forced = decide({ ...facts, forced: 'on' }, state, config, rules, new Date());
-      ctx.state.maintenanceDecision = { blocked: true, rule: forced.rule };
-      return Promise.resolve(respond(ctx, state, forced as Extract<Decision, { blocked: true }>));
-    });
-  }
 }

@@ -18,8 +18,20 @@ export interface MaintenanceUser {
   readonly isSuperuser?: boolean;
 }
 
-/** How the maintenance answer is written: an HTML page or a JSON body. */
-export type MaintenanceResponseKind = 'html' | 'json';
+/** How the maintenance answer is written: an HTML page, a JSON body or an RFC 9457 problem document. */
+export type MaintenanceResponseKind = 'html' | 'json' | 'problem';
+
+/** Laravel-style bypass: a secret URL sets a signed cookie; API clients send a header. */
+export interface BypassOptions {
+  /** At least 16 characters; visiting `/<secret>` sets the cookie. Keep it out of logs and repositories. */
+  readonly secret: string;
+  /** Lifetime of the cookie in seconds. @default 43200 (12 hours) */
+  readonly ttlSeconds?: number;
+  /** Header that carries the secret for API clients. @default 'x-maintenance-bypass' */
+  readonly header?: string;
+  /** Name of the signed cookie. @default 'maintenance_bypass' */
+  readonly cookieName?: string;
+}
 
 /** Options for `maintenance()`. Every field is optional; names mirror django-maintenance-mode's settings. */
 export interface MaintenanceOptions {
@@ -57,8 +69,11 @@ export interface MaintenanceOptions {
   readonly ignoreTests?: boolean;
   /** Answer blocked requests with a 302 to this path or URL instead of the page; the target itself is served. @default undefined */
   readonly redirectUrl?: string;
-  /** HTML page, JSON body, `'auto'` (from `Accept`) or a function choosing per request. @default 'html' */
-  readonly responseType?: 'html' | 'json' | 'auto' | ((ctx: MaintenanceContext) => MaintenanceResponseKind);
+  /**
+   * HTML page, JSON body, RFC 9457 `application/problem+json`, `'auto'` (the best of the three for `Accept`, with
+   * `Vary: Accept`) or a function choosing per request. @default 'html'
+   */
+  readonly responseType?: 'html' | 'json' | 'problem' | 'auto' | ((ctx: MaintenanceContext) => MaintenanceResponseKind);
   /** Nunjucks template of the page, looked up in `viewsDir` first, then in the packaged `views/`. @default '503.html' */
   readonly template?: string;
   /** Directories of your templates, searched before the packaged views. @default [] */
@@ -69,6 +84,16 @@ export interface MaintenanceOptions {
   readonly statusCode?: number;
   /** `Retry-After` seconds; `null` or `0` sends none. A scheduled end wins and is sent as an HTTP date. @default 3600 */
   readonly retryAfter?: number | null;
+  /**
+   * Liveness/readiness paths that always answer (GET and HEAD), so orchestrators do not restart or drain instances
+   * during maintenance; `true` means `['/healthz', '/readyz']`. When the app has no handler there, the middleware
+   * answers 200 `{ "status": "ok", "maintenance": <boolean> }` itself. @default [] (none)
+   */
+  readonly healthPaths?: readonly string[] | true;
+  /** Secret URL / header that lets people and API clients through (a signed, expiring cookie). @default undefined */
+  readonly bypass?: BypassOptions;
+  /** Send `X-Maintenance-Decision: pass|blocked; rule=<rule>` on every response (for debugging). @default false */
+  readonly exposeDecision?: boolean;
 }
 
 /** Default values of {@link MaintenanceOptions}; the JSDoc `@default` tags restate these. */
@@ -88,6 +113,18 @@ export const DEFAULTS = Object.freeze({
   viewsDir: [] as readonly string[],
   statusCode: 503,
   retryAfter: 3600 as number | null,
+  healthPaths: [] as readonly string[],
+  exposeDecision: false,
+});
+
+/** `healthPaths: true` stands for these. */
+export const DEFAULT_HEALTH_PATHS: readonly string[] = Object.freeze(['/healthz', '/readyz']);
+
+/** Defaults of {@link BypassOptions}. */
+export const BYPASS_DEFAULTS = Object.freeze({
+  ttlSeconds: 43200,
+  header: 'x-maintenance-bypass',
+  cookieName: 'maintenance_bypass',
 });
 
 /** {@link MaintenanceOptions} after validation: complete and read-only. */
@@ -115,6 +152,9 @@ export interface MaintenanceConfig {
   readonly getContext?: MaintenanceOptions['getContext'];
   readonly statusCode: number;
   readonly retryAfter: number | null;
+  readonly healthPaths: readonly string[];
+  readonly bypass?: Required<BypassOptions>;
+  readonly exposeDecision: boolean;
 }
 
 const KNOWN_KEYS = [
@@ -141,6 +181,9 @@ const KNOWN_KEYS = [
   'getContext',
   'statusCode',
   'retryAfter',
+  'healthPaths',
+  'bypass',
+  'exposeDecision',
 ] as const;
 
 const BOOLEAN_KEYS = [
@@ -153,6 +196,7 @@ const BOOLEAN_KEYS = [
   'logoutStaffUser',
   'logoutSuperuser',
   'ignoreTests',
+  'exposeDecision',
 ] as const;
 
 const FUNCTION_KEYS = ['getUser', 'logout', 'getClientIpAddress', 'getContext'] as const;
@@ -273,10 +317,10 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
   }
 
   const responseType = o.responseType ?? DEFAULTS.responseType;
-  if (typeof responseType !== 'function' && !['html', 'json', 'auto'].includes(responseType as string)) {
+  if (typeof responseType !== 'function' && !['html', 'json', 'problem', 'auto'].includes(responseType as string)) {
     invalidOption(
       'responseType',
-      "must be 'html', 'json', 'auto' or a function returning 'html' | 'json'",
+      "must be 'html', 'json', 'problem', 'auto' or a function returning 'html' | 'json' | 'problem'",
       responseType,
     );
   }
@@ -306,6 +350,16 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
     );
   }
 
+  const rawHealth = o.healthPaths ?? DEFAULTS.healthPaths;
+  const healthPaths = rawHealth === true ? DEFAULT_HEALTH_PATHS : rawHealth;
+  if (!Array.isArray(healthPaths)) invalidOption('healthPaths', 'must be true or an array of paths', rawHealth);
+  for (const [i, p] of (healthPaths as unknown[]).entries()) {
+    checkPath(`healthPaths[${i}]`, p);
+    if (trimSlash(p as string) === '/') invalidOption(`healthPaths[${i}]`, 'must not be "/"', p);
+  }
+
+  const bypass = 'bypass' in o ? resolveBypass(o.bypass) : undefined;
+
   const bool = (k: (typeof BOOLEAN_KEYS)[number]) => (o[k] as boolean | undefined) ?? false;
   const logoutAuthenticatedUser = bool('logoutAuthenticatedUser');
   return Object.freeze({
@@ -332,5 +386,53 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
     getContext: o.getContext as MaintenanceConfig['getContext'],
     statusCode: statusCode as number,
     retryAfter: retryAfter === 0 ? null : (retryAfter as number | null),
+    healthPaths: Object.freeze((healthPaths as string[]).map(trimSlash)),
+    bypass,
+    exposeDecision: bool('exposeDecision'),
+  });
+}
+
+const BYPASS_KEYS = ['secret', 'ttlSeconds', 'header', 'cookieName'] as const;
+
+function resolveBypass(raw: unknown): Required<BypassOptions> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    invalidOption('bypass', 'must be an object such as { secret: "<at least 16 random characters>" }', raw);
+  }
+  const b = raw as Record<string, unknown>;
+  for (const key of Object.keys(b)) {
+    if (!(BYPASS_KEYS as readonly string[]).includes(key)) {
+      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage('bypass', key, BYPASS_KEYS));
+    }
+  }
+  if (typeof b.secret !== 'string' || b.secret.length < 16) {
+    // The value is not echoed: it is a secret.
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_OPTION',
+      'bypass.secret must be a string of at least 16 characters; generate one with `openssl rand -hex 16`.',
+    );
+  }
+  if (!/^[A-Za-z0-9._~-]+$/.test(b.secret)) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_OPTION',
+      'bypass.secret must use only URL-safe characters (letters, digits, . _ ~ -), since it is visited as /<secret>.',
+    );
+  }
+  const ttl = b.ttlSeconds ?? BYPASS_DEFAULTS.ttlSeconds;
+  if (!Number.isInteger(ttl) || (ttl as number) < 1) {
+    invalidOption('bypass.ttlSeconds', 'must be a whole number of seconds >= 1', ttl);
+  }
+  const header = b.header ?? BYPASS_DEFAULTS.header;
+  if (typeof header !== 'string' || !/^[A-Za-z0-9-]+$/.test(header)) {
+    invalidOption('bypass.header', 'must be an HTTP header name such as "x-maintenance-bypass"', header);
+  }
+  const cookieName = b.cookieName ?? BYPASS_DEFAULTS.cookieName;
+  if (typeof cookieName !== 'string' || !/^[A-Za-z0-9_-]+$/.test(cookieName)) {
+    invalidOption('bypass.cookieName', 'must be a cookie name of letters, digits, _ and -', cookieName);
+  }
+  return Object.freeze({
+    secret: b.secret,
+    ttlSeconds: ttl as number,
+    header: (header as string).toLowerCase(),
+    cookieName: cookieName as string,
   });
 }

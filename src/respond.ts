@@ -1,4 +1,5 @@
 /** Writes the maintenance answer to a Koa context: redirect, HTML page or JSON, with the caching headers. */
+import { STATUS_CODES } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { Decision } from './decide.js';
 import type { MaintenanceConfig, MaintenanceResponseKind } from './options.js';
@@ -27,15 +28,19 @@ export function report(ctx: ParameterizedContext, err: unknown): void {
   ctx.app.emit('error', err instanceof Error ? err : new Error(String(err)), ctx);
 }
 
+const PROBLEM = 'application/problem+json';
+
 function kindFor(ctx: ParameterizedContext, config: MaintenanceConfig): MaintenanceResponseKind {
   const t = config.responseType;
-  if (t === 'html' || t === 'json') return t;
+  if (t === 'html' || t === 'json' || t === 'problem') return t;
   if (t === 'auto') {
     ctx.vary('Accept');
-    return ctx.accepts('html', 'json') === 'json' ? 'json' : 'html';
+    // Listed in order of preference when the client accepts several equally (e.g. */*): a page for people.
+    const best = ctx.accepts('html', 'json', PROBLEM);
+    return best === PROBLEM ? 'problem' : best === 'json' ? 'json' : 'html';
   }
   const chosen = t(ctx);
-  return chosen === 'json' ? 'json' : 'html';
+  return chosen === 'json' || chosen === 'problem' ? chosen : 'html';
 }
 
 /** `Retry-After` value and seconds: the end of the active window wins over the configured `retryAfter`. */
@@ -83,9 +88,26 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
     if (state.message !== undefined) fields.message = state.message;
     if (retry.end) fields.end = retry.end.toISOString();
     if (retry.seconds !== undefined) fields.retryAfter = retry.seconds;
-    if (kindFor(ctx, config) === 'json') {
+    const kind = kindFor(ctx, config);
+    if (kind === 'json') {
       ctx.type = 'application/json; charset=utf-8';
       ctx.body = bytes('json', fields, () => JSON.stringify({ maintenance: true, ...fields, ...extra }));
+      return;
+    }
+    if (kind === 'problem') {
+      // RFC 9457: about:blank + the status phrase as title; retryAfter and end as extension members.
+      ctx.type = `${PROBLEM}; charset=utf-8`;
+      ctx.body = bytes('problem', fields, () =>
+        JSON.stringify({
+          type: 'about:blank',
+          title: STATUS_CODES[config.statusCode] ?? 'Service Unavailable',
+          status: config.statusCode,
+          detail: (fields.message as string | undefined) ?? 'The service is down for maintenance.',
+          ...(fields.retryAfter !== undefined ? { retryAfter: fields.retryAfter } : {}),
+          ...(fields.end !== undefined ? { end: fields.end } : {}),
+          ...extra,
+        }),
+      );
       return;
     }
     try {

@@ -39,7 +39,7 @@ function serial<T>(service: MaintenanceService, task: () => Promise<T>): Promise
   return run;
 }
 
-const FIELDS = ['enabled', 'start', 'end', 'message', 'updatedAt', 'updatedBy'] as const;
+const FIELDS = ['enabled', 'start', 'end', 'message', 'updatedAt', 'updatedBy', 'readOnly', 'bypassHash'] as const;
 const same = (a: MaintenanceState, b: MaintenanceState) => FIELDS.every((k) => a[k] === b[k]);
 
 async function write(service: MaintenanceService, scopes: Scopes, target: boolean, by: string): Promise<void> {

@@ -15,6 +15,10 @@ export interface MaintenanceState {
   readonly updatedAt?: string;
   /** Who made the last change (user id, username, `cli`, …). @default undefined */
   readonly updatedBy?: string;
+  /** Read-only maintenance: safe methods (GET, HEAD, OPTIONS) pass, writes get the maintenance answer. @default false */
+  readonly readOnly?: boolean;
+  /** SHA-256 (hex) of this window's bypass secret (`maintenance-mode on --secret`); the secret itself is never stored. */
+  readonly bypassHash?: string;
 }
 
 /** Arguments of `MaintenanceService.enable()`. */
@@ -27,6 +31,10 @@ export interface EnableOptions {
   readonly message?: string;
   /** Recorded as `updatedBy`. @default undefined */
   readonly by?: string;
+  /** Only block unsafe methods (POST, PUT, PATCH, DELETE). @default false */
+  readonly readOnly?: boolean;
+  /** SHA-256 (hex) of a bypass secret for this window (see `hashSecret`). @default undefined */
+  readonly bypassHash?: string;
 }
 
 /** Arguments of `MaintenanceService.disable()`. */
@@ -100,6 +108,17 @@ export function normalizeState(value: unknown): MaintenanceState {
     const v = textField(obj, name);
     if (v !== undefined) state[name] = v;
   }
+  if (obj.readOnly !== undefined && obj.readOnly !== null) {
+    if (typeof obj.readOnly !== 'boolean')
+      throw corrupt(`"readOnly" must be true or false; found ${JSON.stringify(obj.readOnly)}`);
+    if (obj.readOnly) state.readOnly = true;
+  }
+  if (obj.bypassHash !== undefined && obj.bypassHash !== null) {
+    if (typeof obj.bypassHash !== 'string' || !/^[0-9a-f]{64}$/.test(obj.bypassHash)) {
+      throw corrupt('"bypassHash" must be a SHA-256 hex digest');
+    }
+    state.bypassHash = obj.bypassHash;
+  }
   return state;
 }
 
@@ -149,8 +168,27 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
       `message must be a string; received ${JSON.stringify(opts.message)}.`,
     );
   }
+  if (opts.readOnly !== undefined && typeof opts.readOnly !== 'boolean') {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `readOnly must be true or false; received ${JSON.stringify(opts.readOnly)}.`,
+    );
+  }
+  if (opts.bypassHash !== undefined && !/^[0-9a-f]{64}$/.test(String(opts.bypassHash))) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      'bypassHash must be a SHA-256 hex digest (use hashSecret(secret)).',
+    );
+  }
   return withMeta(
-    { enabled: true, start: start?.toISOString(), end: end?.toISOString(), message: opts.message },
+    {
+      enabled: true,
+      start: start?.toISOString(),
+      end: end?.toISOString(),
+      message: opts.message,
+      readOnly: opts.readOnly === true ? true : undefined,
+      bypassHash: opts.bypassHash,
+    },
     now,
     opts.by,
   );
@@ -169,12 +207,13 @@ export function disabledState(opts: DisableOptions, now: Date): MaintenanceState
 }
 
 function withMeta(
-  base: { enabled: boolean; start?: string; end?: string; message?: string },
+  base: { enabled: boolean; start?: string; end?: string; message?: string; readOnly?: boolean; bypassHash?: string },
   now: Date,
   by: string | undefined,
 ): MaintenanceState {
   const out: Record<string, unknown> = { enabled: base.enabled };
-  for (const k of ['start', 'end', 'message'] as const) if (base[k] !== undefined) out[k] = base[k];
+  for (const k of ['start', 'end', 'message', 'readOnly', 'bypassHash'] as const)
+    if (base[k] !== undefined) out[k] = base[k];
   out.updatedAt = now.toISOString();
   if (by !== undefined) out.updatedBy = String(by);
   return out as unknown as MaintenanceState;

@@ -23,6 +23,8 @@ export function statusBody(state: MaintenanceState, now: Date) {
     message: state.message ?? null,
     updatedAt: state.updatedAt ?? null,
     updatedBy: state.updatedBy ?? null,
+    readOnly: state.readOnly === true,
+    bypass: state.bypassHash !== undefined,
   };
 }
 

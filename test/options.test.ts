@@ -5,7 +5,11 @@ import { resolveOptions } from '../src/options.js';
 import { memoryService } from './helpers/app.js';
 
 const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
-  ['unknown responseType', { responseType: 'xml' }, /^responseType must be 'html', 'json', 'auto' or a function/],
+  [
+    'unknown responseType',
+    { responseType: 'xml' },
+    /^responseType must be 'html', 'json', 'problem', 'auto' or a function/,
+  ],
   ['statusCode below 100', { statusCode: 99 }, /^statusCode must be an integer HTTP status between 100 and 599/],
   ['statusCode above 599', { statusCode: 600 }, /^statusCode must be an integer/],
   ['fractional statusCode', { statusCode: 503.5 }, /^statusCode must be an integer/],

@@ -180,6 +180,8 @@ describe('maintenanceRoutes(): status', () => {
       message: 'Moving racks',
       updatedAt: r.body.updatedAt,
       updatedBy: 'ops',
+      readOnly: false,
+      bypass: false,
     });
   });
 

@@ -5,6 +5,7 @@
  */
 import { defaultService, type MaintenanceService } from './service.js';
 import { isActive, type MaintenanceState } from './state.js';
+import { sameState } from './state-cache.js';
 
 /** Options of the scope helpers. */
 export interface MaintenanceScopeOptions {
@@ -39,13 +40,10 @@ function serial<T>(service: MaintenanceService, task: () => Promise<T>): Promise
   return run;
 }
 
-const FIELDS = ['enabled', 'start', 'end', 'message', 'updatedAt', 'updatedBy', 'readOnly', 'bypassHash'] as const;
-const same = (a: MaintenanceState, b: MaintenanceState) => FIELDS.every((k) => a[k] === b[k]);
-
 async function write(service: MaintenanceService, scopes: Scopes, target: boolean, by: string): Promise<void> {
   const current = scopes.written ?? scopes.original;
   if (isActive(current, new Date()) === target && (target || !current.enabled)) return;
-  await (target ? service.enable({ by }) : service.disable({ by }));
+  await (target ? service.enable({ by, source: 'scope' }) : service.disable({ by, source: 'scope' }));
   scopes.written = service.lastKnownState();
 }
 
@@ -54,7 +52,7 @@ async function stillOurs(service: MaintenanceService, scopes: Scopes): Promise<b
   if (scopes.abandoned) return false;
   if (scopes.written === undefined) return true;
   const stored = await service.getStoredState();
-  if (same(stored, scopes.written)) return true;
+  if (sameState(stored, scopes.written)) return true;
   scopes.abandoned = true;
   service.config.logger.warn(
     `koa-maintenance-mode: the maintenance state was changed outside withMaintenanceOn/Off (now ${JSON.stringify(stored)}); ` +

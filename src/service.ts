@@ -1,8 +1,10 @@
 /** `MaintenanceService`: the TypeDI service that reads and writes the state; the only file importing typedi. */
 import 'reflect-metadata';
+import { EventEmitter } from 'node:events';
 import { Container, Service } from 'typedi';
 import { type ChangeFeed, changeFeedOf } from './change-feed.js';
 import { MaintenanceError } from './errors.js';
+import { appendHistory, HISTORY_KEY, type HistoryEntry, historyEntry, normalizeHistory, summarize } from './history.js';
 import { createFileKeyv, type KeyvLike } from './keyv.js';
 import { createRedisStore, STORE_DESCRIPTION } from './redis-store.js';
 import {
@@ -30,8 +32,16 @@ import { createStateStore, type StateStore, withTimeout } from './store.js';
  * const service = new MaintenanceService({ store: new Keyv() });
  * await service.enable({ message: 'Back at 3am', end: '2026-12-01T03:00:00Z', by: 'ops' });
  */
+/** Events of {@link MaintenanceService}: the state in force changed (seen by every instance), or a read failed. */
+export interface MaintenanceServiceEvents {
+  enabled: [state: MaintenanceState];
+  disabled: [state: MaintenanceState];
+  scheduled: [state: MaintenanceState];
+  storeError: [error: MaintenanceError];
+}
+
 @Service()
-export class MaintenanceService {
+export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   /** The resolved options. */
   readonly config: MaintenanceServiceConfig;
   private readonly store: StateStore;
@@ -41,6 +51,7 @@ export class MaintenanceService {
   private unsubscribe: (() => void) | undefined;
 
   constructor(options?: MaintenanceServiceOptions) {
+    super();
     this.config = resolveServiceOptions(options, process.env, process.cwd(), console);
     const { store, redisUrl, stateFilePath } = this.config;
     const keyv: KeyvLike = store ?? (redisUrl ? createRedisStore(redisUrl) : createFileKeyv(stateFilePath as string));
@@ -62,6 +73,10 @@ export class MaintenanceService {
       fallbackValue: this.config.fallbackValue,
       clock: () => performance.now(),
       logger: this.config.logger,
+      onRead: (result) => {
+        if (!result.ok && this.listenerCount('storeError') > 0) this.emit('storeError', result.error);
+      },
+      onChange: (previous, next) => this.announce(previous, next),
     });
     this.feed = changeFeedOf(keyv);
     if (this.config.mode !== undefined) this.cache.accept({ enabled: this.config.mode });
@@ -116,24 +131,33 @@ export class MaintenanceService {
   }
 
   /**
+   * The audit trail, newest first: every change made through any service, the toggle routes, the CLI or the scope
+   * helpers, as `{ at, by, source, from, to, message }`. Throws `MaintenanceError` when the store cannot be read.
+   */
+  async history(limit = 50): Promise<HistoryEntry[]> {
+    const list = normalizeHistory(await this.store.readKey(HISTORY_KEY));
+    return list.slice(-Math.max(0, limit)).reverse();
+  }
+
+  /**
    * Switches maintenance on, now or for the window `[start, end)`. Throws `MaintenanceError` for an invalid
    * schedule, when `mode` forces the state, or when the store cannot be written (the state is then unchanged).
    */
   async enable(opts: EnableOptions = {}): Promise<void> {
-    await this.write(enabledState(opts, new Date()));
+    await this.write(enabledState(opts, new Date()), opts.source);
   }
 
   /** Switches maintenance off. Throws like {@link MaintenanceService.enable}. */
   async disable(opts: DisableOptions = {}): Promise<void> {
-    await this.write(disabledState(opts, new Date()));
+    await this.write(disabledState(opts, new Date()), opts.source);
   }
 
   /**
    * Writes back a state read earlier (e.g. the one before a `withMaintenanceOn` scope), exactly as it was,
    * including its schedule, message and author. Throws like {@link MaintenanceService.enable}.
    */
-  async restore(state: MaintenanceState): Promise<void> {
-    await this.write(normalizeState(state));
+  async restore(state: MaintenanceState, source = 'scope'): Promise<void> {
+    await this.write(normalizeState(state), source);
   }
 
   /** Human description of the store, as used in messages: the file path or the Redis URL (password hidden). */
@@ -161,13 +185,24 @@ export class MaintenanceService {
     this.cache.invalidate();
   }
 
-  private async write(state: MaintenanceState): Promise<void> {
+  /** Emits `enabled`, `disabled` or `scheduled` when the state in force changes meaning. */
+  private announce(previous: MaintenanceState | undefined, next: MaintenanceState): void {
+    const now = new Date();
+    const to = summarize(next, now);
+    if (previous !== undefined && summarize(previous, now) === to && previous.enabled === next.enabled) return;
+    if (previous === undefined && !next.enabled) return; // the first read of an off state is no change
+    this.emit(to === 'off' ? 'disabled' : to === 'scheduled' ? 'scheduled' : 'enabled', next);
+  }
+
+  private async write(state: MaintenanceState, source = 'service'): Promise<void> {
     if (this.config.mode !== undefined) {
       throw new MaintenanceError(
         'ERR_MAINTENANCE_MODE_FORCED',
         `The state is forced by the mode option (mode: ${this.config.mode}); remove mode to switch maintenance with enable()/disable().`,
       );
     }
+    const before = await this.store.read();
+    const previous = before.ok ? before.state : this.cache.peek();
     await this.store.write(state);
     this.cache.accept(state);
     if (this.feed) {
@@ -177,6 +212,22 @@ export class MaintenanceService {
           this.config.logger.warn(
             `koa-maintenance-mode: the change was saved but not pushed to other instances: ${err.message}`,
           ),
+      );
+    }
+    await this.record(previous, state, source);
+  }
+
+  /**
+   * Appends the change to the history (read, append, trim, write). The change itself is already saved: a failure
+   * here is logged, not thrown. Two instances writing in the same instant can lose one entry, never a state.
+   */
+  private async record(previous: MaintenanceState, next: MaintenanceState, source: string): Promise<void> {
+    try {
+      const list = normalizeHistory(await this.store.readKey(HISTORY_KEY));
+      await this.store.writeKey(HISTORY_KEY, appendHistory(list, historyEntry(previous, next, source, new Date())));
+    } catch (err) {
+      this.config.logger.warn(
+        `koa-maintenance-mode: the change was saved but not added to the history: ${(err as Error).message}`,
       );
     }
   }

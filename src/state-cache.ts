@@ -23,6 +23,15 @@ export interface StateCacheSettings {
   readonly logger: MaintenanceLogger;
   /** Called after every read, with its result. */
   readonly onRead?: (result: ReadResult) => void;
+  /** Called when the state in force changes (by a read, a push, a write or the outage policy). */
+  readonly onChange?: (previous: MaintenanceState | undefined, next: MaintenanceState) => void;
+}
+
+const FIELDS = ['enabled', 'start', 'end', 'message', 'updatedAt', 'updatedBy', 'readOnly', 'bypassHash'] as const;
+
+/** Whether two states are the same document. */
+export function sameState(a: MaintenanceState, b: MaintenanceState): boolean {
+  return FIELDS.every((k) => a[k] === b[k]);
 }
 
 /** See the module comment. */
@@ -48,6 +57,12 @@ export function createStateCache(s: StateCacheSettings): StateCache {
   let inflightGeneration = -1;
   let reads = 0;
 
+  function set(state: MaintenanceState, at: number): void {
+    const previous = entry?.state;
+    entry = { state, at };
+    if (s.onChange && (previous === undefined || !sameState(previous, state))) s.onChange(previous, state);
+  }
+
   function good(state: MaintenanceState, now: number): void {
     if (outageSince !== undefined) {
       (s.logger.info ?? s.logger.warn).call(
@@ -55,7 +70,7 @@ export function createStateCache(s: StateCacheSettings): StateCache {
         `koa-maintenance-mode: ${s.store.description} is readable again.`,
       );
     }
-    entry = { state, at: now };
+    set(state, now);
     lastGood = state;
     outageSince = undefined;
   }
@@ -75,7 +90,7 @@ export function createStateCache(s: StateCacheSettings): StateCache {
       );
     }
     const grace = lastGood !== undefined && now - outageSince < s.ttlMs;
-    entry = { state: grace ? (lastGood as MaintenanceState) : { enabled: s.fallbackValue }, at: now };
+    set(grace ? (lastGood as MaintenanceState) : { enabled: s.fallbackValue }, now);
   }
 
   /** One read at a time per generation; a read from before a push or signal is left to finish and ignored. */

@@ -35,12 +35,16 @@ export interface EnableOptions {
   readonly readOnly?: boolean;
   /** SHA-256 (hex) of a bypass secret for this window (see `hashSecret`). @default undefined */
   readonly bypassHash?: string;
+  /** Recorded in the history as what made the change. @default 'service' */
+  readonly source?: string;
 }
 
 /** Arguments of `MaintenanceService.disable()`. */
 export interface DisableOptions {
   /** Recorded as `updatedBy`. @default undefined */
   readonly by?: string;
+  /** Recorded in the history as what made the change. @default 'service' */
+  readonly source?: string;
 }
 
 /** The state when nothing is stored: maintenance off. */
@@ -196,11 +200,13 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
 
 /** Builds the state written by `disable()`; a schedule or message there is a mistake and throws. */
 export function disabledState(opts: DisableOptions, now: Date): MaintenanceState {
-  const extra = Object.keys(opts).filter((k) => k !== 'by' && (opts as Record<string, unknown>)[k] !== undefined);
+  const extra = Object.keys(opts).filter(
+    (k) => k !== 'by' && k !== 'source' && (opts as Record<string, unknown>)[k] !== undefined,
+  );
   if (extra.length > 0) {
     throw new MaintenanceError(
       'ERR_MAINTENANCE_INVALID_SCHEDULE',
-      `disable() takes only { by }; received ${extra.join(', ')}. To schedule maintenance use enable({ start, end }).`,
+      `disable() takes only { by, source }; received ${extra.join(', ')}. To schedule maintenance use enable({ start, end }).`,
     );
   }
   return withMeta({ enabled: false }, now, opts.by);

@@ -23,6 +23,10 @@ export type ReadResult =
 export interface StateStore {
   read(): Promise<ReadResult>;
   write(state: MaintenanceState): Promise<void>;
+  /** Reads another key (the history); failures throw `MaintenanceError`. */
+  readKey(key: string): Promise<unknown>;
+  /** Writes another key; failures throw `MaintenanceError`. */
+  writeKey(key: string, value: unknown): Promise<void>;
   /** Human description used in messages (file path or "keyv store"). */
   readonly description: string;
 }
@@ -78,6 +82,20 @@ export function createStateStore(s: StateStoreSettings): StateStore {
         return { ok: true, state: normalizeState(value) };
       } catch (err) {
         return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', `Reading ${s.description}`) };
+      }
+    },
+    async readKey(key) {
+      try {
+        return await withTimeout(Promise.resolve(s.keyv.get(key)), s.timeoutMs, `Reading ${key} from ${s.description}`);
+      } catch (err) {
+        throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', `Reading ${key} from ${s.description}`);
+      }
+    },
+    async writeKey(key, value) {
+      try {
+        await withTimeout(Promise.resolve(s.keyv.set(key, value)), s.timeoutMs, `Writing ${key} to ${s.description}`);
+      } catch (err) {
+        throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_WRITE', `Writing ${key} to ${s.description}`);
       }
     },
     async write(state) {

@@ -80,7 +80,7 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig): ToggleHan
         const unchanged = target ? isActive(current, new Date()) : !current.enabled;
         if (!unchanged) {
           const by = config.getUpdatedBy ? config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
-          await (target ? s.enable({ by }) : s.disable({ by }));
+          await (target ? s.enable({ by, source: 'routes' }) : s.disable({ by, source: 'routes' }));
         }
       } catch (err) {
         if (!(err instanceof MaintenanceError)) throw err;

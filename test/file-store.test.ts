@@ -56,7 +56,8 @@ describe('embedded file store', () => {
       process.umask(old);
     }
     expect(statSync(file).mode & 0o777).to.equal(0o644);
-    expect(readdirSync(dir)).to.deep.equal(['state.json']);
+    // the state and, beside it, the audit history; no temp file left behind
+    expect(readdirSync(dir).sort()).to.deep.equal(['state.json', 'state.json.maintenance_mode_history.json']);
   });
 
   it('reads django-maintenance-mode state files (0 / 1 with whitespace, schedule object)', async () => {
@@ -187,6 +188,6 @@ describe('embedded file store', () => {
     expect([...seen]).to.have.members([true, false]);
     const final = parseStateDocument(readFileSync(file, 'utf8'));
     expect(final.enabled).to.equal(false); // each writer's last toggle (i = 199) is disable()
-    expect(readdirSync(dir)).to.deep.equal(['state.json']);
+    expect(readdirSync(dir).sort()).to.deep.equal(['state.json', 'state.json.maintenance_mode_history.json']);
   });
 });

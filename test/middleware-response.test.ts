@@ -127,6 +127,7 @@ describe('maintenance(): the maintenance answer', () => {
     const counter = countingKeyv();
     const service = new MaintenanceService({ store: counter.keyv });
     await new MaintenanceService({ store: counter.keyv }).enable(); // switched on elsewhere
+    counter.reads = 0;
     const t = createTestApp({ service });
     for (let i = 0; i < 20; i++) await t.request().get('/').expect(503);
     expect(counter.reads).to.equal(1);

@@ -1,0 +1,67 @@
+/** The audit trail: one entry per change, kept bounded next to the state. Pure. */
+import { isActive, type MaintenanceState } from './state.js';
+
+/** keyv key of the history (next to `maintenance_mode_state`). */
+export const HISTORY_KEY = 'maintenance_mode_history';
+
+/** How many entries the store keeps; older ones are dropped. */
+export const HISTORY_LIMIT = 200;
+
+/** What a state means at one instant, for people reading the trail. */
+export type StateSummary = 'on' | 'off' | 'scheduled' | 'read-only';
+
+/** One change: who made it, when, through what, and what it changed from and to. */
+export interface HistoryEntry {
+  /** ISO-8601 instant of the change. */
+  readonly at: string;
+  /** `updatedBy` of the change, when known. */
+  readonly by?: string;
+  /** What made it: `service`, `routes`, `cli`, `scope` or your own label. */
+  readonly source: string;
+  readonly from: StateSummary;
+  readonly to: StateSummary;
+  /** The message set with the change, if any. */
+  readonly message?: string;
+}
+
+/** Summary of `state` at `now`. */
+export function summarize(state: MaintenanceState, now: Date): StateSummary {
+  if (!state.enabled) return 'off';
+  if (isActive(state, now)) return state.readOnly ? 'read-only' : 'on';
+  return state.start !== undefined && Date.parse(state.start) > now.getTime() ? 'scheduled' : 'off';
+}
+
+/** The entry for a change from `previous` to `next`. */
+export function historyEntry(
+  previous: MaintenanceState,
+  next: MaintenanceState,
+  source: string,
+  now: Date,
+): HistoryEntry {
+  const entry: { -readonly [K in keyof HistoryEntry]: HistoryEntry[K] } = {
+    at: now.toISOString(),
+    source,
+    from: summarize(previous, now),
+    to: summarize(next, now),
+  };
+  if (next.updatedBy !== undefined) entry.by = next.updatedBy;
+  if (next.message !== undefined) entry.message = next.message;
+  return entry;
+}
+
+/** Reads a stored history defensively (anything unexpected counts as empty). */
+export function normalizeHistory(value: unknown): HistoryEntry[] {
+  return Array.isArray(value)
+    ? value.filter((e) => typeof e === 'object' && e !== null && typeof e.at === 'string')
+    : [];
+}
+
+/** `list` with `entry` appended, keeping the newest `limit` entries. */
+export function appendHistory(
+  list: readonly HistoryEntry[],
+  entry: HistoryEntry,
+  limit = HISTORY_LIMIT,
+): HistoryEntry[] {
+  const next = [...list, entry];
+  return next.length > limit ? next.slice(next.length - limit) : next;
+}

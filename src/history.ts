@@ -37,6 +37,7 @@ export function historyEntry(
   next: MaintenanceState,
   source: string,
   now: Date,
+  by: string | undefined = next.updatedBy,
 ): HistoryEntry {
   const entry: { -readonly [K in keyof HistoryEntry]: HistoryEntry[K] } = {
     at: now.toISOString(),
@@ -44,7 +45,7 @@ export function historyEntry(
     from: summarize(previous, now),
     to: summarize(next, now),
   };
-  if (next.updatedBy !== undefined) entry.by = next.updatedBy;
+  if (by !== undefined) entry.by = by;
   if (next.message !== undefined) entry.message = next.message;
   return entry;
 }

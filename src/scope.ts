@@ -86,7 +86,8 @@ async function leave(service: MaintenanceService, id: number, by: string): Promi
     return;
   }
   registry.delete(service);
-  if (scopes.written !== undefined && (await stillOurs(service, scopes))) await service.restore(scopes.original);
+  if (scopes.written !== undefined && (await stillOurs(service, scopes)))
+    await service.restore(scopes.original, { by });
 }
 
 async function withMaintenance<T>(

@@ -156,8 +156,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    * Writes back a state read earlier (e.g. the one before a `withMaintenanceOn` scope), exactly as it was,
    * including its schedule, message and author. Throws like {@link MaintenanceService.enable}.
    */
-  async restore(state: MaintenanceState, source = 'scope'): Promise<void> {
-    await this.write(normalizeState(state), source);
+  async restore(state: MaintenanceState, opts: { source?: string; by?: string } = {}): Promise<void> {
+    await this.write(normalizeState(state), opts.source ?? 'scope', opts.by);
   }
 
   /** Human description of the store, as used in messages: the file path or the Redis URL (password hidden). */
@@ -194,7 +194,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     this.emit(to === 'off' ? 'disabled' : to === 'scheduled' ? 'scheduled' : 'enabled', next);
   }
 
-  private async write(state: MaintenanceState, source = 'service'): Promise<void> {
+  private async write(state: MaintenanceState, source = 'service', by = state.updatedBy): Promise<void> {
     if (this.config.mode !== undefined) {
       throw new MaintenanceError(
         'ERR_MAINTENANCE_MODE_FORCED',
@@ -214,17 +214,18 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
           ),
       );
     }
-    await this.record(previous, state, source);
+    await this.record(previous, state, source, by);
   }
 
   /**
    * Appends the change to the history (read, append, trim, write). The change itself is already saved: a failure
    * here is logged, not thrown. Two instances writing in the same instant can lose one entry, never a state.
    */
-  private async record(previous: MaintenanceState, next: MaintenanceState, source: string): Promise<void> {
+  private async record(previous: MaintenanceState, next: MaintenanceState, source: string, by?: string): Promise<void> {
     try {
       const list = normalizeHistory(await this.store.readKey(HISTORY_KEY));
-      await this.store.writeKey(HISTORY_KEY, appendHistory(list, historyEntry(previous, next, source, new Date())));
+      const entry = historyEntry(previous, next, source, new Date(), by);
+      await this.store.writeKey(HISTORY_KEY, appendHistory(list, entry));
     } catch (err) {
       this.config.logger.warn(
         `koa-maintenance-mode: the change was saved but not added to the history: ${(err as Error).message}`,

@@ -1,9 +1,15 @@
 /** The `maintenance-mode` command: `main(argv, io)` returns the exit code; `bin.ts` is the one-line process shell. */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { hashSecret } from './bypass.js';
+import { decide } from './decide.js';
 import { MaintenanceError } from './errors.js';
+import { normalizeIp } from './ip.js';
+import { type MaintenanceOptions, type MaintenanceUser, resolveOptions } from './options.js';
+import { compileRules, normalizePath } from './rules.js';
 import { MaintenanceService } from './service.js';
 import { type MaintenanceServiceOptions, resolveServiceOptions } from './service-options.js';
 import { isActive, type MaintenanceState } from './state.js';
@@ -27,20 +33,27 @@ export function processIo(): CliIo {
 export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2 });
 
 /** The help text (`--help`; also printed, with the problem, on a usage error). */
-export const USAGE = `Usage: maintenance-mode <on|off|status> [options]
+export const USAGE = `Usage: maintenance-mode <on|off|status|history|why> [options]
 
 Switch maintenance mode of a koa-maintenance-mode app, or show it.
   on  (also: yes, true, 1)   switch on, now or for --start/--end
   off (also: no, false, 0)   switch off
   status                     show the state
+  history                    show the latest changes (who, when, how)
+  why <path>                 which rule lets a request through or blocks it
 
 Options:
   --start ISO        start of the window, e.g. 2026-12-01T02:00:00Z (with on)
   --end ISO          end of the window; the page shows it and Retry-After uses it (with on)
   --message TEXT     message for the page and JSON answers (with on)
+  --read-only        block only writes (POST, PUT, PATCH, DELETE) (with on)
+  --secret           generate a bypass secret for this window and print its URL (with on)
+  --limit N          how many changes history shows (default 20)
+  --ip IP, --method M, --superuser, --staff, --user   the request that why evaluates
   -i, --interactive  ask before changing anything (declining exits 1, nothing changed)
-  -c, --config FILE  .js, .cjs or .json file exporting MaintenanceService options, e.g. { "redisUrl": "redis://…" }
-  --json             print the state as JSON
+  -c, --config FILE  .js, .cjs or .json file exporting MaintenanceService options, e.g. { "redisUrl": "redis://…" },
+                     and optionally "maintenance": the middleware options that why evaluates
+  --json             print JSON
   -h, --help         show this help
 
 Store: --config, else MAINTENANCE_MODE_REDIS_URL, else MAINTENANCE_MODE_STATE_FILE_PATH,
@@ -81,6 +94,46 @@ function loadConfig(file: string, cwd: string): MaintenanceServiceOptions {
     );
   }
   return options as MaintenanceServiceOptions;
+}
+
+/** `why <path>`: the rules of the config's `maintenance` options against the stored state, offline. */
+function why(p: ReturnType<typeof parse>, state: MaintenanceState, io: CliIo, options: MaintenanceOptions | undefined) {
+  const config = resolveOptions(options ?? {});
+  const path = normalizePath(p.path as string);
+  const user: MaintenanceUser | undefined = p.superuser
+    ? { isSuperuser: true, isStaff: true }
+    : p.staff
+      ? { isStaff: true }
+      : p.user
+        ? { isAuthenticated: true }
+        : undefined;
+  const method = (p.method ?? 'GET').toUpperCase();
+  const decision = decide(
+    {
+      path,
+      host: '',
+      method,
+      ip: p.ip ? normalizeIp(p.ip) : undefined,
+      user,
+      nodeEnv: io.env.NODE_ENV,
+      isHealthPath: config.healthPaths.includes(path),
+    },
+    state,
+    config,
+    compileRules(config),
+    new Date(),
+  );
+  if (p.json) {
+    io.stdout.write(`${JSON.stringify({ path, method, blocked: decision.blocked, rule: decision.rule })}\n`);
+  } else {
+    const who = user ? (p.superuser ? ' as a superuser' : p.staff ? ' as staff' : ' as a signed-in user') : '';
+    const from = p.ip ? ` from ${p.ip}` : '';
+    const verdict = decision.blocked ? 'is blocked' : 'passes';
+    io.stdout.write(`${method} ${path}${who}${from} ${verdict} (rule: ${decision.rule}).\n`);
+    if (!options) io.stdout.write('Note: no "maintenance" options in --config; the defaults were used.\n');
+    io.stdout.write('Routes forced with forceMaintenance/@ForceMaintenance live in the app and are not seen here.\n');
+  }
+  return EXIT.ok;
 }
 
 function describe(state: MaintenanceState, now: Date): string {
@@ -124,7 +177,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
   let service: MaintenanceService | undefined;
   try {
-    const config = parsed.config ? loadConfig(parsed.config, io.cwd) : {};
+    const { maintenance: middlewareOptions, ...config } = (
+      parsed.config ? loadConfig(parsed.config, io.cwd) : {}
+    ) as MaintenanceServiceOptions & { maintenance?: MaintenanceOptions };
     const silent = { warn: () => undefined };
     // Same resolution as the app's service (config, then env, then ./maintenance_mode_state.json), but from io.
     const resolved = resolveServiceOptions({ ...config, logger: silent }, io.env, io.cwd, silent);
@@ -134,7 +189,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         ? { redisUrl: resolved.redisUrl }
         : { stateFilePath: resolved.stateFilePath };
     service = new MaintenanceService({ ...config, ...source, logger: silent } as MaintenanceServiceOptions);
-    return await run(parsed, service, io);
+    return await run(parsed, service, io, middlewareOptions);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     io.stderr.write(`Error: ${message}\n`);
@@ -153,25 +208,63 @@ function parse(argv: readonly string[]) {
       start: { type: 'string' },
       end: { type: 'string' },
       message: { type: 'string' },
+      'read-only': { type: 'boolean' },
+      secret: { type: 'boolean' },
       interactive: { type: 'boolean', short: 'i' },
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean' },
+      limit: { type: 'string' },
+      ip: { type: 'string' },
+      method: { type: 'string' },
+      superuser: { type: 'boolean' },
+      staff: { type: 'boolean' },
+      user: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) return { ...values, command: 'help' as const };
-  if (positionals.length !== 1)
-    throw new UsageError(`Expected one command (on, off or status); received ${positionals.length}.`);
-  const word = positionals[0].toLowerCase();
-  const command = ON.includes(word) ? 'on' : OFF.includes(word) ? 'off' : word === 'status' ? 'status' : undefined;
-  if (!command) throw new UsageError(`Unknown command ${JSON.stringify(positionals[0])}.`);
-  if (command !== 'on' && (values.start || values.end || values.message)) {
-    throw new UsageError(`--start, --end and --message go with "on", not "${command}".`);
+  if (values.help) return { ...values, command: 'help' as const, path: undefined };
+  const word = positionals[0]?.toLowerCase();
+  const command = ON.includes(word)
+    ? 'on'
+    : OFF.includes(word)
+      ? 'off'
+      : (['status', 'history', 'why'] as const).find((c) => c === word);
+  if (!command) {
+    throw new UsageError(
+      positionals.length === 0
+        ? 'Expected a command: on, off, status, history or why.'
+        : `Unknown command ${JSON.stringify(positionals[0])}.`,
+    );
   }
-  return { ...values, command };
+  const expected = command === 'why' ? 2 : 1;
+  if (positionals.length !== expected) {
+    throw new UsageError(
+      command === 'why'
+        ? 'Usage: maintenance-mode why <path> [--ip IP] [--method M] [--superuser|--staff|--user]'
+        : `"${command}" takes no argument.`,
+    );
+  }
+  const onOnly = ['start', 'end', 'message', 'read-only', 'secret'] as const;
+  const misplaced = onOnly.filter((k) => values[k] !== undefined);
+  if (command !== 'on' && misplaced.length > 0) {
+    throw new UsageError(`--${misplaced.join(', --')} go with "on", not "${command}".`);
+  }
+  const whyOnly = ['ip', 'method', 'superuser', 'staff', 'user'] as const;
+  const notWhy = whyOnly.filter((k) => values[k] !== undefined);
+  if (command !== 'why' && notWhy.length > 0) throw new UsageError(`--${notWhy.join(', --')} go with "why".`);
+  if (values.limit !== undefined && (command !== 'history' || !/^\d+$/.test(values.limit))) {
+    throw new UsageError('--limit takes a whole number and goes with "history".');
+  }
+  if (command === 'why' && !positionals[1].startsWith('/')) throw new UsageError('why takes a path starting with "/".');
+  return { ...values, command, path: positionals[1] };
 }
 
-async function run(p: ReturnType<typeof parse>, service: MaintenanceService, io: CliIo): Promise<number> {
+async function run(
+  p: ReturnType<typeof parse>,
+  service: MaintenanceService,
+  io: CliIo,
+  middlewareOptions: MaintenanceOptions | undefined,
+): Promise<number> {
   const now = () => new Date();
   const print = (state: MaintenanceState, line: string, extra: object = {}) => {
     if (p.json)
@@ -180,7 +273,20 @@ async function run(p: ReturnType<typeof parse>, service: MaintenanceService, io:
       );
     else io.stdout.write(`${line}\n`);
   };
+  if (p.command === 'history') {
+    const entries = await service.history(p.limit === undefined ? 20 : Number(p.limit));
+    if (p.json) io.stdout.write(`${JSON.stringify(entries)}\n`);
+    else if (entries.length === 0) io.stdout.write('No changes recorded yet.\n');
+    else {
+      for (const e of entries) {
+        const message = e.message ? ` "${e.message}"` : '';
+        io.stdout.write(`${e.at}  ${e.from} -> ${e.to}  by ${e.by ?? 'unknown'} via ${e.source}${message}\n`);
+      }
+    }
+    return EXIT.ok;
+  }
   const current = await service.getStoredState();
+  if (p.command === 'why') return why(p, current, io, middlewareOptions);
   if (p.command === 'status') {
     print(current, `Maintenance mode is ${describe(current, now())}. State: ${service.storeDescription}.`);
     return EXIT.ok;
@@ -200,9 +306,28 @@ async function run(p: ReturnType<typeof parse>, service: MaintenanceService, io:
     return EXIT.error;
   }
   const by = `cli:${io.env.USER ?? io.env.USERNAME ?? 'unknown'}`;
-  if (target) await service.enable({ start: p.start, end: p.end, message: p.message, by });
-  else await service.disable({ by });
+  // A fresh secret for this window: only its hash is stored; the secret is shown once, here.
+  const secret = target && p.secret ? randomBytes(16).toString('hex') : undefined;
+  if (target) {
+    await service.enable({
+      start: p.start,
+      end: p.end,
+      message: p.message,
+      readOnly: p['read-only'] === true ? true : undefined,
+      bypassHash: secret ? hashSecret(secret) : undefined,
+      by,
+      source: 'cli',
+    });
+  } else await service.disable({ by, source: 'cli' });
   const state = service.lastKnownState();
-  print(state, `Maintenance mode is now ${describe(state, now())}.`, { changed: true });
+  print(state, `Maintenance mode is now ${describe(state, now())}.`, {
+    changed: true,
+    ...(secret ? { bypassPath: `/${secret}` } : {}),
+  });
+  if (secret && !p.json) {
+    io.stdout.write(
+      `Bypass: open https://<your-site>/${secret} to get through (or send x-maintenance-bypass: ${secret}).\n`,
+    );
+  }
   return EXIT.ok;
 }

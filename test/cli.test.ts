@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
-import { type CliIo, main } from '../src/index.js';
+import { type CliIo, hashSecret, main } from '../src/index.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
 function fakeIo(cwd: string, env: Record<string, string> = {}, input?: string) {
@@ -152,6 +152,55 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
     expect(r.err).to.match(/^Error: end .* is not in the future/);
   });
 
+  it('on --secret stores only a hash and prints the bypass URL once', async () => {
+    const r = await run(['on', '--secret']);
+    expect(r.code).to.equal(0);
+    const secret = (/https:\/\/<your-site>\/([0-9a-f]{32})/.exec(r.out) as RegExpExecArray)[1];
+    const stored = readFileSync(stateFile(), 'utf8');
+    expect(stored).to.not.include(secret);
+    expect(state().bypassHash).to.equal(hashSecret(secret));
+    const json = JSON.parse((await run(['on', '--secret', '--json', '--message', 'again'])).out);
+    expect(json.bypassPath).to.match(/^\/[0-9a-f]{32}$/);
+  });
+
+  it('on --read-only stores a read-only window', async () => {
+    expect((await run(['on', '--read-only'])).code).to.equal(0);
+    expect(state()).to.include({ enabled: true, readOnly: true });
+    expect((await run(['status', '--json'])).out).to.include('"readOnly":true');
+  });
+
+  it('history lists the changes, newest first, with who and how', async () => {
+    expect((await run(['history'])).out).to.equal('No changes recorded yet.\n');
+    await run(['on', '--message', 'Upgrading']);
+    await run(['off']);
+    const r = await run(['history']);
+    const lines = r.out.trim().split('\n');
+    expect(lines).to.have.length(2);
+    expect(lines[0]).to.match(/Z {2}on -> off {2}by cli:deployer via cli$/);
+    expect(lines[1]).to.match(/Z {2}off -> on {2}by cli:deployer via cli "Upgrading"$/);
+    const json = JSON.parse((await run(['history', '--json', '--limit', '1'])).out);
+    expect(json).to.have.length(1);
+    expect(json[0]).to.include({ from: 'on', to: 'off', source: 'cli' });
+  });
+
+  it("why evaluates the config's middleware options against the stored state, offline", async () => {
+    writeFileSync(
+      join(dir, 'app.config.cjs'),
+      `module.exports = { stateFilePath: ${JSON.stringify(stateFile())}, maintenance: { ignoreUrls: ['/api/health'], ignoreStaff: true, ignoreIpAddresses: ['10.0.0.0/8'] } };`,
+    );
+    const why = async (...args: string[]) => (await run(['why', ...args, '-c', 'app.config.cjs'])).out.split('\n')[0];
+    expect(await why('/shop')).to.equal('GET /shop passes (rule: state-off).');
+    await run(['on', '-c', 'app.config.cjs']);
+    expect(await why('/shop')).to.equal('GET /shop is blocked (rule: maintenance).');
+    expect(await why('/api/health/db')).to.equal('GET /api/health/db passes (rule: ignoreUrls).');
+    expect(await why('/shop', '--staff')).to.equal('GET /shop as staff passes (rule: ignoreStaff).');
+    expect(await why('/shop', '--ip', '10.1.2.3', '--method', 'post')).to.equal(
+      'POST /shop from 10.1.2.3 passes (rule: ignoreIpAddresses).',
+    );
+    const json = JSON.parse((await run(['why', '/x', '--json', '-c', 'app.config.cjs'])).out);
+    expect(json).to.deep.equal({ path: '/x', method: 'GET', blocked: true, rule: 'maintenance' });
+  });
+
   it('exits 2 with the usage for bad usage, 0 with --help', async () => {
     for (const argv of [
       [],
@@ -163,7 +212,7 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
     ]) {
       const r = await run(argv);
       expect(r.code, argv.join(' ')).to.equal(2);
-      expect(r.err).to.include('Usage: maintenance-mode <on|off|status>');
+      expect(r.err).to.include('Usage: maintenance-mode <on|off|status|history|why>');
     }
     const help = await run(['--help']);
     expect(help).to.include({ code: 0, err: '' });

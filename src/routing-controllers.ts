@@ -4,7 +4,7 @@ import { type ForcedMode, forcedMiddleware, forceMaintenance } from './force.js'
 import { loadPeer } from './peer.js';
 import { registerService } from './service.js';
 import { createToggleHandlers } from './toggle-handlers.js';
-import { toggleOffMarker } from './toggle-routes.js';
+import { statusPageRenderer, toggleOffMarker } from './toggle-routes.js';
 import { type MaintenanceRoutesOptions, resolveRoutesOptions } from './toggle-rules.js';
 
 type RC = typeof import('routing-controllers');
@@ -43,7 +43,7 @@ export function ForceMaintenance(mode: ForcedMode): ClassDecorator & MethodDecor
 export function createMaintenanceController(options?: MaintenanceRoutesOptions): new () => object {
   const config = resolveRoutesOptions(options);
   const { Controller, Ctx, Get, Post, UseBefore } = rc('createMaintenanceController()');
-  const h = createToggleHandlers(config);
+  const h = createToggleHandlers(config, statusPageRenderer());
 
   class MaintenanceModeController {
     async on(ctx: ParameterizedContext) {
@@ -58,10 +58,14 @@ export function createMaintenanceController(options?: MaintenanceRoutesOptions):
       await h.status(ctx);
       return ctx;
     }
+    async page(ctx: ParameterizedContext) {
+      await h.page(ctx);
+      return ctx;
+    }
   }
   const proto = MaintenanceModeController.prototype;
   type Deco = (target: object, key?: string, indexOrDescriptor?: unknown) => void;
-  const apply = (key: 'on' | 'off' | 'status', ...decorators: unknown[]) => {
+  const apply = (key: 'on' | 'off' | 'status' | 'page', ...decorators: unknown[]) => {
     const descriptor = Object.getOwnPropertyDescriptor(proto, key);
     for (const d of decorators) (d as Deco)(proto, key, descriptor);
     (Ctx() as Deco)(proto, key, 0);
@@ -69,6 +73,7 @@ export function createMaintenanceController(options?: MaintenanceRoutesOptions):
   apply('on', Get('/on'), Post('/on'), UseBefore(forceMaintenance('off')));
   apply('off', Get('/off'), Post('/off'), UseBefore(toggleOffMarker()));
   apply('status', Get('/status'), UseBefore(forceMaintenance('off')));
+  apply('page', Get('/'), UseBefore(forceMaintenance('off')));
   (Controller(config.prefix) as (t: object) => void)(MaintenanceModeController);
   registerService(MaintenanceModeController);
   return MaintenanceModeController;

@@ -3,15 +3,20 @@ import type { ParameterizedContext } from 'koa';
 import { MaintenanceError } from './errors.js';
 import { NO_CACHE } from './respond.js';
 import { defaultService } from './service.js';
+import { type HistoryEntry, summarize } from './history.js';
 import { isActive, type MaintenanceState } from './state.js';
 import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath } from './toggle-rules.js';
 
-/** Handlers for `/on`, `/off` and `/status`. */
+/** Handlers for `/on`, `/off`, `/status` and the status page `/`. */
 export interface ToggleHandlers {
   readonly on: (ctx: ParameterizedContext) => Promise<void>;
   readonly off: (ctx: ParameterizedContext) => Promise<void>;
   readonly status: (ctx: ParameterizedContext) => Promise<void>;
+  readonly page: (ctx: ParameterizedContext) => Promise<void>;
 }
+
+/** Renders the status page from its context (see `views/maintenance-status.html`). */
+export type StatusPageRenderer = (context: Record<string, unknown>) => string;
 
 /** The JSON answer of `/status` (and of `/on`, `/off` for JSON clients). */
 export function statusBody(state: MaintenanceState, now: Date) {
@@ -41,7 +46,7 @@ function answer(ctx: ParameterizedContext, status: number, error: string, messag
 }
 
 /** Builds the handlers for one configuration. */
-export function createToggleHandlers(config: MaintenanceRoutesConfig): ToggleHandlers {
+export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage?: StatusPageRenderer): ToggleHandlers {
   const service = () => config.service ?? defaultService();
 
   async function allowed(ctx: ParameterizedContext): Promise<boolean> {
@@ -61,9 +66,11 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig): ToggleHan
     return true;
   }
 
+  const bodyOf = (ctx: ParameterizedContext) =>
+    ((ctx.request as { body?: unknown }).body ?? undefined) as Record<string, unknown> | undefined;
+
   function nextOf(ctx: ParameterizedContext): string {
-    const body = (ctx.request as { body?: unknown }).body as Record<string, unknown> | undefined;
-    return safeNextPath(ctx.query.next ?? body?.next);
+    return safeNextPath(ctx.query.next ?? bodyOf(ctx)?.next);
   }
 
   function toggle(target: boolean) {
@@ -80,7 +87,10 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig): ToggleHan
         const unchanged = target ? isActive(current, new Date()) : !current.enabled;
         if (!unchanged) {
           const by = config.getUpdatedBy ? config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
-          await (target ? s.enable({ by, source: 'routes' }) : s.disable({ by, source: 'routes' }));
+          // A form may send a message (when a body parser runs before the routes).
+          const raw = bodyOf(ctx)?.message;
+          const message = typeof raw === 'string' && raw.trim() !== '' ? raw.trim().slice(0, 500) : undefined;
+          await (target ? s.enable({ by, message, source: 'routes' }) : s.disable({ by, source: 'routes' }));
         }
       } catch (err) {
         if (!(err instanceof MaintenanceError)) throw err;
@@ -104,6 +114,30 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig): ToggleHan
       if (!(await allowed(ctx))) return;
       ctx.set('Cache-Control', NO_CACHE);
       ctx.body = statusBody(await service().getState(), new Date());
+    },
+    async page(ctx) {
+      if (!(await allowed(ctx))) return;
+      const s = service();
+      const now = new Date();
+      let state: MaintenanceState;
+      let history: HistoryEntry[] = [];
+      try {
+        state = await s.getStoredState();
+        history = await s.history(20);
+      } catch (err) {
+        if (!(err instanceof MaintenanceError)) throw err;
+        answer(ctx, 503, err.code, `The maintenance state cannot be read: ${err.message}`);
+        return;
+      }
+      ctx.set('Cache-Control', NO_CACHE);
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = (renderPage as StatusPageRenderer)({
+        ...statusBody(state, now),
+        summary: summarize(state, now),
+        prefix: config.prefix,
+        store: s.storeDescription,
+        history,
+      });
     },
   };
 }

@@ -3,15 +3,20 @@ import type RouterType from '@koa/router';
 import type { Middleware } from 'koa';
 import { forceMaintenance, tagMiddleware } from './force.js';
 import { loadPeer } from './peer.js';
+import { createRenderer } from './render.js';
 import { createToggleHandlers } from './toggle-handlers.js';
 import { type MaintenanceRoutesOptions, resolveRoutesOptions } from './toggle-rules.js';
+
+/** The packaged status page template, compiled once. */
+export const statusPageRenderer = () => createRenderer({ viewsDir: [], template: 'maintenance-status.html' });
 
 /** Marks the `off` handler so `maintenance()` always lets it through (decision step "toggle routes' off URL"). */
 export const toggleOffMarker = (): Middleware => tagMiddleware(async (_ctx, next) => next(), { toggleOff: true });
 
 /**
  * Routes for superusers: `GET`/`POST` `<prefix>/on` and `<prefix>/off` switch maintenance and redirect to a
- * same-origin `next` (JSON clients get the status), `GET <prefix>/status` answers JSON. Non-superusers and
+ * same-origin `next` (JSON clients get the status), `GET <prefix>/status` answers JSON and `GET <prefix>/` is an HTML
+ * status page with the history and on/off forms. Non-superusers and
  * cross-site requests get 403 and nothing changes. All of them stay reachable during maintenance.
  * @example app.use(maintenanceRoutes({ isSuperuser: (ctx) => ctx.state.user?.role === 'admin' }).routes());
  */
@@ -23,7 +28,7 @@ export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterTyp
     'maintenanceRoutes()',
   );
   const RouterClass = ((Router as unknown as { default?: typeof RouterType }).default ?? Router) as typeof RouterType;
-  const h = createToggleHandlers(config);
+  const h = createToggleHandlers(config, statusPageRenderer());
   const router = new RouterClass({ prefix: config.prefix });
   const off = toggleOffMarker();
   // Superusers manage maintenance during maintenance: on and status are served whatever the state (all three
@@ -34,5 +39,6 @@ export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterTyp
   router.get('/off', off, h.off);
   router.post('/off', off, h.off);
   router.get('/status', served, h.status);
+  router.get('/', served, h.page);
   return router;
 }

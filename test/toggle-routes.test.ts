@@ -277,3 +277,38 @@ describe('maintenanceRoutes(): failures and configuration', () => {
     }
   });
 });
+
+describe('maintenanceRoutes(): the status page', () => {
+  it('shows superusers the state, the history and the form that switches it, and refuses others', async () => {
+    const t = toggleApp();
+    await t.service.enable({ message: 'Disk swap <today>', by: 'ops' });
+    const r = await t.request().get('/maintenance-mode/').set('x-user', ALICE).expect(200);
+    expect(r.headers['content-type']).to.equal('text/html; charset=utf-8');
+    expect(r.headers['cache-control']).to.match(/no-store/);
+    expect(r.text).to.include('<title>Maintenance mode: on</title>');
+    expect(r.text).to.include('Disk swap &lt;today&gt;');
+    expect(r.text).to.include('action="/maintenance-mode/off?next=/maintenance-mode/"');
+    expect(r.text).to.match(/off → on<br>“Disk swap &lt;today&gt;”<\/td><td>ops<\/td>/);
+    await t.request().get('/maintenance-mode').set('x-user', ALICE).expect(200);
+    await t.request().get('/maintenance-mode/').set('x-user', BOB).expect(403);
+  });
+
+  it('takes the message from a posted form', async () => {
+    const bodyParser = (await import('koa-bodyparser')).default;
+    const service = memoryService();
+    const app = new Koa();
+    app.use(bodyParser());
+    app.use(async (ctx, next) => {
+      ctx.state.user = { username: 'alice', isSuperuser: true };
+      await next();
+    });
+    app.use(maintenanceRoutes({ service }).routes());
+    const r = await supertest(app.callback())
+      .post('/maintenance-mode/on?next=/maintenance-mode/')
+      .type('form')
+      .send({ message: '  Back at noon  ' })
+      .expect(302);
+    expect(r.headers.location).to.equal('/maintenance-mode/');
+    expect(await service.getState()).to.include({ enabled: true, message: 'Back at noon', updatedBy: 'alice' });
+  });
+});

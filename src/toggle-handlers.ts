@@ -1,9 +1,9 @@
 /** Request handlers of the toggle routes, shared by `maintenanceRoutes()` and the routing-controllers controller. */
 import type { ParameterizedContext } from 'koa';
 import { MaintenanceError } from './errors.js';
+import { type HistoryEntry, summarize } from './history.js';
 import { NO_CACHE } from './respond.js';
 import { defaultService } from './service.js';
-import { type HistoryEntry, summarize } from './history.js';
 import { isActive, type MaintenanceState } from './state.js';
 import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath } from './toggle-rules.js';
 

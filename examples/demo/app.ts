@@ -1,49 +1,130 @@
-/** The demo app: a few pages, a JSON API, a health route, and maintenance() on the embedded file store. */
+/**
+ * The demo app: a Koa shop with routing-controllers + TypeDI, a session login for a demo superuser, a few pages, a
+ * JSON API, health routes, maintenance() on the embedded file store, and the toggle routes with their status page.
+ */
+import 'reflect-metadata';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { forceMaintenance, type MaintenanceService, maintenance } from '../../src/index.js';
+import bodyParser from 'koa-bodyparser';
+import { Get, JsonController, useContainer, useKoaServer } from 'routing-controllers';
+import { Container, Service } from 'typedi';
+import { ForceMaintenance, MaintenanceService, maintenance, maintenanceRoutes } from '../../src/index.js';
 
-const page = (title: string, body: string, maintenanceMode: boolean) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · Demo shop</title>
-<style>body{font:1rem/1.6 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}nav a{margin-right:1rem}</style>
-</head><body><nav><a href="/">Home</a><a href="/about">About</a><a href="/api/products">API</a><a href="/healthz">Health</a></nav>
-<h1>${title}</h1>${body}<p><small>maintenanceMode: ${maintenanceMode}</small></p></body></html>`;
+/** The demo's only account: a superuser who may switch maintenance. */
+export const DEMO_USER = Object.freeze({ username: 'demo', password: 'demo' });
 
-/** Builds the demo Koa app. Pass a service to use another store; by default the container's (file store). */
-export function createDemoApp(options: { service?: MaintenanceService } = {}): Koa {
-  const app = new Koa();
-  const router = new Router();
-  router.get('/', (ctx) => {
-    ctx.body = page(
-      'Welcome',
-      '<p>This is a small shop. Put it into maintenance and reload.</p>',
-      ctx.state.maintenanceMode,
-    );
-  });
-  router.get('/about', (ctx) => {
-    ctx.body = page('About', '<p>koa-maintenance-mode demo.</p>', ctx.state.maintenanceMode);
-  });
-  router.get('/api/products', (ctx) => {
-    ctx.body = [
-      { id: 1, name: 'Teapot' },
-      { id: 2, name: 'Cup' },
+@Service()
+@JsonController('/api')
+export class ShopApiController {
+  constructor(private readonly maintenanceService: MaintenanceService) {}
+
+  @Get('/products')
+  products() {
+    return [
+      { id: 1, name: 'Teapot', price: 24 },
+      { id: 2, name: 'Cup', price: 6 },
     ];
-  });
-  // Load balancers keep checking this route during maintenance, so it is forced off.
-  router.get('/healthz', forceMaintenance('off'), (ctx) => {
-    ctx.body = { ok: true };
-  });
+  }
 
+  /** Served during maintenance, and tells whether maintenance is on (injected service). */
+  @Get('/health')
+  @ForceMaintenance('off')
+  async health() {
+    return { ok: true, maintenance: await this.maintenanceService.isEnabled() };
+  }
+}
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(ctx: Koa.Context, title: string, body: string): string {
+  const user = ctx.state.user as { username: string } | undefined;
+  const account = user
+    ? `Signed in as <strong>${escape(user.username)}</strong> (superuser) · <a href="/maintenance-mode/">Maintenance status</a>
+       <form method="post" action="/logout" class="inline"><button type="submit">Sign out</button></form>`
+    : '<a href="/login">Sign in</a>';
+  const banner = ctx.state.maintenanceMode
+    ? '<p class="banner" role="status">Maintenance mode is on: visitors see the maintenance page, you see the site.</p>'
+    : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"><title>${escape(title)} · Demo shop</title>
+<style>
+body{font:1rem/1.6 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem;color:#1d2330}
+header{display:flex;justify-content:space-between;gap:1rem;flex-wrap:wrap;align-items:center;border-bottom:1px solid #e3e6ec;padding-bottom:.75rem}
+nav a{margin-right:1rem}.inline{display:inline}.banner{background:#fef3f2;color:#b42318;padding:.6rem .8rem;border-radius:.4rem}
+label{display:block;margin:.5rem 0}input{font:inherit;padding:.4rem}button{font:inherit;cursor:pointer}
+</style></head><body>
+<header><nav><a href="/">Home</a><a href="/about">About</a><a href="/api/products">API</a></nav><div>${account}</div></header>
+${banner}<main><h1>${escape(title)}</h1>${body}</main></body></html>`;
+}
+
+/** Builds the demo app. Pass a service to use another store; by default the container's (file store). */
+export function createDemoApp(options: { service?: MaintenanceService } = {}): Koa {
+  const service = options.service ?? Container.get(MaintenanceService);
+  Container.set(MaintenanceService, service); // controllers get the same service by injection
+  useContainer(Container);
+
+  const app = new Koa();
+  app.keys = [process.env.DEMO_SIGNING_KEY ?? 'demo-only-signing-key-change-me'];
+
+  // The demo's session: a signed cookie naming the signed-in user.
+  app.use(async (ctx, next) => {
+    if (ctx.cookies.get('demo_user', { signed: true }) === DEMO_USER.username) {
+      ctx.state.user = { username: DEMO_USER.username, isStaff: true, isSuperuser: true };
+    }
+    await next();
+  });
+  app.use(bodyParser());
   app.use(
     maintenance({
-      service: options.service,
-      // Browsers get the page, the API gets JSON.
+      service,
+      ignoreSuperuser: true, // the demo superuser keeps using the site during maintenance
+      ignoreUrls: ['/login', '/logout'], // so the superuser can sign in to switch it off
+      healthPaths: true, // /healthz and /readyz keep answering for the load balancer
       responseType: (ctx) => (ctx.path.startsWith('/api/') ? 'json' : 'html'),
       retryAfter: 600,
     }),
   );
+
+  const router = new Router();
+  router.get('/', (ctx) => {
+    ctx.body = page(
+      ctx,
+      'Welcome to the demo shop',
+      `<p>Tea things since 2026. Sign in as <code>demo</code> / <code>demo</code>, open the
+       <a href="/maintenance-mode/">maintenance status page</a> and switch maintenance on; then open this page in a
+       private window to see what visitors see.</p>`,
+    );
+  });
+  router.get('/about', (ctx) => {
+    ctx.body = page(ctx, 'About', '<p>This shop demonstrates koa-maintenance-mode.</p>');
+  });
+  router.get('/login', (ctx) => {
+    const failed = ctx.query.failed ? '<p role="alert">Wrong username or password.</p>' : '';
+    ctx.body = page(
+      ctx,
+      'Sign in',
+      `${failed}<form method="post" action="/login">
+        <label>Username <input name="username" autocomplete="username" required></label>
+        <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+        <button type="submit" id="sign-in">Sign in</button></form>`,
+    );
+  });
+  router.post('/login', (ctx) => {
+    const body = (ctx.request.body ?? {}) as { username?: string; password?: string };
+    if (body.username === DEMO_USER.username && body.password === DEMO_USER.password) {
+      ctx.cookies.set('demo_user', DEMO_USER.username, { signed: true, httpOnly: true, sameSite: 'lax' });
+      ctx.redirect('/');
+    } else ctx.redirect('/login?failed=1');
+  });
+  router.post('/logout', (ctx) => {
+    ctx.cookies.set('demo_user', null, { signed: true });
+    ctx.redirect('/');
+  });
+
+  app.use(maintenanceRoutes({ service }).routes());
   app.use(router.routes());
   app.use(router.allowedMethods());
+  useKoaServer(app, { controllers: [ShopApiController] });
   return app;
 }

@@ -6,13 +6,17 @@ import { createDemoApp } from './app.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const service = Container.get(MaintenanceService);
-const app = createDemoApp();
+const app = createDemoApp({ service });
 app.listen(port, '127.0.0.1', () => {
-  const file = service.config.stateFilePath;
-  console.log(`Demo shop on http://127.0.0.1:${port}/  (state file: ${file})
-Switch maintenance from another terminal in this directory:
-  on:           echo 1 > maintenance_mode_state.json
-  with message: echo '{"enabled":true,"message":"Upgrading the database"}' > maintenance_mode_state.json
-  off:          echo 0 > maintenance_mode_state.json
-Then reload http://127.0.0.1:${port}/ (503 page), /api/products (JSON) and /healthz (still 200). Ctrl+C stops.`);
+  console.log(`Demo shop on http://127.0.0.1:${port}/  (state file: ${service.config.stateFilePath})
+
+In the browser: sign in as demo / demo, open http://127.0.0.1:${port}/maintenance-mode/ and switch maintenance on.
+Open http://127.0.0.1:${port}/ in a private window to see the maintenance page; switch it off on the status page.
+
+From a second terminal in this directory (the maintenance-mode CLI; npx maintenance-mode once installed):
+  npm run maintenance-mode -- on --message "Upgrading the database" --end ${new Date(Date.now() + 3600_000).toISOString()}
+  npm run maintenance-mode -- status
+  npm run maintenance-mode -- off
+(or without the CLI: echo 1 > maintenance_mode_state.json, echo 0 > maintenance_mode_state.json)
+/healthz, /readyz and /api/health keep answering during maintenance. Ctrl+C stops.`);
 });

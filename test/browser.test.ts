@@ -1,0 +1,164 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect } from 'chai';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { createDemoApp } from '../examples/demo/app.js';
+import { MaintenanceService } from '../src/index.js';
+import { captureLogger } from './helpers/app.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const RESULTS = resolve(__dirname, '..', '..', 'test-results');
+/** Chromium logs the document's own 503 status as a console error; that one line is the expected answer. */
+const DOCUMENT_503 =
+  'console: Failed to load resource: the server responded with a status of 503 (Service Unavailable)';
+const unexpected = (problems: string[]) => problems.filter((p) => p !== DOCUMENT_503);
+
+/** Every console error, page error and failed request of a page, so the test can assert there were none. */
+function watch(page: Page) {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith('http://127.0.0.1:') && !r.url().startsWith('data:')) problems.push(`external: ${r.url()}`);
+  });
+  return problems;
+}
+
+describe('in a real browser: the demo, the status page and the 503 page', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let server: Server;
+  let base: string;
+  let browser: Browser;
+  let service: MaintenanceService;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    mkdirSync(RESULTS, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'kmm-browser-'));
+    service = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), logger: captureLogger() });
+    server = createDemoApp({ service }).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  after(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    await browser?.close();
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r));
+    await service?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function newPage(viewport = { width: 1280, height: 800 }) {
+    const context = await browser.newContext({ viewport, colorScheme: 'light' });
+    contexts.push(context);
+    const page = await context.newPage();
+    return { page, problems: watch(page) };
+  }
+
+  it('lets the superuser switch maintenance on and off from the status page while visitors see the 503 page', async () => {
+    const admin = await newPage();
+    await admin.page.goto(`${base}/login`);
+    await admin.page.fill('input[name=username]', 'demo');
+    await admin.page.fill('input[name=password]', 'demo');
+    await Promise.all([admin.page.waitForURL(`${base}/`), admin.page.click('#sign-in')]);
+    expect(await admin.page.textContent('header')).to.include('Signed in as demo');
+
+    await admin.page.goto(`${base}/maintenance-mode/`);
+    expect(await admin.page.textContent('#summary')).to.equal('Off');
+    await admin.page.fill('#message', 'We are upgrading the database. Back in an hour.');
+    await Promise.all([admin.page.waitForURL(`${base}/maintenance-mode/`), admin.page.click('#switch-on')]);
+    expect(await admin.page.textContent('#summary')).to.equal('On');
+    expect(await admin.page.textContent('table'))
+      .to.include('off → on')
+      .and.include('demo');
+    await admin.page.screenshot({ path: join(RESULTS, 'status-page.png'), fullPage: true });
+
+    // The superuser still sees the site (ignoreSuperuser), with a banner.
+    await admin.page.goto(`${base}/`);
+    expect(await admin.page.textContent('.banner')).to.include('Maintenance mode is on');
+
+    const visitor = await newPage();
+    const response = await visitor.page.goto(`${base}/`);
+    expect(response?.status()).to.equal(503);
+    expect(await visitor.page.title()).to.equal('Down for maintenance');
+    expect(await visitor.page.textContent('h1')).to.equal('We’ll be back soon');
+    expect(await visitor.page.textContent('.message')).to.equal('We are upgrading the database. Back in an hour.');
+    expect(await visitor.page.getAttribute('html', 'lang')).to.equal('en');
+    await visitor.page.screenshot({ path: join(RESULTS, '503-desktop.png') });
+
+    await admin.page.goto(`${base}/maintenance-mode/`);
+    await Promise.all([admin.page.waitForURL(`${base}/maintenance-mode/`), admin.page.click('#switch-off')]);
+    expect(await admin.page.textContent('#summary')).to.equal('Off');
+    expect((await visitor.page.reload())?.status()).to.equal(200);
+
+    expect(admin.problems).to.deep.equal([]);
+    expect(unexpected(visitor.problems)).to.deep.equal([]);
+  });
+
+  it('shows the expected end and a live countdown, on a phone-sized screen and in dark mode', async () => {
+    const end = new Date(Date.now() + 90 * 60_000);
+    await service.enable({ message: 'Moving to a bigger server.', end, by: 'ops' });
+    try {
+      const mobile = await newPage({ width: 390, height: 844 });
+      const res = await mobile.page.goto(`${base}/about`);
+      expect(res?.status()).to.equal(503);
+      expect(res?.headers()['retry-after']).to.equal(end.toUTCString());
+      const first = await mobile.page.textContent('#countdown');
+      expect(first).to.match(/^1:(29|30):\d\d left$/);
+      // Browser-side code as strings: this file is compiled without DOM types.
+      await mobile.page.waitForFunction(
+        `document.getElementById('countdown').textContent !== ${JSON.stringify(first)}`,
+      );
+      expect(await mobile.page.getAttribute('#end', 'datetime')).to.equal(end.toISOString());
+      const overflow = await mobile.page.evaluate('document.documentElement.scrollWidth > window.innerWidth');
+      expect(overflow).to.equal(false);
+      await mobile.page.screenshot({ path: join(RESULTS, '503-mobile.png') });
+
+      const dark = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+      contexts.push(dark);
+      const darkPage = await dark.newPage();
+      await darkPage.goto(`${base}/`);
+      const bg = await darkPage.evaluate('getComputedStyle(document.body).backgroundColor');
+      expect(bg).to.equal('rgb(15, 18, 24)');
+      await darkPage.screenshot({ path: join(RESULTS, '503-dark.png') });
+      expect(unexpected(mobile.problems)).to.deep.equal([]);
+    } finally {
+      await service.disable({ by: 'ops' });
+    }
+  });
+
+  it('keeps the page readable without JavaScript', async () => {
+    const end = new Date(Date.now() + 30 * 60_000);
+    await service.enable({ end });
+    try {
+      const context = await browser.newContext({ javaScriptEnabled: false });
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(`${base}/`);
+      expect(await page.textContent('#end')).to.equal(end.toUTCString());
+      expect(await page.textContent('h1')).to.equal('We’ll be back soon');
+    } finally {
+      await service.disable();
+    }
+  });
+});

@@ -34,12 +34,12 @@ export class ShopApiController {
   }
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(ctx: Koa.Context, title: string, body: string): string {
   const user = ctx.state.user as { username: string } | undefined;
   const account = user
-    ? `Signed in as <strong>${escape(user.username)}</strong> (superuser) · <a href="/maintenance-mode/">Maintenance status</a>
+    ? `Signed in as <strong>${escapeHtml(user.username)}</strong> (superuser) · <a href="/maintenance-mode/">Maintenance status</a>
        <form method="post" action="/logout" class="inline"><button type="submit">Sign out</button></form>`
     : '<a href="/login">Sign in</a>';
   const banner = ctx.state.maintenanceMode
@@ -47,7 +47,7 @@ function page(ctx: Koa.Context, title: string, body: string): string {
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,"><title>${escape(title)} · Demo shop</title>
+<link rel="icon" href="data:,"><title>${escapeHtml(title)} · Demo shop</title>
 <style>
 body{font:1rem/1.6 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem;color:#1d2330}
 header{display:flex;justify-content:space-between;gap:1rem;flex-wrap:wrap;align-items:center;border-bottom:1px solid #e3e6ec;padding-bottom:.75rem}
@@ -55,7 +55,7 @@ nav a{margin-right:1rem}.inline{display:inline}.banner{background:#fef3f2;color:
 label{display:block;margin:.5rem 0}input{font:inherit;padding:.4rem}button{font:inherit;cursor:pointer}
 </style></head><body>
 <header><nav><a href="/">Home</a><a href="/about">About</a><a href="/api/products">API</a></nav><div>${account}</div></header>
-${banner}<main><h1>${escape(title)}</h1>${body}</main></body></html>`;
+${banner}<main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
 
 /** Builds the demo app. Pass a service to use another store; by default the container's (file store). */

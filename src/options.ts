@@ -216,6 +216,21 @@ function show(value: unknown): string {
   }
 }
 
+/**
+ * The entries of an options object that are set (`undefined` means "use the default"), after checking that each key
+ * is known; an unknown key throws with the nearest known name (`what` names the options in the message).
+ */
+export function knownEntries(input: object, known: readonly string[], what: string): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined) continue;
+    if (!known.includes(k))
+      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage(what, k, known));
+    o[k] = v;
+  }
+  return o;
+}
+
 /** True when `value` looks like a Koa context (someone wrote `app.use(maintenance)`). */
 function looksLikeKoaContext(value: object): boolean {
   return 'app' in value && 'req' in value && 'res' in value;
@@ -266,13 +281,7 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
       'maintenance was called with a Koa context. Write `app.use(maintenance())`, not `app.use(maintenance)`.',
     );
   }
-  const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) if (v !== undefined) o[k] = v;
-  for (const key of Object.keys(o)) {
-    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
-      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage('maintenance()', key, KNOWN_KEYS));
-    }
-  }
+  const o = knownEntries(input, KNOWN_KEYS, 'maintenance()');
   for (const key of BOOLEAN_KEYS) {
     if (key in o && typeof o[key] !== 'boolean') invalidOption(key, 'must be true or false', o[key]);
   }
@@ -398,12 +407,7 @@ function resolveBypass(raw: unknown): Required<BypassOptions> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     invalidOption('bypass', 'must be an object such as { secret: "<at least 16 random characters>" }', raw);
   }
-  const b = raw as Record<string, unknown>;
-  for (const key of Object.keys(b)) {
-    if (!(BYPASS_KEYS as readonly string[]).includes(key)) {
-      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage('bypass', key, BYPASS_KEYS));
-    }
-  }
+  const b = knownEntries(raw as object, BYPASS_KEYS, 'bypass');
   if (typeof b.secret !== 'string' || b.secret.length < 16) {
     // The value is not echoed: it is a secret.
     throw new MaintenanceError(

@@ -1,11 +1,9 @@
 /** Options of `MaintenanceService`: the public type, defaults, and the pure resolver (env and cwd passed in). */
 import { isAbsolute, resolve } from 'node:path';
-import { MaintenanceError } from './errors.js';
 import type { KeyvLike } from './keyv.js';
 import { isKeyvLike } from './keyv.js';
-import { invalidOption } from './options.js';
+import { invalidOption, knownEntries } from './options.js';
 import type { MaintenanceLogger } from './store.js';
-import { unknownKeyMessage } from './suggest.js';
 
 /** Options for `new MaintenanceService(options)`. Every field is optional. */
 export interface MaintenanceServiceOptions {
@@ -77,13 +75,7 @@ export function resolveServiceOptions(
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     invalidOption('MaintenanceService options', 'must be an object', raw);
   }
-  const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) if (v !== undefined) o[k] = v;
-  for (const key of Object.keys(o)) {
-    if (!(KNOWN as readonly string[]).includes(key)) {
-      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage('MaintenanceService', key, KNOWN));
-    }
-  }
+  const o = knownEntries(raw, KNOWN, 'MaintenanceService');
   if ('store' in o && !isKeyvLike(o.store)) {
     invalidOption('store', 'must be a keyv instance (e.g. new Keyv() or createRedisStore(url))', o.store);
   }

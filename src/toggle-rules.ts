@@ -1,9 +1,6 @@
-/** Toggle routes: their options and the pure checks (cross-site, safe `next`, who made the change). */
-import { MaintenanceError } from './errors.js';
 import type { MaintenanceContext } from './options.js';
-import { invalidOption, trimSlash } from './options.js';
+import { invalidOption, knownEntries, trimSlash } from './options.js';
 import type { MaintenanceService } from './service.js';
-import { unknownKeyMessage } from './suggest.js';
 
 /** Options for `maintenanceRoutes()` and `createMaintenanceController()`. */
 export interface MaintenanceRoutesOptions {
@@ -35,16 +32,7 @@ export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): Main
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     invalidOption('maintenanceRoutes(options)', 'takes an options object', input);
   }
-  const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) if (v !== undefined) o[k] = v;
-  for (const key of Object.keys(o)) {
-    if (!(KNOWN as readonly string[]).includes(key)) {
-      throw new MaintenanceError(
-        'ERR_MAINTENANCE_INVALID_OPTION',
-        unknownKeyMessage('maintenanceRoutes()', key, KNOWN),
-      );
-    }
-  }
+  const o = knownEntries(input, KNOWN, 'maintenanceRoutes()');
   const prefix = o.prefix ?? ROUTES_DEFAULTS.prefix;
   if (typeof prefix !== 'string' || !prefix.startsWith('/') || trimSlash(prefix) === '/') {
     invalidOption('prefix', 'must be a path such as "/maintenance-mode" (not "/")', prefix);

@@ -4,7 +4,7 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import { appendHistory, type HistoryEntry, summarize } from '../src/history.js';
 import { MaintenanceService, type MaintenanceState, maintenanceRoutes, withMaintenanceOn } from '../src/index.js';
-import { captureLogger, inSeconds } from './helpers/app.js';
+import { captureLogger, inSeconds, unreadableKeyv } from './helpers/app.js';
 
 const entry = (i: number): HistoryEntry => ({ at: new Date(i).toISOString(), source: 'test', from: 'off', to: 'on' });
 
@@ -98,17 +98,7 @@ describe('service events', () => {
   });
 
   it("emits 'storeError' for failed reads", async () => {
-    const keyv = new Keyv({
-      store: {
-        get: async () => {
-          throw new Error('down');
-        },
-        set: async () => true,
-        delete: async () => true,
-        clear: async () => undefined,
-      } as never,
-    });
-    const service = new MaintenanceService({ store: keyv, cacheTtlMs: 0, logger: captureLogger() });
+    const service = new MaintenanceService({ store: unreadableKeyv(), cacheTtlMs: 0, logger: captureLogger() });
     const errors: string[] = [];
     service.on('storeError', (err) => errors.push(err.code));
     await service.getState();

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import Keyv from 'keyv';
 import { MaintenanceService } from '../src/index.js';
-import { captureLogger, countingKeyv, createTestApp, inSeconds } from './helpers/app.js';
+import { captureLogger, countingKeyv, createTestApp, inSeconds, unreadableKeyv } from './helpers/app.js';
 
 const NO_CACHE = 'max-age=0, no-cache, no-store, must-revalidate, private';
 
@@ -136,16 +136,7 @@ describe('maintenance(): the maintenance answer', () => {
 
   it('never fails a request when the store fails: fallbackValue decides, and one warning is logged', async () => {
     const logger = captureLogger();
-    const broken = new Keyv({
-      store: {
-        get: async () => {
-          throw new Error('store down');
-        },
-        set: async () => true,
-        delete: async () => true,
-        clear: async () => undefined,
-      } as never,
-    });
+    const broken = unreadableKeyv();
     const closed = createTestApp({ service: new MaintenanceService({ store: broken, fallbackValue: true, logger }) });
     await closed.request().get('/').expect(503);
     await closed.request().get('/').expect(503);

@@ -1,16 +1,10 @@
 import { expect } from 'chai';
 import type Koa from 'koa';
-import { createTestApp } from './helpers/app.js';
+import { createTestApp, userFromHeader } from './helpers/app.js';
 
 type User = { isAuthenticated?: boolean; isStaff?: boolean; isSuperuser?: boolean; name?: string };
 
-/** Sets ctx.state.user from the X-User header (JSON), like an auth middleware would. */
-const auth = (app: Koa) =>
-  app.use(async (ctx, next) => {
-    const raw = ctx.get('x-user');
-    if (raw) ctx.state.user = JSON.parse(raw) as User;
-    await next();
-  });
+const auth = (app: Koa) => app.use(userFromHeader);
 
 describe('maintenance(): users', () => {
   it('blocks anonymous and authenticated users by default', async () => {

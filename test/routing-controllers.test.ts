@@ -14,7 +14,7 @@ import {
   MaintenanceService,
   maintenance,
 } from '../src/index.js';
-import { captureLogger } from './helpers/app.js';
+import { captureLogger, userFromHeader } from './helpers/app.js';
 
 class CreateItemDto {
   @IsString()
@@ -87,11 +87,7 @@ class CtxController {
 function rcApp(service: MaintenanceService | undefined, extraControllers: Array<new () => object> = []) {
   const app = new Koa();
   app.silent = true;
-  app.use(async (ctx, next) => {
-    const raw = ctx.get('x-user');
-    if (raw) ctx.state.user = JSON.parse(raw);
-    await next();
-  });
+  app.use(userFromHeader);
   app.use(maintenance({ service }));
   useKoaServer(app, {
     routePrefix: '/api',

@@ -4,7 +4,7 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import { Container } from 'typedi';
 import { MaintenanceError, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
-import { captureLogger, inSeconds, memoryService } from './helpers/app.js';
+import { captureLogger, inSeconds, memoryService, unreadableKeyv, userFromHeader } from './helpers/app.js';
 
 const ALICE = JSON.stringify({ username: 'alice', isSuperuser: true });
 const BOB = JSON.stringify({ username: 'bob', isStaff: true });
@@ -12,11 +12,7 @@ const BOB = JSON.stringify({ username: 'bob', isStaff: true });
 function toggleApp(routesOptions: Parameters<typeof maintenanceRoutes>[0] = {}, service = memoryService()) {
   const app = new Koa();
   app.silent = true;
-  app.use(async (ctx, next) => {
-    const raw = ctx.get('x-user');
-    if (raw) ctx.state.user = JSON.parse(raw);
-    await next();
-  });
+  app.use(userFromHeader);
   app.use(maintenance({ service }));
   app.use(maintenanceRoutes({ service, ...routesOptions }).routes());
   app.use((ctx) => {
@@ -215,16 +211,7 @@ describe('maintenanceRoutes(): failures and configuration', () => {
   });
 
   it('does not report "already off" when the store cannot be read', async () => {
-    const keyv = new Keyv({
-      store: {
-        get: async () => {
-          throw new Error('ETIMEDOUT');
-        },
-        set: async () => true,
-        delete: async () => true,
-        clear: async () => undefined,
-      } as never,
-    });
+    const keyv = unreadableKeyv('ETIMEDOUT');
     const t = toggleApp({}, new MaintenanceService({ store: keyv, fallbackValue: false, logger: captureLogger() }));
     const r = await t
       .request()

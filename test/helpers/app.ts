@@ -54,3 +54,24 @@ export function createTestApp(options: MaintenanceOptions = {}, before?: (app: K
 
 /** An ISO instant `seconds` from now. */
 export const inSeconds = (seconds: number): string => new Date(Date.now() + seconds * 1000).toISOString();
+
+/** Middleware standing in for an auth layer: `ctx.state.user` from the JSON in the `x-user` header. */
+export const userFromHeader: Koa.Middleware = async (ctx, next) => {
+  const raw = ctx.get('x-user');
+  if (raw) ctx.state.user = JSON.parse(raw);
+  await next();
+};
+
+/** A keyv with keyv's own defaults whose storage adapter fails every read (writes succeed). */
+export function unreadableKeyv(message = 'store down'): Keyv {
+  return new Keyv({
+    store: {
+      get: async () => {
+        throw new Error(message);
+      },
+      set: async () => true,
+      delete: async () => true,
+      clear: async () => undefined,
+    } as never,
+  });
+}

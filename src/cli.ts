@@ -292,8 +292,9 @@ async function run(
     return EXIT.ok;
   }
   const target = p.command === 'on';
-  const schedule = p.start !== undefined || p.end !== undefined || p.message !== undefined;
-  const already = target ? isActive(current, now()) && !schedule : !current.enabled;
+  // Options of `on` change the window even when maintenance is already on (new message, secret, read-only, …).
+  const changes = [p.start, p.end, p.message, p.secret, p['read-only']].some((v) => v !== undefined);
+  const already = target ? isActive(current, now()) && !changes : !current.enabled;
   if (already) {
     print(current, `Maintenance mode is already ${target ? 'on' : 'off'}. Nothing changed.`, { changed: false });
     return EXIT.ok;

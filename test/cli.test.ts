@@ -159,8 +159,9 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
     const stored = readFileSync(stateFile(), 'utf8');
     expect(stored).to.not.include(secret);
     expect(state().bypassHash).to.equal(hashSecret(secret));
-    const json = JSON.parse((await run(['on', '--secret', '--json', '--message', 'again'])).out);
+    const json = JSON.parse((await run(['on', '--secret', '--json'])).out); // already on: still a new secret
     expect(json.bypassPath).to.match(/^\/[0-9a-f]{32}$/);
+    expect(state().bypassHash).to.equal(hashSecret(json.bypassPath.slice(1)));
   });
 
   it('on --read-only stores a read-only window', async () => {

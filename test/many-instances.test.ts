@@ -90,9 +90,10 @@ describe('many instances on one Redis: pushed changes', () => {
 
 describe('many instances on one Redis: Redis fails under load', () => {
   let redis: TestRedis;
-  let server: import('node:http').Server;
-  let base: string;
+  /** Two app instances (each its own service and server) behind the same Redis, as behind a load balancer. */
+  let instances: Array<{ server: import('node:http').Server; base: string; service: MaintenanceService }>;
   let service: MaintenanceService;
+  let base: string;
   const TIMEOUT = 300;
 
   before(async function () {
@@ -101,27 +102,33 @@ describe('many instances on one Redis: Redis fails under load', () => {
   });
   after(async () => redis?.dispose());
   beforeEach(async () => {
-    service = new MaintenanceService({
-      store: createRedisStore(redis.url),
-      cacheTtlMs: 200,
-      storeTimeoutMs: TIMEOUT,
-      fallbackValue: false,
-      logger: captureLogger(),
-    });
+    instances = [];
+    for (let i = 0; i < 2; i++) {
+      const s = new MaintenanceService({
+        store: createRedisStore(redis.url),
+        cacheTtlMs: 200,
+        storeTimeoutMs: TIMEOUT,
+        fallbackValue: false,
+        logger: captureLogger(),
+      });
+      const app = new Koa();
+      app.use(maintenance({ service: s }));
+      app.use((ctx) => {
+        ctx.body = 'ok';
+      });
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      instances.push({ server, service: s, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    }
+    [{ service, base }] = instances;
     await service.disable({ by: 'setup' });
-    const app = new Koa();
-    app.use(maintenance({ service }));
-    app.use((ctx) => {
-      ctx.body = 'ok';
-    });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await service.close();
+    for (const i of instances) {
+      i.server.closeAllConnections();
+      await new Promise((r) => i.server.close(r));
+      await i.service.close();
+    }
   });
 
   /** Runs `concurrency` request loops until `stop` resolves; returns every status and the slowest request. */
@@ -132,10 +139,12 @@ describe('many instances on one Redis: Redis fails under load', () => {
     void stop.then(() => {
       done = true;
     });
+    let turn = 0;
     const worker = async () => {
       while (!done) {
         const t0 = performance.now();
-        const res = await fetch(`${base}/`).catch(() => undefined);
+        const target = instances[turn++ % instances.length].base; // round robin, like a load balancer
+        const res = await fetch(`${target}/`).catch(() => undefined);
         slowest = Math.max(slowest, performance.now() - t0);
         const code = res?.status ?? 0;
         await res?.arrayBuffer();
@@ -160,7 +169,8 @@ describe('many instances on one Redis: Redis fails under load', () => {
     expect(Object.keys(statuses)).to.deep.equal(['200']);
     expect(statuses['200']).to.be.above(100);
     expect(slowest).to.be.below(TIMEOUT);
-    expect(await service.getStoredState()).to.include({ enabled: false, updatedBy: 'setup' });
+    for (const i of instances)
+      expect(await i.service.getStoredState()).to.include({ enabled: false, updatedBy: 'setup' });
   });
 
   it('Redis stalled (SIGSTOP): requests do not hang, and recover after SIGCONT', async function () {
@@ -177,8 +187,14 @@ describe('many instances on one Redis: Redis fails under load', () => {
     expect(statuses['200']).to.be.above(100);
     expect(slowest).to.be.below(TIMEOUT);
     await service.enable({ by: 'after-stall' });
-    const res = await fetch(`${base}/`);
-    expect(res.status).to.equal(503);
+    expect((await fetch(`${base}/`)).status).to.equal(503);
+    // the other instance learns it by push (or its next read): every instance ends up blocking
+    let other = 0;
+    for (let i = 0; i < 50 && other !== 503; i++) {
+      other = (await fetch(`${instances[1].base}/`)).status;
+      if (other !== 503) await sleep(20);
+    }
+    expect(other).to.equal(503);
   });
 
   it('a toggle acknowledged before an outage is still there after it, and is served again', async function () {

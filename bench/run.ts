@@ -45,6 +45,42 @@ async function measure(port: number, seconds: number) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * The middleware's own cost per request, measured in-process (no sockets, so no scheduler noise): a Koa context is
+ * created and passed through `maintenance()` (off, or on with the page) or through a pass-through middleware.
+ */
+async function inProcessCost(): Promise<Record<string, number>> {
+  const Koa = (await import('koa')).default;
+  const http = await import('node:http');
+  const { Socket } = await import('node:net');
+  const Keyv = (await import('keyv')).default;
+  const { MaintenanceService, maintenance } = await import('../src/index.js');
+  const app = new Koa();
+  const req = new http.IncomingMessage(new Socket());
+  Object.assign(req, { url: '/shop', method: 'GET', headers: { host: 'bench' } });
+  const next = () => Promise.resolve();
+  const off = new MaintenanceService({ store: new Keyv() });
+  await off.disable();
+  const on = new MaintenanceService({ store: new Keyv() });
+  await on.enable({ message: 'Benchmarking the maintenance page' });
+  const cases: Array<[string, (ctx: never, next: () => Promise<void>) => unknown]> = [
+    ['pass-through', (_ctx, n) => n()],
+    ['off', maintenance({ service: off }) as never],
+    ['on-page', maintenance({ service: on }) as never],
+  ];
+  const N = 200_000;
+  const best: Record<string, number> = {};
+  for (let round = 0; round < 3; round++) {
+    for (const [name, fn] of cases) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < N; i++) await fn(app.createContext(req, new http.ServerResponse(req)) as never, next);
+      const ns = Number(process.hrtime.bigint() - t0) / N;
+      best[name] = Math.min(best[name] ?? Number.POSITIVE_INFINITY, ns);
+    }
+  }
+  return best;
+}
+
 async function main() {
   const redis = await startRedis();
   const dir = mkdtempSync(join(tmpdir(), 'kmm-bench-'));
@@ -87,6 +123,18 @@ async function main() {
     const onPage = median((runs.get('on-page') ?? []).map((r) => r.rps));
     console.log(
       `on-page against bare-page (plain Koa sending the same 503 bytes, the ceiling): ${(onPage / barePage).toFixed(3)}x`,
+    );
+    const cost = await inProcessCost();
+    const perRequest = 1e9 / bare;
+    console.log(
+      `\nIn-process cost per request (best of 3 x 200k, context creation included): pass-through ${cost['pass-through'].toFixed(0)} ns, ` +
+        `maintenance off ${cost.off.toFixed(0)} ns (+${(cost.off - cost['pass-through']).toFixed(0)} ns), ` +
+        `maintenance on with the page ${cost['on-page'].toFixed(0)} ns.`,
+    );
+    console.log(
+      `Against bare Koa's ${(perRequest / 1000).toFixed(1)} us per request above, the off overhead is ` +
+        `${((100 * (cost.off - cost['pass-through'])) / perRequest).toFixed(2)} %: an expected ratio of ` +
+        `${(perRequest / (perRequest + cost.off - cost['pass-through'])).toFixed(3)}x; differences beyond that are run-to-run noise.`,
     );
   } finally {
     for (const { child } of servers.values()) child.send({ type: 'exit' });

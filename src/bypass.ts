@@ -42,11 +42,16 @@ export function verifyBypassCookie(
   return ok;
 }
 
+/** The key (hash) of the secret `candidate` is, if any; every key is compared, in constant time. */
+export function secretKeyOf(candidate: string | undefined, keyHashes: readonly string[]): string | undefined {
+  if (!candidate || keyHashes.length === 0) return undefined;
+  const hashed = hashSecret(candidate);
+  let found: string | undefined;
+  for (const key of keyHashes) if (equalStrings(hashed, key)) found = key;
+  return found;
+}
+
 /** Whether `candidate` is one of the secrets (compared as hashes, in constant time). */
 export function matchesSecret(candidate: string | undefined, keyHashes: readonly string[]): boolean {
-  if (!candidate || keyHashes.length === 0) return false;
-  const hashed = hashSecret(candidate);
-  let ok = false;
-  for (const key of keyHashes) ok = equalStrings(hashed, key) || ok;
-  return ok;
+  return secretKeyOf(candidate, keyHashes) !== undefined;
 }

@@ -1,6 +1,6 @@
 /** `maintenance(options)`: the Koa adapter. Reads the state once, gathers facts, calls `decide`, writes the answer. */
 import type { Middleware, Next, ParameterizedContext } from 'koa';
-import { hashSecret, matchesSecret, signBypassCookie, verifyBypassCookie } from './bypass.js';
+import { hashSecret, matchesSecret, secretKeyOf, signBypassCookie, verifyBypassCookie } from './bypass.js';
 import { type Decision, decide, needsUser, type RequestFacts } from './decide.js';
 import { fallbackResponders, hasTaggedRoutes, type RouteFacts, routeFacts } from './force.js';
 import { normalizeIp } from './ip.js';
@@ -93,11 +93,12 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
   /** `/<secret>`: a signed cookie for ttlSeconds, then home. Checked before any rule, in any state. */
   function grantBypass(ctx: ParameterizedContext, keys: string[]): boolean {
     const p = ctx.path;
-    if (keys.length === 0 || p.length < 17 || p.indexOf('/', 1) !== -1 || !matchesSecret(p.slice(1), keys))
-      return false;
+    if (keys.length === 0 || p.length < 17 || p.indexOf('/', 1) !== -1) return false;
+    // Signed with the key of the secret used, so a window's secret never yields a cookie that outlives the window.
+    const key = secretKeyOf(p.slice(1), keys);
+    if (key === undefined) return false;
     const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
-    // Signed with the first key: the app's own secret when configured, else this window's.
-    ctx.cookies.set(cookieName, signBypassCookie(keys[0], expires), {
+    ctx.cookies.set(cookieName, signBypassCookie(key, expires), {
       httpOnly: true,
       sameSite: 'lax',
       secure: ctx.secure,

@@ -77,6 +77,15 @@ describe('bypass tokens', () => {
     await t.request().get('/').set('Cookie', cookieFrom(r.headers['set-cookie'])).expect(503);
   });
 
+  it("signs the cookie with the secret that was used, so a window's secret does not outlive its window", async () => {
+    const service = memoryService();
+    const t = createTestApp({ service, bypass: { secret: SECRET } });
+    await service.enable({ bypassHash: hashSecret('window-secret-0123456789') });
+    const r = await t.request().get('/window-secret-0123456789').expect(302);
+    await service.enable(); // next window, the app's own secret still configured
+    await t.request().get('/').set('Cookie', cookieFrom(r.headers['set-cookie'])).expect(503);
+  });
+
   it('verifies cookies only before their expiry', () => {
     const key = hashSecret(SECRET);
     expect(verifyBypassCookie(signBypassCookie(key, 1000), [key], 999)).to.equal(true);

@@ -24,14 +24,6 @@ import {
 import { createStateCache, type StateCache } from './state-cache.js';
 import { createStateStore, type StateStore, withTimeout } from './store.js';
 
-/**
- * Reads and writes the maintenance state through keyv (the embedded file store by default).
- * `Container.get(MaintenanceService)` works with no setup; `Container.set(MaintenanceService, new MaintenanceService({ store }))`
- * configures the one the middleware and helpers use.
- * @example
- * const service = new MaintenanceService({ store: new Keyv() });
- * await service.enable({ message: 'Back at 3am', end: '2026-12-01T03:00:00Z', by: 'ops' });
- */
 /** Events of {@link MaintenanceService}: the state in force changed (seen by every instance), or a read failed. */
 export interface MaintenanceServiceEvents {
   enabled: [state: MaintenanceState];
@@ -40,6 +32,16 @@ export interface MaintenanceServiceEvents {
   storeError: [error: MaintenanceError];
 }
 
+/**
+ * Reads and writes the maintenance state through keyv (the embedded file store by default).
+ * `Container.get(MaintenanceService)` works with no setup; `Container.set(MaintenanceService, new MaintenanceService({ store }))`
+ * configures the one the middleware and helpers use.
+ * Emits `enabled`, `disabled` and `scheduled` when the state in force changes (on every instance that sees it) and
+ * `storeError` when a read fails.
+ * @example
+ * const service = new MaintenanceService({ store: new Keyv() });
+ * await service.enable({ message: 'Back at 3am', end: '2026-12-01T03:00:00Z', by: 'ops' });
+ */
 @Service()
 export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   /** The resolved options. */

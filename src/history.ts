@@ -66,3 +66,18 @@ export function appendHistory(
   const next = [...list, entry];
   return next.length > limit ? next.slice(next.length - limit) : next;
 }
+
+/** Property under which a store offers an atomic history log (Redis); other stores use read-modify-write. */
+export const HISTORY_LOG = Symbol.for('koa-maintenance-mode.history-log');
+
+/** An append-only, bounded log kept by the store itself, so concurrent writers lose no entry. */
+export interface HistoryLog {
+  append(entry: HistoryEntry, limit: number): Promise<void>;
+  /** The newest `limit` entries, oldest first. */
+  read(limit: number): Promise<HistoryEntry[]>;
+}
+
+/** The atomic history log of `store`, if it has one. */
+export function historyLogOf(store: unknown): HistoryLog | undefined {
+  return (store as { [HISTORY_LOG]?: HistoryLog } | null)?.[HISTORY_LOG];
+}

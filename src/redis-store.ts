@@ -1,5 +1,6 @@
 /** `createRedisStore()`: a keyv over @keyv/redis that fails fast (the only file loading @keyv/redis). */
 import { CHANGE_FEED, type ChangeFeed } from './change-feed.js';
+import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from './history.js';
 import type { KeyvLike } from './keyv.js';
 import { invalidOption } from './options.js';
 import { loadPeer } from './peer.js';
@@ -77,10 +78,44 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   const keyv = new redis.Keyv({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => undefined);
   Object.defineProperty(keyv, STORE_DESCRIPTION, { value: `Redis at ${redactUrl(url)}` });
+  Object.defineProperty(keyv, HISTORY_LOG, {
+    value: createRedisHistoryLog(() => adapter.getClient() as Promise<unknown>, `${namespace}::${HISTORY_KEY}`),
+  });
   Object.defineProperty(keyv, CHANGE_FEED, {
     value: createRedisChangeFeed(client, () => adapter.getClient() as Promise<unknown>, `${namespace}::changes`),
   });
   return keyv as unknown as KeyvLike;
+}
+
+interface ListClient {
+  multi(): { rPush(key: string, value: string): ListMulti };
+  lRange(key: string, start: number, stop: number): Promise<string[]>;
+}
+interface ListMulti {
+  lTrim(key: string, start: number, stop: number): { exec(): Promise<unknown> };
+}
+
+/** The history as a Redis list: RPUSH + LTRIM in one MULTI, so instances writing at once lose no entry. */
+function createRedisHistoryLog(connected: () => Promise<unknown>, key: string): HistoryLog {
+  return {
+    async append(entry, limit) {
+      const c = (await connected()) as ListClient;
+      await c.multi().rPush(key, JSON.stringify(entry)).lTrim(key, -limit, -1).exec();
+    },
+    async read(limit) {
+      const c = (await connected()) as ListClient;
+      const items = await c.lRange(key, -Math.max(1, limit), -1);
+      return normalizeHistory(
+        items.map((item) => {
+          try {
+            return JSON.parse(item);
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+    },
+  };
 }
 
 interface PubSubClient {

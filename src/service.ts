@@ -4,7 +4,16 @@ import { EventEmitter } from 'node:events';
 import { Container, Service } from 'typedi';
 import { type ChangeFeed, changeFeedOf } from './change-feed.js';
 import { MaintenanceError } from './errors.js';
-import { appendHistory, HISTORY_KEY, type HistoryEntry, historyEntry, normalizeHistory, summarize } from './history.js';
+import {
+  appendHistory,
+  HISTORY_KEY,
+  HISTORY_LIMIT,
+  type HistoryEntry,
+  historyEntry,
+  historyLogOf,
+  normalizeHistory,
+  summarize,
+} from './history.js';
 import { createFileKeyv, type KeyvLike } from './keyv.js';
 import { createRedisStore, STORE_DESCRIPTION } from './redis-store.js';
 import {
@@ -137,8 +146,20 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    * helpers, as `{ at, by, source, from, to, message }`. Throws `MaintenanceError` when the store cannot be read.
    */
   async history(limit = 50): Promise<HistoryEntry[]> {
-    const list = normalizeHistory(await this.store.readKey(HISTORY_KEY));
-    return list.slice(-Math.max(0, limit)).reverse();
+    if (limit <= 0) return [];
+    const log = historyLogOf(this.keyv);
+    const list = log
+      ? await withTimeout(log.read(limit), this.config.storeTimeoutMs, 'Reading the history').catch((err: unknown) => {
+          throw new MaintenanceError(
+            'ERR_MAINTENANCE_STORE_READ',
+            `Reading the history failed: ${(err as Error).message}`,
+            {
+              cause: err,
+            },
+          );
+        })
+      : normalizeHistory(await this.store.readKey(HISTORY_KEY));
+    return list.slice(-limit).reverse();
   }
 
   /**
@@ -220,13 +241,19 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   }
 
   /**
-   * Appends the change to the history (read, append, trim, write). The change itself is already saved: a failure
-   * here is logged, not thrown. Two instances writing in the same instant can lose one entry, never a state.
+   * Appends the change to the history: atomically where the store offers a log (Redis), else read, append, trim,
+   * write (there two instances writing in the same instant can lose one entry, never a state). The change itself is
+   * already saved: a failure here is logged, not thrown.
    */
   private async record(previous: MaintenanceState, next: MaintenanceState, source: string, by?: string): Promise<void> {
     try {
-      const list = normalizeHistory(await this.store.readKey(HISTORY_KEY));
       const entry = historyEntry(previous, next, source, new Date(), by);
+      const log = historyLogOf(this.keyv);
+      if (log) {
+        await withTimeout(log.append(entry, HISTORY_LIMIT), this.config.storeTimeoutMs, 'Appending to the history');
+        return;
+      }
+      const list = normalizeHistory(await this.store.readKey(HISTORY_KEY));
       await this.store.writeKey(HISTORY_KEY, appendHistory(list, entry));
     } catch (err) {
       this.config.logger.warn(

@@ -119,6 +119,25 @@ describe('createRedisStore(): state shared through a real Redis', () => {
     expect(await make().getState()).to.include({ enabled: false });
   });
 
+  it('keeps the history as a Redis list: instances changing the state at once lose no entry', async function () {
+    this.timeout(10_000);
+    const a = make();
+    const b = make();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => [a.enable({ by: `a${i}` }), b.disable({ by: `b${i}` })]).flat(),
+    );
+    const history = await make().history(100);
+    const bys = history.map((e) => e.by);
+    for (let i = 0; i < 20; i++) expect(bys).to.include.members([`a${i}`, `b${i}`]);
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      expect(await client.type('maintenance-mode::maintenance_mode_history')).to.equal('list');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('rejects a URL that is not redis:// at once', () => {
     expect(() => createRedisStore('http://127.0.0.1:6379')).to.throw(
       MaintenanceError,

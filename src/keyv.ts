@@ -12,8 +12,6 @@ export interface KeyvLike {
   throwOnErrors?: boolean;
   namespace?: string;
   disconnect?(): Promise<unknown>;
-  /** The storage adapter (`FileStateStore` for the embedded store). */
-  store?: unknown;
 }
 
 /** Whether `value` can be used as a keyv instance. */

@@ -4,16 +4,7 @@ import { EventEmitter } from 'node:events';
 import { Container, Service } from 'typedi';
 import { type ChangeFeed, changeFeedOf } from './change-feed.js';
 import { MaintenanceError } from './errors.js';
-import {
-  appendHistory,
-  HISTORY_KEY,
-  HISTORY_LIMIT,
-  type HistoryEntry,
-  historyEntry,
-  historyLogOf,
-  normalizeHistory,
-  summarize,
-} from './history.js';
+import { type HistoryEntry, historyEntry, summarize } from './history.js';
 import { createFileKeyv, type KeyvLike } from './keyv.js';
 import { createRedisStore, STORE_DESCRIPTION } from './redis-store.js';
 import {
@@ -146,20 +137,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    * helpers, as `{ at, by, source, from, to, message }`. Throws `MaintenanceError` when the store cannot be read.
    */
   async history(limit = 50): Promise<HistoryEntry[]> {
-    if (limit <= 0) return [];
-    const log = historyLogOf(this.keyv);
-    const list = log
-      ? await withTimeout(log.read(limit), this.config.storeTimeoutMs, 'Reading the history').catch((err: unknown) => {
-          throw new MaintenanceError(
-            'ERR_MAINTENANCE_STORE_READ',
-            `Reading the history failed: ${(err as Error).message}`,
-            {
-              cause: err,
-            },
-          );
-        })
-      : normalizeHistory(await this.store.readKey(HISTORY_KEY));
-    return list.slice(-limit).reverse();
+    return (await this.store.readHistory(limit)).reverse();
   }
 
   /**
@@ -240,21 +218,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     await this.record(previous, state, source, by);
   }
 
-  /**
-   * Appends the change to the history: atomically where the store offers a log (Redis), else read, append, trim,
-   * write (there two instances writing in the same instant can lose one entry, never a state). The change itself is
-   * already saved: a failure here is logged, not thrown.
-   */
+  /** Appends the change to the history. The change itself is already saved: a failure here is logged, not thrown. */
   private async record(previous: MaintenanceState, next: MaintenanceState, source: string, by?: string): Promise<void> {
     try {
-      const entry = historyEntry(previous, next, source, new Date(), by);
-      const log = historyLogOf(this.keyv);
-      if (log) {
-        await withTimeout(log.append(entry, HISTORY_LIMIT), this.config.storeTimeoutMs, 'Appending to the history');
-        return;
-      }
-      const list = normalizeHistory(await this.store.readKey(HISTORY_KEY));
-      await this.store.writeKey(HISTORY_KEY, appendHistory(list, entry));
+      await this.store.appendHistory(historyEntry(previous, next, source, new Date(), by));
     } catch (err) {
       this.config.logger.warn(
         `koa-maintenance-mode: the change was saved but not added to the history: ${(err as Error).message}`,

@@ -5,6 +5,14 @@
  */
 import { MaintenanceError } from './errors.js';
 import { STATE_KEY } from './file-store.js';
+import {
+  appendHistory,
+  HISTORY_KEY,
+  HISTORY_LIMIT,
+  type HistoryEntry,
+  historyLogOf,
+  normalizeHistory,
+} from './history.js';
 import type { KeyvLike } from './keyv.js';
 import { type MaintenanceState, normalizeState } from './state.js';
 
@@ -23,10 +31,10 @@ export type ReadResult =
 export interface StateStore {
   read(): Promise<ReadResult>;
   write(state: MaintenanceState): Promise<void>;
-  /** Reads another key (the history); failures throw `MaintenanceError`. */
-  readKey(key: string): Promise<unknown>;
-  /** Writes another key; failures throw `MaintenanceError`. */
-  writeKey(key: string, value: unknown): Promise<void>;
+  /** The newest `limit` history entries, oldest first; failures throw `MaintenanceError`. */
+  readHistory(limit: number): Promise<HistoryEntry[]>;
+  /** Appends one entry: atomically where the store keeps a log (Redis), else read-modify-write. */
+  appendHistory(entry: HistoryEntry): Promise<void>;
   /** Human description used in messages (file path or "keyv store"). */
   readonly description: string;
 }
@@ -70,51 +78,72 @@ function asMaintenanceError(
 
 /** Builds the {@link StateStore} for one service. */
 export function createStateStore(s: StateStoreSettings): StateStore {
+  /** One keyv call, bounded by the timeout, any failure turned into a `MaintenanceError` saying what failed. */
+  async function call(
+    op: () => unknown,
+    code: 'ERR_MAINTENANCE_STORE_READ' | 'ERR_MAINTENANCE_STORE_WRITE',
+    what: string,
+  ): Promise<unknown> {
+    try {
+      return await withTimeout(Promise.resolve(op()), s.timeoutMs, what);
+    } catch (err) {
+      throw asMaintenanceError(err, code, what);
+    }
+  }
+  const readKey = (key: string) =>
+    call(() => s.keyv.get(key), 'ERR_MAINTENANCE_STORE_READ', `Reading ${key} from ${s.description}`);
+  const writeKey = (key: string, value: unknown) =>
+    call(() => s.keyv.set(key, value), 'ERR_MAINTENANCE_STORE_WRITE', `Writing ${key} to ${s.description}`);
+
   return {
     description: s.description,
     async read() {
+      const what = `Reading ${s.description}`;
       try {
-        const value = await withTimeout(
-          Promise.resolve(s.keyv.get(STATE_KEY)),
-          s.timeoutMs,
-          `Reading ${s.description}`,
-        );
+        const value = await call(() => s.keyv.get(STATE_KEY), 'ERR_MAINTENANCE_STORE_READ', what);
         return { ok: true, state: normalizeState(value) };
       } catch (err) {
-        return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', `Reading ${s.description}`) };
-      }
-    },
-    async readKey(key) {
-      try {
-        return await withTimeout(Promise.resolve(s.keyv.get(key)), s.timeoutMs, `Reading ${key} from ${s.description}`);
-      } catch (err) {
-        throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', `Reading ${key} from ${s.description}`);
-      }
-    },
-    async writeKey(key, value) {
-      try {
-        await withTimeout(Promise.resolve(s.keyv.set(key, value)), s.timeoutMs, `Writing ${key} to ${s.description}`);
-      } catch (err) {
-        throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_WRITE', `Writing ${key} to ${s.description}`);
+        return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', what) };
       }
     },
     async write(state) {
-      let result: unknown;
-      try {
-        result = await withTimeout(
-          Promise.resolve(s.keyv.set(STATE_KEY, state)),
-          s.timeoutMs,
-          `Writing ${s.description}`,
-        );
-      } catch (err) {
-        throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_WRITE', `Writing ${s.description}`);
-      }
+      const result = await call(
+        () => s.keyv.set(STATE_KEY, state),
+        'ERR_MAINTENANCE_STORE_WRITE',
+        `Writing ${s.description}`,
+      );
       if (result === false) {
         throw new MaintenanceError(
           'ERR_MAINTENANCE_STORE_WRITE',
           `Writing ${s.description} failed: the store reported the write as not done. The state is unchanged.`,
         );
       }
+    },
+    async readHistory(limit) {
+      if (limit <= 0) return [];
+      const log = historyLogOf(s.keyv);
+      const list = log
+        ? ((await call(
+            () => log.read(limit),
+            'ERR_MAINTENANCE_STORE_READ',
+            `Reading the history from ${s.description}`,
+          )) as HistoryEntry[])
+        : normalizeHistory(await readKey(HISTORY_KEY));
+      return list.slice(-limit);
+    },
+    async appendHistory(entry) {
+      const log = historyLogOf(s.keyv);
+      if (log) {
+        await call(
+          () => log.append(entry, HISTORY_LIMIT),
+          'ERR_MAINTENANCE_STORE_WRITE',
+          `Appending to the history in ${s.description}`,
+        );
+        return;
+      }
+      // No log in this store: read, append, trim, write (two writers in the same instant can lose one entry).
+      const list = normalizeHistory(await readKey(HISTORY_KEY));
+      await writeKey(HISTORY_KEY, appendHistory(list, entry));
     },
   };
 }

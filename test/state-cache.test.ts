@@ -13,8 +13,8 @@ function harness(ttlMs = 1000, fallbackValue = false) {
     description: 'the test store',
     read: () => new Promise<ReadResult>((resolve) => pending.push(resolve)),
     write: async () => undefined,
-    readKey: async () => undefined,
-    writeKey: async () => undefined,
+    readHistory: async () => [],
+    appendHistory: async () => undefined,
   };
   const logger = captureLogger();
   const cache = createStateCache({ store, ttlMs, fallbackValue, clock: () => now, logger });

@@ -3,8 +3,8 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import Koa from 'koa';
 import { createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
-import { createRenderer } from '../src/render.js';
-import { NO_CACHE } from '../src/respond.js';
+import { createRenderer } from '../src/koa/render.js';
+import { NO_CACHE } from '../src/koa/respond.js';
 
 /** Message of the on-page scenario (bare-page sends the same bytes without the library). */
 const MESSAGE = 'Benchmarking the maintenance page';

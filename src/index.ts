@@ -1,42 +1,45 @@
 /** koa-maintenance-mode: public exports only. */
 
-export { hashSecret } from './bypass.js';
-export type { CliIo } from './cli.js';
-export { main } from './cli.js';
-export type { Decision, PassRule, RequestFacts } from './decide.js';
-export { decide } from './decide.js';
-export type { MaintenanceErrorCode } from './errors.js';
-export { MaintenanceError } from './errors.js';
-export { FileStateStore, STATE_KEY } from './file-store.js';
-export type { ForcedMode } from './force.js';
-export { forceMaintenance } from './force.js';
-export type { HistoryEntry, StateSummary } from './history.js';
-export { HISTORY_KEY, HISTORY_LIMIT } from './history.js';
-export type { KeyvLike } from './keyv.js';
-export type { StatusRecord } from './log-filter.js';
-export { createMaintenanceLogFilter, requireNotMaintenanceMode503 } from './log-filter.js';
-export { maintenance } from './middleware.js';
+export type { CliIo } from './cli/cli.js';
+export { main } from './cli/cli.js';
+export { hashSecret } from './core/bypass.js';
+export type { Decision, MaintenanceUser, PassRule, RequestFacts } from './core/decide.js';
+export { decide } from './core/decide.js';
+export type { MaintenanceErrorCode } from './core/errors.js';
+export { MaintenanceError } from './core/errors.js';
+export type { HistoryEntry, StateSummary } from './core/history.js';
+export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
+export type { KeyvLike } from './core/keyv-like.js';
+export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';
+export { isActive } from './core/state.js';
+export {
+  createMaintenanceController,
+  FORCE_MAINTENANCE_METADATA,
+  ForceMaintenance,
+} from './integrations/routing-controllers.js';
+export type { ForcedMode } from './koa/force.js';
+export { forceMaintenance } from './koa/force.js';
+export { maintenance } from './koa/middleware.js';
 export type {
   BypassOptions,
   MaintenanceConfig,
   MaintenanceContext,
   MaintenanceOptions,
   MaintenanceResponseKind,
-  MaintenanceUser,
-} from './options.js';
-export { BYPASS_DEFAULTS, DEFAULT_HEALTH_PATHS, DEFAULTS } from './options.js';
-export type { RedisStoreOptions } from './redis-store.js';
-export { createRedisStore, REDIS_DEFAULTS } from './redis-store.js';
-export { createMaintenanceController, FORCE_MAINTENANCE_METADATA, ForceMaintenance } from './routing-controllers.js';
-export type { MaintenanceScopeOptions } from './scope.js';
-export { withMaintenanceOff, withMaintenanceOn } from './scope.js';
-export type { MaintenanceServiceEvents } from './service.js';
-export { getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service.js';
-export type { MaintenanceServiceOptions } from './service-options.js';
-export { REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service-options.js';
-export type { DisableOptions, EnableOptions, MaintenanceState } from './state.js';
-export { isActive } from './state.js';
-export type { MaintenanceLogger } from './store.js';
-export { maintenanceRoutes } from './toggle-routes.js';
-export type { MaintenanceRoutesOptions } from './toggle-rules.js';
-export { ROUTES_DEFAULTS } from './toggle-rules.js';
+} from './koa/options.js';
+export { BYPASS_DEFAULTS, DEFAULT_HEALTH_PATHS, DEFAULTS } from './koa/options.js';
+export { maintenanceRoutes } from './koa/toggle-routes.js';
+export type { MaintenanceRoutesOptions } from './koa/toggle-rules.js';
+export { ROUTES_DEFAULTS } from './koa/toggle-rules.js';
+export type { MaintenanceScopeOptions } from './service/jobs.js';
+export { withMaintenanceOff, withMaintenanceOn } from './service/jobs.js';
+export type { StatusRecord } from './service/log-filter.js';
+export { createMaintenanceLogFilter, requireNotMaintenanceMode503 } from './service/log-filter.js';
+export type { MaintenanceServiceEvents } from './service/service.js';
+export { getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service/service.js';
+export type { MaintenanceServiceOptions } from './service/service-options.js';
+export { REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service/service-options.js';
+export { FileStateStore, STATE_KEY } from './store/file-store.js';
+export type { RedisStoreOptions } from './store/redis-store.js';
+export { createRedisStore, REDIS_DEFAULTS } from './store/redis-store.js';
+export type { MaintenanceLogger } from './store/state-store.js';

@@ -1,68 +1,121 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
 
 const srcDir = join(__dirname, '..', '..', 'src');
-const files = readdirSync(srcDir).filter((f) => f.endsWith('.ts'));
 
-/** Runtime imports of a source file (type-only imports are erased by tsc and do not count). */
-function runtimeImports(file: string): string[] {
+/** The layers, lowest first: a file may import its own layer and the ones below, never one above. */
+const LAYERS = ['core', 'store', 'service', 'koa', 'integrations', 'cli'] as const;
+/** Files outside every layer folder: the public door. */
+const ROOT_FILES = ['index.ts'];
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [relative(srcDir, join(dir, e.name))] : [],
+  );
+}
+const files = walk(srcDir);
+
+interface Import {
+  readonly spec: string;
+  readonly typeOnly: boolean;
+}
+
+/** Imports and re-exports of a source file; optional peers loaded with require() count as runtime imports. */
+function importsOf(file: string): Import[] {
   const text = readFileSync(join(srcDir, file), 'utf8');
-  const found: string[] = [];
-  for (const m of text.matchAll(/^import\s+(type\s+)?(?:[^'"]*?from\s+)?['"]([^'"]+)['"]/gm)) {
-    if (!m[1]) found.push(m[2]);
+  const found: Import[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?(?:[^'";]*?from\s+)?['"]([^'"]+)['"]/gm)) {
+    found.push({ spec: m[2], typeOnly: m[1] !== undefined });
   }
-  // Optional peers are loaded lazily with require(); they count as imports of the file that loads them.
-  for (const m of text.matchAll(/\brequire\(['"]([^'"]+)['"]\)/g)) found.push(m[1]);
+  for (const m of text.matchAll(/\brequire\(['"]([^'"]+)['"]\)/g)) found.push({ spec: m[1], typeOnly: false });
   return found;
 }
 const outside = (spec: string) => !spec.startsWith('.') && !spec.startsWith('node:');
+const runtimeOutside = (file: string) =>
+  importsOf(file)
+    .filter((i) => !i.typeOnly && outside(i.spec))
+    .map((i) => i.spec);
+/** The source files `file` imports (type-only imports included unless `runtimeOnly`: the reader depends on them). */
+const localImports = (file: string, runtimeOnly = false): string[] =>
+  importsOf(file)
+    .filter((i) => i.spec.startsWith('.') && !(runtimeOnly && i.typeOnly))
+    .map((i) => relative(srcDir, resolve(dirname(join(srcDir, file)), i.spec.replace(/\.js$/, '.ts'))));
+const layerOf = (file: string): number => {
+  if (ROOT_FILES.includes(file)) return LAYERS.length;
+  return LAYERS.indexOf(file.split('/')[0] as (typeof LAYERS)[number]);
+};
+
+/** Files that hold decisions and validation only: no Koa, keyv, nunjucks, typedi, I/O or process at run time. */
+const PURE = files.filter((f) => f.startsWith('core/')).concat(['koa/options.ts', 'koa/toggle-rules.ts']);
 
 describe('architecture: layers and dependencies', () => {
-  it('keeps the decision logic pure: no koa, keyv, nunjucks, typedi or process in the pure files', () => {
-    for (const file of ['errors.ts', 'state.ts', 'suggest.ts', 'ip.ts', 'options.ts', 'rules.ts', 'decide.ts']) {
-      const text = readFileSync(join(srcDir, file), 'utf8');
-      expect(runtimeImports(file).filter(outside), file).to.deep.equal([]);
-      expect(text, file).to.not.match(/\bprocess\./);
-      for (const adapter of [
-        './middleware.js',
-        './service.js',
-        './render.js',
-        './keyv.js',
-        './store.js',
-        './force.js',
-      ]) {
-        expect(runtimeImports(file), file).to.not.include(adapter);
+  it('puts every source file in one layer folder (core, store, service, koa, integrations, cli) or the index', () => {
+    for (const file of files) expect(layerOf(file), file).to.not.equal(-1);
+  });
+
+  it('lets imports flow one way only: from a layer to itself or the layers below', () => {
+    for (const file of files) {
+      for (const target of localImports(file)) {
+        expect(files, `${file} imports ${target}`).to.include(target);
+        expect(layerOf(target), `${file} imports ${target}`).to.be.at.most(layerOf(file));
       }
+    }
+  });
+
+  it('has no import circle, type-only imports included', () => {
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (file: string, path: string[]): void => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'open') expect.fail(`import circle: ${[...path, file].join(' -> ')}`);
+      state.set(file, 'open');
+      for (const target of localImports(file)) visit(target, [...path, file]);
+      state.set(file, 'done');
+    };
+    for (const file of files) visit(file, []);
+  });
+
+  it('keeps the decision logic pure: no koa, keyv, nunjucks, typedi or process in the pure files', () => {
+    expect(PURE.length).to.be.greaterThan(10);
+    for (const file of PURE) {
+      expect(runtimeOutside(file), file).to.deep.equal([]);
+      expect(readFileSync(join(srcDir, file), 'utf8'), file).to.not.match(/\bprocess\./);
+      for (const target of localImports(file, true)) expect(PURE, `${file} imports ${target}`).to.include(target);
     }
   });
 
   it('imports each outside package from exactly one file', () => {
     const owners = new Map<string, string[]>();
     for (const file of files) {
-      for (const spec of runtimeImports(file).filter(outside)) owners.set(spec, [...(owners.get(spec) ?? []), file]);
+      for (const spec of runtimeOutside(file)) owners.set(spec, [...(owners.get(spec) ?? []), file]);
     }
     for (const [pkg, by] of owners) expect(by, pkg).to.have.length(1);
-    expect(owners.get('keyv')).to.deep.equal(['keyv.ts']);
-    expect(owners.get('nunjucks')).to.deep.equal(['render.ts']);
-    expect(owners.get('typedi')).to.deep.equal(['service.ts']);
-    expect(owners.get('@koa/router')).to.deep.equal(['toggle-routes.ts']);
-    expect(owners.get('routing-controllers')).to.deep.equal(['routing-controllers.ts']);
+    expect(owners.get('keyv')).to.deep.equal(['store/keyv.ts']);
+    expect(owners.get('@keyv/redis')).to.deep.equal(['store/redis-store.ts']);
+    expect(owners.get('nunjucks')).to.deep.equal(['koa/render.ts']);
+    expect(owners.get('typedi')).to.deep.equal(['service/service.ts']);
+    expect(owners.get('@koa/router')).to.deep.equal(['koa/toggle-routes.ts']);
+    expect(owners.get('routing-controllers')).to.deep.equal(['integrations/routing-controllers.ts']);
   });
 
   it('gives every file at most one outside package', () => {
     for (const file of files) {
-      const pkgs = runtimeImports(file)
-        .filter(outside)
-        .filter((p) => p !== 'reflect-metadata');
+      const pkgs = runtimeOutside(file).filter((p) => p !== 'reflect-metadata');
       expect(pkgs.length, file).to.be.at.most(1);
     }
   });
 
-  it('has no default exports and keeps index.ts to exports only', () => {
+  it('has no default exports, keeps index.ts to exports only, and no source file imports the index', () => {
     for (const file of files) expect(readFileSync(join(srcDir, file), 'utf8'), file).to.not.match(/export default/);
     const index = readFileSync(join(srcDir, 'index.ts'), 'utf8');
     const code = index.split('\n').filter((l) => l.trim() && !l.trim().startsWith('/**') && !l.trim().startsWith('//'));
     for (const line of code) expect(line).to.match(/^(export | {2}[A-Za-z]|\} from )/);
+    for (const file of files) expect(localImports(file), file).to.not.include('index.ts');
+  });
+
+  it('makes index.ts the only entry point of the package', () => {
+    const pkg = JSON.parse(readFileSync(join(srcDir, '..', 'package.json'), 'utf8'));
+    expect(pkg.exports['.'].default).to.equal('./dist/index.js');
+    expect(Object.keys(pkg.exports).sort()).to.deep.equal(['.', './package.json']);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import Keyv from 'keyv';
 import Koa from 'koa';
 import supertest from 'supertest';
-import { appendHistory, type HistoryEntry, summarize } from '../src/history.js';
+import { appendHistory, type HistoryEntry, summarize } from '../src/core/history.js';
 import { MaintenanceService, type MaintenanceState, maintenanceRoutes, withMaintenanceOn } from '../src/index.js';
 import { captureLogger, inSeconds, unreadableKeyv } from './helpers/app.js';
 

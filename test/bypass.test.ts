@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hashSecret, signBypassCookie, verifyBypassCookie } from '../src/bypass.js';
+import { hashSecret, signBypassCookie, verifyBypassCookie } from '../src/core/bypass.js';
 import { MaintenanceError, maintenance } from '../src/index.js';
 import { createTestApp, memoryService } from './helpers/app.js';
 

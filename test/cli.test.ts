@@ -234,7 +234,7 @@ describe('maintenance-mode CLI: Redis and a real process', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const bin = resolve(__dirname, '../src/bin.js');
+  const bin = resolve(__dirname, '../src/cli/bin.js');
   const exec = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [bin, ...args], {
       cwd: dir,

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { decide, type RequestFacts } from '../src/decide.js';
-import { type MaintenanceOptions, resolveOptions } from '../src/options.js';
-import { compileRules } from '../src/rules.js';
-import type { MaintenanceState } from '../src/state.js';
+import { decide, type RequestFacts } from '../src/core/decide.js';
+import { compileRules } from '../src/core/rules.js';
+import type { MaintenanceState } from '../src/core/state.js';
+import { type MaintenanceOptions, resolveOptions } from '../src/koa/options.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const ON: MaintenanceState = { enabled: true };

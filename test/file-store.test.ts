@@ -12,8 +12,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
+import { parseStateDocument } from '../src/core/state.js';
 import { MaintenanceError, MaintenanceService } from '../src/index.js';
-import { parseStateDocument } from '../src/state.js';
 import { captureLogger, inSeconds } from './helpers/app.js';
 
 describe('embedded file store', () => {

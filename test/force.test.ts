@@ -2,8 +2,8 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import Koa from 'koa';
 import supertest from 'supertest';
-import { tagMiddleware } from '../src/force.js';
 import { forceMaintenance, MaintenanceService, maintenance } from '../src/index.js';
+import { tagMiddleware } from '../src/koa/force.js';
 import { countingKeyv, memoryService } from './helpers/app.js';
 
 const ok = (name: string) => (ctx: Koa.Context) => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import Koa from 'koa';
 import { DEFAULTS, MaintenanceError, maintenance } from '../src/index.js';
-import { resolveOptions } from '../src/options.js';
+import { resolveOptions } from '../src/koa/options.js';
 import { memoryService } from './helpers/app.js';
 
 const invalid: Array<[string, Record<string, unknown>, RegExp]> = [

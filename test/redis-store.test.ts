@@ -1,7 +1,7 @@
 import { createClient } from '@keyv/redis';
 import { expect } from 'chai';
 import { createRedisStore, MaintenanceError, MaintenanceService } from '../src/index.js';
-import { redactUrl } from '../src/redis-store.js';
+import { redactUrl } from '../src/store/redis-store.js';
 import { captureLogger } from './helpers/app.js';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 

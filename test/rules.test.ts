@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { compileIpMatcher, normalizeIp } from '../src/ip.js';
-import { resolveOptions } from '../src/options.js';
-import { compileRules, matchesPrefix, normalizePath } from '../src/rules.js';
+import { compileIpMatcher, normalizeIp } from '../src/core/ip.js';
+import { compileRules, matchesPrefix, normalizePath } from '../src/core/rules.js';
+import { resolveOptions } from '../src/koa/options.js';
 
 describe('rules: client IP matching', () => {
   const match = compileIpMatcher(['10.0.0.0/8', '192.168.1.7', '2001:db8::/32', '::1', /^172\.16\.\d+\.1$/]);

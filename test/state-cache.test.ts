@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { MaintenanceError } from '../src/errors.js';
-import type { MaintenanceState } from '../src/state.js';
-import { createStateCache } from '../src/state-cache.js';
-import type { ReadResult, StateStore } from '../src/store.js';
+import { MaintenanceError } from '../src/core/errors.js';
+import type { MaintenanceState } from '../src/core/state.js';
+import { createStateCache } from '../src/service/state-cache.js';
+import type { ReadResult, StateStore } from '../src/store/state-store.js';
 import { captureLogger } from './helpers/app.js';
 
 /** A store whose reads the test answers by hand, and a clock the test moves. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { MaintenanceError } from '../src/errors.js';
-import { disabledState, enabledState, isActive, normalizeState, parseStateDocument } from '../src/state.js';
+import { MaintenanceError } from '../src/core/errors.js';
+import { disabledState, enabledState, isActive, normalizeState, parseStateDocument } from '../src/core/state.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 

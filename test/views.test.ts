@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { packagedViewsDir } from '../src/render.js';
+import { packagedViewsDir } from '../src/koa/render.js';
 import { createTestApp, inSeconds } from './helpers/app.js';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');

@@ -1,9 +1,8 @@
 /** Options of `MaintenanceService`: the public type, defaults, and the pure resolver (env and cwd passed in). */
 import { isAbsolute, resolve } from 'node:path';
-import type { KeyvLike } from './keyv.js';
-import { isKeyvLike } from './keyv.js';
-import { invalidOption, knownEntries } from './options.js';
-import type { MaintenanceLogger } from './store.js';
+import { isKeyvLike, type KeyvLike } from '../core/keyv-like.js';
+import { invalidOption, knownEntries } from '../core/validate.js';
+import type { MaintenanceLogger } from '../store/state-store.js';
 
 /** Options for `new MaintenanceService(options)`. Every field is optional. */
 export interface MaintenanceServiceOptions {

@@ -3,8 +3,9 @@
  * before the outermost scope. Scopes of one process on one service are reference-counted, so nested and
  * overlapping scopes compose; a change made meanwhile by someone else (CLI, toggle route, another instance) wins.
  */
+
+import { isActive, type MaintenanceState } from '../core/state.js';
 import { defaultService, type MaintenanceService } from './service.js';
-import { isActive, type MaintenanceState } from './state.js';
 import { sameState } from './state-cache.js';
 
 /** Options of the scope helpers. */

@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import nunjucks from 'nunjucks';
-import { invalidOption } from './options.js';
+import { invalidOption } from '../core/validate.js';
 
 /** Renders the configured template with a context. Throws on template errors (the caller falls back to text). */
 export type Renderer = (context: Record<string, unknown>) => string;

@@ -1,22 +1,14 @@
-/** Options of `maintenance()`: the public type, the defaults, and the resolver that validates them once. */
+/** Options of `maintenance()`, the Koa middleware: the public type, the defaults, and the resolver that validates them once. */
 import type { ParameterizedContext } from 'koa';
-import { MaintenanceError } from './errors.js';
-import { ipEntryProblem } from './ip.js';
-import type { MaintenanceService } from './service.js';
-import { unknownKeyMessage } from './suggest.js';
+import type { MaintenanceUser } from '../core/decide.js';
+import { MaintenanceError } from '../core/errors.js';
+import { ipEntryProblem } from '../core/ip.js';
+import { trimSlash } from '../core/rules.js';
+import { invalidOption, knownEntries } from '../core/validate.js';
+import type { MaintenanceService } from '../service/service.js';
 
 /** The Koa context the hooks receive. */
 export type MaintenanceContext = ParameterizedContext;
-
-/** What `getUser` returns; every flag is optional and only `true` counts (an object without flags is authenticated). */
-export interface MaintenanceUser {
-  /** @default true when a user object is present */
-  readonly isAuthenticated?: boolean;
-  /** @default false */
-  readonly isStaff?: boolean;
-  /** @default false */
-  readonly isSuperuser?: boolean;
-}
 
 /** How the maintenance answer is written: an HTML page, a JSON body or an RFC 9457 problem document. */
 export type MaintenanceResponseKind = 'html' | 'json' | 'problem';
@@ -201,36 +193,6 @@ const BOOLEAN_KEYS = [
 
 const FUNCTION_KEYS = ['getUser', 'logout', 'getClientIpAddress', 'getContext'] as const;
 
-/** Throws the standard invalid-option error: what, the value received, the fix. */
-export function invalidOption(name: string, expected: string, value: unknown): never {
-  throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', `${name} ${expected}; received ${show(value)}.`);
-}
-
-function show(value: unknown): string {
-  if (value instanceof RegExp) return value.toString();
-  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-/**
- * The entries of an options object that are set (`undefined` means "use the default"), after checking that each key
- * is known; an unknown key throws with the nearest known name (`what` names the options in the message).
- */
-export function knownEntries(input: object, known: readonly string[], what: string): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) {
-    if (v === undefined) continue;
-    if (!known.includes(k))
-      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage(what, k, known));
-    o[k] = v;
-  }
-  return o;
-}
-
 /** True when `value` looks like a Koa context (someone wrote `app.use(maintenance)`). */
 function looksLikeKoaContext(value: object): boolean {
   return 'app' in value && 'req' in value && 'res' in value;
@@ -246,11 +208,6 @@ function checkRegExp(name: string, re: RegExp): void {
 function checkPath(name: string, p: unknown): string {
   if (typeof p !== 'string' || !p.startsWith('/')) invalidOption(name, 'must be a path starting with "/"', p);
   return p;
-}
-
-/** Removes a trailing slash so `'/api/'` and `'/api'` mean the same prefix. */
-export function trimSlash(p: string): string {
-  return p.length > 1 && p.endsWith('/') ? p.replace(/\/+$/, '') || '/' : p;
 }
 
 function pathList(name: string, value: unknown, itemCheck: (item: string, label: string) => void) {

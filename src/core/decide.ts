@@ -1,7 +1,30 @@
 /** The maintenance decision: a pure function of request facts, state, options, rules and `now`. No Koa, no I/O. */
-import type { MaintenanceConfig, MaintenanceUser } from './options.js';
 import type { BypassRules } from './rules.js';
 import { isActive, type MaintenanceState } from './state.js';
+
+/** What `getUser` returns; every flag is optional and only `true` counts (an object without flags is authenticated). */
+export interface MaintenanceUser {
+  /** @default true when a user object is present */
+  readonly isAuthenticated?: boolean;
+  /** @default false */
+  readonly isStaff?: boolean;
+  /** @default false */
+  readonly isSuperuser?: boolean;
+}
+
+/** The resolved options the decision reads (a part of `maintenance()`'s resolved options). */
+export interface DecisionConfig {
+  readonly ignoreAnonymousUser: boolean;
+  readonly ignoreAuthenticatedUser: boolean;
+  readonly ignoreStaff: boolean;
+  readonly ignoreSuperuser: boolean;
+  readonly logoutAuthenticatedUser: boolean;
+  readonly logoutStaffUser: boolean;
+  readonly logoutSuperuser: boolean;
+  readonly ignoreAdminSite: boolean;
+  readonly ignoreTests: boolean;
+  readonly redirectUrl?: string;
+}
 
 /** What the decision needs to know about one request; gathered by the middleware. */
 export interface RequestFacts {
@@ -72,12 +95,12 @@ function pass(rule: PassRule): Decision {
 }
 
 type UserRuleConfig = Pick<
-  MaintenanceConfig,
+  DecisionConfig,
   'ignoreAnonymousUser' | 'ignoreAuthenticatedUser' | 'ignoreStaff' | 'ignoreSuperuser'
 >;
 
 /** Whether any user rule or logout flag is on, i.e. whether the middleware must look the user up. */
-export function needsUser(config: MaintenanceConfig): boolean {
+export function needsUser(config: DecisionConfig): boolean {
   return (
     config.ignoreAnonymousUser ||
     config.ignoreAuthenticatedUser ||
@@ -100,7 +123,7 @@ function userRule(user: MaintenanceUser | undefined, c: UserRuleConfig): PassRul
   return undefined;
 }
 
-function mustLogout(user: MaintenanceUser | undefined, c: MaintenanceConfig): boolean {
+function mustLogout(user: MaintenanceUser | undefined, c: DecisionConfig): boolean {
   if (!isAuthenticated(user)) return false;
   if (user.isSuperuser === true) return c.logoutSuperuser;
   if (user.isStaff === true) return c.logoutStaffUser;
@@ -117,7 +140,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function decide(
   facts: RequestFacts,
   state: MaintenanceState,
-  config: MaintenanceConfig,
+  config: DecisionConfig,
   rules: BypassRules,
   now: Date,
 ): Decision {

@@ -3,8 +3,7 @@
  * A read reports failure in its result (the state cache decides what it means); a write that fails throws,
  * because a lost toggle must never look like a successful one.
  */
-import { MaintenanceError } from './errors.js';
-import { STATE_KEY } from './file-store.js';
+import { MaintenanceError } from '../core/errors.js';
 import {
   appendHistory,
   HISTORY_KEY,
@@ -12,9 +11,10 @@ import {
   type HistoryEntry,
   historyLogOf,
   normalizeHistory,
-} from './history.js';
-import type { KeyvLike } from './keyv.js';
-import { type MaintenanceState, normalizeState } from './state.js';
+} from '../core/history.js';
+import type { KeyvLike } from '../core/keyv-like.js';
+import { type MaintenanceState, normalizeState } from '../core/state.js';
+import { STATE_KEY } from './file-store.js';
 
 /** Where warnings go. `console` fits; so do pino and winston loggers. */
 export interface MaintenanceLogger {

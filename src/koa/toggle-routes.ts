@@ -1,8 +1,8 @@
 /** `maintenanceRoutes()`: the toggle and status routes as an @koa/router Router (the only file loading @koa/router). */
 import type RouterType from '@koa/router';
 import type { Middleware } from 'koa';
+import { loadPeer } from '../core/peer.js';
 import { forceMaintenance, tagMiddleware } from './force.js';
-import { loadPeer } from './peer.js';
 import { createRenderer } from './render.js';
 import { createToggleHandlers } from './toggle-handlers.js';
 import { type MaintenanceRoutesOptions, resolveRoutesOptions } from './toggle-rules.js';

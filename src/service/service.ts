@@ -2,16 +2,10 @@
 import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
 import { Container, Service } from 'typedi';
-import { type ChangeFeed, changeFeedOf } from './change-feed.js';
-import { MaintenanceError } from './errors.js';
-import { type HistoryEntry, historyEntry, summarize } from './history.js';
-import { createFileKeyv, type KeyvLike } from './keyv.js';
-import { createRedisStore, STORE_DESCRIPTION } from './redis-store.js';
-import {
-  type MaintenanceServiceConfig,
-  type MaintenanceServiceOptions,
-  resolveServiceOptions,
-} from './service-options.js';
+import { type ChangeFeed, changeFeedOf } from '../core/change-feed.js';
+import { MaintenanceError } from '../core/errors.js';
+import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
+import type { KeyvLike } from '../core/keyv-like.js';
 import {
   type DisableOptions,
   disabledState,
@@ -20,9 +14,16 @@ import {
   isActive,
   type MaintenanceState,
   normalizeState,
-} from './state.js';
+} from '../core/state.js';
+import { createFileKeyv } from '../store/keyv.js';
+import { createRedisStore, STORE_DESCRIPTION } from '../store/redis-store.js';
+import { createStateStore, type StateStore, withTimeout } from '../store/state-store.js';
+import {
+  type MaintenanceServiceConfig,
+  type MaintenanceServiceOptions,
+  resolveServiceOptions,
+} from './service-options.js';
 import { createStateCache, type StateCache } from './state-cache.js';
-import { createStateStore, type StateStore, withTimeout } from './store.js';
 
 /** Events of {@link MaintenanceService}: the state in force changed (seen by every instance), or a read failed. */
 export interface MaintenanceServiceEvents {

@@ -4,16 +4,17 @@ import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { hashSecret } from './bypass.js';
-import { decide } from './decide.js';
-import { MaintenanceError } from './errors.js';
-import { normalizeIp } from './ip.js';
-import { type MaintenanceOptions, type MaintenanceUser, resolveOptions } from './options.js';
-import { compileRules, normalizePath } from './rules.js';
-import { MaintenanceService } from './service.js';
-import { type MaintenanceServiceOptions, resolveServiceOptions } from './service-options.js';
-import { isActive, type MaintenanceState } from './state.js';
-import { statusBody } from './toggle-handlers.js';
+import { hashSecret } from '../core/bypass.js';
+import type { MaintenanceUser } from '../core/decide.js';
+import { decide } from '../core/decide.js';
+import { MaintenanceError } from '../core/errors.js';
+import { normalizeIp } from '../core/ip.js';
+import { compileRules, normalizePath } from '../core/rules.js';
+import { isActive, type MaintenanceState } from '../core/state.js';
+import { type MaintenanceOptions, resolveOptions } from '../koa/options.js';
+import { statusBody } from '../koa/toggle-handlers.js';
+import { MaintenanceService } from '../service/service.js';
+import { type MaintenanceServiceOptions, resolveServiceOptions } from '../service/service-options.js';
 
 /** Where the CLI reads and writes; `process` by default, fakes in tests. */
 export interface CliIo {

@@ -8,9 +8,9 @@
  *   is down it is probed at most once per `ttlMs` (the circuit breaker), in the background, and recovers by itself.
  * `ttlMs = 0` disables caching: every `get()` reads, and a failure yields `fallbackValue` at once.
  */
-import type { MaintenanceState } from './state.js';
-import { OFF_STATE } from './state.js';
-import type { MaintenanceLogger, ReadResult, StateStore } from './store.js';
+import type { MaintenanceState } from '../core/state.js';
+import { OFF_STATE } from '../core/state.js';
+import type { MaintenanceLogger, ReadResult, StateStore } from '../store/state-store.js';
 
 /** Settings of {@link createStateCache}. */
 export interface StateCacheSettings {

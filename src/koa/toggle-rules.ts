@@ -1,6 +1,7 @@
+import { trimSlash } from '../core/rules.js';
+import { invalidOption, knownEntries } from '../core/validate.js';
+import type { MaintenanceService } from '../service/service.js';
 import type { MaintenanceContext } from './options.js';
-import { invalidOption, knownEntries, trimSlash } from './options.js';
-import type { MaintenanceService } from './service.js';
 
 /** Options for `maintenanceRoutes()` and `createMaintenanceController()`. */
 export interface MaintenanceRoutesOptions {

@@ -1,6 +1,7 @@
 /** Logging filters that drop maintenance 503 records (synchronous: they use the last state the service knew). */
+
+import { isActive } from '../core/state.js';
 import { defaultService, type MaintenanceService } from './service.js';
-import { isActive } from './state.js';
 
 /** The shapes of log records the filter understands (pino-http, winston, Koa errors, plain objects). */
 export interface StatusRecord {

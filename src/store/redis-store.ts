@@ -1,10 +1,10 @@
 /** `createRedisStore()`: a keyv over @keyv/redis that fails fast (the only file loading @keyv/redis). */
-import { CHANGE_FEED, type ChangeFeed } from './change-feed.js';
-import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from './history.js';
-import type { KeyvLike } from './keyv.js';
-import { invalidOption } from './options.js';
-import { loadPeer } from './peer.js';
-import { type MaintenanceState, normalizeState } from './state.js';
+import { CHANGE_FEED, type ChangeFeed } from '../core/change-feed.js';
+import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../core/history.js';
+import type { KeyvLike } from '../core/keyv-like.js';
+import { loadPeer } from '../core/peer.js';
+import { type MaintenanceState, normalizeState } from '../core/state.js';
+import { invalidOption } from '../core/validate.js';
 
 /** Property under which a store carries the description used in messages (e.g. "Redis at redis://host:6379"). */
 export const STORE_DESCRIPTION = Symbol.for('koa-maintenance-mode.store-description');

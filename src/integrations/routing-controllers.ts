@@ -1,11 +1,11 @@
 /** routing-controllers adapters (the only file loading routing-controllers): `@ForceMaintenance` and the controller. */
 import type { ParameterizedContext } from 'koa';
-import { type ForcedMode, forcedMiddleware, forceMaintenance } from './force.js';
-import { loadPeer } from './peer.js';
-import { registerService } from './service.js';
-import { createToggleHandlers } from './toggle-handlers.js';
-import { statusPageRenderer, toggleOffMarker } from './toggle-routes.js';
-import { type MaintenanceRoutesOptions, resolveRoutesOptions } from './toggle-rules.js';
+import { loadPeer } from '../core/peer.js';
+import { type ForcedMode, forcedMiddleware, forceMaintenance } from '../koa/force.js';
+import { createToggleHandlers } from '../koa/toggle-handlers.js';
+import { statusPageRenderer, toggleOffMarker } from '../koa/toggle-routes.js';
+import { type MaintenanceRoutesOptions, resolveRoutesOptions } from '../koa/toggle-rules.js';
+import { registerService } from '../service/service.js';
 
 type RC = typeof import('routing-controllers');
 const rc = (feature: string): RC =>

@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { type FSWatcher, promises as fs, watch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { ChangeFeed } from './change-feed.js';
-import { MaintenanceError } from './errors.js';
-import { normalizeState, parseStateDocument } from './state.js';
+import type { ChangeFeed } from '../core/change-feed.js';
+import { MaintenanceError } from '../core/errors.js';
+import { normalizeState, parseStateDocument } from '../core/state.js';
 
 /** keyv key under which the service keeps the state (in every store). */
 export const STATE_KEY = 'maintenance_mode_state';

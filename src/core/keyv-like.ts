@@ -1,7 +1,4 @@
-/** The only file that imports keyv: builds the default file-backed keyv and recognises any keyv instance. */
-import Keyv from 'keyv';
-import { CHANGE_FEED } from './change-feed.js';
-import { createFileChangeFeed, FileStateStore } from './file-store.js';
+/** The part of a keyv instance this library uses, and how it recognises one. Pure (no keyv import). */
 
 /** The part of a keyv instance this library uses (duck-typed: never `instanceof Keyv`, keyv ships CJS and ESM). */
 export interface KeyvLike {
@@ -24,17 +21,4 @@ export function isKeyvLike(value: unknown): value is KeyvLike {
     typeof v.set === 'function' &&
     typeof v.delete === 'function'
   );
-}
-
-/** A keyv over the embedded {@link FileStateStore}: no key prefix, no serialisation (the file holds plain JSON). */
-export function createFileKeyv(filePath: string): KeyvLike {
-  const keyv = new Keyv({
-    store: new FileStateStore(filePath),
-    useKeyPrefix: false,
-    serialize: undefined,
-    deserialize: undefined,
-    throwOnErrors: true,
-  } as unknown as ConstructorParameters<typeof Keyv>[0]);
-  Object.defineProperty(keyv, CHANGE_FEED, { value: createFileChangeFeed(filePath) });
-  return keyv as unknown as KeyvLike;
 }

@@ -1,10 +1,10 @@
 /** Request handlers of the toggle routes, shared by `maintenanceRoutes()` and the routing-controllers controller. */
 import type { ParameterizedContext } from 'koa';
-import { MaintenanceError } from './errors.js';
-import { type HistoryEntry, summarize } from './history.js';
+import { MaintenanceError } from '../core/errors.js';
+import { type HistoryEntry, summarize } from '../core/history.js';
+import { isActive, type MaintenanceState } from '../core/state.js';
+import { defaultService } from '../service/service.js';
 import { NO_CACHE } from './respond.js';
-import { defaultService } from './service.js';
-import { isActive, type MaintenanceState } from './state.js';
 import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath } from './toggle-rules.js';
 
 /** Handlers for `/on`, `/off`, `/status` and the status page `/`. */

@@ -1,8 +1,11 @@
 /** Bypass rules compiled once from the resolved options: admin site, IPs, URLs, redirect target. Pure. */
 import { posix } from 'node:path';
 import { compileIpMatcher } from './ip.js';
-import type { MaintenanceConfig } from './options.js';
-import { trimSlash } from './options.js';
+
+/** Removes a trailing slash so `'/api/'` and `'/api'` mean the same prefix. */
+export function trimSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.replace(/\/+$/, '') || '/' : p;
+}
 
 /** Predicates the decision asks; built once by {@link compileRules}. */
 export interface BypassRules {
@@ -52,8 +55,16 @@ function compileRedirectTarget(redirectUrl: string | undefined): BypassRules['is
   return (path, host) => trimSlash(path) === targetPath && (relative || host.toLowerCase() === targetHost);
 }
 
+/** The resolved options the rules are compiled from (a part of `maintenance()`'s resolved options). */
+export interface RuleConfig {
+  readonly adminPath: string;
+  readonly ignoreIpAddresses: ReadonlyArray<string | RegExp>;
+  readonly ignoreUrls: ReadonlyArray<string | RegExp>;
+  readonly redirectUrl?: string;
+}
+
 /** Compiles the bypass rules of `config` (done once, in `maintenance()`). */
-export function compileRules(config: MaintenanceConfig): BypassRules {
+export function compileRules(config: RuleConfig): BypassRules {
   const adminPath = config.adminPath;
   return {
     isAdminPath: (path) => matchesPrefix(path, adminPath),

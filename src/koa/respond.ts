@@ -1,10 +1,10 @@
 /** Writes the maintenance answer to a Koa context: redirect, HTML page or JSON, with the caching headers. */
 import { STATUS_CODES } from 'node:http';
 import type { ParameterizedContext } from 'koa';
-import type { Decision } from './decide.js';
+import type { Decision } from '../core/decide.js';
+import { isActive, type MaintenanceState } from '../core/state.js';
 import type { MaintenanceConfig, MaintenanceResponseKind } from './options.js';
 import type { Renderer } from './render.js';
-import { isActive, type MaintenanceState } from './state.js';
 
 /** A blocked decision. */
 export type BlockDecision = Extract<Decision, { blocked: true }>;

@@ -1,0 +1,33 @@
+/** Option validation shared by every resolver: the standard error (what, value, fix) and the unknown-key check. Pure. */
+import { MaintenanceError } from './errors.js';
+import { unknownKeyMessage } from './suggest.js';
+
+/** Throws the standard invalid-option error: what, the value received, the fix. */
+export function invalidOption(name: string, expected: string, value: unknown): never {
+  throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', `${name} ${expected}; received ${show(value)}.`);
+}
+
+function show(value: unknown): string {
+  if (value instanceof RegExp) return value.toString();
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * The entries of an options object that are set (`undefined` means "use the default"), after checking that each key
+ * is known; an unknown key throws with the nearest known name (`what` names the options in the message).
+ */
+export function knownEntries(input: object, known: readonly string[], what: string): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined) continue;
+    if (!known.includes(k))
+      throw new MaintenanceError('ERR_MAINTENANCE_INVALID_OPTION', unknownKeyMessage(what, k, known));
+    o[k] = v;
+  }
+  return o;
+}

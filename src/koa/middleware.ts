@@ -1,0 +1,200 @@
+/**
+ * `maintenance(options)`: the Koa adapter. Per request, in this order: read the state (`maintenanceMiddleware`),
+ * take the bypass door and the off fast path (`handle`), look the user up when a rule needs it (`answer`), gather
+ * the facts and `decide` (`settle`), then either block (`block`, with logout) or pass (`pass`).
+ */
+import type { Middleware, Next, ParameterizedContext } from 'koa';
+import { type Decision, decide, type MaintenanceUser, needsUser, type RequestFacts } from '../core/decide.js';
+import { type BypassRules, compileRules, normalizePath, trimSlash } from '../core/rules.js';
+import { isActive, type MaintenanceState } from '../core/state.js';
+import { defaultService, type MaintenanceService } from '../service/service.js';
+import { type BypassGate, createBypassGate } from './bypass-gate.js';
+import { fallbackResponders, hasTaggedRoutes, type RouteFacts, routeFacts } from './force.js';
+import { clientIp, findUser, logout } from './hooks.js';
+import { type MaintenanceConfig, type MaintenanceOptions, resolveOptions } from './options.js';
+import { proxyWarning } from './proxy-check.js';
+import { createRenderer } from './render.js';
+import { type BlockDecision, createResponder, NO_CACHE, type Responder } from './respond.js';
+
+/** Everything one `maintenance()` call prepares once, so a request does only its own work. */
+interface Setup {
+  readonly config: MaintenanceConfig;
+  readonly rules: BypassRules;
+  readonly respond: Responder;
+  readonly gate: BypassGate;
+  readonly healthPaths: ReadonlySet<string>;
+  /** A user rule or logout flag is on: the user must be looked up (the only asynchronous fact). */
+  readonly withUser: boolean;
+  readonly withIp: boolean;
+  /** Parse only what a configured rule looks at: the path for path rules, the host for an absolute redirectUrl. */
+  readonly withPath: boolean;
+  readonly withHost: boolean;
+}
+
+/** One request that may be blocked, with what is known about it so far. */
+interface Pending {
+  readonly ctx: ParameterizedContext;
+  readonly next: Next;
+  readonly state: MaintenanceState;
+  readonly route: RouteFacts;
+  readonly health: boolean;
+  readonly now: Date;
+}
+
+const EPOCH = new Date(0);
+
+/** Facts of a request that cannot be blocked (state off, no forced route): decide() needs none. */
+const NO_FACTS: RequestFacts = Object.freeze({ path: '', host: '' });
+
+function prepare(config: MaintenanceConfig): Setup {
+  return {
+    config,
+    rules: compileRules(config),
+    respond: createResponder(config, createRenderer(config)),
+    gate: createBypassGate(config),
+    healthPaths: new Set(config.healthPaths),
+    withUser: needsUser(config),
+    withIp: config.ignoreIpAddresses.length > 0,
+    withPath: config.ignoreUrls.length > 0 || config.ignoreAdminSite || config.redirectUrl !== undefined,
+    withHost: config.redirectUrl !== undefined && !config.redirectUrl.startsWith('/'),
+  };
+}
+
+/**
+ * Koa middleware that answers with the maintenance page (or JSON, or a redirect) while maintenance is on, except
+ * for requests a rule lets through. Options are validated here, once: bad ones throw `MaintenanceError`.
+ * Requests that pass get `ctx.state.maintenanceMode` (boolean) and `ctx.state.maintenanceDecision`.
+ * @example
+ * const app = new Koa();
+ * app.use(maintenance({ ignoreStaff: true, ignoreIpAddresses: ['10.0.0.0/8'], ignoreUrls: ['/healthz'] }));
+ * app.use(router.routes());
+ */
+export function maintenance(options?: MaintenanceOptions): Middleware {
+  const setup = prepare(resolveOptions(options));
+  let proxyChecked = !setup.withIp || setup.config.getClientIpAddress !== undefined;
+  return function maintenanceMiddleware(ctx, next) {
+    // Resolved per request so that Container.set(MaintenanceService, …) after app setup is honoured.
+    const service = setup.config.service ?? defaultService();
+    if (!proxyChecked) proxyChecked = checkProxy(ctx, service);
+    const route = routeFacts(ctx);
+    // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
+    if (route.forced) return handle(setup, ctx, next, service.lastKnownState(), route);
+    const fresh = service.freshState();
+    if (fresh !== undefined) return handle(setup, ctx, next, fresh, route);
+    return service.getState().then((state) => handle(setup, ctx, next, state, route));
+  };
+}
+
+/** Logs the proxy warning once, on the first request (the app's proxy settings are known only then). */
+function checkProxy(ctx: ParameterizedContext, service: MaintenanceService): true {
+  const warning = proxyWarning(ctx.app);
+  if (warning) service.config.logger.warn(warning);
+  return true;
+}
+
+/** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */
+function handle(s: Setup, ctx: ParameterizedContext, next: Next, state: MaintenanceState, route: RouteFacts) {
+  if (s.gate.enabled(state) && s.gate.grant(ctx, state)) return;
+  const health = s.healthPaths.size > 0 && s.healthPaths.has(trimSlash(normalizePath(ctx.path)));
+  // A disabled state is off whatever the time: the clock is read only for an enabled (maybe scheduled) state.
+  const now = state.enabled ? new Date() : EPOCH;
+  if (route.forced || health || isActive(state, now)) return answer(s, { ctx, next, state, route, health, now });
+  const decision = decide(NO_FACTS, state, s.config, s.rules, now);
+  ctx.state.maintenanceDecision = decision;
+  ctx.state.maintenanceMode = false;
+  expose(s, ctx, decision);
+  if (hasTaggedRoutes()) registerFallback(s, ctx, baseFacts(s, ctx), state);
+  return next();
+}
+
+/** Looks the user up when a rule needs it (a hook, the only asynchronous fact), then settles the request. */
+function answer(s: Setup, p: Pending): void | Promise<void> {
+  if (s.withUser && !p.route.forced && !p.health && isActive(p.state, p.now)) {
+    return findUser(p.ctx, s.config).then((user) => settle(s, p, user));
+  }
+  return settle(s, p, undefined);
+}
+
+/** Gathers the facts, decides, and blocks or passes. */
+function settle(s: Setup, p: Pending, user: MaintenanceUser | undefined): void | Promise<void> {
+  const facts = gatherFacts(s, p, user);
+  const decision = decide(facts, p.state, s.config, s.rules, p.now);
+  return decision.blocked ? block(s, p, facts, decision) : pass(s, p, facts, decision);
+}
+
+function baseFacts(s: Setup, ctx: ParameterizedContext): RequestFacts {
+  return { path: s.withPath ? normalizePath(ctx.path) : '', host: s.withHost ? ctx.host : '' };
+}
+
+function gatherFacts(s: Setup, p: Pending, user: MaintenanceUser | undefined): RequestFacts {
+  const { ctx, route, health, state } = p;
+  const base = baseFacts(s, ctx);
+  if (route.forced || health) return { ...base, forced: route.forced, isHealthPath: health };
+  const method = ctx.method;
+  return {
+    ...base,
+    method,
+    isPreflight: method === 'OPTIONS' && ctx.get('Access-Control-Request-Method') !== '',
+    isToggleOffRoute: route.isToggleOffRoute,
+    hasBypass: s.gate.carries(ctx, state),
+    user,
+    ip: s.withIp ? clientIp(ctx, s.config) : undefined,
+    nodeEnv: s.config.ignoreTests ? process.env.NODE_ENV : undefined,
+  };
+}
+
+/**
+ * Answers a blocked request. A user who must be logged out is, and the request is then decided again as the
+ * anonymous request it has become (django-maintenance-mode serves it when anonymous users are let through).
+ */
+function block(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecision): void | Promise<void> {
+  if (decision.logout) {
+    return logout(p.ctx, s.config).then(() => {
+      const anonymous = { ...facts, user: undefined };
+      const again = decide(anonymous, p.state, s.config, s.rules, p.now);
+      return again.blocked ? respondBlocked(s, p, again) : pass(s, p, anonymous, again);
+    });
+  }
+  return respondBlocked(s, p, decision);
+}
+
+function respondBlocked(s: Setup, p: Pending, decision: BlockDecision): void | Promise<void> {
+  p.ctx.state.maintenanceDecision = { blocked: true, rule: decision.rule };
+  expose(s, p.ctx, decision);
+  return s.respond(p.ctx, p.state, decision, p.now);
+}
+
+function pass(s: Setup, p: Pending, facts: RequestFacts, decision: Decision): void | Promise<void> {
+  const { ctx, state } = p;
+  ctx.state.maintenanceDecision = decision;
+  ctx.state.maintenanceMode = isActive(state, p.now);
+  ctx.state.maintenanceReadOnly = decision.rule === 'read-only';
+  expose(s, ctx, decision);
+  if (hasTaggedRoutes()) registerFallback(s, ctx, facts, state);
+  return p.health ? serveHealth(ctx, p.next, state) : p.next();
+}
+
+function expose(s: Setup, ctx: ParameterizedContext, decision: { blocked: boolean; rule: string }): void {
+  if (s.config.exposeDecision)
+    ctx.set('X-Maintenance-Decision', `${decision.blocked ? 'blocked' : 'pass'}; rule=${decision.rule}`);
+}
+
+/** A health path the app does not serve is answered here, so probes never see a 404 or the maintenance page. */
+async function serveHealth(ctx: ParameterizedContext, next: Next, state: MaintenanceState): Promise<void> {
+  await next();
+  if (ctx.status === 404 && ctx.body == null) {
+    ctx.status = 200;
+    ctx.set('Cache-Control', NO_CACHE);
+    ctx.body = { status: 'ok', maintenance: isActive(state, new Date()) };
+  }
+}
+
+/** Lets a `forceMaintenance('on')` route that the look-ahead did not see answer with this middleware's response. */
+function registerFallback(s: Setup, ctx: ParameterizedContext, facts: RequestFacts, state: MaintenanceState): void {
+  fallbackResponders.set(ctx, () => {
+    const forced = decide({ ...facts, forced: 'on', isHealthPath: false }, state, s.config, s.rules, new Date());
+    ctx.state.maintenanceDecision = { blocked: true, rule: forced.rule };
+    expose(s, ctx, forced);
+    return Promise.resolve(s.respond(ctx, state, forced as BlockDecision));
+  });
+}

@@ -29,6 +29,26 @@ describe('maintenance(): the maintenance answer', () => {
     expect(r.text).to.match(/<title>Down for maintenance<\/title>/);
   });
 
+  it('sends Expires no later than now on every kind of maintenance answer (page, JSON, problem, redirect)', async () => {
+    const kinds: Array<[object, number]> = [
+      [{ responseType: 'html' }, 503],
+      [{ responseType: 'json' }, 503],
+      [{ responseType: 'problem' }, 503],
+      [{ redirectUrl: '/maintenance' }, 302],
+    ];
+    for (const [options, status] of kinds) {
+      const t = createTestApp(options);
+      await t.service.enable();
+      const before = Date.now();
+      const r = await t.request().get('/orders').expect(status);
+      expect(r.headers['cache-control'], JSON.stringify(options)).to.equal(NO_CACHE);
+      const expires = Date.parse(r.headers.expires);
+      expect(expires, JSON.stringify(options)).to.be.a('number').and.not.NaN;
+      expect(expires, JSON.stringify(options)).to.be.at.most(before);
+      expect(expires, JSON.stringify(options)).to.be.above(before - 5000);
+    }
+  });
+
   it('sends the scheduled end as an HTTP-date Retry-After instead of retryAfter', async () => {
     const t = createTestApp({ retryAfter: 60 });
     const end = new Date(Math.ceil((Date.now() + 7200_000) / 1000) * 1000);

@@ -104,6 +104,33 @@ describe('maintenance(): logout', () => {
     expect(t.seen[0]).to.deep.equal({ loggedOut: true, session: null, user: undefined });
   });
 
+  it('serves a logged-out user as anonymous when ignoreAnonymousUser is on (as django-maintenance-mode does)', async () => {
+    const t = sessionApp({ logoutAuthenticatedUser: true, ignoreAnonymousUser: true });
+    await t.service.enable();
+    const r = await t.request().get('/page').set('x-user', '{"name":"ann"}').expect(200);
+    expect(r.body).to.include({ ok: true, path: '/page', maintenanceMode: true });
+    expect(r.body.decision).to.deep.equal({ blocked: false, rule: 'ignoreAnonymousUser' });
+    expect(t.seen[0]).to.deep.equal({ loggedOut: true, session: null, user: undefined });
+    // Without ignoreAnonymousUser the logged-out request is still blocked.
+    const strict = sessionApp({ logoutAuthenticatedUser: true });
+    await strict.service.enable();
+    await strict.request().get('/page').set('x-user', '{"name":"ann"}').expect(503);
+    expect(strict.seen[0].loggedOut).to.equal(true);
+  });
+
+  it('keeps the request blocked when the logout hook fails, even with ignoreAnonymousUser', async () => {
+    const t = sessionApp({
+      logoutAuthenticatedUser: true,
+      ignoreAnonymousUser: true,
+      logout: () => {
+        throw new Error('session store down');
+      },
+    });
+    await t.service.enable();
+    await t.request().get('/').set('x-user', '{"name":"ann"}').expect(503);
+    expect(t.errors.map((e) => e.message)).to.deep.equal(['session store down']);
+  });
+
   it('does not log out a superuser an exemption lets through (django issue #191)', async () => {
     const t = sessionApp({ logoutAuthenticatedUser: true, ignoreSuperuser: true });
     await t.service.enable();

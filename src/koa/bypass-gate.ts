@@ -3,7 +3,7 @@ import type { ParameterizedContext } from 'koa';
 import { hashSecret, matchesSecret, secretKeyOf, signBypassCookie, verifyBypassCookie } from '../core/bypass.js';
 import type { MaintenanceState } from '../core/state.js';
 import { BYPASS_DEFAULTS, type MaintenanceConfig } from './options.js';
-import { NO_CACHE } from './respond.js';
+import { neverCache } from './respond.js';
 
 /** The bypass checks of one `maintenance()` configuration. */
 export interface BypassGate {
@@ -47,7 +47,7 @@ export function createBypassGate(config: MaintenanceConfig): BypassGate {
         maxAge: ttlSeconds * 1000,
         overwrite: true,
       });
-      ctx.set('Cache-Control', NO_CACHE);
+      neverCache(ctx);
       ctx.redirect('/');
       return true;
     },

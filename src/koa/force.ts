@@ -4,7 +4,7 @@
  * (the app-level `maintenance()` runs before the routers, so it must look ahead to serve `'off'` routes).
  */
 import type { Middleware, ParameterizedContext } from 'koa';
-import { NO_CACHE, PLAIN_TEXT_BODY } from './respond.js';
+import { neverCache, PLAIN_TEXT_BODY } from './respond.js';
 
 /** Mode a route forces. */
 export type ForcedMode = 'on' | 'off';
@@ -77,7 +77,7 @@ export function forcedMiddleware(mode: ForcedMode, classLevel: boolean, caller: 
     const respond = fallbackResponders.get(ctx);
     if (respond) return respond();
     ctx.status = 503;
-    ctx.set('Cache-Control', NO_CACHE);
+    neverCache(ctx);
     ctx.type = 'text/plain; charset=utf-8';
     ctx.body = PLAIN_TEXT_BODY;
   };

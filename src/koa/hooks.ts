@@ -21,19 +21,24 @@ export async function findUser(
   }
 }
 
-/** Ends the session: `logout(ctx)`, else `ctx.logout?.()`, then `ctx.session = null` and `ctx.state.user = undefined`. */
-export async function logout(ctx: ParameterizedContext, config: MaintenanceConfig): Promise<void> {
+/**
+ * Ends the session: `logout(ctx)`, else `ctx.logout?.()`, then `ctx.session = null` and `ctx.state.user = undefined`.
+ * Resolves true when the user was logged out, false when the hook threw (the user may still be signed in).
+ */
+export async function logout(ctx: ParameterizedContext, config: MaintenanceConfig): Promise<boolean> {
   try {
     if (config.logout) {
       await config.logout(ctx);
-      return;
+      return true;
     }
     const c = ctx as ParameterizedContext & { logout?: () => unknown; session?: unknown };
     if (typeof c.logout === 'function') await c.logout();
     if ('session' in c) c.session = null;
     ctx.state.user = undefined;
+    return true;
   } catch (err) {
     report(ctx, err);
+    return false;
   }
 }
 

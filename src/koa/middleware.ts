@@ -14,7 +14,7 @@ import { clientIp, findUser, logout } from './hooks.js';
 import { type MaintenanceConfig, type MaintenanceOptions, resolveOptions } from './options.js';
 import { proxyWarning } from './proxy-check.js';
 import { createRenderer } from './render.js';
-import { type BlockDecision, createResponder, NO_CACHE, type Responder } from './respond.js';
+import { type BlockDecision, createResponder, neverCache, type Responder } from './respond.js';
 
 /** Everything one `maintenance()` call prepares once, so a request does only its own work. */
 interface Setup {
@@ -145,11 +145,13 @@ function gatherFacts(s: Setup, p: Pending, user: MaintenanceUser | undefined): R
 
 /**
  * Answers a blocked request. A user who must be logged out is, and the request is then decided again as the
- * anonymous request it has become (django-maintenance-mode serves it when anonymous users are let through).
+ * anonymous request it has become (django-maintenance-mode serves it when anonymous users are let through);
+ * when the logout hook fails the user may still be signed in, so the request stays blocked.
  */
 function block(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecision): void | Promise<void> {
   if (decision.logout) {
-    return logout(p.ctx, s.config).then(() => {
+    return logout(p.ctx, s.config).then((loggedOut) => {
+      if (!loggedOut) return respondBlocked(s, p, decision);
       const anonymous = { ...facts, user: undefined };
       const again = decide(anonymous, p.state, s.config, s.rules, p.now);
       return again.blocked ? respondBlocked(s, p, again) : pass(s, p, anonymous, again);
@@ -184,7 +186,7 @@ async function serveHealth(ctx: ParameterizedContext, next: Next, state: Mainten
   await next();
   if (ctx.status === 404 && ctx.body == null) {
     ctx.status = 200;
-    ctx.set('Cache-Control', NO_CACHE);
+    neverCache(ctx);
     ctx.body = { status: 'ok', maintenance: isActive(state, new Date()) };
   }
 }

@@ -20,6 +20,23 @@ export type Responder = (
 /** Sent on every maintenance answer so no cache keeps the page after maintenance ends. */
 export const NO_CACHE = 'max-age=0, no-cache, no-store, must-revalidate, private';
 
+let expiresSecond = -1;
+let expiresText = '';
+
+/**
+ * The never-cache headers of django's `never_cache`: `Cache-Control` as {@link NO_CACHE} and `Expires` one second
+ * before `now` (HTTP/1.0 caches and some CDNs only read `Expires`). The date text is reused within a second.
+ */
+export function neverCache(ctx: ParameterizedContext, now: number = Date.now()): void {
+  ctx.set('Cache-Control', NO_CACHE);
+  const second = Math.floor(now / 1000);
+  if (second !== expiresSecond) {
+    expiresSecond = second;
+    expiresText = new Date((second - 1) * 1000).toUTCString();
+  }
+  ctx.set('Expires', expiresText);
+}
+
 /** Body sent when the page cannot be rendered: the answer is still a 503, never a 500. */
 export const PLAIN_TEXT_BODY = 'Service temporarily unavailable: maintenance in progress. Please try again later.\n';
 
@@ -121,7 +138,7 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
   };
 
   return (ctx, state, decision, now = new Date()) => {
-    ctx.set('Cache-Control', NO_CACHE);
+    neverCache(ctx, now.getTime());
     if (decision.action === 'redirect' && config.redirectUrl !== undefined) {
       ctx.redirect(config.redirectUrl);
       return;

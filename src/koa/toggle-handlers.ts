@@ -4,7 +4,7 @@ import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import { defaultService } from '../service/service.js';
-import { NO_CACHE } from './respond.js';
+import { neverCache } from './respond.js';
 import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath } from './toggle-rules.js';
 
 /** Handlers for `/on`, `/off`, `/status` and the status page `/`. */
@@ -37,7 +37,7 @@ const wantsJson = (ctx: ParameterizedContext) => ctx.accepts('html', 'json') ===
 
 function answer(ctx: ParameterizedContext, status: number, error: string, message: string): void {
   ctx.status = status;
-  ctx.set('Cache-Control', NO_CACHE);
+  neverCache(ctx);
   if (wantsJson(ctx)) ctx.body = { error, message };
   else {
     ctx.type = 'text/plain; charset=utf-8';
@@ -98,7 +98,7 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
         answer(ctx, status, err.code, `Maintenance mode was not switched ${target ? 'on' : 'off'}: ${err.message}`);
         return;
       }
-      ctx.set('Cache-Control', NO_CACHE);
+      neverCache(ctx);
       if (wantsJson(ctx)) {
         ctx.body = statusBody(s.lastKnownState(), new Date());
         return;
@@ -112,7 +112,7 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
     off: toggle(false),
     async status(ctx) {
       if (!(await allowed(ctx))) return;
-      ctx.set('Cache-Control', NO_CACHE);
+      neverCache(ctx);
       ctx.body = statusBody(await service().getState(), new Date());
     },
     async page(ctx) {
@@ -129,7 +129,7 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
         answer(ctx, 503, err.code, `The maintenance state cannot be read: ${err.message}`);
         return;
       }
-      ctx.set('Cache-Control', NO_CACHE);
+      neverCache(ctx);
       ctx.type = 'text/html; charset=utf-8';
       ctx.body = (renderPage as StatusPageRenderer)({
         ...statusBody(state, now),

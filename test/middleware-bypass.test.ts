@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createTestApp } from './helpers/app.js';
+import { captureLogger, createTestApp, memoryService } from './helpers/app.js';
 
 describe('maintenance(): admin site', () => {
   it('ignoreAdminSite passes /admin and below, not /administrator', async () => {
@@ -78,6 +78,44 @@ describe('maintenance(): IP addresses', () => {
     await t.service.enable();
     await t.request().get('/').set('X-Forwarded-For', '192.0.2.99').expect(200);
     await t.request().get('/').set('X-Forwarded-For', '192.0.20.1').expect(503);
+  });
+
+  it('warns once, naming app.maxIpsCount, when the app trusts every X-Forwarded-For hop', async () => {
+    const logger = captureLogger();
+    const t = createTestApp({ ignoreIpAddresses: ['10.0.0.0/8'], service: memoryService({ logger }) }, proxied);
+    await t.service.enable();
+    // With maxIpsCount 0, ctx.ip is the leftmost entry, which the client wrote: the forged 10.1.1.1 gets in.
+    await t.request().get('/').set('X-Forwarded-For', '10.1.1.1, 8.8.8.8').expect(200);
+    await t.request().get('/').set('X-Forwarded-For', '8.8.8.8').expect(503);
+    expect(logger.warnings).to.have.length(1);
+    expect(logger.warnings[0]).to.match(/app\.maxIpsCount/).and.match(/X-Forwarded-For/);
+  });
+
+  it('takes the address the trusted proxy saw with app.maxIpsCount = 1, and does not warn', async () => {
+    const logger = captureLogger();
+    const t = createTestApp({ ignoreIpAddresses: ['10.0.0.0/8'], service: memoryService({ logger }) }, (app) => {
+      app.proxy = true;
+      app.maxIpsCount = 1;
+    });
+    await t.service.enable();
+    await t.request().get('/').set('X-Forwarded-For', '10.1.1.1, 8.8.8.8').expect(503);
+    await t.request().get('/').set('X-Forwarded-For', '8.8.8.8, 10.1.1.1').expect(200);
+    expect(logger.warnings).to.deep.equal([]);
+  });
+
+  it('does not warn without ignoreIpAddresses or without app.proxy', async () => {
+    for (const [options, proxy] of [
+      [{}, true],
+      [{ ignoreIpAddresses: ['10.0.0.0/8'] }, false],
+    ] as const) {
+      const logger = captureLogger();
+      const t = createTestApp({ ...options, service: memoryService({ logger }) }, (app) => {
+        app.proxy = proxy;
+      });
+      await t.service.enable();
+      await t.request().get('/').expect(503);
+      expect(logger.warnings, JSON.stringify(options)).to.deep.equal([]);
+    }
   });
 
   it('uses getClientIpAddress when given', async () => {

@@ -141,6 +141,32 @@ describe('maintenanceRoutes(): who may switch', () => {
     expect(await t.service.isEnabled()).to.equal(false);
   });
 
+  it('refuses a GET carrying a foreign Referer but neither Origin nor Sec-Fetch-Site (a link on another site)', async () => {
+    const t = toggleApp();
+    await t.service.enable();
+    for (const referer of ['https://evil.example/page', 'http://127.0.0.1.evil.example/', 'not a url']) {
+      const r = await t.request().get('/maintenance-mode/off').set('x-user', ALICE).set('Referer', referer).expect(403);
+      expect(r.text, referer).to.match(/Cross-site requests/);
+    }
+    await t.request().get('/maintenance-mode/status').set('x-user', ALICE).set('Referer', 'https://evil.example/').expect(403);
+    await t.request().get('/maintenance-mode/').set('x-user', ALICE).set('Referer', 'https://evil.example/').expect(403);
+    expect(await t.service.isEnabled()).to.equal(true);
+  });
+
+  it('accepts a Referer from this site, and superuser requests without any of the three headers (scripts, curl)', async () => {
+    const t = toggleApp();
+    await t
+      .request()
+      .get('/maintenance-mode/on')
+      .set('x-user', ALICE)
+      .set('Host', 'shop.example')
+      .set('Referer', 'http://shop.example/maintenance-mode/')
+      .expect(302);
+    expect(await t.service.isEnabled()).to.equal(true);
+    await t.request().get('/maintenance-mode/off').set('x-user', ALICE).expect(302);
+    expect(await t.service.isEnabled()).to.equal(false);
+  });
+
   it('accepts same-origin and same-site requests, and an Origin equal to this site', async () => {
     const t = toggleApp();
     await t

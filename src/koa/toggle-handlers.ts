@@ -52,7 +52,8 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
   async function allowed(ctx: ParameterizedContext): Promise<boolean> {
     // Not ctx.origin: since Koa 3 that returns the request's Origin header, not this site's origin.
     const ownOrigin = `${ctx.protocol}://${ctx.host}`;
-    if (isCrossSite(ctx.get('Sec-Fetch-Site') || undefined, ctx.get('Origin') || undefined, ownOrigin)) {
+    const source = { secFetchSite: ctx.get('Sec-Fetch-Site'), origin: ctx.get('Origin'), referer: ctx.get('Referer') };
+    if (isCrossSite(source, ownOrigin)) {
       answer(ctx, 403, 'cross_site', 'Cross-site requests cannot switch maintenance mode.');
       return false;
     }

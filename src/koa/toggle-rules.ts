@@ -52,14 +52,35 @@ export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): Main
   });
 }
 
+/** The request headers that tell where a request was sent from. */
+export interface RequestSource {
+  readonly secFetchSite?: string;
+  readonly origin?: string;
+  readonly referer?: string;
+}
+
+/** The origin (`scheme://host[:port]`) of a Referer, or undefined when it is not an absolute http(s) URL. */
+function refererOrigin(referer: string): string | undefined {
+  try {
+    const url = new URL(referer);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Whether a request comes from another site: `Sec-Fetch-Site: cross-site`, or an `Origin` other than our own
- * (`Origin: null`, sent by sandboxed frames and some redirects, counts as foreign).
+ * Whether a request comes from another site: `Sec-Fetch-Site: cross-site`, an `Origin` other than our own
+ * (`Origin: null`, sent by sandboxed frames and some redirects, counts as foreign), or a `Referer` from another
+ * origin (old browsers and a GET from a link send neither of the first two). A request with none of the three
+ * (scripts, curl) is not cross-site: it carries no ambient browser credentials to abuse.
  */
-export function isCrossSite(secFetchSite: string | undefined, origin: string | undefined, ownOrigin: string): boolean {
-  if (secFetchSite?.toLowerCase() === 'cross-site') return true;
-  if (origin === undefined || origin === '') return false;
-  return origin.toLowerCase() !== ownOrigin.toLowerCase();
+export function isCrossSite(source: RequestSource, ownOrigin: string): boolean {
+  const own = ownOrigin.toLowerCase();
+  if (source.secFetchSite?.toLowerCase() === 'cross-site') return true;
+  if (source.origin) return source.origin.toLowerCase() !== own;
+  if (source.referer) return refererOrigin(source.referer)?.toLowerCase() !== own;
+  return false;
 }
 
 /** `next` when it is a path on this site, else `'/'` (no open redirect: `//evil`, `/\evil`, schemes, control chars). */

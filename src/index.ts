@@ -11,7 +11,7 @@ export type { HistoryEntry, StateSummary } from './core/history.js';
 export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
 export type { KeyvLike } from './core/keyv-like.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';
-export { isActive } from './core/state.js';
+export { isActive, MESSAGE_MAX_LENGTH } from './core/state.js';
 export {
   createMaintenanceController,
   FORCE_MAINTENANCE_METADATA,

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
-import { type CliIo, hashSecret, main } from '../src/index.js';
+import { type CliIo, hashSecret, MESSAGE_MAX_LENGTH, main } from '../src/index.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
 function fakeIo(cwd: string, env: Record<string, string> = {}, input?: string) {
@@ -47,6 +47,20 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
     r = await run(['off']);
     expect(r.code).to.equal(0);
     expect(state().enabled).to.equal(false);
+  });
+
+  it('records the OS account when USER and USERNAME are unset (containers, CI)', async () => {
+    const f = fakeIo(dir, {});
+    expect(await main(['on'], f.io)).to.equal(0);
+    expect(state().updatedBy).to.equal(`cli:${userInfo().username}`);
+    expect(state().updatedBy).to.not.equal('cli:unknown');
+  });
+
+  it('refuses a message over the limit with the limit in the error, and changes nothing', async () => {
+    const r = await run(['on', '--message', 'm'.repeat(MESSAGE_MAX_LENGTH + 1)]);
+    expect(r.code).to.equal(1);
+    expect(r.err).to.match(/^Error: message is 1001 characters long; the limit is 1000\./);
+    expect(() => state()).to.throw(/ENOENT/);
   });
 
   it('accepts on/yes/true/1 and off/no/false/0', async () => {

@@ -88,7 +88,9 @@ describe('maintenance(): IP addresses', () => {
     await t.request().get('/').set('X-Forwarded-For', '10.1.1.1, 8.8.8.8').expect(200);
     await t.request().get('/').set('X-Forwarded-For', '8.8.8.8').expect(503);
     expect(logger.warnings).to.have.length(1);
-    expect(logger.warnings[0]).to.match(/app\.maxIpsCount/).and.match(/X-Forwarded-For/);
+    expect(logger.warnings[0])
+      .to.match(/app\.maxIpsCount/)
+      .and.match(/X-Forwarded-For/);
   });
 
   it('takes the address the trusted proxy saw with app.maxIpsCount = 1, and does not warn', async () => {

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import Keyv from 'keyv';
 import { Container } from 'typedi';
-import { getMaintenanceMode, MaintenanceError, MaintenanceService, setMaintenanceMode } from '../src/index.js';
+import {
+  getMaintenanceMode,
+  MaintenanceError,
+  MaintenanceService,
+  MESSAGE_MAX_LENGTH,
+  setMaintenanceMode,
+} from '../src/index.js';
 import { captureLogger, inSeconds, memoryService } from './helpers/app.js';
 
 /** A keyv whose storage adapter fails (or hangs) on demand, with keyv's own defaults (errors swallowed). */
@@ -60,6 +66,16 @@ describe('MaintenanceService: state through keyv', () => {
     expect(await s.getState())
       .to.include({ enabled: false, updatedBy: 'bob' })
       .and.not.have.property('message');
+  });
+
+  it('bounds the message: one over MESSAGE_MAX_LENGTH is a MaintenanceError naming the limit, nothing is written', async () => {
+    const s = memoryService();
+    await s.enable({ message: 'x'.repeat(MESSAGE_MAX_LENGTH) });
+    const err = await s.enable({ message: 'y'.repeat(1_000_000) }).catch((e) => e);
+    expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_INVALID_SCHEDULE');
+    expect(err.message).to.include(`the limit is ${MESSAGE_MAX_LENGTH}`).and.include('1000000 characters');
+    expect((await s.getState()).message).to.equal('x'.repeat(MESSAGE_MAX_LENGTH));
+    expect(await s.history()).to.have.length(1);
   });
 
   it('honours the schedule: enabled for a future window is not active yet', async () => {

@@ -3,7 +3,13 @@ import Keyv from 'keyv';
 import Koa from 'koa';
 import supertest from 'supertest';
 import { Container } from 'typedi';
-import { MaintenanceError, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
+import {
+  MaintenanceError,
+  MaintenanceService,
+  MESSAGE_MAX_LENGTH,
+  maintenance,
+  maintenanceRoutes,
+} from '../src/index.js';
 import { captureLogger, inSeconds, memoryService, unreadableKeyv, userFromHeader } from './helpers/app.js';
 
 const ALICE = JSON.stringify({ username: 'alice', isSuperuser: true });
@@ -148,8 +154,18 @@ describe('maintenanceRoutes(): who may switch', () => {
       const r = await t.request().get('/maintenance-mode/off').set('x-user', ALICE).set('Referer', referer).expect(403);
       expect(r.text, referer).to.match(/Cross-site requests/);
     }
-    await t.request().get('/maintenance-mode/status').set('x-user', ALICE).set('Referer', 'https://evil.example/').expect(403);
-    await t.request().get('/maintenance-mode/').set('x-user', ALICE).set('Referer', 'https://evil.example/').expect(403);
+    await t
+      .request()
+      .get('/maintenance-mode/status')
+      .set('x-user', ALICE)
+      .set('Referer', 'https://evil.example/')
+      .expect(403);
+    await t
+      .request()
+      .get('/maintenance-mode/')
+      .set('x-user', ALICE)
+      .set('Referer', 'https://evil.example/')
+      .expect(403);
     expect(await t.service.isEnabled()).to.equal(true);
   });
 
@@ -323,5 +339,34 @@ describe('maintenanceRoutes(): the status page', () => {
       .expect(302);
     expect(r.headers.location).to.equal('/maintenance-mode/');
     expect(await service.getState()).to.include({ enabled: true, message: 'Back at noon', updatedBy: 'alice' });
+  });
+
+  it('refuses a message over the limit with 400 naming it, and the form says the limit', async () => {
+    const bodyParser = (await import('koa-bodyparser')).default;
+    const service = memoryService();
+    const app = new Koa();
+    app.use(bodyParser({ formLimit: '2mb' }));
+    app.use(async (ctx, next) => {
+      ctx.state.user = { username: 'alice', isSuperuser: true };
+      await next();
+    });
+    app.use(maintenanceRoutes({ service }).routes());
+    const big = 'm'.repeat(1_000_000);
+    const r = await supertest(app.callback())
+      .post('/maintenance-mode/on')
+      .type('form')
+      .send({ message: big })
+      .expect(400);
+    expect(r.text).to.match(/not switched on: message is 1000000 characters long; the limit is 1000\./);
+    const json = await supertest(app.callback())
+      .post('/maintenance-mode/on')
+      .set('Accept', 'application/json')
+      .send({ message: big })
+      .expect(400);
+    expect(json.body.error).to.equal('ERR_MAINTENANCE_INVALID_SCHEDULE');
+    expect(await service.getState()).to.deep.equal({ enabled: false });
+    expect(await service.history()).to.deep.equal([]);
+    const page = await supertest(app.callback()).get('/maintenance-mode/').expect(200);
+    expect(page.text).to.include(`maxlength="${MESSAGE_MAX_LENGTH}"`);
   });
 });

@@ -1,6 +1,7 @@
 /** The `maintenance-mode` command: `main(argv, io)` returns the exit code; `bin.ts` is the one-line process shell. */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -146,6 +147,18 @@ function describe(state: MaintenanceState, now: Date): string {
   if (state.message) parts.push(`message: ${JSON.stringify(state.message)}`);
   if (state.updatedAt) parts.push(`changed ${state.updatedAt}${state.updatedBy ? ` by ${state.updatedBy}` : ''}`);
   return `${active ? 'on' : 'off'}${parts.length ? ` (${parts.join('; ')})` : ''}`;
+}
+
+/** Who runs the CLI: `USER`/`USERNAME`, else the OS account (containers and CI often set neither variable). */
+function accountName(io: CliIo): string {
+  const fromEnv = io.env.USER || io.env.USERNAME;
+  if (fromEnv) return fromEnv;
+  try {
+    return userInfo().username;
+  } catch {
+    // no passwd entry for this uid (some containers): the uid still says who it was
+    return `uid:${process.getuid?.() ?? 'unknown'}`;
+  }
 }
 
 async function confirm(io: CliIo, question: string): Promise<boolean> {
@@ -307,7 +320,7 @@ async function run(
     io.stderr.write('Error: declined at the prompt; nothing changed.\n');
     return EXIT.error;
   }
-  const by = `cli:${io.env.USER ?? io.env.USERNAME ?? 'unknown'}`;
+  const by = `cli:${accountName(io)}`;
   // A fresh secret for this window: only its hash is stored; the secret is shown once, here.
   const secret = target && p.secret ? randomBytes(16).toString('hex') : undefined;
   if (target) {

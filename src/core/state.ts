@@ -47,6 +47,12 @@ export interface DisableOptions {
   readonly source?: string;
 }
 
+/**
+ * Longest `message` accepted, in characters: it is copied into every history entry and every maintenance answer,
+ * so it stays a short notice, not a document.
+ */
+export const MESSAGE_MAX_LENGTH = 1000;
+
 /** The state when nothing is stored: maintenance off. */
 export const OFF_STATE: MaintenanceState = Object.freeze({ enabled: false });
 
@@ -170,6 +176,13 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
     throw new MaintenanceError(
       'ERR_MAINTENANCE_INVALID_SCHEDULE',
       `message must be a string; received ${JSON.stringify(opts.message)}.`,
+    );
+  }
+  if (opts.message !== undefined && opts.message.length > MESSAGE_MAX_LENGTH) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `message is ${opts.message.length} characters long; the limit is ${MESSAGE_MAX_LENGTH}. ` +
+        'Shorten it, and link to a status page for the details.',
     );
   }
   if (opts.readOnly !== undefined && typeof opts.readOnly !== 'boolean') {

@@ -2,7 +2,7 @@
 import type { ParameterizedContext } from 'koa';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
-import { isActive, type MaintenanceState } from '../core/state.js';
+import { isActive, type MaintenanceState, MESSAGE_MAX_LENGTH } from '../core/state.js';
 import { defaultService } from '../service/service.js';
 import { neverCache } from './respond.js';
 import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath } from './toggle-rules.js';
@@ -32,6 +32,12 @@ export function statusBody(state: MaintenanceState, now: Date) {
     bypass: state.bypassHash !== undefined,
   };
 }
+
+/** A refused change (forced mode) is a conflict, bad input (a message over the limit) the client's; the rest the store's. */
+const STATUS_OF: Partial<Record<MaintenanceError['code'], number>> = {
+  ERR_MAINTENANCE_MODE_FORCED: 409,
+  ERR_MAINTENANCE_INVALID_SCHEDULE: 400,
+};
 
 const wantsJson = (ctx: ParameterizedContext) => ctx.accepts('html', 'json') === 'json';
 
@@ -90,12 +96,12 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
           const by = config.getUpdatedBy ? config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
           // A form may send a message (when a body parser runs before the routes).
           const raw = bodyOf(ctx)?.message;
-          const message = typeof raw === 'string' && raw.trim() !== '' ? raw.trim().slice(0, 500) : undefined;
+          const message = typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : undefined;
           await (target ? s.enable({ by, message, source: 'routes' }) : s.disable({ by, source: 'routes' }));
         }
       } catch (err) {
         if (!(err instanceof MaintenanceError)) throw err;
-        const status = err.code === 'ERR_MAINTENANCE_MODE_FORCED' ? 409 : 503;
+        const status = STATUS_OF[err.code] ?? 503;
         answer(ctx, status, err.code, `Maintenance mode was not switched ${target ? 'on' : 'off'}: ${err.message}`);
         return;
       }
@@ -136,6 +142,7 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
         ...statusBody(state, now),
         summary: summarize(state, now),
         prefix: config.prefix,
+        messageMaxLength: MESSAGE_MAX_LENGTH,
         store: s.storeDescription,
         history,
       });

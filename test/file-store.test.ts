@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { parseStateDocument } from '../src/core/state.js';
-import { MaintenanceError, MaintenanceService } from '../src/index.js';
+import { HISTORY_LIMIT, MaintenanceError, MaintenanceService } from '../src/index.js';
 import { captureLogger, inSeconds } from './helpers/app.js';
 
 describe('embedded file store', () => {
@@ -57,7 +57,11 @@ describe('embedded file store', () => {
     }
     expect(statSync(file).mode & 0o777).to.equal(0o644);
     // the state and, beside it, the audit history; no temp file left behind
-    expect(readdirSync(dir).sort()).to.deep.equal(['state.json', 'state.json.maintenance_mode_history.json']);
+    expect(readdirSync(dir).sort()).to.deep.equal([
+      'state.json',
+      'state.json.history.jsonl',
+    ]);
+    expect(statSync(join(dir, 'state.json.history.jsonl')).mode & 0o777).to.equal(0o644);
   });
 
   it('reads django-maintenance-mode state files (0 / 1 with whitespace, schedule object)', async () => {
@@ -188,6 +192,54 @@ describe('embedded file store', () => {
     expect([...seen]).to.have.members([true, false]);
     const final = parseStateDocument(readFileSync(file, 'utf8'));
     expect(final.enabled).to.equal(false); // each writer's last toggle (i = 199) is disable()
-    expect(readdirSync(dir).sort()).to.deep.equal(['state.json', 'state.json.maintenance_mode_history.json']);
+    // No temp file or rotation lock is left behind; beside the state only the history (log and rotated log).
+    const left = readdirSync(dir).filter((f) => f !== 'state.json' && !/^state\.json\.history\.jsonl(\.1)?$/.test(f));
+    expect(left).to.deep.equal([]);
+  });
+
+  it('loses no history entry while two processes change the state at the same instant', async function () {
+    this.timeout(60_000);
+    const entry = resolve(__dirname, '../src/index.js');
+    const changes = 90;
+    const writer = (id: string) =>
+      new Promise<number>((done, fail) => {
+        const code = `
+          require('reflect-metadata');
+          const { MaintenanceService } = require(${JSON.stringify(entry)});
+          const s = new MaintenanceService({ stateFilePath: ${JSON.stringify(file)}, cacheTtlMs: 0 });
+          (async () => {
+            for (let i = 0; i < ${changes}; i++) await s.enable({ message: '${id}-' + i, by: '${id}' });
+          })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
+        const child = spawn(process.execPath, ['-e', code], {
+          cwd: resolve(__dirname, '../..'),
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        child.on('error', fail);
+        child.on('exit', (status) => done(status ?? -1));
+      });
+    expect(await Promise.all([writer('a'), writer('b')])).to.deep.equal([0, 0]);
+    const { s } = service();
+    const history = await s.history(HISTORY_LIMIT);
+    const expected = ['a', 'b'].flatMap((id) => Array.from({ length: changes }, (_, i) => `${id}-${i}`));
+    expect(history.map((e) => e.message).sort()).to.deep.equal(expected.sort());
+    // Each writer's own entries stay in its order.
+    for (const id of ['a', 'b']) {
+      const own = history.filter((e) => e.by === id).map((e) => Number(e.message?.split('-')[1]));
+      expect(own).to.deep.equal([...own].sort((x, y) => y - x));
+    }
+  });
+
+  it('keeps the history bounded on disk and returns the newest entries, skipping a torn line', async () => {
+    const { s } = service();
+    for (let i = 0; i < HISTORY_LIMIT * 2 + 50; i++) await s.enable({ message: `m${i}` });
+    const lines = (name: string) => readFileSync(join(dir, name), 'utf8').trim().split('\n').length;
+    expect(lines('state.json.history.jsonl')).to.be.below(HISTORY_LIMIT);
+    expect(lines('state.json.history.jsonl.1')).to.equal(HISTORY_LIMIT);
+    writeFileSync(join(dir, 'state.json.history.jsonl'), '{"at":"2026-', { flag: 'a' }); // a crash mid-write
+    const history = await s.history(HISTORY_LIMIT);
+    expect(history).to.have.length(HISTORY_LIMIT);
+    expect(history[0].message).to.equal(`m${HISTORY_LIMIT * 2 + 49}`);
+    expect(history[HISTORY_LIMIT - 1].message).to.equal(`m${HISTORY_LIMIT + 50}`);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.lock'))).to.deep.equal([]);
   });
 });

@@ -67,7 +67,7 @@ export function appendHistory(
   return next.length > limit ? next.slice(next.length - limit) : next;
 }
 
-/** Property under which a store offers an atomic history log (Redis); other stores use read-modify-write. */
+/** Property under which a store offers an atomic history log (Redis, the file store); others use read-modify-write. */
 export const HISTORY_LOG = Symbol.for('koa-maintenance-mode.history-log');
 
 /** An append-only, bounded log kept by the store itself, so concurrent writers lose no entry. */

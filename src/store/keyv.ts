@@ -1,7 +1,9 @@
 /** The only file that imports keyv: builds the default file-backed keyv. */
 import Keyv from 'keyv';
 import { CHANGE_FEED } from '../core/change-feed.js';
+import { HISTORY_LOG } from '../core/history.js';
 import type { KeyvLike } from '../core/keyv-like.js';
+import { createFileHistoryLog } from './file-history.js';
 import { createFileChangeFeed, FileStateStore } from './file-store.js';
 
 /** A keyv over the embedded {@link FileStateStore}: no key prefix, no serialisation (the file holds plain JSON). */
@@ -14,5 +16,6 @@ export function createFileKeyv(filePath: string): KeyvLike {
     throwOnErrors: true,
   } as unknown as ConstructorParameters<typeof Keyv>[0]);
   Object.defineProperty(keyv, CHANGE_FEED, { value: createFileChangeFeed(filePath) });
+  Object.defineProperty(keyv, HISTORY_LOG, { value: createFileHistoryLog(filePath) });
   return keyv as unknown as KeyvLike;
 }

@@ -33,7 +33,7 @@ export interface StateStore {
   write(state: MaintenanceState): Promise<void>;
   /** The newest `limit` history entries, oldest first; failures throw `MaintenanceError`. */
   readHistory(limit: number): Promise<HistoryEntry[]>;
-  /** Appends one entry: atomically where the store keeps a log (Redis), else read-modify-write. */
+  /** Appends one entry: atomically where the store keeps a log (Redis, the file store), else read-modify-write. */
   appendHistory(entry: HistoryEntry): Promise<void>;
   /** Human description used in messages (file path or "keyv store"). */
   readonly description: string;

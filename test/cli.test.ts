@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { type CliIo, hashSecret, MESSAGE_MAX_LENGTH, main } from '../src/index.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
+import { requireBinary } from './helpers/system.js';
 
 function fakeIo(cwd: string, env: Record<string, string> = {}, input?: string) {
   const out: string[] = [];
@@ -239,13 +240,14 @@ describe('maintenance-mode CLI: Redis and a real process', () => {
   let redis: TestRedis;
   let dir: string;
   before(async function () {
+    requireBinary(this, 'redis-server', 'redis-server');
     this.timeout(20_000);
     redis = await startRedis();
     dir = mkdtempSync(join(tmpdir(), 'kmm-cli-proc-'));
   });
   after(async () => {
     await redis?.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const bin = resolve(__dirname, '../src/cli/bin.js');

@@ -57,10 +57,7 @@ describe('embedded file store', () => {
     }
     expect(statSync(file).mode & 0o777).to.equal(0o644);
     // the state and, beside it, the audit history; no temp file left behind
-    expect(readdirSync(dir).sort()).to.deep.equal([
-      'state.json',
-      'state.json.history.jsonl',
-    ]);
+    expect(readdirSync(dir).sort()).to.deep.equal(['state.json', 'state.json.history.jsonl']);
     expect(statSync(join(dir, 'state.json.history.jsonl')).mode & 0o777).to.equal(0o644);
   });
 

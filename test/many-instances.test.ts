@@ -7,6 +7,7 @@ import Koa from 'koa';
 import { createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
+import { requireBinary } from './helpers/system.js';
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
@@ -35,6 +36,7 @@ describe('many instances on one Redis: pushed changes', () => {
     return s;
   };
   before(async function () {
+    requireBinary(this, 'redis-server', 'redis-server');
     this.timeout(20_000);
     redis = await startRedis();
   });
@@ -97,6 +99,7 @@ describe('many instances on one Redis: Redis fails under load', () => {
   const TIMEOUT = 300;
 
   before(async function () {
+    requireBinary(this, 'redis-server', 'redis-server');
     this.timeout(20_000);
     redis = await startRedis();
   });

@@ -4,6 +4,7 @@ import { createRedisStore, MaintenanceError, MaintenanceService } from '../src/i
 import { redactUrl } from '../src/store/redis-store.js';
 import { captureLogger } from './helpers/app.js';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
+import { requireBinary } from './helpers/system.js';
 
 describe('createRedisStore(): state shared through a real Redis', () => {
   let redis: TestRedis;
@@ -18,6 +19,7 @@ describe('createRedisStore(): state shared through a real Redis', () => {
     logger = captureLogger();
   });
   before(async function () {
+    requireBinary(this, 'redis-server', 'redis-server');
     this.timeout(20_000);
     redis = await startRedis();
   });

@@ -224,11 +224,9 @@ function pathList(name: string, value: unknown, itemCheck: (item: string, label:
   }) as ReadonlyArray<string | RegExp>;
 }
 
-/**
- * Validates `input` and fills in defaults. Keys set to `undefined` mean "use the default".
- * Throws {@link MaintenanceError} (`ERR_MAINTENANCE_INVALID_OPTION`) naming the option and the fix.
- */
-export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfig {
+type Entries = Record<string, unknown>;
+
+function checkShape(input: unknown): Entries {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     invalidOption('maintenance(options)', 'takes an options object', input);
   }
@@ -251,10 +249,30 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
       invalidOption('service', 'must be a MaintenanceService (e.g. new MaintenanceService({ store }))', s);
     }
   }
+  return o;
+}
 
+/** The user rules and logout flags (staff and superusers inherit `logoutAuthenticatedUser` when unset). */
+function resolveUsers(o: Entries) {
+  const bool = (k: (typeof BOOLEAN_KEYS)[number]) => (o[k] as boolean | undefined) ?? false;
+  const logoutAuthenticatedUser = bool('logoutAuthenticatedUser');
+  return {
+    ignoreAnonymousUser: bool('ignoreAnonymousUser'),
+    ignoreAuthenticatedUser: bool('ignoreAuthenticatedUser'),
+    ignoreStaff: bool('ignoreStaff'),
+    ignoreSuperuser: bool('ignoreSuperuser'),
+    getUser: o.getUser as MaintenanceConfig['getUser'],
+    logoutAuthenticatedUser,
+    logoutStaffUser: (o.logoutStaffUser as boolean | undefined) ?? logoutAuthenticatedUser,
+    logoutSuperuser: (o.logoutSuperuser as boolean | undefined) ?? logoutAuthenticatedUser,
+    logout: o.logout as MaintenanceConfig['logout'],
+  };
+}
+
+/** The admin site, IP and URL exemptions. */
+function resolveExemptions(o: Entries) {
   const adminPath = trimSlash(checkPath('adminPath', o.adminPath ?? DEFAULTS.adminPath));
   if (adminPath === '/') invalidOption('adminPath', 'must not be "/" (that would exempt every page)', o.adminPath);
-
   const ignoreIpAddresses = pathList('ignoreIpAddresses', o.ignoreIpAddresses ?? DEFAULTS.ignoreIpAddresses, (s, l) => {
     const problem = ipEntryProblem(s);
     if (problem) invalidOption(l, `must be an IP address, a CIDR like "10.0.0.0/8" or a RegExp: ${problem}`, s);
@@ -265,23 +283,34 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
       invalidOption(l, 'must not be "/": every path starts with it, so maintenance would never show', s);
     }
   });
+  return {
+    ignoreAdminSite: (o.ignoreAdminSite as boolean | undefined) ?? DEFAULTS.ignoreAdminSite,
+    adminPath,
+    ignoreIpAddresses,
+    getClientIpAddress: o.getClientIpAddress as MaintenanceConfig['getClientIpAddress'],
+    ignoreUrls,
+    ignoreTests: (o.ignoreTests as boolean | undefined) ?? DEFAULTS.ignoreTests,
+  };
+}
 
-  let redirectUrl: string | undefined;
-  if ('redirectUrl' in o) {
-    const r = o.redirectUrl;
-    if (typeof r !== 'string' || !(r.startsWith('/') || /^https?:\/\//i.test(r)) || r.startsWith('//')) {
-      invalidOption('redirectUrl', 'must be a path ("/maintenance") or an absolute http(s) URL', r);
-    }
-    if (r.startsWith('/') && trimSlash(new URL(r, 'http://localhost').pathname) === '/') {
-      invalidOption(
-        'redirectUrl',
-        'must not target "/": the target is always served, so maintenance would be skipped',
-        r,
-      );
-    }
-    redirectUrl = r;
+function resolveRedirect(o: Entries): string | undefined {
+  if (!('redirectUrl' in o)) return undefined;
+  const r = o.redirectUrl;
+  if (typeof r !== 'string' || !(r.startsWith('/') || /^https?:\/\//i.test(r)) || r.startsWith('//')) {
+    invalidOption('redirectUrl', 'must be a path ("/maintenance") or an absolute http(s) URL', r);
   }
+  if (r.startsWith('/') && trimSlash(new URL(r, 'http://localhost').pathname) === '/') {
+    invalidOption(
+      'redirectUrl',
+      'must not target "/": the target is always served, so maintenance would be skipped',
+      r,
+    );
+  }
+  return r;
+}
 
+/** How the maintenance answer is written: kind, template, status and Retry-After. */
+function resolveAnswer(o: Entries) {
   const responseType = o.responseType ?? DEFAULTS.responseType;
   if (typeof responseType !== 'function' && !['html', 'json', 'problem', 'auto'].includes(responseType as string)) {
     invalidOption(
@@ -290,23 +319,19 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
       responseType,
     );
   }
-
   const template = o.template ?? DEFAULTS.template;
   if (typeof template !== 'string' || template.trim() === '') {
     invalidOption('template', 'must be a template file name such as "503.html"', template);
   }
-
   const rawViews = o.viewsDir ?? DEFAULTS.viewsDir;
   const viewsDir = typeof rawViews === 'string' ? [rawViews] : rawViews;
   if (!Array.isArray(viewsDir) || viewsDir.some((d) => typeof d !== 'string' || d === '')) {
     invalidOption('viewsDir', 'must be a directory path or an array of them', rawViews);
   }
-
   const statusCode = o.statusCode ?? DEFAULTS.statusCode;
   if (!Number.isInteger(statusCode) || (statusCode as number) < 100 || (statusCode as number) > 599) {
     invalidOption('statusCode', 'must be an integer HTTP status between 100 and 599 (usually 503)', statusCode);
   }
-
   const retryAfter = 'retryAfter' in o ? o.retryAfter : DEFAULTS.retryAfter;
   if (retryAfter !== null && (!Number.isInteger(retryAfter) || (retryAfter as number) < 0)) {
     invalidOption(
@@ -315,46 +340,42 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
       retryAfter,
     );
   }
-
-  const rawHealth = o.healthPaths ?? DEFAULTS.healthPaths;
-  const healthPaths = rawHealth === true ? DEFAULT_HEALTH_PATHS : rawHealth;
-  if (!Array.isArray(healthPaths)) invalidOption('healthPaths', 'must be true or an array of paths', rawHealth);
-  for (const [i, p] of (healthPaths as unknown[]).entries()) {
-    checkPath(`healthPaths[${i}]`, p);
-    if (trimSlash(p as string) === '/') invalidOption(`healthPaths[${i}]`, 'must not be "/"', p);
-  }
-
-  const bypass = 'bypass' in o ? resolveBypass(o.bypass) : undefined;
-
-  const bool = (k: (typeof BOOLEAN_KEYS)[number]) => (o[k] as boolean | undefined) ?? false;
-  const logoutAuthenticatedUser = bool('logoutAuthenticatedUser');
-  return Object.freeze({
-    service: o.service as MaintenanceService | undefined,
-    ignoreAdminSite: bool('ignoreAdminSite'),
-    adminPath,
-    ignoreAnonymousUser: bool('ignoreAnonymousUser'),
-    ignoreAuthenticatedUser: bool('ignoreAuthenticatedUser'),
-    ignoreStaff: bool('ignoreStaff'),
-    ignoreSuperuser: bool('ignoreSuperuser'),
-    getUser: o.getUser as MaintenanceConfig['getUser'],
-    logoutAuthenticatedUser,
-    logoutStaffUser: (o.logoutStaffUser as boolean | undefined) ?? logoutAuthenticatedUser,
-    logoutSuperuser: (o.logoutSuperuser as boolean | undefined) ?? logoutAuthenticatedUser,
-    logout: o.logout as MaintenanceConfig['logout'],
-    ignoreIpAddresses,
-    getClientIpAddress: o.getClientIpAddress as MaintenanceConfig['getClientIpAddress'],
-    ignoreUrls,
-    ignoreTests: bool('ignoreTests'),
-    redirectUrl,
+  return {
     responseType: responseType as MaintenanceConfig['responseType'],
     template: template as string,
     viewsDir: Object.freeze([...(viewsDir as string[])]),
     getContext: o.getContext as MaintenanceConfig['getContext'],
     statusCode: statusCode as number,
     retryAfter: retryAfter === 0 ? null : (retryAfter as number | null),
-    healthPaths: Object.freeze((healthPaths as string[]).map(trimSlash)),
-    bypass,
-    exposeDecision: bool('exposeDecision'),
+  };
+}
+
+function resolveHealthPaths(o: Entries): readonly string[] {
+  const raw = o.healthPaths ?? DEFAULTS.healthPaths;
+  const paths = raw === true ? DEFAULT_HEALTH_PATHS : raw;
+  if (!Array.isArray(paths)) invalidOption('healthPaths', 'must be true or an array of paths', raw);
+  for (const [i, p] of (paths as unknown[]).entries()) {
+    checkPath(`healthPaths[${i}]`, p);
+    if (trimSlash(p as string) === '/') invalidOption(`healthPaths[${i}]`, 'must not be "/"', p);
+  }
+  return Object.freeze((paths as string[]).map(trimSlash));
+}
+
+/**
+ * Validates `input` and fills in defaults. Keys set to `undefined` mean "use the default".
+ * Throws {@link MaintenanceError} (`ERR_MAINTENANCE_INVALID_OPTION`) naming the option and the fix.
+ */
+export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfig {
+  const o = checkShape(input);
+  return Object.freeze({
+    service: o.service as MaintenanceService | undefined,
+    ...resolveUsers(o),
+    ...resolveExemptions(o),
+    redirectUrl: resolveRedirect(o),
+    ...resolveAnswer(o),
+    healthPaths: resolveHealthPaths(o),
+    bypass: 'bypass' in o ? resolveBypass(o.bypass) : undefined,
+    exposeDecision: (o.exposeDecision as boolean | undefined) ?? DEFAULTS.exposeDecision,
   });
 }
 

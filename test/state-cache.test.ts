@@ -9,12 +9,9 @@ import { captureLogger } from './helpers/app.js';
 function harness(ttlMs = 1000, fallbackValue = false) {
   let now = 0;
   const pending: Array<(r: ReadResult) => void> = [];
-  const store: StateStore = {
+  const store: Pick<StateStore, 'read' | 'description'> = {
     description: 'the test store',
     read: () => new Promise<ReadResult>((resolve) => pending.push(resolve)),
-    write: async () => undefined,
-    readHistory: async () => [],
-    appendHistory: async () => undefined,
   };
   const logger = captureLogger();
   const cache = createStateCache({ store, ttlMs, fallbackValue, clock: () => now, logger });

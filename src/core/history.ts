@@ -22,6 +22,8 @@ export interface HistoryEntry {
   readonly to: StateSummary;
   /** The message set with the change, if any. */
   readonly message?: string;
+  /** The scope that was switched; absent for the global state. */
+  readonly scope?: string;
 }
 
 /** Summary of `state` at `now`. */
@@ -38,6 +40,7 @@ export function historyEntry(
   source: string,
   now: Date,
   by: string | undefined = next.updatedBy,
+  scope?: string,
 ): HistoryEntry {
   const entry: { -readonly [K in keyof HistoryEntry]: HistoryEntry[K] } = {
     at: now.toISOString(),
@@ -47,6 +50,7 @@ export function historyEntry(
   };
   if (by !== undefined) entry.by = by;
   if (next.message !== undefined) entry.message = next.message;
+  if (scope !== undefined) entry.scope = scope;
   return entry;
 }
 

@@ -37,12 +37,16 @@ export interface EnableOptions {
   readonly bypassHash?: string;
   /** Recorded in the history as what made the change. @default 'service' */
   readonly source?: string;
+  /** Switch this scope (a part of the site or a tenant) instead of the whole site. @default undefined (global) */
+  readonly scope?: string;
 }
 
 /** Arguments of `MaintenanceService.disable()`. */
 export interface DisableOptions {
   /** Recorded as `updatedBy`. @default undefined */
   readonly by?: string;
+  /** Switch this scope off instead of the whole site. @default undefined (global) */
+  readonly scope?: string;
   /** Recorded in the history as what made the change. @default 'service' */
   readonly source?: string;
 }
@@ -214,12 +218,12 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
 /** Builds the state written by `disable()`; a schedule or message there is a mistake and throws. */
 export function disabledState(opts: DisableOptions, now: Date): MaintenanceState {
   const extra = Object.keys(opts).filter(
-    (k) => k !== 'by' && k !== 'source' && (opts as Record<string, unknown>)[k] !== undefined,
+    (k) => k !== 'by' && k !== 'source' && k !== 'scope' && (opts as Record<string, unknown>)[k] !== undefined,
   );
   if (extra.length > 0) {
     throw new MaintenanceError(
       'ERR_MAINTENANCE_INVALID_SCHEDULE',
-      `disable() takes only { by, source }; received ${extra.join(', ')}. To schedule maintenance use enable({ start, end }).`,
+      `disable() takes only { by, source, scope }; received ${extra.join(', ')}. To schedule maintenance use enable({ start, end }).`,
     );
   }
   return withMeta({ enabled: false }, now, opts.by);

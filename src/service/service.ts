@@ -2,10 +2,11 @@
 import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
 import { Container, Service } from 'typedi';
-import { type ChangeFeed, changeFeedOf } from '../core/change-feed.js';
+import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
 import type { KeyvLike } from '../core/keyv-like.js';
+import { checkScopeName } from '../core/scope.js';
 import {
   type DisableOptions,
   disabledState,
@@ -14,10 +15,12 @@ import {
   isActive,
   type MaintenanceState,
   normalizeState,
+  OFF_STATE,
 } from '../core/state.js';
 import { createFileKeyv } from '../store/keyv.js';
 import { createRedisStore, STORE_DESCRIPTION } from '../store/redis-store.js';
-import { createStateStore, type StateStore, withTimeout } from '../store/state-store.js';
+import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
+import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
 import {
   type MaintenanceServiceConfig,
   type MaintenanceServiceOptions,
@@ -27,9 +30,10 @@ import { createStateCache, type StateCache } from './state-cache.js';
 
 /** Events of {@link MaintenanceService}: the state in force changed (seen by every instance), or a read failed. */
 export interface MaintenanceServiceEvents {
-  enabled: [state: MaintenanceState];
-  disabled: [state: MaintenanceState];
-  scheduled: [state: MaintenanceState];
+  /** `scope` is set when a scope changed (only while something on this instance uses scopes). */
+  enabled: [state: MaintenanceState, scope?: string];
+  disabled: [state: MaintenanceState, scope?: string];
+  scheduled: [state: MaintenanceState, scope?: string];
   storeError: [error: MaintenanceError];
 }
 
@@ -50,6 +54,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   private readonly store: StateStore;
   private readonly keyv: KeyvLike;
   private readonly cache: StateCache;
+  private readonly scopeCache: ScopeCache;
   private readonly feed: ChangeFeed | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -81,19 +86,44 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       },
       onChange: (previous, next) => this.announce(previous, next),
     });
+    this.scopeCache = createScopeCache({
+      store: this.store,
+      ttlMs: this.config.cacheTtlMs,
+      clock: () => performance.now(),
+      logger: this.config.logger,
+      onChange: (previous, next) => {
+        for (const c of changedScopes(previous, next)) this.announce(c.previous, c.next, c.scope);
+      },
+    });
     this.feed = changeFeedOf(keyv);
     if (this.config.mode !== undefined) this.cache.accept({ enabled: this.config.mode });
   }
 
   /**
-   * The state in force: the forced `mode` if set, else the stored state, from memory when it was read less than
-   * `cacheTtlMs` ago (changes pushed by the store's change feed arrive at once). When the store fails or times out:
-   * the last known state for `cacheTtlMs`, then `{ enabled: fallbackValue }`. Never throws.
+   * The global state in force: the forced `mode` if set, else the stored state, from memory when it was read less
+   * than `cacheTtlMs` ago (changes pushed by the store's change feed arrive at once). When the store fails or times
+   * out: the last known state for `cacheTtlMs`, then `{ enabled: fallbackValue }`. Never throws.
+   * With `scope`: that scope's own state, cached the same way (off when it has none, and under a forced `mode`).
    */
-  async getState(): Promise<MaintenanceState> {
+  async getState(scope?: string): Promise<MaintenanceState> {
+    if (scope !== undefined) return (await this.scopeStates()).get(checkScopeName(scope)) ?? OFF_STATE;
     if (this.config.mode !== undefined) return this.cache.peek();
     this.listen();
     return this.cache.get();
+  }
+
+  /** Every enabled scoped state, from memory under the same cache policy as the global state. Never throws. */
+  async scopeStates(): Promise<ScopeStates> {
+    if (this.config.mode !== undefined) return this.scopeCache.peek();
+    this.listen();
+    return this.scopeCache.get();
+  }
+
+  /** {@link MaintenanceService.scopeStates} when no read is due, synchronously; else undefined. */
+  freshScopeStates(): ScopeStates | undefined {
+    if (this.config.mode !== undefined) return this.scopeCache.peek();
+    if (this.feed && !this.unsubscribe && this.config.cacheTtlMs > 0) return undefined; // first call subscribes
+    return this.scopeCache.fresh();
   }
 
   /**
@@ -111,26 +141,54 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    * The stored state, read now, for callers that must not act on a cached or fallback state (toggle routes, CLI):
    * a failing, timing-out or corrupt store throws `MaintenanceError`.
    */
-  async getStoredState(): Promise<MaintenanceState> {
+  async getStoredState(scope?: string): Promise<MaintenanceState> {
+    if (scope !== undefined) {
+      const name = checkScopeName(scope);
+      if (this.config.mode !== undefined) return OFF_STATE;
+      const result = await this.store.readScope(name);
+      if (!result.ok) throw result.error;
+      this.acceptScope(name, result.state);
+      return result.state;
+    }
     if (this.config.mode !== undefined) return this.cache.peek();
     const result = await this.cache.readThrough();
     if (!result.ok) throw result.error;
     return result.state;
   }
 
-  /** Whether maintenance is active now (forced `mode`, stored state and its `[start, end)` window). */
-  async isEnabled(): Promise<boolean> {
-    return isActive(await this.getState(), new Date());
+  /**
+   * Every scope whose stored state is enabled (scheduled ones included), sorted by name, read now.
+   * Throws `MaintenanceError` when the store cannot be read.
+   */
+  async scopes(): Promise<Array<{ scope: string; state: MaintenanceState }>> {
+    if (this.config.mode !== undefined) return [];
+    const result = await this.scopeCache.readThrough();
+    if (!result.ok) throw result.error;
+    return [...result.state].sort(([a], [b]) => (a < b ? -1 : 1)).map(([scope, state]) => ({ scope, state }));
   }
 
-  /** The last state this service read, wrote or was pushed, synchronously (no I/O); off until the first read. */
-  lastKnownState(): MaintenanceState {
-    return this.cache.peek();
+  /**
+   * Whether maintenance is active now (forced `mode`, stored state and its `[start, end)` window). With `scope`:
+   * whether requests of that scope are in maintenance, i.e. the global state or the scope's state is active.
+   */
+  async isEnabled(scope?: string): Promise<boolean> {
+    const now = new Date();
+    if (isActive(await this.getState(), now)) return true;
+    return scope !== undefined && isActive(await this.getState(scope), now);
   }
 
-  /** Store reads made by this service so far (cache misses and refreshes). */
+  /**
+   * The last state this service read, wrote or was pushed, synchronously (no I/O); off until the first read.
+   * With `scope`: that scope's last known state (off when scopes were never read here).
+   */
+  lastKnownState(scope?: string): MaintenanceState {
+    if (scope === undefined) return this.cache.peek();
+    return this.scopeCache.peek().get(scope) ?? OFF_STATE;
+  }
+
+  /** Store reads made by this service so far (cache misses and refreshes of the state and of the scope table). */
   get storeReads(): number {
-    return this.cache.reads;
+    return this.cache.reads + this.scopeCache.reads;
   }
 
   /**
@@ -146,20 +204,23 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    * schedule, when `mode` forces the state, or when the store cannot be written (the state is then unchanged).
    */
   async enable(opts: EnableOptions = {}): Promise<void> {
-    await this.write(enabledState(opts, new Date()), opts.source);
+    const scope = scopeOf(opts);
+    await this.write(enabledState(opts, new Date()), opts.source, undefined, scope);
   }
 
-  /** Switches maintenance off. Throws like {@link MaintenanceService.enable}. */
+  /** Switches maintenance off (the whole site, or `scope`). Throws like {@link MaintenanceService.enable}. */
   async disable(opts: DisableOptions = {}): Promise<void> {
-    await this.write(disabledState(opts, new Date()), opts.source);
+    const scope = scopeOf(opts);
+    await this.write(disabledState(opts, new Date()), opts.source, undefined, scope);
   }
 
   /**
-   * Writes back a state read earlier (e.g. the one before a `withMaintenanceOn` scope), exactly as it was,
+   * Writes back a state read earlier (e.g. the one before a `withMaintenanceOn` job), exactly as it was,
    * including its schedule, message and author. Throws like {@link MaintenanceService.enable}.
    */
-  async restore(state: MaintenanceState, opts: { source?: string; by?: string } = {}): Promise<void> {
-    await this.write(normalizeState(state), opts.source ?? 'scope', opts.by);
+  async restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
+    const scope = scopeOf(opts);
+    await this.write(normalizeState(state), opts.source ?? 'scope', opts.by, scope);
   }
 
   /** Human description of the store, as used in messages: the file path or the Redis URL (password hidden). */
@@ -182,53 +243,90 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   /** Subscribes to the store's change feed on first use (so a CLI run opens no subscriber connection). */
   private listen(): void {
     if (this.unsubscribe || !this.feed || this.config.cacheTtlMs === 0) return;
-    this.unsubscribe = this.feed.subscribe((state) => (state ? this.cache.accept(state) : this.cache.invalidate()));
+    this.unsubscribe = this.feed.subscribe((change) => this.onPushed(change));
     // Changes made before we listened were not pushed to us: whatever we hold (e.g. from our own write) is re-read.
     this.cache.invalidate();
+    if (this.scopeCache.known) this.scopeCache.invalidate();
   }
 
-  /** Emits `enabled`, `disabled` or `scheduled` when the state in force changes meaning. */
-  private announce(previous: MaintenanceState | undefined, next: MaintenanceState): void {
+  private onPushed(change: StateChange): void {
+    if (change.scope === undefined) {
+      if (change.state) this.cache.accept(change.state);
+      else this.cache.invalidate();
+      return;
+    }
+    if (!this.scopeCache.known) return; // nothing here uses scopes yet: the first use reads the table
+    if (change.scope === ANY_SCOPE || !change.state) this.scopeCache.invalidate();
+    else this.acceptScope(change.scope, change.state);
+  }
+
+  /** Puts one scope's state into the table held in memory (when there is one). */
+  private acceptScope(scope: string, state: MaintenanceState): void {
+    if (this.scopeCache.known) this.scopeCache.accept(withScope(this.scopeCache.peek(), scope, state));
+  }
+
+  /** Emits `enabled`, `disabled` or `scheduled` when the state in force (global, or of `scope`) changes meaning. */
+  private announce(previous: MaintenanceState | undefined, next: MaintenanceState, scope?: string): void {
     const now = new Date();
     const to = summarize(next, now);
     if (previous !== undefined && summarize(previous, now) === to && previous.enabled === next.enabled) return;
     if (previous === undefined && !next.enabled) return; // the first read of an off state is no change
-    this.emit(to === 'off' ? 'disabled' : to === 'scheduled' ? 'scheduled' : 'enabled', next);
+    const event = to === 'off' ? 'disabled' : to === 'scheduled' ? 'scheduled' : 'enabled';
+    if (scope === undefined) this.emit(event, next);
+    else this.emit(event, next, scope);
   }
 
-  private async write(state: MaintenanceState, source = 'service', by = state.updatedBy): Promise<void> {
+  private async write(state: MaintenanceState, source = 'service', by = state.updatedBy, scope?: string) {
     if (this.config.mode !== undefined) {
       throw new MaintenanceError(
         'ERR_MAINTENANCE_MODE_FORCED',
         `The state is forced by the mode option (mode: ${this.config.mode}); remove mode to switch maintenance with enable()/disable().`,
       );
     }
-    const before = await this.store.read();
-    const previous = before.ok ? before.state : this.cache.peek();
-    await this.store.write(state);
-    this.cache.accept(state);
-    if (this.feed) {
-      // The write is done; a failed notification only delays other instances until their cache expires.
-      await withTimeout(this.feed.publish(state), this.config.storeTimeoutMs, 'Publishing the change').catch(
-        (err: Error) =>
-          this.config.logger.warn(
-            `koa-maintenance-mode: the change was saved but not pushed to other instances: ${err.message}`,
-          ),
-      );
+    const previous = await this.previousState(scope);
+    if (scope === undefined) {
+      await this.store.write(state);
+      this.cache.accept(state);
+    } else {
+      await this.store.writeScope(scope, state);
+      this.acceptScope(scope, state);
     }
-    await this.record(previous, state, source, by);
+    await this.publish(scope === undefined ? { state } : { scope, state });
+    await this.record(historyEntry(previous, state, source, new Date(), by, scope));
+  }
+
+  /** The stored state before a write, for the history's `from` (the last known one when the store cannot say). */
+  private async previousState(scope: string | undefined): Promise<MaintenanceState> {
+    const before = scope === undefined ? await this.store.read() : await this.store.readScope(scope);
+    return before.ok ? before.state : this.lastKnownState(scope);
+  }
+
+  /** Tells other instances. The write is done; a failed notification only delays them until their cache expires. */
+  private async publish(change: StateChange & { readonly state: MaintenanceState }): Promise<void> {
+    if (!this.feed) return;
+    await withTimeout(this.feed.publish(change), this.config.storeTimeoutMs, 'Publishing the change').catch(
+      (err: Error) =>
+        this.config.logger.warn(
+          `koa-maintenance-mode: the change was saved but not pushed to other instances: ${err.message}`,
+        ),
+    );
   }
 
   /** Appends the change to the history. The change itself is already saved: a failure here is logged, not thrown. */
-  private async record(previous: MaintenanceState, next: MaintenanceState, source: string, by?: string): Promise<void> {
+  private async record(entry: HistoryEntry): Promise<void> {
     try {
-      await this.store.appendHistory(historyEntry(previous, next, source, new Date(), by));
+      await this.store.appendHistory(entry);
     } catch (err) {
       this.config.logger.warn(
         `koa-maintenance-mode: the change was saved but not added to the history: ${(err as Error).message}`,
       );
     }
   }
+}
+
+/** The validated scope of `opts`, or undefined for the global state. */
+function scopeOf(opts: { readonly scope?: string }): string | undefined {
+  return opts.scope === undefined ? undefined : checkScopeName(opts.scope);
 }
 
 /** Registers `cls` with TypeDI (for classes built at run time, such as the maintenance controller). */

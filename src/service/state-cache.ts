@@ -1,20 +1,67 @@
 /**
- * The in-memory state of one service, and the one place that decides what a store failure means.
+ * The in-memory state of one service, and the one place that decides what a store failure means. One cache holds
+ * the global state; a second one, built the same way, holds the table of scoped states.
  * - At most one store read per `ttlMs`: fresh entries are served from memory; an entry between `ttlMs` and
  *   `2 × ttlMs` old is served while one background read refreshes it; an older one (idle process) waits for a read.
  * - Pushed changes (`accept`) and signals (`invalidate`) update it at once; a read that started before a push is
  *   discarded, so a slow read can never overwrite a newer state.
- * - A failed read keeps the last good state for `ttlMs` after the outage began, then `fallbackValue`; while the store
- *   is down it is probed at most once per `ttlMs` (the circuit breaker), in the background, and recovers by itself.
- * `ttlMs = 0` disables caching: every `get()` reads, and a failure yields `fallbackValue` at once.
+ * - A failed read keeps the last good value for `ttlMs` after the outage began, then the fallback (`fallbackValue`
+ *   for the global state, no scoped maintenance for the scopes); while the store is down it is probed at most once
+ *   per `ttlMs` (the circuit breaker), in the background, and recovers by itself.
+ * `ttlMs = 0` disables caching: every `get()` reads, and a failure yields the fallback at once.
  */
 import type { MaintenanceState } from '../core/state.js';
 import { OFF_STATE } from '../core/state.js';
-import type { MaintenanceLogger, ReadResult, StateStore } from '../store/state-store.js';
+import type { MaintenanceLogger, ReadResult, ScopeStates, StateStore } from '../store/state-store.js';
+
+/** What a cache reads: one function and the store's description for messages. */
+export interface CacheSource<T> {
+  readonly description: string;
+  read(): Promise<ReadResult<T>>;
+}
+
+/** Settings of {@link createCache}. */
+export interface CacheSettings<T> {
+  readonly source: CacheSource<T>;
+  readonly ttlMs: number;
+  /** Value before the first read. */
+  readonly initial: T;
+  /** Value once the store has failed for longer than `ttlMs`. */
+  readonly fallback: T;
+  /** Says what the fallback means, for the outage warning (e.g. "fallbackValue=false"). */
+  readonly fallbackText: string;
+  /** What is read, for the outage warning (e.g. "the maintenance state"). */
+  readonly what: string;
+  readonly same: (a: T, b: T) => boolean;
+  /** Milliseconds clock; `performance.now` in production, a fake in tests. */
+  readonly clock: () => number;
+  /** Told once when an outage begins and once when the store is readable again. */
+  readonly logger: MaintenanceLogger;
+  /** Called after every read, with its result. */
+  readonly onRead?: (result: ReadResult<T>) => void;
+  /** Called when the value in force changes (by a read, a push, a write or the outage policy). */
+  readonly onChange?: (previous: T | undefined, next: T) => void;
+}
+
+/** See the module comment. */
+export interface Cache<T> {
+  get(): Promise<T>;
+  /** The entry when it is fresh (no read needed), synchronously; undefined otherwise. */
+  fresh(): T | undefined;
+  /** The last value read, written or pushed (the initial value before any), synchronously. */
+  peek(): T;
+  /** Whether a value was read, written or pushed yet. */
+  readonly known: boolean;
+  accept(value: T): void;
+  invalidate(): void;
+  readThrough(): Promise<ReadResult<T>>;
+  /** Number of store reads so far (for benchmarks and tests). */
+  readonly reads: number;
+}
 
 /** Settings of {@link createStateCache}. */
 export interface StateCacheSettings {
-  readonly store: StateStore;
+  readonly store: Pick<StateStore, 'read' | 'description'>;
   readonly ttlMs: number;
   readonly fallbackValue: boolean;
   /** Milliseconds clock; `performance.now` in production, a fake in tests. */
@@ -34,40 +81,53 @@ export function sameState(a: MaintenanceState, b: MaintenanceState): boolean {
   return FIELDS.every((k) => a[k] === b[k]);
 }
 
-/** See the module comment. */
-export interface StateCache {
-  get(): Promise<MaintenanceState>;
-  /** The entry when it is fresh (no read needed), synchronously; undefined otherwise. */
-  fresh(): MaintenanceState | undefined;
-  peek(): MaintenanceState;
-  accept(state: MaintenanceState): void;
-  invalidate(): void;
-  readThrough(): Promise<ReadResult>;
-  /** Number of store reads so far (for benchmarks and tests). */
-  readonly reads: number;
+/** The cache of the global state. */
+export type StateCache = Cache<MaintenanceState>;
+
+/** Whether two scope tables hold the same states. */
+export function sameScopes(a: ScopeStates, b: ScopeStates): boolean {
+  if (a.size !== b.size) return false;
+  for (const [scope, state] of a) {
+    const other = b.get(scope);
+    if (other === undefined || !sameState(state, other)) return false;
+  }
+  return true;
 }
 
-/** Builds the cache of one service. */
+/** The cache of the global state of one service. */
 export function createStateCache(s: StateCacheSettings): StateCache {
-  let entry: { state: MaintenanceState; at: number } | undefined;
-  let lastGood: MaintenanceState | undefined;
+  return createCache<MaintenanceState>({
+    ...s,
+    source: { description: s.store.description, read: () => s.store.read() },
+    initial: OFF_STATE,
+    fallback: Object.freeze({ enabled: s.fallbackValue }),
+    fallbackText: `fallbackValue=${s.fallbackValue}`,
+    what: 'the maintenance state',
+    same: sameState,
+  });
+}
+
+/** Builds one cache (see the module comment). */
+export function createCache<T>(s: CacheSettings<T>): Cache<T> {
+  let entry: { state: T; at: number } | undefined;
+  let lastGood: T | undefined;
   let outageSince: number | undefined;
   let generation = 0;
   let inflight: Promise<void> | undefined;
   let inflightGeneration = -1;
   let reads = 0;
 
-  function set(state: MaintenanceState, at: number): void {
+  function set(state: T, at: number): void {
     const previous = entry?.state;
     entry = { state, at };
-    if (s.onChange && (previous === undefined || !sameState(previous, state))) s.onChange(previous, state);
+    if (s.onChange && (previous === undefined || !s.same(previous, state))) s.onChange(previous, state);
   }
 
-  function good(state: MaintenanceState, now: number): void {
+  function good(state: T, now: number): void {
     if (outageSince !== undefined) {
       (s.logger.info ?? s.logger.warn).call(
         s.logger,
-        `koa-maintenance-mode: ${s.store.description} is readable again.`,
+        `koa-maintenance-mode: ${s.source.description} is readable again.`,
       );
     }
     set(state, now);
@@ -75,7 +135,7 @@ export function createStateCache(s: StateCacheSettings): StateCache {
     outageSince = undefined;
   }
 
-  function apply(result: ReadResult): void {
+  function apply(result: ReadResult<T>): void {
     const now = s.clock();
     if (result.ok) {
       good(result.state, now);
@@ -85,12 +145,12 @@ export function createStateCache(s: StateCacheSettings): StateCache {
       outageSince = now;
       const keep = lastGood !== undefined && s.ttlMs > 0 ? `the last known state for ${s.ttlMs} ms, then ` : '';
       s.logger.warn(
-        `koa-maintenance-mode: cannot read the maintenance state (${result.error.message}); ` +
-          `using ${keep}fallbackValue=${s.fallbackValue} until it can be read again.`,
+        `koa-maintenance-mode: cannot read ${s.what} (${result.error.message}); ` +
+          `using ${keep}${s.fallbackText} until it can be read again.`,
       );
     }
     const grace = lastGood !== undefined && now - outageSince < s.ttlMs;
-    set(grace ? (lastGood as MaintenanceState) : { enabled: s.fallbackValue }, now);
+    set(grace ? (lastGood as T) : s.fallback, now);
   }
 
   /** One read at a time per generation; a read from before a push or signal is left to finish and ignored. */
@@ -98,7 +158,7 @@ export function createStateCache(s: StateCacheSettings): StateCache {
     if (inflight && inflightGeneration === generation) return inflight;
     const started = generation;
     reads++;
-    const run: Promise<void> = s.store
+    const run: Promise<void> = s.source
       .read()
       .then((result) => {
         s.onRead?.(result);
@@ -124,10 +184,13 @@ export function createStateCache(s: StateCacheSettings): StateCache {
         }
       }
       await refresh();
-      return (entry as { state: MaintenanceState }).state;
+      return (entry as { state: T }).state;
     },
     fresh: () => (entry !== undefined && s.ttlMs > 0 && s.clock() - entry.at < s.ttlMs ? entry.state : undefined),
-    peek: () => entry?.state ?? OFF_STATE,
+    peek: () => (entry ? entry.state : s.initial),
+    get known() {
+      return entry !== undefined;
+    },
     accept(state) {
       generation++;
       good(state, s.clock());
@@ -139,7 +202,7 @@ export function createStateCache(s: StateCacheSettings): StateCache {
     },
     async readThrough() {
       reads++;
-      const result = await s.store.read();
+      const result = await s.source.read();
       s.onRead?.(result);
       if (result.ok) this.accept(result.state);
       return result;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { type FSWatcher, promises as fs, watch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { ChangeFeed } from '../core/change-feed.js';
+import { ANY_SCOPE, type ChangeFeed, type StateChange } from '../core/change-feed.js';
 import { MaintenanceError } from '../core/errors.js';
 import { normalizeState, parseStateDocument } from '../core/state.js';
 
@@ -127,12 +127,16 @@ export class FileStateStore {
 /**
  * Change feed of the file store: a watch on the file's directory (the atomic rename replaces the file, so the
  * directory is what reports it) that signals "read again" when the state file changes, e.g. by the CLI or
- * another process. Nothing needs publishing: other processes' watches see the rename. When the directory cannot
- * be watched, the service falls back to reading once per `cacheTtlMs`.
+ * another process, and "read the scopes again" when a scope file (named `<state file>.scope.…`) changes.
+ * Nothing needs publishing: other processes' watches see the rename. When the directory cannot be watched, the
+ * service falls back to reading once per `cacheTtlMs`.
  */
-export function createFileChangeFeed(filePath: string): ChangeFeed {
-  const listeners = new Set<(state?: undefined) => void>();
+export function createFileChangeFeed(filePath: string, scopePrefix: string): ChangeFeed {
+  const listeners = new Set<(change: StateChange) => void>();
   const name = basename(filePath);
+  const notify = (change: StateChange) => {
+    for (const listener of listeners) listener(change);
+  };
   let watcher: FSWatcher | undefined;
   const stop = () => {
     watcher?.close();
@@ -142,7 +146,8 @@ export function createFileChangeFeed(filePath: string): ChangeFeed {
     if (watcher) return;
     try {
       watcher = watch(dirname(filePath), { persistent: false }, (_event, changed) => {
-        if (changed === null || changed === name) for (const listener of listeners) listener();
+        if (changed === null || changed === name) notify({});
+        if (changed === null || changed.startsWith(scopePrefix)) notify({ scope: ANY_SCOPE });
       });
       watcher.on('error', stop);
     } catch {

@@ -1,9 +1,18 @@
 /** `createRedisStore()`: a keyv over @keyv/redis that fails fast (the only file loading @keyv/redis). */
-import { CHANGE_FEED, type ChangeFeed } from '../core/change-feed.js';
+import {
+  ANY_SCOPE,
+  CHANGE_FEED,
+  type ChangeFeed,
+  decodeChange,
+  encodeChange,
+  type StateChange,
+} from '../core/change-feed.js';
+import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../core/history.js';
 import type { KeyvLike } from '../core/keyv-like.js';
 import { loadPeer } from '../core/peer.js';
-import { type MaintenanceState, normalizeState } from '../core/state.js';
+import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
+import { normalizeState } from '../core/state.js';
 import { invalidOption } from '../core/validate.js';
 
 /** Property under which a store carries the description used in messages (e.g. "Redis at redis://host:6379"). */
@@ -81,6 +90,9 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   Object.defineProperty(keyv, HISTORY_LOG, {
     value: createRedisHistoryLog(() => adapter.getClient() as Promise<unknown>, `${namespace}::${HISTORY_KEY}`),
   });
+  Object.defineProperty(keyv, SCOPE_TABLE, {
+    value: createRedisScopeTable(() => adapter.getClient() as Promise<unknown>, `${namespace}::${SCOPES_KEY}`),
+  });
   Object.defineProperty(keyv, CHANGE_FEED, {
     value: createRedisChangeFeed(client, () => adapter.getClient() as Promise<unknown>, `${namespace}::changes`),
   });
@@ -118,6 +130,44 @@ function createRedisHistoryLog(connected: () => Promise<unknown>, key: string): 
   };
 }
 
+interface HashClient {
+  hGet(key: string, field: string): Promise<string | null | undefined>;
+  hSet(key: string, field: string, value: string): Promise<unknown>;
+  hDel(key: string, field: string): Promise<unknown>;
+  hGetAll(key: string): Promise<Record<string, string>>;
+}
+
+/** Redis hash holding the enabled scoped states, one field per scope. */
+const SCOPES_KEY = 'maintenance_mode_scopes';
+
+/** The scopes as one Redis hash: each scope is one field, written on its own (HSET / HDEL), listed with HGETALL. */
+function createRedisScopeTable(connected: () => Promise<unknown>, key: string): ScopeTable {
+  const parse = (scope: string, text: string) => {
+    try {
+      return normalizeState(JSON.parse(text));
+    } catch (err) {
+      throw new MaintenanceError(
+        'ERR_MAINTENANCE_STATE_CORRUPT',
+        `The state of scope ${JSON.stringify(scope)} in the Redis hash ${key} is not valid: ${(err as Error).message}`,
+      );
+    }
+  };
+  return {
+    async get(scope) {
+      const text = await ((await connected()) as HashClient).hGet(key, scope);
+      return typeof text === 'string' ? parse(scope, text) : undefined;
+    },
+    async set(scope, state) {
+      const c = (await connected()) as HashClient;
+      await (state === undefined ? c.hDel(key, scope) : c.hSet(key, scope, JSON.stringify(state)));
+    },
+    async list() {
+      const all = await ((await connected()) as HashClient).hGetAll(key);
+      return new Map(Object.entries(all).map(([scope, text]) => [scope, parse(scope, text)] as const));
+    },
+  };
+}
+
 interface PubSubClient {
   duplicate(): PubSubClient;
   connect(): Promise<unknown>;
@@ -133,9 +183,14 @@ interface PubSubClient {
  * (re)connection the caches are told to read again, because messages sent meanwhile are not replayed.
  */
 function createRedisChangeFeed(client: unknown, connected: () => Promise<unknown>, channel: string): ChangeFeed {
-  const listeners = new Set<(state?: MaintenanceState) => void>();
-  const notify = (state?: MaintenanceState) => {
-    for (const listener of listeners) listener(state);
+  const listeners = new Set<(change: StateChange) => void>();
+  const notify = (change: StateChange) => {
+    for (const listener of listeners) listener(change);
+  };
+  /** After a (re)connection: pushes sent meanwhile were missed, so read the state and the scopes again. */
+  const readAgain = () => {
+    notify({});
+    notify({ scope: ANY_SCOPE });
   };
   let subscriber: PubSubClient | undefined;
   const start = () => {
@@ -143,19 +198,19 @@ function createRedisChangeFeed(client: unknown, connected: () => Promise<unknown
     const sub = (client as PubSubClient).duplicate();
     subscriber = sub;
     sub.on('error', () => undefined);
-    sub.on('ready', () => setTimeout(() => notify(), 50).unref()); // after node-redis has resubscribed
+    sub.on('ready', () => setTimeout(readAgain, 50).unref()); // after node-redis has resubscribed
     sub
       .connect()
       .then(() =>
         sub.subscribe(channel, (message) => {
           try {
-            notify(normalizeState(JSON.parse(message)));
+            notify(decodeChange(message, normalizeState));
           } catch {
-            notify();
+            readAgain();
           }
         }),
       )
-      .then(() => notify())
+      .then(readAgain)
       .catch(() => undefined); // keeps reconnecting; the caches poll once per cacheTtlMs meanwhile
   };
   return {
@@ -164,9 +219,9 @@ function createRedisChangeFeed(client: unknown, connected: () => Promise<unknown
       start();
       return () => listeners.delete(listener);
     },
-    async publish(state) {
+    async publish(change) {
       const c = (await connected()) as PubSubClient;
-      await c.publish(channel, JSON.stringify(state));
+      await c.publish(channel, encodeChange(change));
     },
     async close() {
       listeners.clear();

@@ -13,8 +13,10 @@ import {
   normalizeHistory,
 } from '../core/history.js';
 import type { KeyvLike } from '../core/keyv-like.js';
-import { type MaintenanceState, normalizeState } from '../core/state.js';
+import { scopeTableOf } from '../core/scope.js';
+import { type MaintenanceState, normalizeState, OFF_STATE } from '../core/state.js';
 import { STATE_KEY } from './file-store.js';
+import { createKeyvScopeTable } from './keyv-scopes.js';
 
 /** Where warnings go. `console` fits; so do pino and winston loggers. */
 export interface MaintenanceLogger {
@@ -22,10 +24,13 @@ export interface MaintenanceLogger {
   info?(message: string): void;
 }
 
-/** Result of a read: the stored state, or why there is none. */
-export type ReadResult =
-  | { readonly ok: true; readonly state: MaintenanceState }
+/** Result of a read: the stored state (or the scope table), or why there is none. */
+export type ReadResult<T = MaintenanceState> =
+  | { readonly ok: true; readonly state: T }
   | { readonly ok: false; readonly error: MaintenanceError };
+
+/** Every enabled scoped state, by scope name. */
+export type ScopeStates = ReadonlyMap<string, MaintenanceState>;
 
 /** Reads and writes the state through a keyv instance. */
 export interface StateStore {
@@ -35,6 +40,12 @@ export interface StateStore {
   readHistory(limit: number): Promise<HistoryEntry[]>;
   /** Appends one entry: atomically where the store keeps a log (Redis, the file store), else read-modify-write. */
   appendHistory(entry: HistoryEntry): Promise<void>;
+  /** The stored state of `scope` (off when it has none). */
+  readScope(scope: string): Promise<ReadResult>;
+  /** Every enabled scoped state. */
+  readScopes(): Promise<ReadResult<ScopeStates>>;
+  /** Writes the state of `scope`; a disabled state removes the scope's entry. Failures throw. */
+  writeScope(scope: string, state: MaintenanceState): Promise<void>;
   /** Human description used in messages (file path or "keyv store"). */
   readonly description: string;
 }
@@ -95,6 +106,16 @@ export function createStateStore(s: StateStoreSettings): StateStore {
   const writeKey = (key: string, value: unknown) =>
     call(() => s.keyv.set(key, value), 'ERR_MAINTENANCE_STORE_WRITE', `Writing ${key} to ${s.description}`);
 
+  const scopes = scopeTableOf(s.keyv) ?? createKeyvScopeTable(s.keyv);
+  /** A read that reports failure in its result instead of throwing. */
+  async function result<T>(op: () => Promise<T>, what: string): Promise<ReadResult<T>> {
+    try {
+      return { ok: true, state: (await call(op, 'ERR_MAINTENANCE_STORE_READ', what)) as T };
+    } catch (err) {
+      return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', what) };
+    }
+  }
+
   return {
     description: s.description,
     async read() {
@@ -118,6 +139,19 @@ export function createStateStore(s: StateStoreSettings): StateStore {
           `Writing ${s.description} failed: the store reported the write as not done. The state is unchanged.`,
         );
       }
+    },
+    readScope: (scope) =>
+      result(
+        async () => (await scopes.get(scope)) ?? OFF_STATE,
+        `Reading the state of scope ${JSON.stringify(scope)} from ${s.description}`,
+      ),
+    readScopes: () => result(() => scopes.list(), `Reading the scoped states from ${s.description}`),
+    async writeScope(scope, state) {
+      await call(
+        () => scopes.set(scope, state.enabled ? state : undefined),
+        'ERR_MAINTENANCE_STORE_WRITE',
+        `Writing the state of scope ${JSON.stringify(scope)} to ${s.description}`,
+      );
     },
     async readHistory(limit) {
       if (limit <= 0) return [];

@@ -1,0 +1,67 @@
+/**
+ * Scopes: maintenance for one part of a site (`'billing'`) or one tenant (`'tenant:42'`) while the rest stays up.
+ * Names, the state in force for a request of a scope, and the store's scope table (its port). Pure.
+ */
+import { MaintenanceError } from './errors.js';
+import { isActive, type MaintenanceState } from './state.js';
+
+/** A scope name: a letter or digit, then up to 127 letters, digits, `.`, `_`, `:` or `-`. */
+export const SCOPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** Whether `name` is a valid scope name. */
+export function isScopeName(name: unknown): name is string {
+  return typeof name === 'string' && SCOPE_NAME.test(name);
+}
+
+/** Returns `name` when it is a valid scope name; throws `ERR_MAINTENANCE_INVALID_SCOPE` naming `what` otherwise. */
+export function checkScopeName(name: unknown, what = 'scope'): string {
+  if (isScopeName(name)) return name;
+  throw new MaintenanceError(
+    'ERR_MAINTENANCE_INVALID_SCOPE',
+    `${what} must be a scope name of 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or ` +
+      `digit (e.g. "billing" or "tenant:42"); received ${JSON.stringify(name)}.`,
+  );
+}
+
+/** The state that decides a request of `scope`, and which scope it belongs to (undefined: the global state). */
+export interface StateInForce {
+  readonly state: MaintenanceState;
+  readonly scope?: string;
+}
+
+/**
+ * The state in force for a request: the global state when it is active (its message, end and read-only answer),
+ * else the scope's state when that is active, else the global state (off, or scheduled for later).
+ */
+export function stateInForce(
+  global: MaintenanceState,
+  scoped: MaintenanceState | undefined,
+  scope: string | undefined,
+  now: Date,
+): StateInForce {
+  if (scoped === undefined || !scoped.enabled || isActive(global, now) || !isActive(scoped, now)) {
+    return { state: global };
+  }
+  return { state: scoped, scope };
+}
+
+/**
+ * The scoped states a store keeps beside the global one. Only enabled states are kept: disabling a scope removes
+ * its entry, so a store with 10,000 tenants holds (and lists) only the ones in maintenance.
+ */
+export interface ScopeTable {
+  /** The stored state of `scope`, or undefined when it has none (off). */
+  get(scope: string): Promise<MaintenanceState | undefined>;
+  /** Stores an enabled state, or removes the entry (`undefined`). */
+  set(scope: string, state: MaintenanceState | undefined): Promise<void>;
+  /** Every stored scope and its state. */
+  list(): Promise<Map<string, MaintenanceState>>;
+}
+
+/** Property under which a store offers its own {@link ScopeTable} (Redis hash, one file per scope). */
+export const SCOPE_TABLE = Symbol.for('koa-maintenance-mode.scope-table');
+
+/** The scope table of `store`, if it has one of its own. */
+export function scopeTableOf(store: unknown): ScopeTable | undefined {
+  return (store as { [SCOPE_TABLE]?: ScopeTable } | null)?.[SCOPE_TABLE];
+}

@@ -26,8 +26,8 @@ describe('audit history', () => {
     const history = await new MaintenanceService({ store: keyv }).history(); // another instance sees it too
     expect(history.map(({ by, source, from, to, message }) => ({ by, source, from, to, message }))).to.deep.equal([
       { by: 'carol', source: 'routes', from: 'off', to: 'on', message: undefined },
-      { by: 'nightly', source: 'scope', from: 'on', to: 'off', message: undefined },
-      { by: 'nightly', source: 'scope', from: 'off', to: 'on', message: undefined },
+      { by: 'nightly', source: 'job', from: 'on', to: 'off', message: undefined },
+      { by: 'nightly', source: 'job', from: 'off', to: 'on', message: undefined },
       { by: 'bob', source: 'deploy-script', from: 'on', to: 'off', message: undefined },
       { by: 'alice', source: 'service', from: 'off', to: 'on', message: 'DB upgrade' },
     ]);

@@ -16,7 +16,7 @@ export interface HistoryEntry {
   readonly at: string;
   /** `updatedBy` of the change, when known. */
   readonly by?: string;
-  /** What made it: `service`, `routes`, `cli`, `scope` or your own label. */
+  /** What made it: `service`, `routes`, `cli`, `job` (withMaintenanceOn/Off) or your own label. */
   readonly source: string;
   readonly from: StateSummary;
   readonly to: StateSummary;

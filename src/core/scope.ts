@@ -23,6 +23,12 @@ export function checkScopeName(name: unknown, what = 'scope'): string {
   );
 }
 
+/**
+ * Property set on a response (`ctx.res`) whose request was decided by a scope's state, so log filters given the
+ * response (pino-http's `res`, Koa error logging) know the request's scope.
+ */
+export const RESPONSE_SCOPE = Symbol.for('koa-maintenance-mode.response-scope');
+
 /** The state that decides a request of `scope`, and which scope it belongs to (undefined: the global state). */
 export interface StateInForce {
   readonly state: MaintenanceState;

@@ -1,11 +1,14 @@
 /**
- * `maintenance(options)`: the Koa adapter. Per request, in this order: read the state (`maintenanceMiddleware`),
- * take the bypass door and the off fast path (`handle`), look the user up when a rule needs it (`answer`), gather
- * the facts and `decide` (`settle`), then either block (`block`, with logout) or pass (`pass`).
+ * `maintenance(options)`: the Koa adapter. Per request, in this order: read the state (`maintenanceMiddleware`; with
+ * a `scope`, the state in force for the request's scope, `inScope`), take the bypass door and the off fast path
+ * (`handle`), look the user up when a rule needs it (`answer`), gather the facts and `decide` (`settle`), then either
+ * block (`block`, with logout) or pass (`pass`).
  */
 import type { Middleware, Next, ParameterizedContext } from 'koa';
 import { type Decision, decide, type MaintenanceUser, needsUser, type RequestFacts } from '../core/decide.js';
+import { MaintenanceError } from '../core/errors.js';
 import { type BypassRules, compileRules, normalizePath, trimSlash } from '../core/rules.js';
+import { isScopeName, RESPONSE_SCOPE, stateInForce } from '../core/scope.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { type BypassGate, createBypassGate } from './bypass-gate.js';
@@ -14,7 +17,7 @@ import { clientIp, findUser, logout } from './hooks.js';
 import { type MaintenanceConfig, type MaintenanceOptions, resolveOptions } from './options.js';
 import { proxyWarning } from './proxy-check.js';
 import { createRenderer } from './render.js';
-import { type BlockDecision, createResponder, neverCache, type Responder } from './respond.js';
+import { type BlockDecision, createResponder, neverCache, type Responder, report } from './respond.js';
 
 /** Everything one `maintenance()` call prepares once, so a request does only its own work. */
 interface Setup {
@@ -29,6 +32,8 @@ interface Setup {
   /** Parse only what a configured rule looks at: the path for path rules, the host for an absolute redirectUrl. */
   readonly withPath: boolean;
   readonly withHost: boolean;
+  /** The `scope` option: a fixed name, or the function that finds the request's scope. */
+  readonly scope?: MaintenanceConfig['scope'];
 }
 
 /** One request that may be blocked, with what is known about it so far. */
@@ -36,6 +41,8 @@ interface Pending {
   readonly ctx: ParameterizedContext;
   readonly next: Next;
   readonly state: MaintenanceState;
+  /** The scope whose state `state` is (undefined: the global state). */
+  readonly scope: string | undefined;
   readonly route: RouteFacts;
   readonly health: boolean;
   readonly now: Date;
@@ -57,6 +64,7 @@ function prepare(config: MaintenanceConfig): Setup {
     withIp: config.ignoreIpAddresses.length > 0,
     withPath: config.ignoreUrls.length > 0 || config.ignoreAdminSite || config.redirectUrl !== undefined,
     withHost: config.redirectUrl !== undefined && !config.redirectUrl.startsWith('/'),
+    scope: config.scope,
   };
 }
 
@@ -78,11 +86,79 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     if (!proxyChecked) proxyChecked = checkProxy(ctx, service);
     const route = routeFacts(ctx);
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
-    if (route.forced) return handle(setup, ctx, next, service.lastKnownState(), route);
+    if (route.forced) return handle(setup, ctx, next, service.lastKnownState(), undefined, route);
+    if (setup.scope !== undefined) return inScope(setup, service, ctx, next, route);
     const fresh = service.freshState();
-    if (fresh !== undefined) return handle(setup, ctx, next, fresh, route);
-    return service.getState().then((state) => handle(setup, ctx, next, state, route));
+    if (fresh !== undefined) return handle(setup, ctx, next, fresh, undefined, route);
+    return service.getState().then((state) => handle(setup, ctx, next, state, undefined, route));
   };
+}
+
+/** The request's scope from the `scope` option; a hook that throws or returns an invalid name means no scope. */
+function scopeOf(s: Setup, ctx: ParameterizedContext): string | undefined | Promise<string | undefined> {
+  const option = s.scope;
+  if (typeof option !== 'function') return option;
+  const checked = (name: string | undefined) => {
+    if (name === undefined || name === null || isScopeName(name)) return name ?? undefined;
+    report(ctx, new MaintenanceError('ERR_MAINTENANCE_INVALID_SCOPE', invalidScopeMessage(name)));
+    return undefined;
+  };
+  try {
+    const found = option(ctx);
+    return found instanceof Promise ? found.then(checked, (err) => void report(ctx, err)) : checked(found);
+  } catch (err) {
+    report(ctx, err);
+    return undefined;
+  }
+}
+
+function invalidScopeMessage(name: unknown): string {
+  return `The scope option returned ${JSON.stringify(name)}, which is not a scope name (1 to 128 letters, digits, ".", "_", ":" or "-"); the request was decided on the global state alone.`;
+}
+
+/**
+ * The state in force for a request of a scope: the global state and the scope table come from memory when fresh
+ * (one table for every scope: no read per tenant), else from the service's cache policy.
+ */
+function inScope(s: Setup, service: MaintenanceService, ctx: ParameterizedContext, next: Next, route: RouteFacts) {
+  const scope = scopeOf(s, ctx);
+  if (scope instanceof Promise) return scope.then((name) => withStates(s, service, ctx, next, route, name));
+  return withStates(s, service, ctx, next, route, scope);
+}
+
+function withStates(
+  s: Setup,
+  service: MaintenanceService,
+  ctx: ParameterizedContext,
+  next: Next,
+  route: RouteFacts,
+  scope: string | undefined,
+) {
+  const global = service.freshState();
+  const table = scope === undefined ? NO_TABLE : service.freshScopeStates();
+  if (global !== undefined && table !== undefined) return decideInScope(s, ctx, next, route, global, table, scope);
+  return Promise.all([service.getState(), scope === undefined ? NO_TABLE : service.scopeStates()]).then(([g, t]) =>
+    decideInScope(s, ctx, next, route, g, t, scope),
+  );
+}
+
+const NO_TABLE: ReadonlyMap<string, MaintenanceState> = new Map();
+
+function decideInScope(
+  s: Setup,
+  ctx: ParameterizedContext,
+  next: Next,
+  route: RouteFacts,
+  global: MaintenanceState,
+  table: ReadonlyMap<string, MaintenanceState>,
+  scope: string | undefined,
+) {
+  const scoped = scope === undefined ? undefined : table.get(scope);
+  // The off path: the scope has no stored state, so the global state decides, with no allocation.
+  if (scoped === undefined) return handle(s, ctx, next, global, undefined, route);
+  const inForce = stateInForce(global, scoped, scope, global.enabled || scoped.enabled ? new Date() : EPOCH);
+  if (inForce.scope !== undefined) (ctx.res as { [RESPONSE_SCOPE]?: string })[RESPONSE_SCOPE] = inForce.scope;
+  return handle(s, ctx, next, inForce.state, inForce.scope, route);
 }
 
 /** Logs the proxy warning once, on the first request (the app's proxy settings are known only then). */
@@ -93,12 +169,21 @@ function checkProxy(ctx: ParameterizedContext, service: MaintenanceService): tru
 }
 
 /** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */
-function handle(s: Setup, ctx: ParameterizedContext, next: Next, state: MaintenanceState, route: RouteFacts) {
+function handle(
+  s: Setup,
+  ctx: ParameterizedContext,
+  next: Next,
+  state: MaintenanceState,
+  scope: string | undefined,
+  route: RouteFacts,
+) {
   if (s.gate.enabled(state) && s.gate.grant(ctx, state)) return;
   const health = s.healthPaths.size > 0 && s.healthPaths.has(trimSlash(normalizePath(ctx.path)));
   // A disabled state is off whatever the time: the clock is read only for an enabled (maybe scheduled) state.
   const now = state.enabled ? new Date() : EPOCH;
-  if (route.forced || health || isActive(state, now)) return answer(s, { ctx, next, state, route, health, now });
+  if (route.forced || health || isActive(state, now)) {
+    return answer(s, { ctx, next, state, scope, route, health, now });
+  }
   const decision = decide(NO_FACTS, state, s.config, s.rules, now);
   ctx.state.maintenanceDecision = decision;
   ctx.state.maintenanceMode = false;
@@ -161,24 +246,28 @@ function block(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecisio
 }
 
 function respondBlocked(s: Setup, p: Pending, decision: BlockDecision): void | Promise<void> {
-  p.ctx.state.maintenanceDecision = { blocked: true, rule: decision.rule };
-  expose(s, p.ctx, decision);
+  const trace = { blocked: true, rule: decision.rule, ...(p.scope === undefined ? {} : { scope: p.scope }) };
+  p.ctx.state.maintenanceDecision = trace;
+  expose(s, p.ctx, trace);
   return s.respond(p.ctx, p.state, decision, p.now);
 }
 
 function pass(s: Setup, p: Pending, facts: RequestFacts, decision: Decision): void | Promise<void> {
   const { ctx, state } = p;
-  ctx.state.maintenanceDecision = decision;
+  const trace = p.scope === undefined ? decision : { ...decision, scope: p.scope };
+  ctx.state.maintenanceDecision = trace;
   ctx.state.maintenanceMode = isActive(state, p.now);
   ctx.state.maintenanceReadOnly = decision.rule === 'read-only';
-  expose(s, ctx, decision);
+  expose(s, ctx, trace);
   if (hasTaggedRoutes()) registerFallback(s, ctx, facts, state);
   return p.health ? serveHealth(ctx, p.next, state) : p.next();
 }
 
-function expose(s: Setup, ctx: ParameterizedContext, decision: { blocked: boolean; rule: string }): void {
-  if (s.config.exposeDecision)
-    ctx.set('X-Maintenance-Decision', `${decision.blocked ? 'blocked' : 'pass'}; rule=${decision.rule}`);
+/** `X-Maintenance-Decision: pass|blocked; rule=<rule>[; scope=<name>]` when `exposeDecision` is on. */
+function expose(s: Setup, ctx: ParameterizedContext, d: { blocked: boolean; rule: string; scope?: string }): void {
+  if (!s.config.exposeDecision) return;
+  const scope = d.scope === undefined ? '' : `; scope=${d.scope}`;
+  ctx.set('X-Maintenance-Decision', `${d.blocked ? 'blocked' : 'pass'}; rule=${d.rule}${scope}`);
 }
 
 /** A health path the app does not serve is answered here, so probes never see a 404 or the maintenance page. */

@@ -4,6 +4,7 @@ import type { MaintenanceUser } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { ipEntryProblem } from '../core/ip.js';
 import { trimSlash } from '../core/rules.js';
+import { checkScopeName } from '../core/scope.js';
 import { invalidOption, knownEntries } from '../core/validate.js';
 import type { MaintenanceService } from '../service/service.js';
 
@@ -86,6 +87,12 @@ export interface MaintenanceOptions {
   readonly bypass?: BypassOptions;
   /** Send `X-Maintenance-Decision: pass|blocked; rule=<rule>` on every response (for debugging). @default false */
   readonly exposeDecision?: boolean;
+  /**
+   * The scope of the requests this middleware sees: a name for a router or mount (`'billing'`), or a function
+   * returning the request's scope (`(ctx) => ctx.state.tenantId`; sync or async, undefined for none). A request is in
+   * maintenance when the global state or its scope's state is active. @default undefined (global state only)
+   */
+  readonly scope?: string | ((ctx: MaintenanceContext) => string | undefined | Promise<string | undefined>);
 }
 
 /** Default values of {@link MaintenanceOptions}; the JSDoc `@default` tags restate these. */
@@ -147,6 +154,7 @@ export interface MaintenanceConfig {
   readonly healthPaths: readonly string[];
   readonly bypass?: Required<BypassOptions>;
   readonly exposeDecision: boolean;
+  readonly scope?: MaintenanceOptions['scope'];
 }
 
 const KNOWN_KEYS = [
@@ -176,6 +184,7 @@ const KNOWN_KEYS = [
   'healthPaths',
   'bypass',
   'exposeDecision',
+  'scope',
 ] as const;
 
 const BOOLEAN_KEYS = [
@@ -361,6 +370,11 @@ function resolveHealthPaths(o: Entries): readonly string[] {
   return Object.freeze((paths as string[]).map(trimSlash));
 }
 
+function resolveScope(raw: unknown): MaintenanceConfig['scope'] {
+  if (raw === undefined || typeof raw === 'function') return raw as MaintenanceConfig['scope'];
+  return checkScopeName(raw, "scope (a name, or a function returning the request's scope)");
+}
+
 /**
  * Validates `input` and fills in defaults. Keys set to `undefined` mean "use the default".
  * Throws {@link MaintenanceError} (`ERR_MAINTENANCE_INVALID_OPTION`) naming the option and the fix.
@@ -376,6 +390,7 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
     healthPaths: resolveHealthPaths(o),
     bypass: 'bypass' in o ? resolveBypass(o.bypass) : undefined,
     exposeDecision: (o.exposeDecision as boolean | undefined) ?? DEFAULTS.exposeDecision,
+    scope: resolveScope(o.scope),
   });
 }
 

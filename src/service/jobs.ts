@@ -1,37 +1,44 @@
 /**
- * `withMaintenanceOn/Off(fn)`: switch the shared state for the duration of a job, then put back the state from
- * before the outermost scope. Scopes of one process on one service are reference-counted, so nested and
- * overlapping scopes compose; a change made meanwhile by someone else (CLI, toggle route, another instance) wins.
+ * `withMaintenanceOn/Off(fn)`: switch the shared state (global, or one scope's) for the duration of a job, then put
+ * back the state from before the outermost job. Jobs of one process on one service and scope are reference-counted,
+ * so nested and overlapping jobs compose; a change made meanwhile by someone else (CLI, toggle route, another
+ * instance) wins.
  */
-
 import { isActive, type MaintenanceState } from '../core/state.js';
 import { defaultService, type MaintenanceService } from './service.js';
 import { sameState } from './state-cache.js';
 
-/** Options of the scope helpers. */
+/** Options of the job helpers. */
 export interface MaintenanceScopeOptions {
   /** The service whose state is switched. @default Container.get(MaintenanceService) */
   readonly service?: MaintenanceService;
   /** Recorded as `updatedBy`. @default 'withMaintenanceOn' / 'withMaintenanceOff' */
   readonly by?: string;
+  /** Switch this scope (a part of the site or a tenant) instead of the whole site. @default undefined (global) */
+  readonly scope?: string;
 }
 
-interface Scopes {
-  /** State before the outermost scope. */
+/** The open jobs of one service and scope. */
+interface Jobs {
+  readonly scope: string | undefined;
+  /** State before the outermost job. */
   readonly original: MaintenanceState;
-  /** Open scopes, oldest first; the newest decides the state. */
+  /** Open jobs, oldest first; the newest decides the state. */
   readonly open: Array<{ readonly id: number; readonly target: boolean }>;
-  /** What the scopes last wrote (undefined: nothing written yet). */
+  /** What the jobs last wrote (undefined: nothing written yet). */
   written?: MaintenanceState;
   /** Someone else changed the state: stop managing it. */
   abandoned: boolean;
 }
 
-const registry = new WeakMap<MaintenanceService, Scopes>();
+/** Open jobs per service, by scope ('' for the global state). */
+const registry = new WeakMap<MaintenanceService, Map<string, Jobs>>();
 const queues = new WeakMap<MaintenanceService, Promise<unknown>>();
 let nextId = 1;
 
-/** Runs `task` after the previous scope operation on the same service (reads and writes never interleave). */
+const keyOf = (scope: string | undefined) => scope ?? '';
+
+/** Runs `task` after the previous job operation on the same service (reads and writes never interleave). */
 function serial<T>(service: MaintenanceService, task: () => Promise<T>): Promise<T> {
   const run = (queues.get(service) ?? Promise.resolve()).then(task, task);
   queues.set(
@@ -41,54 +48,66 @@ function serial<T>(service: MaintenanceService, task: () => Promise<T>): Promise
   return run;
 }
 
-async function write(service: MaintenanceService, scopes: Scopes, target: boolean, by: string): Promise<void> {
-  const current = scopes.written ?? scopes.original;
+async function write(service: MaintenanceService, jobs: Jobs, target: boolean, by: string): Promise<void> {
+  const current = jobs.written ?? jobs.original;
   if (isActive(current, new Date()) === target && (target || !current.enabled)) return;
-  await (target ? service.enable({ by, source: 'scope' }) : service.disable({ by, source: 'scope' }));
-  scopes.written = service.lastKnownState();
+  const opts = { by, source: 'job', scope: jobs.scope };
+  await (target ? service.enable(opts) : service.disable(opts));
+  jobs.written = service.lastKnownState(jobs.scope);
 }
 
-/** Whether the stored state is still what the scopes wrote; warns and gives up management if not. */
-async function stillOurs(service: MaintenanceService, scopes: Scopes): Promise<boolean> {
-  if (scopes.abandoned) return false;
-  if (scopes.written === undefined) return true;
-  const stored = await service.getStoredState();
-  if (sameState(stored, scopes.written)) return true;
-  scopes.abandoned = true;
+/** Whether the stored state is still what the jobs wrote; warns and gives up management if not. */
+async function stillOurs(service: MaintenanceService, jobs: Jobs): Promise<boolean> {
+  if (jobs.abandoned) return false;
+  if (jobs.written === undefined) return true;
+  const stored = await service.getStoredState(jobs.scope);
+  if (sameState(stored, jobs.written)) return true;
+  jobs.abandoned = true;
+  const what = jobs.scope === undefined ? 'the maintenance state' : `the maintenance state of scope ${jobs.scope}`;
   service.config.logger.warn(
-    `koa-maintenance-mode: the maintenance state was changed outside withMaintenanceOn/Off (now ${JSON.stringify(stored)}); ` +
-      'leaving it as it is instead of restoring the state from before the scope.',
+    `koa-maintenance-mode: ${what} was changed outside withMaintenanceOn/Off (now ${JSON.stringify(stored)}); ` +
+      'leaving it as it is instead of restoring the state from before the job.',
   );
   return false;
 }
 
-async function enter(service: MaintenanceService, id: number, target: boolean, by: string): Promise<void> {
-  let scopes = registry.get(service);
-  if (!scopes) {
-    scopes = { original: await service.getStoredState(), open: [], abandoned: false };
-    registry.set(service, scopes);
+async function enter(
+  service: MaintenanceService,
+  scope: string | undefined,
+  id: number,
+  target: boolean,
+  by: string,
+): Promise<void> {
+  const all = registry.get(service) ?? new Map<string, Jobs>();
+  registry.set(service, all);
+  let jobs = all.get(keyOf(scope));
+  if (!jobs) {
+    jobs = { scope, original: await service.getStoredState(scope), open: [], abandoned: false };
+    all.set(keyOf(scope), jobs);
   }
-  scopes.open.push({ id, target });
+  jobs.open.push({ id, target });
   try {
-    if (await stillOurs(service, scopes)) await write(service, scopes, target, by);
+    if (await stillOurs(service, jobs)) await write(service, jobs, target, by);
   } catch (err) {
-    await leave(service, id, by).catch(() => undefined);
+    await leave(service, scope, id, by).catch(() => undefined);
     throw err;
   }
 }
 
-async function leave(service: MaintenanceService, id: number, by: string): Promise<void> {
-  const scopes = registry.get(service);
-  if (!scopes) return;
-  const at = scopes.open.findIndex((s) => s.id === id);
-  if (at !== -1) scopes.open.splice(at, 1);
-  if (scopes.open.length > 0) {
-    if (await stillOurs(service, scopes)) await write(service, scopes, scopes.open[scopes.open.length - 1].target, by);
+async function leave(service: MaintenanceService, scope: string | undefined, id: number, by: string): Promise<void> {
+  const all = registry.get(service);
+  const jobs = all?.get(keyOf(scope));
+  if (!all || !jobs) return;
+  const at = jobs.open.findIndex((s) => s.id === id);
+  if (at !== -1) jobs.open.splice(at, 1);
+  if (jobs.open.length > 0) {
+    if (await stillOurs(service, jobs)) await write(service, jobs, jobs.open[jobs.open.length - 1].target, by);
     return;
   }
-  registry.delete(service);
-  if (scopes.written !== undefined && (await stillOurs(service, scopes)))
-    await service.restore(scopes.original, { by });
+  all.delete(keyOf(scope));
+  if (jobs.written !== undefined && (await stillOurs(service, jobs))) {
+    await service.restore(jobs.original, { by, source: 'job', scope });
+  }
 }
 
 async function withMaintenance<T>(
@@ -101,27 +120,30 @@ async function withMaintenance<T>(
   }
   const service = opts.service ?? defaultService();
   const by = opts.by ?? (target ? 'withMaintenanceOn' : 'withMaintenanceOff');
+  const scope = opts.scope;
+  if (scope !== undefined) await service.getStoredState(scope); // an invalid scope name throws before fn runs
   const id = nextId++;
-  await serial(service, () => enter(service, id, target, by));
+  await serial(service, () => enter(service, scope, id, target, by));
   let result: T;
   try {
     result = await fn();
   } catch (err) {
-    await serial(service, () => leave(service, id, by)).catch((restoreErr: Error) =>
+    await serial(service, () => leave(service, scope, id, by)).catch((restoreErr: Error) =>
       service.config.logger.warn(
         `koa-maintenance-mode: could not restore the maintenance state: ${restoreErr.message}`,
       ),
     );
     throw err;
   }
-  await serial(service, () => leave(service, id, by));
+  await serial(service, () => leave(service, scope, id, by));
   return result;
 }
 
 /**
  * Switches maintenance on (for every instance sharing the store) while `fn` runs, then restores the state from
- * before the outermost scope, also when `fn` throws. Returns `fn`'s result.
+ * before the outermost job, also when `fn` throws. Returns `fn`'s result. With `scope`, only that scope is switched.
  * @example await withMaintenanceOn(() => runMigrations());
+ * @example await withMaintenanceOn(() => migrateTenant(42), { scope: 'tenant:42' });
  */
 export function withMaintenanceOn<T>(fn: () => Promise<T> | T, opts: MaintenanceScopeOptions = {}): Promise<T> {
   return withMaintenance(true, fn, opts);

@@ -220,7 +220,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    */
   async restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
     const scope = scopeOf(opts);
-    await this.write(normalizeState(state), opts.source ?? 'scope', opts.by, scope);
+    await this.write(normalizeState(state), opts.source ?? 'job', opts.by, scope);
   }
 
   /** Human description of the store, as used in messages: the file path or the Redis URL (password hidden). */

@@ -53,7 +53,8 @@ async function write(service: MaintenanceService, jobs: Jobs, target: boolean, b
   if (isActive(current, new Date()) === target && (target || !current.enabled)) return;
   const opts = { by, source: 'job', scope: jobs.scope };
   await (target ? service.enable(opts) : service.disable(opts));
-  jobs.written = service.lastKnownState(jobs.scope);
+  // The global state just written is in memory; a scope's is there only when this instance reads the scope table.
+  jobs.written = jobs.scope === undefined ? service.lastKnownState() : await service.getStoredState(jobs.scope);
 }
 
 /** Whether the stored state is still what the jobs wrote; warns and gives up management if not. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import Koa from 'koa';
+import supertest from 'supertest';
 import { createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
@@ -66,6 +67,42 @@ describe('many instances on one Redis: pushed changes', () => {
     );
     expect(latencies).to.have.length(200);
     expect(readers.map((r) => r.storeReads).every((n) => n <= 3)).to.equal(true); // pushed, not polled
+  });
+
+  it('pushes a scoped change to the other instance: seen in milliseconds with no store read', async function () {
+    this.timeout(20_000);
+    const writer = instance();
+    const reader = instance();
+    const request = (() => {
+      const app = new Koa();
+      app.use(maintenance({ service: reader, scope: (ctx) => ctx.get('x-tenant') || undefined }));
+      app.use((ctx) => {
+        ctx.body = 'ok';
+      });
+      return () => supertest(app.callback());
+    })();
+    await request().get('/').set('x-tenant', 'acme').expect(200); // reads the state and the scope table once
+    await new Promise((r) => setTimeout(r, 200)); // subscription established
+    const reads = reader.storeReads;
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      await writer.enable({ scope: 'acme', message: `window ${i}` });
+      await until(() => reader.lastKnownState('acme').message === `window ${i}`, 2000);
+      latencies.push(performance.now() - t0);
+      await writer.disable({ scope: 'acme' });
+      await until(() => !reader.lastKnownState('acme').enabled, 2000);
+    }
+    await writer.enable({ scope: 'acme', message: 'migrating' });
+    await until(() => reader.lastKnownState('acme').message === 'migrating', 2000);
+    await request().get('/').set('x-tenant', 'acme').expect(503);
+    await request().get('/').set('x-tenant', 'globex').expect(200);
+    expect(reader.storeReads).to.equal(reads); // every change arrived by push, with a 60 s cache
+    latencies.sort((a, b) => a - b);
+    console.log(
+      `      scoped change write+push over 20 windows: p50 ${pct(latencies, 50).toFixed(2)} ms, max ${latencies[19].toFixed(2)} ms`,
+    );
+    expect(await writer.scopes()).to.have.length(1);
   });
 
   it('resubscribes after Redis restarts: later toggles are pushed again', async function () {

@@ -140,6 +140,31 @@ describe('createRedisStore(): state shared through a real Redis', () => {
     }
   });
 
+  it('keeps scopes as fields of one Redis hash: instances switching different scopes at once lose none', async function () {
+    this.timeout(10_000);
+    const a = make();
+    const b = make();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => [
+        a.enable({ scope: `tenant-a${i}` }),
+        b.enable({ scope: `tenant-b${i}`, message: `b${i}` }),
+      ]).flat(),
+    );
+    await a.disable({ scope: 'tenant-a0' });
+    const scopes = await make().scopes();
+    expect(scopes).to.have.length(39);
+    expect(scopes.find((x) => x.scope === 'tenant-b7')?.state.message).to.equal('b7');
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      expect(await client.type('maintenance-mode::maintenance_mode_scopes')).to.equal('hash');
+      expect(await client.hExists('maintenance-mode::maintenance_mode_scopes', 'tenant-a0')).to.equal(0);
+      expect(await client.hLen('maintenance-mode::maintenance_mode_scopes')).to.equal(39);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('rejects a URL that is not redis:// at once', () => {
     expect(() => createRedisStore('http://127.0.0.1:6379')).to.throw(
       MaintenanceError,

@@ -220,6 +220,7 @@ describe('maintenanceRoutes(): status', () => {
       updatedBy: 'ops',
       readOnly: false,
       bypass: false,
+      scopes: {},
     });
   });
 

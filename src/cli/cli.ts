@@ -12,8 +12,8 @@ import { MaintenanceError } from '../core/errors.js';
 import { normalizeIp } from '../core/ip.js';
 import { compileRules, normalizePath } from '../core/rules.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
+import { scopesBody, statusBody } from '../core/status.js';
 import { type MaintenanceOptions, resolveOptions } from '../koa/options.js';
-import { statusBody } from '../koa/toggle-handlers.js';
 import { MaintenanceService } from '../service/service.js';
 import { type MaintenanceServiceOptions, resolveServiceOptions } from '../service/service-options.js';
 
@@ -40,7 +40,7 @@ export const USAGE = `Usage: maintenance-mode <on|off|status|history|why> [optio
 Switch maintenance mode of a koa-maintenance-mode app, or show it.
   on  (also: yes, true, 1)   switch on, now or for --start/--end
   off (also: no, false, 0)   switch off
-  status                     show the state
+  status                     show the state and every scope in maintenance
   history                    show the latest changes (who, when, how)
   why <path>                 which rule lets a request through or blocks it
 
@@ -48,6 +48,7 @@ Options:
   --start ISO        start of the window, e.g. 2026-12-01T02:00:00Z (with on)
   --end ISO          end of the window; the page shows it and Retry-After uses it (with on)
   --message TEXT     message for the page and JSON answers (with on)
+  --scope NAME       switch or show one scope (a part of the site or a tenant) instead of the whole site
   --read-only        block only writes (POST, PUT, PATCH, DELETE) (with on)
   --secret           generate a bypass secret for this window and print its URL (with on)
   --limit N          how many changes history shows (default 20)
@@ -222,6 +223,7 @@ function parse(argv: readonly string[]) {
       start: { type: 'string' },
       end: { type: 'string' },
       message: { type: 'string' },
+      scope: { type: 'string' },
       'read-only': { type: 'boolean' },
       secret: { type: 'boolean' },
       interactive: { type: 'boolean', short: 'i' },
@@ -270,53 +272,72 @@ function parse(argv: readonly string[]) {
     throw new UsageError('--limit takes a whole number and goes with "history".');
   }
   if (command === 'why' && !positionals[1].startsWith('/')) throw new UsageError('why takes a path starting with "/".');
+  if (values.scope !== undefined && (command === 'history' || command === 'why')) {
+    throw new UsageError('--scope goes with "on", "off" or "status".');
+  }
   return { ...values, command, path: positionals[1] };
 }
 
-async function run(
-  p: ReturnType<typeof parse>,
-  service: MaintenanceService,
-  io: CliIo,
-  middlewareOptions: MaintenanceOptions | undefined,
-): Promise<number> {
-  const now = () => new Date();
-  const print = (state: MaintenanceState, line: string, extra: object = {}) => {
-    if (p.json)
-      io.stdout.write(
-        `${JSON.stringify({ ...statusBody(state, now()), ...extra, store: service.storeDescription })}\n`,
-      );
-    else io.stdout.write(`${line}\n`);
-  };
-  if (p.command === 'history') {
-    const entries = await service.history(p.limit === undefined ? 20 : Number(p.limit));
-    if (p.json) io.stdout.write(`${JSON.stringify(entries)}\n`);
-    else if (entries.length === 0) io.stdout.write('No changes recorded yet.\n');
-    else {
-      for (const e of entries) {
-        const message = e.message ? ` "${e.message}"` : '';
-        io.stdout.write(`${e.at}  ${e.from} -> ${e.to}  by ${e.by ?? 'unknown'} via ${e.source}${message}\n`);
-      }
+type Parsed = ReturnType<typeof parse>;
+
+/** Prints a state as a line, or with --json as its status (plus `extra`) and the store. */
+function printer(p: Parsed, service: MaintenanceService, io: CliIo) {
+  return (state: MaintenanceState, line: string, extra: object = {}) => {
+    if (!p.json) {
+      io.stdout.write(`${line}\n`);
+      return;
     }
+    const body = { ...statusBody(state, new Date()), ...extra, store: service.storeDescription };
+    io.stdout.write(`${JSON.stringify(body)}\n`);
+  };
+}
+
+async function history(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
+  const entries = await service.history(p.limit === undefined ? 20 : Number(p.limit));
+  if (p.json) io.stdout.write(`${JSON.stringify(entries)}\n`);
+  else if (entries.length === 0) io.stdout.write('No changes recorded yet.\n');
+  else {
+    for (const e of entries) {
+      const message = e.message ? ` "${e.message}"` : '';
+      const scope = e.scope ? ` [scope ${e.scope}]` : '';
+      io.stdout.write(`${e.at}  ${e.from} -> ${e.to}${scope}  by ${e.by ?? 'unknown'} via ${e.source}${message}\n`);
+    }
+  }
+  return EXIT.ok;
+}
+
+/** `status`: the global state (or --scope's) and every scope in maintenance. */
+async function status(p: Parsed, service: MaintenanceService, io: CliIo, current: MaintenanceState): Promise<number> {
+  const now = new Date();
+  const where = p.scope ? ` for scope ${p.scope}` : '';
+  const scopes = p.scope ? [] : await service.scopes();
+  if (p.json) {
+    const extra = p.scope ? { scope: p.scope } : { scopes: scopesBody(scopes, now) };
+    printer(p, service, io)(current, '', extra);
     return EXIT.ok;
   }
-  const current = await service.getStoredState();
-  if (p.command === 'why') return why(p, current, io, middlewareOptions);
-  if (p.command === 'status') {
-    print(current, `Maintenance mode is ${describe(current, now())}. State: ${service.storeDescription}.`);
-    return EXIT.ok;
-  }
+  io.stdout.write(`Maintenance mode${where} is ${describe(current, now)}. State: ${service.storeDescription}.\n`);
+  if (scopes.length > 0) io.stdout.write(`Scopes in maintenance (${scopes.length}):\n`);
+  for (const { scope, state } of scopes) io.stdout.write(`  ${scope}: ${describe(state, now)}\n`);
+  return EXIT.ok;
+}
+
+/** `on` / `off`, with --scope, the window options and --interactive. */
+async function toggle(p: Parsed, service: MaintenanceService, io: CliIo, current: MaintenanceState): Promise<number> {
+  const print = printer(p, service, io);
   const target = p.command === 'on';
+  const where = p.scope ? ` for scope ${p.scope}` : '';
   // Options of `on` change the window even when maintenance is already on (new message, secret, read-only, …).
   const changes = [p.start, p.end, p.message, p.secret, p['read-only']].some((v) => v !== undefined);
-  const already = target ? isActive(current, now()) && !changes : !current.enabled;
+  const already = target ? isActive(current, new Date()) && !changes : !current.enabled;
   if (already) {
-    print(current, `Maintenance mode is already ${target ? 'on' : 'off'}. Nothing changed.`, { changed: false });
+    print(current, `Maintenance mode${where} is already ${target ? 'on' : 'off'}. Nothing changed.`, {
+      changed: false,
+    });
     return EXIT.ok;
   }
-  if (
-    p.interactive &&
-    !(await confirm(io, `Switch maintenance mode ${target ? 'on' : 'off'} in ${service.storeDescription}? [y/N] `))
-  ) {
+  const question = `Switch maintenance mode${where} ${target ? 'on' : 'off'} in ${service.storeDescription}? [y/N] `;
+  if (p.interactive && !(await confirm(io, question))) {
     io.stderr.write('Error: declined at the prompt; nothing changed.\n');
     return EXIT.error;
   }
@@ -332,11 +353,13 @@ async function run(
       bypassHash: secret ? hashSecret(secret) : undefined,
       by,
       source: 'cli',
+      scope: p.scope,
     });
-  } else await service.disable({ by, source: 'cli' });
-  const state = service.lastKnownState();
-  print(state, `Maintenance mode is now ${describe(state, now())}.`, {
+  } else await service.disable({ by, source: 'cli', scope: p.scope });
+  const state = await service.getStoredState(p.scope);
+  print(state, `Maintenance mode${where} is now ${describe(state, new Date())}.`, {
     changed: true,
+    ...(p.scope ? { scope: p.scope } : {}),
     ...(secret ? { bypassPath: `/${secret}` } : {}),
   });
   if (secret && !p.json) {
@@ -345,4 +368,17 @@ async function run(
     );
   }
   return EXIT.ok;
+}
+
+async function run(
+  p: Parsed,
+  service: MaintenanceService,
+  io: CliIo,
+  middlewareOptions: MaintenanceOptions | undefined,
+): Promise<number> {
+  if (p.command === 'history') return history(p, service, io);
+  const current = await service.getStoredState(p.scope);
+  if (p.command === 'why') return why(p, current, io, middlewareOptions);
+  if (p.command === 'status') return status(p, service, io, current);
+  return toggle(p, service, io, current);
 }

@@ -2,7 +2,9 @@
 import type { ParameterizedContext } from 'koa';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
+import { checkScopeName } from '../core/scope.js';
 import { isActive, type MaintenanceState, MESSAGE_MAX_LENGTH } from '../core/state.js';
+import { scopesBody, statusBody } from '../core/status.js';
 import { defaultService } from '../service/service.js';
 import { neverCache } from './respond.js';
 import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath } from './toggle-rules.js';
@@ -18,25 +20,11 @@ export interface ToggleHandlers {
 /** Renders the status page from its context (see `views/maintenance-status.html`). */
 export type StatusPageRenderer = (context: Record<string, unknown>) => string;
 
-/** The JSON answer of `/status` (and of `/on`, `/off` for JSON clients). */
-export function statusBody(state: MaintenanceState, now: Date) {
-  return {
-    enabled: state.enabled,
-    active: isActive(state, now),
-    start: state.start ?? null,
-    end: state.end ?? null,
-    message: state.message ?? null,
-    updatedAt: state.updatedAt ?? null,
-    updatedBy: state.updatedBy ?? null,
-    readOnly: state.readOnly === true,
-    bypass: state.bypassHash !== undefined,
-  };
-}
-
 /** A refused change (forced mode) is a conflict, bad input (a message over the limit) the client's; the rest the store's. */
 const STATUS_OF: Partial<Record<MaintenanceError['code'], number>> = {
   ERR_MAINTENANCE_MODE_FORCED: 409,
   ERR_MAINTENANCE_INVALID_SCHEDULE: 400,
+  ERR_MAINTENANCE_INVALID_SCOPE: 400,
 };
 
 const wantsJson = (ctx: ParameterizedContext) => ctx.accepts('html', 'json') === 'json';
@@ -80,6 +68,19 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
     return safeNextPath(ctx.query.next ?? bodyOf(ctx)?.next);
   }
 
+  /** The scope a request switches or asks about: `?scope=` or a `scope` form field; empty means the whole site. */
+  function scopeOf(ctx: ParameterizedContext): string | undefined {
+    const raw = ctx.query.scope ?? bodyOf(ctx)?.scope;
+    if (raw === undefined || raw === '') return undefined;
+    return checkScopeName(raw);
+  }
+
+  /** Answers a refused change or read: 409 forced mode, 400 bad input, 503 a store that failed. */
+  function refuse(ctx: ParameterizedContext, err: unknown, what: string): void {
+    if (!(err instanceof MaintenanceError)) throw err;
+    answer(ctx, STATUS_OF[err.code] ?? 503, err.code, `${what}: ${err.message}`);
+  }
+
   function toggle(target: boolean) {
     return async function toggleMaintenance(ctx: ParameterizedContext): Promise<void> {
       if (!(await allowed(ctx))) return;
@@ -89,25 +90,29 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
         return;
       }
       const s = service();
+      let after: MaintenanceState;
+      let scope: string | undefined;
       try {
-        const current = await s.getStoredState();
+        scope = scopeOf(ctx);
+        const current = await s.getStoredState(scope);
+        after = current;
         const unchanged = target ? isActive(current, new Date()) : !current.enabled;
         if (!unchanged) {
           const by = config.getUpdatedBy ? config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
           // A form may send a message (when a body parser runs before the routes).
           const raw = bodyOf(ctx)?.message;
           const message = typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : undefined;
-          await (target ? s.enable({ by, message, source: 'routes' }) : s.disable({ by, source: 'routes' }));
+          const opts = { by, source: 'routes', scope };
+          await (target ? s.enable({ ...opts, message }) : s.disable(opts));
+          after = scope === undefined ? s.lastKnownState() : await s.getStoredState(scope);
         }
       } catch (err) {
-        if (!(err instanceof MaintenanceError)) throw err;
-        const status = STATUS_OF[err.code] ?? 503;
-        answer(ctx, status, err.code, `Maintenance mode was not switched ${target ? 'on' : 'off'}: ${err.message}`);
+        refuse(ctx, err, `Maintenance mode was not switched ${target ? 'on' : 'off'}`);
         return;
       }
       neverCache(ctx);
       if (wantsJson(ctx)) {
-        ctx.body = statusBody(s.lastKnownState(), new Date());
+        ctx.body = { ...statusBody(after, new Date()), ...(scope === undefined ? {} : { scope }) };
         return;
       }
       ctx.redirect(nextOf(ctx));
@@ -119,8 +124,22 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
     off: toggle(false),
     async status(ctx) {
       if (!(await allowed(ctx))) return;
+      const s = service();
+      const now = new Date();
+      let scope: string | undefined;
+      try {
+        scope = scopeOf(ctx);
+      } catch (err) {
+        refuse(ctx, err, 'No status');
+        return;
+      }
       neverCache(ctx);
-      ctx.body = statusBody(await service().getState(), new Date());
+      if (scope !== undefined) {
+        ctx.body = { ...statusBody(await s.getState(scope), now), scope };
+        return;
+      }
+      const scopes = [...(await s.scopeStates())].map(([name, state]) => ({ scope: name, state }));
+      ctx.body = { ...statusBody(await s.getState(), now), scopes: scopesBody(scopes, now) };
     },
     async page(ctx) {
       if (!(await allowed(ctx))) return;
@@ -128,8 +147,10 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
       const now = new Date();
       let state: MaintenanceState;
       let history: HistoryEntry[] = [];
+      let scopes: Array<{ scope: string; state: MaintenanceState }> = [];
       try {
         state = await s.getStoredState();
+        scopes = await s.scopes();
         history = await s.history(20);
       } catch (err) {
         if (!(err instanceof MaintenanceError)) throw err;
@@ -145,6 +166,11 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
         messageMaxLength: MESSAGE_MAX_LENGTH,
         store: s.storeDescription,
         history,
+        scopes: scopes.map(({ scope, state: scoped }) => ({
+          scope,
+          summary: summarize(scoped, now),
+          ...statusBody(scoped, now),
+        })),
       });
     },
   };

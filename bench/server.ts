@@ -41,8 +41,10 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
   if (scenario === 'off-scope') {
     // A per-tenant app: requests spread over 1,000 tenants, one other tenant in maintenance (never requested).
     await service.enable({ scope: 'tenant-down', message: MESSAGE });
+    // The tenant names exist already, as in an app that reads them from the session or the host.
+    const tenants = Array.from({ length: 1000 }, (_, i) => `tenant-${i}`);
     let n = 0;
-    app.use(maintenance({ service, scope: () => `tenant-${n++ % 1000}` }));
+    app.use(maintenance({ service, scope: () => tenants[n++ % 1000] }));
   } else app.use(maintenance({ service, responseType: scenario === 'on-json' ? 'json' : 'html' }));
   app.use((ctx) => {
     ctx.body = 'hello';

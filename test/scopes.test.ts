@@ -202,14 +202,14 @@ describe('scopes: a per-tenant app', () => {
     expect(ok.body).to.deep.include({ maintenanceMode: false, decision: { blocked: false, rule: 'state-off' } });
   });
 
-  it('takes the tenant from an async hook, and a hook that throws or returns a bad name means no scope', async () => {
+  it('takes the tenant from an async hook, and a hook that throws or returns a non-string means no scope', async () => {
     const service = memoryService();
     await service.enable({ scope: 'acme' });
     const t = createTestApp({
       service,
       scope: async (ctx) => {
         if (ctx.path === '/throws') throw new Error('tenant lookup failed');
-        return ctx.path === '/bad' ? 'not a scope!' : 'acme';
+        return (ctx.path === '/bad' ? { id: 42 } : 'acme') as string;
       },
     });
     await t.request().get('/x').expect(503);

@@ -8,7 +8,7 @@ import type { Middleware, Next, ParameterizedContext } from 'koa';
 import { type Decision, decide, type MaintenanceUser, needsUser, type RequestFacts } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type BypassRules, compileRules, normalizePath, trimSlash } from '../core/rules.js';
-import { isScopeName, RESPONSE_SCOPE, stateInForce } from '../core/scope.js';
+import { RESPONSE_SCOPE, stateInForce } from '../core/scope.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { type BypassGate, createBypassGate } from './bypass-gate.js';
@@ -94,26 +94,39 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
   };
 }
 
-/** The request's scope from the `scope` option; a hook that throws or returns an invalid name means no scope. */
+/**
+ * The request's scope from the `scope` option. A hook that throws, or returns something other than a string, is
+ * reported and means no scope. Names are not checked here (that would cost every request a regex): the service
+ * refuses invalid names when a scope is switched, so such a name never matches a stored scope.
+ */
 function scopeOf(s: Setup, ctx: ParameterizedContext): string | undefined | Promise<string | undefined> {
   const option = s.scope;
   if (typeof option !== 'function') return option;
-  const checked = (name: string | undefined) => {
-    if (name === undefined || name === null || isScopeName(name)) return name ?? undefined;
-    report(ctx, new MaintenanceError('ERR_MAINTENANCE_INVALID_SCOPE', invalidScopeMessage(name)));
-    return undefined;
-  };
   try {
     const found = option(ctx);
-    return found instanceof Promise ? found.then(checked, (err) => void report(ctx, err)) : checked(found);
+    if (typeof found === 'string' || found === undefined) return found;
+    if (found instanceof Promise)
+      return found.then(
+        (name) => checkedScope(ctx, name),
+        (err) => void report(ctx, err),
+      );
+    return checkedScope(ctx, found);
   } catch (err) {
     report(ctx, err);
     return undefined;
   }
 }
 
-function invalidScopeMessage(name: unknown): string {
-  return `The scope option returned ${JSON.stringify(name)}, which is not a scope name (1 to 128 letters, digits, ".", "_", ":" or "-"); the request was decided on the global state alone.`;
+function checkedScope(ctx: ParameterizedContext, name: unknown): string | undefined {
+  if (typeof name === 'string' || name === undefined || name === null) return name ?? undefined;
+  report(
+    ctx,
+    new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCOPE',
+      `The scope option returned ${typeof name} ${JSON.stringify(name)}, not a scope name (a string) or undefined; the request was decided on the global state alone.`,
+    ),
+  );
+  return undefined;
 }
 
 /**

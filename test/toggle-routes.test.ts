@@ -219,6 +219,7 @@ describe('maintenanceRoutes(): status', () => {
       updatedAt: r.body.updatedAt,
       updatedBy: 'ops',
       readOnly: false,
+      dryRun: false,
       bypass: false,
       scopes: {},
     });

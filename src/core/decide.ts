@@ -69,11 +69,18 @@ export type PassRule =
   | 'ignoreTests'
   | 'ignoreIpAddresses'
   | 'ignoreUrls'
-  | 'redirect-target';
+  | 'redirect-target'
+  | 'dry-run'
+  | 'released';
 
 /** Outcome of {@link decide}: which rule decided and, when blocked, how to answer. */
 export type Decision =
-  | { readonly blocked: false; readonly rule: PassRule }
+  | {
+      readonly blocked: false;
+      readonly rule: PassRule;
+      /** With `rule: 'dry-run'`: the rule that would have blocked the request. */
+      readonly wouldBlock?: 'maintenance';
+    }
   | {
       readonly blocked: true;
       readonly rule: 'forced-on' | 'maintenance';
@@ -82,6 +89,22 @@ export type Decision =
       /** Whether the user must be logged out (only ever for blocked requests). */
       readonly logout: boolean;
     };
+
+/**
+ * What a request's decision says to the app (`ctx.state.maintenanceDecision`, `onDecision`, `X-Maintenance-Decision`):
+ * whether it was blocked, by which rule, in a dry run the rule that would have blocked, and the deciding scope.
+ */
+export interface DecisionTrace {
+  readonly blocked: boolean;
+  readonly rule: PassRule | 'forced-on' | 'maintenance';
+  /** With `rule: 'dry-run'`: the rule that would have blocked the request. */
+  readonly wouldBlock?: 'maintenance';
+  /** The scope whose state decided; absent for the global state. */
+  readonly scope?: string;
+}
+
+/** A dry run's answer for a request that would have been blocked. */
+const DRY_RUN: Decision = Object.freeze({ blocked: false, rule: 'dry-run', wouldBlock: 'maintenance' });
 
 /** Pass decisions carry no per-request data, so one frozen object per rule serves every request. */
 const PASS = new Map<PassRule, Decision>();
@@ -135,7 +158,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Decides one request. Order (the first rule that decides wins): health paths → route forced → state off →
  * CORS preflight → toggle `off` URL → bypass token → read-only safe method → users → admin site → tests → IPs →
- * URLs → redirect target → maintenance.
+ * URLs → redirect target → dry run (would have blocked) → maintenance.
  */
 export function decide(
   facts: RequestFacts,
@@ -163,6 +186,7 @@ export function decide(
   if (rules.isIgnoredUrl(facts.path)) return pass('ignoreUrls');
   const redirecting = redirect();
   if (!redirecting && config.redirectUrl !== undefined) return pass('redirect-target');
+  if (state.dryRun) return DRY_RUN; // a rehearsal: every rule above was evaluated, nothing is blocked
   return {
     blocked: true,
     rule: 'maintenance',

@@ -8,7 +8,7 @@ export const HISTORY_KEY = 'maintenance_mode_history';
 export const HISTORY_LIMIT = 200;
 
 /** What a state means at one instant, for people reading the trail. */
-export type StateSummary = 'on' | 'off' | 'scheduled' | 'read-only';
+export type StateSummary = 'on' | 'off' | 'scheduled' | 'read-only' | 'dry-run';
 
 /** One change: who made it, when, through what, and what it changed from and to. */
 export interface HistoryEntry {
@@ -29,7 +29,7 @@ export interface HistoryEntry {
 /** Summary of `state` at `now`. */
 export function summarize(state: MaintenanceState, now: Date): StateSummary {
   if (!state.enabled) return 'off';
-  if (isActive(state, now)) return state.readOnly ? 'read-only' : 'on';
+  if (isActive(state, now)) return state.dryRun ? 'dry-run' : state.readOnly ? 'read-only' : 'on';
   return state.start !== undefined && Date.parse(state.start) > now.getTime() ? 'scheduled' : 'off';
 }
 

@@ -3,7 +3,7 @@
  * Names, the state in force for a request of a scope, and the store's scope table (its port). Pure.
  */
 import { MaintenanceError } from './errors.js';
-import { isActive, type MaintenanceState } from './state.js';
+import { blocksRequests, isActive, type MaintenanceState } from './state.js';
 
 /** A scope name: a letter or digit, then up to 127 letters, digits, `.`, `_`, `:` or `-`. */
 export const SCOPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -36,8 +36,9 @@ export interface StateInForce {
 }
 
 /**
- * The state in force for a request: the global state when it is active (its message, end and read-only answer),
- * else the scope's state when that is active, else the global state (off, or scheduled for later).
+ * The state in force for a request: a state that blocks wins over a dry run, and the global state over the scope's
+ * (its message, end and read-only answer): global blocking, scoped blocking, global dry run, scoped dry run. When
+ * neither is active, the one whose window starts first (so it can be announced), the global state on a tie.
  */
 export function stateInForce(
   global: MaintenanceState,
@@ -45,10 +46,12 @@ export function stateInForce(
   scope: string | undefined,
   now: Date,
 ): StateInForce {
-  if (scoped === undefined || !scoped.enabled || isActive(global, now) || !isActive(scoped, now)) {
-    return { state: global };
-  }
-  return { state: scoped, scope };
+  if (scoped === undefined || !scoped.enabled || blocksRequests(global, now)) return { state: global };
+  if (blocksRequests(scoped, now)) return { state: scoped, scope };
+  if (isActive(global, now)) return { state: global };
+  if (isActive(scoped, now)) return { state: scoped, scope };
+  const next = (s: MaintenanceState) => (s.enabled && s.start !== undefined ? Date.parse(s.start) : Infinity);
+  return next(scoped) < next(global) && next(scoped) > now.getTime() ? { state: scoped, scope } : { state: global };
 }
 
 /**

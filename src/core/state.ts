@@ -19,6 +19,8 @@ export interface MaintenanceState {
   readonly readOnly?: boolean;
   /** SHA-256 (hex) of this window's bypass secret (`maintenance-mode on --secret`); the secret itself is never stored. */
   readonly bypassHash?: string;
+  /** Dry run: every rule is evaluated and reported, but no request is blocked (a rehearsal). @default false */
+  readonly dryRun?: boolean;
 }
 
 /** Arguments of `MaintenanceService.enable()`. */
@@ -37,6 +39,8 @@ export interface EnableOptions {
   readonly bypassHash?: string;
   /** Recorded in the history as what made the change. @default 'service' */
   readonly source?: string;
+  /** Rehearse: decide and report every request, block none (`ctx.state.maintenanceDecision.rule === 'dry-run'`). @default false */
+  readonly dryRun?: boolean;
   /** Switch this scope (a part of the site or a tenant) instead of the whole site. @default undefined (global) */
   readonly scope?: string;
 }
@@ -59,6 +63,11 @@ export const MESSAGE_MAX_LENGTH = 1000;
 
 /** The state when nothing is stored: maintenance off. */
 export const OFF_STATE: MaintenanceState = Object.freeze({ enabled: false });
+
+/** Whether `state` is active at `now` and really blocks requests (a dry run is active but blocks nothing). */
+export function blocksRequests(state: MaintenanceState, now: Date): boolean {
+  return state.dryRun !== true && isActive(state, now);
+}
 
 /** Whether `state` puts the site into maintenance at `now`, honouring the `[start, end)` window. */
 export function isActive(state: MaintenanceState, now: Date): boolean {
@@ -122,10 +131,11 @@ export function normalizeState(value: unknown): MaintenanceState {
     const v = textField(obj, name);
     if (v !== undefined) state[name] = v;
   }
-  if (obj.readOnly !== undefined && obj.readOnly !== null) {
-    if (typeof obj.readOnly !== 'boolean')
-      throw corrupt(`"readOnly" must be true or false; found ${JSON.stringify(obj.readOnly)}`);
-    if (obj.readOnly) state.readOnly = true;
+  for (const flag of ['readOnly', 'dryRun'] as const) {
+    const v = obj[flag];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'boolean') throw corrupt(`"${flag}" must be true or false; found ${JSON.stringify(v)}`);
+    if (v) state[flag] = true;
   }
   if (obj.bypassHash !== undefined && obj.bypassHash !== null) {
     if (typeof obj.bypassHash !== 'string' || !/^[0-9a-f]{64}$/.test(obj.bypassHash)) {
@@ -189,11 +199,13 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
         'Shorten it, and link to a status page for the details.',
     );
   }
-  if (opts.readOnly !== undefined && typeof opts.readOnly !== 'boolean') {
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_INVALID_SCHEDULE',
-      `readOnly must be true or false; received ${JSON.stringify(opts.readOnly)}.`,
-    );
+  for (const flag of ['readOnly', 'dryRun'] as const) {
+    if (opts[flag] !== undefined && typeof opts[flag] !== 'boolean') {
+      throw new MaintenanceError(
+        'ERR_MAINTENANCE_INVALID_SCHEDULE',
+        `${flag} must be true or false; received ${JSON.stringify(opts[flag])}.`,
+      );
+    }
   }
   if (opts.bypassHash !== undefined && !/^[0-9a-f]{64}$/.test(String(opts.bypassHash))) {
     throw new MaintenanceError(
@@ -209,6 +221,7 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
       message: opts.message,
       readOnly: opts.readOnly === true ? true : undefined,
       bypassHash: opts.bypassHash,
+      dryRun: opts.dryRun === true ? true : undefined,
     },
     now,
     opts.by,
@@ -230,12 +243,20 @@ export function disabledState(opts: DisableOptions, now: Date): MaintenanceState
 }
 
 function withMeta(
-  base: { enabled: boolean; start?: string; end?: string; message?: string; readOnly?: boolean; bypassHash?: string },
+  base: {
+    enabled: boolean;
+    start?: string;
+    end?: string;
+    message?: string;
+    readOnly?: boolean;
+    bypassHash?: string;
+    dryRun?: boolean;
+  },
   now: Date,
   by: string | undefined,
 ): MaintenanceState {
   const out: Record<string, unknown> = { enabled: base.enabled };
-  for (const k of ['start', 'end', 'message', 'readOnly', 'bypassHash'] as const)
+  for (const k of ['start', 'end', 'message', 'readOnly', 'bypassHash', 'dryRun'] as const)
     if (base[k] !== undefined) out[k] = base[k];
   out.updatedAt = now.toISOString();
   if (by !== undefined) out.updatedBy = String(by);

@@ -12,6 +12,7 @@ export function statusBody(state: MaintenanceState, now: Date) {
     updatedAt: state.updatedAt ?? null,
     updatedBy: state.updatedBy ?? null,
     readOnly: state.readOnly === true,
+    dryRun: state.dryRun === true,
     bypass: state.bypassHash !== undefined,
   };
 }

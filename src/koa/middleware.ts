@@ -2,17 +2,26 @@
  * `maintenance(options)`: the Koa adapter. Per request, in this order: read the state (`maintenanceMiddleware`; with
  * a `scope`, the state in force for the request's scope, `inScope`), take the bypass door and the off fast path
  * (`handle`), look the user up when a rule needs it (`answer`), gather the facts and `decide` (`settle`), then either
- * block (`block`, with logout) or pass (`pass`).
+ * block (`block`: hold and release, logout, the answer) or pass (`pass`).
  */
 import type { Middleware, Next, ParameterizedContext } from 'koa';
-import { type Decision, decide, type MaintenanceUser, needsUser, type RequestFacts } from '../core/decide.js';
+import {
+  type Decision,
+  type DecisionTrace,
+  decide,
+  type MaintenanceUser,
+  needsUser,
+  type RequestFacts,
+} from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type BypassRules, compileRules, normalizePath, trimSlash } from '../core/rules.js';
 import { RESPONSE_SCOPE, stateInForce } from '../core/scope.js';
-import { isActive, type MaintenanceState } from '../core/state.js';
+import { blocksRequests, isActive, type MaintenanceState } from '../core/state.js';
+import { upcomingWindow } from '../core/upcoming.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { type BypassGate, createBypassGate } from './bypass-gate.js';
 import { fallbackResponders, hasTaggedRoutes, type RouteFacts, routeFacts } from './force.js';
+import { createHolder, type Holder } from './hold.js';
 import { clientIp, findUser, logout } from './hooks.js';
 import { type MaintenanceConfig, type MaintenanceOptions, resolveOptions } from './options.js';
 import { proxyWarning } from './proxy-check.js';
@@ -34,15 +43,21 @@ interface Setup {
   readonly withHost: boolean;
   /** The `scope` option: a fixed name, or the function that finds the request's scope. */
   readonly scope?: MaintenanceConfig['scope'];
+  /** `announceBeforeSeconds` in milliseconds (0: off). */
+  readonly announceMs: number;
+  readonly holder?: Holder;
 }
 
 /** One request that may be blocked, with what is known about it so far. */
 interface Pending {
   readonly ctx: ParameterizedContext;
   readonly next: Next;
+  readonly service: MaintenanceService;
   readonly state: MaintenanceState;
   /** The scope whose state `state` is (undefined: the global state). */
   readonly scope: string | undefined;
+  /** The request's own scope (from the `scope` option), whichever state is in force. */
+  readonly requestScope: string | undefined;
   readonly route: RouteFacts;
   readonly health: boolean;
   readonly now: Date;
@@ -65,8 +80,13 @@ function prepare(config: MaintenanceConfig): Setup {
     withPath: config.ignoreUrls.length > 0 || config.ignoreAdminSite || config.redirectUrl !== undefined,
     withHost: config.redirectUrl !== undefined && !config.redirectUrl.startsWith('/'),
     scope: config.scope,
+    announceMs: config.announceBeforeSeconds * 1000,
+    holder: config.hold ? createHolder({ ...config.hold, pollMs: HOLD_POLL_MS }) : undefined,
   };
 }
+
+/** How often a held request re-reads the state through the cache (stores without push; windows that end). */
+const HOLD_POLL_MS = 100;
 
 /**
  * Koa middleware that answers with the maintenance page (or JSON, or a redirect) while maintenance is on, except
@@ -86,11 +106,11 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     if (!proxyChecked) proxyChecked = checkProxy(ctx, service);
     const route = routeFacts(ctx);
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
-    if (route.forced) return handle(setup, ctx, next, service.lastKnownState(), undefined, route);
+    if (route.forced) return handle(setup, service, ctx, next, service.lastKnownState(), undefined, undefined, route);
     if (setup.scope !== undefined) return inScope(setup, service, ctx, next, route);
     const fresh = service.freshState();
-    if (fresh !== undefined) return handle(setup, ctx, next, fresh, undefined, route);
-    return service.getState().then((state) => handle(setup, ctx, next, state, undefined, route));
+    if (fresh !== undefined) return handle(setup, service, ctx, next, fresh, undefined, undefined, route);
+    return service.getState().then((state) => handle(setup, service, ctx, next, state, undefined, undefined, route));
   };
 }
 
@@ -149,9 +169,11 @@ function withStates(
 ) {
   const global = service.freshState();
   const table = scope === undefined ? NO_TABLE : service.freshScopeStates();
-  if (global !== undefined && table !== undefined) return decideInScope(s, ctx, next, route, global, table, scope);
+  if (global !== undefined && table !== undefined) {
+    return decideInScope(s, service, ctx, next, route, global, table, scope);
+  }
   return Promise.all([service.getState(), scope === undefined ? NO_TABLE : service.scopeStates()]).then(([g, t]) =>
-    decideInScope(s, ctx, next, route, g, t, scope),
+    decideInScope(s, service, ctx, next, route, g, t, scope),
   );
 }
 
@@ -159,6 +181,7 @@ const NO_TABLE: ReadonlyMap<string, MaintenanceState> = new Map();
 
 function decideInScope(
   s: Setup,
+  service: MaintenanceService,
   ctx: ParameterizedContext,
   next: Next,
   route: RouteFacts,
@@ -168,10 +191,10 @@ function decideInScope(
 ) {
   const scoped = scope === undefined ? undefined : table.get(scope);
   // The off path: the scope has no stored state, so the global state decides, with no allocation.
-  if (scoped === undefined) return handle(s, ctx, next, global, undefined, route);
+  if (scoped === undefined) return handle(s, service, ctx, next, global, undefined, scope, route);
   const inForce = stateInForce(global, scoped, scope, global.enabled || scoped.enabled ? new Date() : EPOCH);
   if (inForce.scope !== undefined) (ctx.res as { [RESPONSE_SCOPE]?: string })[RESPONSE_SCOPE] = inForce.scope;
-  return handle(s, ctx, next, inForce.state, inForce.scope, route);
+  return handle(s, service, ctx, next, inForce.state, inForce.scope, scope, route);
 }
 
 /** Logs the proxy warning once, on the first request (the app's proxy settings are known only then). */
@@ -184,10 +207,12 @@ function checkProxy(ctx: ParameterizedContext, service: MaintenanceService): tru
 /** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */
 function handle(
   s: Setup,
+  service: MaintenanceService,
   ctx: ParameterizedContext,
   next: Next,
   state: MaintenanceState,
   scope: string | undefined,
+  requestScope: string | undefined,
   route: RouteFacts,
 ) {
   if (s.gate.enabled(state) && s.gate.grant(ctx, state)) return;
@@ -195,11 +220,12 @@ function handle(
   // A disabled state is off whatever the time: the clock is read only for an enabled (maybe scheduled) state.
   const now = state.enabled ? new Date() : EPOCH;
   if (route.forced || health || isActive(state, now)) {
-    return answer(s, { ctx, next, state, scope, route, health, now });
+    return answer(s, { ctx, next, service, state, scope, requestScope, route, health, now });
   }
   const decision = decide(NO_FACTS, state, s.config, s.rules, now);
   ctx.state.maintenanceDecision = decision;
   ctx.state.maintenanceMode = false;
+  if (s.announceMs > 0 && state.enabled) announce(s, ctx, state, scope, now);
   expose(s, ctx, decision);
   if (hasTaggedRoutes()) registerFallback(s, ctx, baseFacts(s, ctx), state);
   return next();
@@ -218,6 +244,12 @@ function settle(s: Setup, p: Pending, user: MaintenanceUser | undefined): void |
   const facts = gatherFacts(s, p, user);
   const decision = decide(facts, p.state, s.config, s.rules, p.now);
   return decision.blocked ? block(s, p, facts, decision) : pass(s, p, facts, decision);
+}
+
+/** `ctx.state.maintenanceUpcoming` for a window that starts within `announceBeforeSeconds`. */
+function announce(s: Setup, ctx: ParameterizedContext, state: MaintenanceState, scope: string | undefined, now: Date) {
+  const upcoming = upcomingWindow(state, scope, now, s.announceMs);
+  if (upcoming) ctx.state.maintenanceUpcoming = upcoming;
 }
 
 function baseFacts(s: Setup, ctx: ParameterizedContext): RequestFacts {
@@ -245,11 +277,53 @@ function gatherFacts(s: Setup, p: Pending, user: MaintenanceUser | undefined): R
 }
 
 /**
- * Answers a blocked request. A user who must be logged out is, and the request is then decided again as the
- * anonymous request it has become (django-maintenance-mode serves it when anonymous users are let through);
- * when the logout hook fails the user may still be signed in, so the request stays blocked.
+ * Answers a blocked request. With `hold`, a request blocked by the state (not a forced route) first waits for
+ * maintenance to end and, released, goes on to the app. A user who must be logged out is, and the request is then
+ * decided again as the anonymous request it has become (django-maintenance-mode serves it when anonymous users are
+ * let through); when the logout hook fails the user may still be signed in, so the request stays blocked.
  */
 function block(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecision): void | Promise<void> {
+  if (s.holder && decision.rule === 'maintenance') {
+    const holder = s.holder;
+    const started = performance.now();
+    return holder.hold(p.ctx, holdWatch(p)).then((outcome) => {
+      if (outcome === 'release') return release(s, p, performance.now() - started);
+      if (outcome === 'gone') {
+        p.ctx.respond = false; // the client left: nothing to write
+        return;
+      }
+      return answerBlocked(s, p, facts, decision);
+    });
+  }
+  return answerBlocked(s, p, facts, decision);
+}
+
+/** What a held request watches: the service's change signal, and whether its own state still blocks. */
+function holdWatch(p: Pending) {
+  const { service, requestScope } = p;
+  return {
+    watch: (listener: () => void) => service.watch(listener),
+    async stillBlocked() {
+      const now = new Date();
+      if (blocksRequests(await service.getState(), now)) return true;
+      return requestScope !== undefined && blocksRequests(await service.getState(requestScope), now);
+    },
+  };
+}
+
+const RELEASED: Decision = Object.freeze({ blocked: false, rule: 'released' });
+
+/** A held request whose maintenance ended: on to the app as if maintenance had been off. */
+function release(s: Setup, p: Pending, heldMs: number): Promise<void> {
+  const { ctx } = p;
+  ctx.state.maintenanceDecision = RELEASED;
+  ctx.state.maintenanceMode = false;
+  ctx.state.maintenanceHeldMs = heldMs;
+  expose(s, ctx, RELEASED);
+  return p.next();
+}
+
+function answerBlocked(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecision): void | Promise<void> {
   if (decision.logout) {
     return logout(p.ctx, s.config).then((loggedOut) => {
       if (!loggedOut) return respondBlocked(s, p, decision);
@@ -263,31 +337,52 @@ function block(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecisio
 
 function respondBlocked(s: Setup, p: Pending, decision: BlockDecision): void | Promise<void> {
   // No object spread on this path: V8 builds spread literals slowly (it tripled the cost of a blocked request).
-  const trace =
+  const trace: DecisionTrace =
     p.scope === undefined
       ? { blocked: true, rule: decision.rule }
       : { blocked: true, rule: decision.rule, scope: p.scope };
   p.ctx.state.maintenanceDecision = trace;
   expose(s, p.ctx, trace);
+  tell(s, p, trace);
   return s.respond(p.ctx, p.state, decision, p.now);
 }
 
 function pass(s: Setup, p: Pending, facts: RequestFacts, decision: Decision): void | Promise<void> {
   const { ctx, state } = p;
-  const trace = p.scope === undefined ? decision : { blocked: false, rule: decision.rule, scope: p.scope };
+  const trace = p.scope === undefined ? decision : withScopeNamed(decision, p.scope);
   ctx.state.maintenanceDecision = trace;
-  ctx.state.maintenanceMode = isActive(state, p.now);
+  ctx.state.maintenanceMode = blocksRequests(state, p.now);
   ctx.state.maintenanceReadOnly = decision.rule === 'read-only';
+  if (state.dryRun && isActive(state, p.now)) ctx.state.maintenanceDryRun = true;
   expose(s, ctx, trace);
+  tell(s, p, trace);
   if (hasTaggedRoutes()) registerFallback(s, ctx, facts, state);
   return p.health ? serveHealth(ctx, p.next, state) : p.next();
 }
 
-/** `X-Maintenance-Decision: pass|blocked; rule=<rule>[; scope=<name>]` when `exposeDecision` is on. */
-function expose(s: Setup, ctx: ParameterizedContext, d: { blocked: boolean; rule: string; scope?: string }): void {
+function withScopeNamed(decision: Decision, scope: string): DecisionTrace {
+  return decision.rule === 'dry-run'
+    ? { blocked: false, rule: 'dry-run', wouldBlock: 'maintenance', scope }
+    : { blocked: false, rule: decision.rule, scope };
+}
+
+/** Calls `onDecision` for a request decided while a state is active or its route is forced; never throws. */
+function tell(s: Setup, p: Pending, decision: DecisionTrace): void {
+  const hook = s.config.onDecision;
+  if (!hook || !(p.route.forced || isActive(p.state, p.now))) return;
+  try {
+    hook(p.ctx, decision);
+  } catch (err) {
+    report(p.ctx, err);
+  }
+}
+
+/** `X-Maintenance-Decision: pass|blocked; rule=<rule>[; would=<rule>][; scope=<name>]` with `exposeDecision`. */
+function expose(s: Setup, ctx: ParameterizedContext, d: DecisionTrace): void {
   if (!s.config.exposeDecision) return;
+  const would = d.wouldBlock === undefined ? '' : `; would=${d.wouldBlock}`;
   const scope = d.scope === undefined ? '' : `; scope=${d.scope}`;
-  ctx.set('X-Maintenance-Decision', `${d.blocked ? 'blocked' : 'pass'}; rule=${d.rule}${scope}`);
+  ctx.set('X-Maintenance-Decision', `${d.blocked ? 'blocked' : 'pass'}; rule=${d.rule}${would}${scope}`);
 }
 
 /** A health path the app does not serve is answered here, so probes never see a 404 or the maintenance page. */

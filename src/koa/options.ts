@@ -1,6 +1,6 @@
 /** Options of `maintenance()`, the Koa middleware: the public type, the defaults, and the resolver that validates them once. */
 import type { ParameterizedContext } from 'koa';
-import type { MaintenanceUser } from '../core/decide.js';
+import type { DecisionTrace, MaintenanceUser } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { ipEntryProblem } from '../core/ip.js';
 import { trimSlash } from '../core/rules.js';
@@ -93,6 +93,33 @@ export interface MaintenanceOptions {
    * maintenance when the global state or its scope's state is active. @default undefined (global state only)
    */
   readonly scope?: string | ((ctx: MaintenanceContext) => string | undefined | Promise<string | undefined>);
+  /**
+   * Announce a scheduled window this many seconds before it starts: requests that pass meanwhile carry
+   * `ctx.state.maintenanceUpcoming = { start, end?, message?, scope?, startText, endText? }` (render it with the
+   * packaged `maintenance-banner.html` partial or `maintenanceBanner()`). 0 announces nothing. @default 0
+   */
+  readonly announceBeforeSeconds?: number;
+  /**
+   * Hold and release: a request that would get the maintenance answer waits (up to `maxMs`) for maintenance to end
+   * and then goes on to the app as if nothing happened; after `maxMs`, or when `maxHeld` requests already wait, it
+   * gets the maintenance answer. A client that disconnects is dropped at once. Forced-on routes are never held.
+   * @default undefined (off); `maxHeld` defaults to 1000
+   */
+  readonly hold?: HoldOptions;
+  /**
+   * Called for every request decided while a state is active or its route is forced, with the decision (`rule`,
+   * `blocked`, `scope`, `wouldBlock` in a dry run): count dry-run hits, export metrics. Synchronous; a hook that throws
+   * is reported through `app.emit('error')`, never thrown into the request. @default undefined
+   */
+  readonly onDecision?: (ctx: MaintenanceContext, decision: DecisionTrace) => void;
+}
+
+/** Options of `hold`. */
+export interface HoldOptions {
+  /** Longest wait of one request, in milliseconds (1–600000). */
+  readonly maxMs: number;
+  /** Most requests held at once by one `maintenance()`; the next ones get the maintenance answer. @default 1000 */
+  readonly maxHeld?: number;
 }
 
 /** Default values of {@link MaintenanceOptions}; the JSDoc `@default` tags restate these. */
@@ -114,7 +141,11 @@ export const DEFAULTS = Object.freeze({
   retryAfter: 3600 as number | null,
   healthPaths: [] as readonly string[],
   exposeDecision: false,
+  announceBeforeSeconds: 0,
 });
+
+/** Defaults of {@link HoldOptions}. */
+export const HOLD_DEFAULTS = Object.freeze({ maxHeld: 1000 });
 
 /** `healthPaths: true` stands for these. */
 export const DEFAULT_HEALTH_PATHS: readonly string[] = Object.freeze(['/healthz', '/readyz']);
@@ -155,6 +186,9 @@ export interface MaintenanceConfig {
   readonly bypass?: Required<BypassOptions>;
   readonly exposeDecision: boolean;
   readonly scope?: MaintenanceOptions['scope'];
+  readonly announceBeforeSeconds: number;
+  readonly hold?: Required<HoldOptions>;
+  readonly onDecision?: MaintenanceOptions['onDecision'];
 }
 
 const KNOWN_KEYS = [
@@ -185,6 +219,9 @@ const KNOWN_KEYS = [
   'bypass',
   'exposeDecision',
   'scope',
+  'announceBeforeSeconds',
+  'hold',
+  'onDecision',
 ] as const;
 
 const BOOLEAN_KEYS = [
@@ -200,7 +237,7 @@ const BOOLEAN_KEYS = [
   'exposeDecision',
 ] as const;
 
-const FUNCTION_KEYS = ['getUser', 'logout', 'getClientIpAddress', 'getContext'] as const;
+const FUNCTION_KEYS = ['getUser', 'logout', 'getClientIpAddress', 'getContext', 'onDecision'] as const;
 
 /** True when `value` looks like a Koa context (someone wrote `app.use(maintenance)`). */
 function looksLikeKoaContext(value: object): boolean {
@@ -370,6 +407,31 @@ function resolveHealthPaths(o: Entries): readonly string[] {
   return Object.freeze((paths as string[]).map(trimSlash));
 }
 
+function resolveAnnounce(raw: unknown): number {
+  const seconds = raw ?? DEFAULTS.announceBeforeSeconds;
+  if (!Number.isInteger(seconds) || (seconds as number) < 0 || (seconds as number) > 31_536_000) {
+    invalidOption('announceBeforeSeconds', 'must be a whole number of seconds from 0 (off) to 31536000 (a year)', raw);
+  }
+  return seconds as number;
+}
+
+const HOLD_KEYS = ['maxMs', 'maxHeld'] as const;
+
+function resolveHold(raw: unknown): Required<HoldOptions> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    invalidOption('hold', 'must be an object such as { maxMs: 5000 }', raw);
+  }
+  const h = knownEntries(raw as object, HOLD_KEYS, 'hold');
+  if (!Number.isInteger(h.maxMs) || (h.maxMs as number) < 1 || (h.maxMs as number) > 600_000) {
+    invalidOption('hold.maxMs', 'must be a whole number of milliseconds from 1 to 600000 (e.g. 5000)', h.maxMs);
+  }
+  const maxHeld = h.maxHeld ?? HOLD_DEFAULTS.maxHeld;
+  if (!Number.isInteger(maxHeld) || (maxHeld as number) < 1) {
+    invalidOption('hold.maxHeld', 'must be a whole number of requests >= 1', maxHeld);
+  }
+  return Object.freeze({ maxMs: h.maxMs as number, maxHeld: maxHeld as number });
+}
+
 function resolveScope(raw: unknown): MaintenanceConfig['scope'] {
   if (raw === undefined || typeof raw === 'function') return raw as MaintenanceConfig['scope'];
   return checkScopeName(raw, "scope (a name, or a function returning the request's scope)");
@@ -391,6 +453,9 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
     bypass: 'bypass' in o ? resolveBypass(o.bypass) : undefined,
     exposeDecision: (o.exposeDecision as boolean | undefined) ?? DEFAULTS.exposeDecision,
     scope: resolveScope(o.scope),
+    announceBeforeSeconds: resolveAnnounce(o.announceBeforeSeconds),
+    hold: 'hold' in o ? resolveHold(o.hold) : undefined,
+    onDecision: o.onDecision as MaintenanceConfig['onDecision'],
   });
 }
 

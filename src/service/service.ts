@@ -57,6 +57,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   private readonly scopeCache: ScopeCache;
   private readonly feed: ChangeFeed | undefined;
   private unsubscribe: (() => void) | undefined;
+  private readonly watchers = new Set<() => void>();
 
   constructor(options?: MaintenanceServiceOptions) {
     super();
@@ -84,7 +85,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       onRead: (result) => {
         if (!result.ok && this.listenerCount('storeError') > 0) this.emit('storeError', result.error);
       },
-      onChange: (previous, next) => this.announce(previous, next),
+      onChange: (previous, next) => {
+        this.announce(previous, next);
+        this.notifyWatchers();
+      },
     });
     this.scopeCache = createScopeCache({
       store: this.store,
@@ -93,6 +97,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       logger: this.config.logger,
       onChange: (previous, next) => {
         for (const c of changedScopes(previous, next)) this.announce(c.previous, c.next, c.scope);
+        this.notifyWatchers();
       },
     });
     this.feed = changeFeedOf(keyv);
@@ -221,6 +226,20 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   async restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
     const scope = scopeOf(opts);
     await this.write(normalizeState(state), opts.source ?? 'job', opts.by, scope);
+  }
+
+  /**
+   * Calls `listener` (synchronously, no arguments) whenever the global state or a scoped state this service holds
+   * changes — by a push, a read, a write or the outage policy. Returns the function that stops it. Used to release
+   * held requests the moment maintenance ends.
+   */
+  watch(listener: () => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  private notifyWatchers(): void {
+    for (const listener of [...this.watchers]) listener();
   }
 
   /** Human description of the store, as used in messages: the file path or the Redis URL (password hidden). */

@@ -74,7 +74,17 @@ export interface StateCacheSettings {
   readonly onChange?: (previous: MaintenanceState | undefined, next: MaintenanceState) => void;
 }
 
-const FIELDS = ['enabled', 'start', 'end', 'message', 'updatedAt', 'updatedBy', 'readOnly', 'bypassHash'] as const;
+const FIELDS = [
+  'enabled',
+  'start',
+  'end',
+  'message',
+  'updatedAt',
+  'updatedBy',
+  'readOnly',
+  'bypassHash',
+  'dryRun',
+] as const;
 
 /** Whether two states are the same document. */
 export function sameState(a: MaintenanceState, b: MaintenanceState): boolean {

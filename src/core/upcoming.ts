@@ -1,0 +1,44 @@
+/** Announcing a maintenance window ahead: what a page, a banner or a status endpoint says about it. Pure. */
+import type { MaintenanceState } from './state.js';
+
+/** A window that starts later: `ctx.state.maintenanceUpcoming`, the public status and the banner. */
+export interface UpcomingWindow {
+  /** ISO-8601 start. */
+  readonly start: string;
+  /** ISO-8601 end, when the window has one. */
+  readonly end?: string;
+  readonly message?: string;
+  /** The scope of the window; absent for the whole site. */
+  readonly scope?: string;
+  /** `start` as an HTTP date in UTC ("Tue, 01 Dec 2026 02:00:00 GMT"), for templates without date filters. */
+  readonly startText: string;
+  /** `end` as an HTTP date in UTC. */
+  readonly endText?: string;
+}
+
+/**
+ * The window of `state` when it is enabled and starts after `now`, within `withinMs` (Infinity: any time later);
+ * undefined otherwise.
+ */
+export function upcomingWindow(
+  state: MaintenanceState,
+  scope: string | undefined,
+  now: Date,
+  withinMs: number,
+): UpcomingWindow | undefined {
+  if (!state.enabled || state.start === undefined) return undefined;
+  const start = Date.parse(state.start);
+  const ahead = start - now.getTime();
+  if (ahead <= 0 || ahead > withinMs) return undefined;
+  const out: { -readonly [K in keyof UpcomingWindow]: UpcomingWindow[K] } = {
+    start: state.start,
+    startText: new Date(start).toUTCString(),
+  };
+  if (state.end !== undefined) {
+    out.end = state.end;
+    out.endText = new Date(Date.parse(state.end)).toUTCString();
+  }
+  if (state.message !== undefined) out.message = state.message;
+  if (scope !== undefined) out.scope = scope;
+  return out;
+}

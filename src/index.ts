@@ -10,24 +10,28 @@ export { MaintenanceError } from './core/errors.js';
 export type { HistoryEntry, StateSummary } from './core/history.js';
 export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
 export type { KeyvLike } from './core/keyv-like.js';
+export { isScopeName, SCOPE_NAME } from './core/scope.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';
-export { isActive, MESSAGE_MAX_LENGTH } from './core/state.js';
+export { blocksRequests, isActive, MESSAGE_MAX_LENGTH } from './core/state.js';
+export type { UpcomingWindow } from './core/upcoming.js';
 export {
   createMaintenanceController,
   FORCE_MAINTENANCE_METADATA,
   ForceMaintenance,
 } from './integrations/routing-controllers.js';
+export { maintenanceBanner } from './koa/banner.js';
 export type { ForcedMode } from './koa/force.js';
 export { forceMaintenance } from './koa/force.js';
 export { maintenance } from './koa/middleware.js';
 export type {
   BypassOptions,
+  HoldOptions,
   MaintenanceConfig,
   MaintenanceContext,
   MaintenanceOptions,
   MaintenanceResponseKind,
 } from './koa/options.js';
-export { BYPASS_DEFAULTS, DEFAULT_HEALTH_PATHS, DEFAULTS } from './koa/options.js';
+export { BYPASS_DEFAULTS, DEFAULT_HEALTH_PATHS, DEFAULTS, HOLD_DEFAULTS } from './koa/options.js';
 export { maintenanceRoutes } from './koa/toggle-routes.js';
 export type { MaintenanceRoutesOptions } from './koa/toggle-rules.js';
 export { ROUTES_DEFAULTS } from './koa/toggle-rules.js';

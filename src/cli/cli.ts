@@ -50,6 +50,7 @@ Options:
   --message TEXT     message for the page and JSON answers (with on)
   --scope NAME       switch or show one scope (a part of the site or a tenant) instead of the whole site
   --read-only        block only writes (POST, PUT, PATCH, DELETE) (with on)
+  --dry-run          rehearse: evaluate and report every rule, block nothing (with on)
   --secret           generate a bypass secret for this window and print its URL (with on)
   --limit N          how many changes history shows (default 20)
   --ip IP, --method M, --superuser, --staff, --user   the request that why evaluates
@@ -145,6 +146,7 @@ function describe(state: MaintenanceState, now: Date): string {
   if (state.enabled && !active && state.start && Date.parse(state.start) > now.getTime()) {
     parts.push(`scheduled from ${state.start}${state.end ? ` to ${state.end}` : ''}`);
   } else if (active && state.end) parts.push(`until ${state.end}`);
+  if (active && state.dryRun) parts.push('dry run: nothing is blocked');
   if (state.message) parts.push(`message: ${JSON.stringify(state.message)}`);
   if (state.updatedAt) parts.push(`changed ${state.updatedAt}${state.updatedBy ? ` by ${state.updatedBy}` : ''}`);
   return `${active ? 'on' : 'off'}${parts.length ? ` (${parts.join('; ')})` : ''}`;
@@ -225,6 +227,7 @@ function parse(argv: readonly string[]) {
       message: { type: 'string' },
       scope: { type: 'string' },
       'read-only': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       secret: { type: 'boolean' },
       interactive: { type: 'boolean', short: 'i' },
       config: { type: 'string', short: 'c' },
@@ -260,7 +263,7 @@ function parse(argv: readonly string[]) {
         : `"${command}" takes no argument.`,
     );
   }
-  const onOnly = ['start', 'end', 'message', 'read-only', 'secret'] as const;
+  const onOnly = ['start', 'end', 'message', 'read-only', 'dry-run', 'secret'] as const;
   const misplaced = onOnly.filter((k) => values[k] !== undefined);
   if (command !== 'on' && misplaced.length > 0) {
     throw new UsageError(`--${misplaced.join(', --')} go with "on", not "${command}".`);
@@ -328,7 +331,7 @@ async function toggle(p: Parsed, service: MaintenanceService, io: CliIo, current
   const target = p.command === 'on';
   const where = p.scope ? ` for scope ${p.scope}` : '';
   // Options of `on` change the window even when maintenance is already on (new message, secret, read-only, …).
-  const changes = [p.start, p.end, p.message, p.secret, p['read-only']].some((v) => v !== undefined);
+  const changes = [p.start, p.end, p.message, p.secret, p['read-only'], p['dry-run']].some((v) => v !== undefined);
   const already = target ? isActive(current, new Date()) && !changes : !current.enabled;
   if (already) {
     print(current, `Maintenance mode${where} is already ${target ? 'on' : 'off'}. Nothing changed.`, {
@@ -350,6 +353,7 @@ async function toggle(p: Parsed, service: MaintenanceService, io: CliIo, current
       end: p.end,
       message: p.message,
       readOnly: p['read-only'] === true ? true : undefined,
+      dryRun: p['dry-run'] === true ? true : undefined,
       bypassHash: secret ? hashSecret(secret) : undefined,
       by,
       source: 'cli',

@@ -1,5 +1,6 @@
 /** The status of a state as people and scripts read it (toggle routes, CLI, status page). Pure. */
-import { isActive, type MaintenanceState } from './state.js';
+import { blocksRequests, isActive, type MaintenanceState } from './state.js';
+import { upcomingWindow } from './upcoming.js';
 
 /** The JSON status of a state: `/status`, `/on` and `/off` for JSON clients, `maintenance-mode status --json`. */
 export function statusBody(state: MaintenanceState, now: Date) {
@@ -23,4 +24,29 @@ export function scopesBody(
   now: Date,
 ): Record<string, ReturnType<typeof statusBody>> {
   return Object.fromEntries(scopes.map(({ scope, state }) => [scope, statusBody(state, now)]));
+}
+
+/**
+ * What anyone may read (`<prefix>/public.json`): whether maintenance is on, its window and message, and the next
+ * window if one is scheduled — never who changed it, nor whether a bypass secret exists.
+ */
+export function publicStatusBody(state: MaintenanceState, scope: string | undefined, now: Date) {
+  const active = blocksRequests(state, now);
+  const body: Record<string, unknown> = { active };
+  if (active) {
+    if (state.start !== undefined) body.start = state.start;
+    if (state.end !== undefined) body.end = state.end;
+    if (state.message !== undefined) body.message = state.message;
+    if (state.readOnly) body.readOnly = true;
+    if (scope !== undefined) body.scope = scope;
+  }
+  const next = upcomingWindow(state, scope, now, Number.POSITIVE_INFINITY);
+  if (next) {
+    const upcoming: Record<string, unknown> = { start: next.start };
+    if (next.end !== undefined) upcoming.end = next.end;
+    if (next.message !== undefined) upcoming.message = next.message;
+    if (next.scope !== undefined) upcoming.scope = next.scope;
+    body.upcoming = upcoming;
+  }
+  return body;
 }

@@ -62,10 +62,14 @@ export function createMaintenanceController(options?: MaintenanceRoutesOptions):
       await h.page(ctx);
       return ctx;
     }
+    async publicStatus(ctx: ParameterizedContext) {
+      await h.publicStatus(ctx);
+      return ctx;
+    }
   }
   const proto = MaintenanceModeController.prototype;
   type Deco = (target: object, key?: string, indexOrDescriptor?: unknown) => void;
-  const apply = (key: 'on' | 'off' | 'status' | 'page', ...decorators: unknown[]) => {
+  const apply = (key: 'on' | 'off' | 'status' | 'page' | 'publicStatus', ...decorators: unknown[]) => {
     const descriptor = Object.getOwnPropertyDescriptor(proto, key);
     for (const d of decorators) (d as Deco)(proto, key, descriptor);
     (Ctx() as Deco)(proto, key, 0);
@@ -74,6 +78,7 @@ export function createMaintenanceController(options?: MaintenanceRoutesOptions):
   apply('off', Get('/off'), Post('/off'), UseBefore(toggleOffMarker()));
   apply('status', Get('/status'), UseBefore(forceMaintenance('off')));
   apply('page', Get('/'), UseBefore(forceMaintenance('off')));
+  if (config.publicStatus) apply('publicStatus', Get('/public.json'), UseBefore(forceMaintenance('off')));
   (Controller(config.prefix) as (t: object) => void)(MaintenanceModeController);
   registerService(MaintenanceModeController);
   return MaintenanceModeController;

@@ -1,20 +1,30 @@
 /** Request handlers of the toggle routes, shared by `maintenanceRoutes()` and the routing-controllers controller. */
+import { randomBytes } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
+import { hashSecret } from '../core/bypass.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
-import { checkScopeName } from '../core/scope.js';
+import { checkScopeName, stateInForce } from '../core/scope.js';
 import { isActive, type MaintenanceState, MESSAGE_MAX_LENGTH } from '../core/state.js';
-import { scopesBody, statusBody } from '../core/status.js';
-import { defaultService } from '../service/service.js';
+import { publicStatusBody, scopesBody, statusBody } from '../core/status.js';
+import { defaultService, type MaintenanceService } from '../service/service.js';
 import { neverCache } from './respond.js';
-import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath } from './toggle-rules.js';
+import {
+  actorOf,
+  isCrossSite,
+  type MaintenanceRoutesConfig,
+  safeNextPath,
+  type WindowRequest,
+  windowRequest,
+} from './toggle-rules.js';
 
-/** Handlers for `/on`, `/off`, `/status` and the status page `/`. */
+/** Handlers for `/on`, `/off`, `/status`, the status page `/` and `/public.json`. */
 export interface ToggleHandlers {
   readonly on: (ctx: ParameterizedContext) => Promise<void>;
   readonly off: (ctx: ParameterizedContext) => Promise<void>;
   readonly status: (ctx: ParameterizedContext) => Promise<void>;
   readonly page: (ctx: ParameterizedContext) => Promise<void>;
+  readonly publicStatus: (ctx: ParameterizedContext) => Promise<void>;
 }
 
 /** Renders the status page from its context (see `views/maintenance-status.html`). */
@@ -39,139 +49,188 @@ function answer(ctx: ParameterizedContext, status: number, error: string, messag
   }
 }
 
+/** Answers a refused change or read: 409 forced mode, 400 bad input, 503 a store that failed. */
+function refuse(ctx: ParameterizedContext, err: unknown, what: string): void {
+  if (!(err instanceof MaintenanceError)) throw err;
+  answer(ctx, STATUS_OF[err.code] ?? 503, err.code, `${what}: ${err.message}`);
+}
+
+const bodyOf = (ctx: ParameterizedContext) =>
+  ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
+
+/** The scope a request switches or asks about: `?scope=` or a `scope` form field; empty means the whole site. */
+function scopeOf(ctx: ParameterizedContext): string | undefined {
+  const raw = ctx.query.scope ?? bodyOf(ctx).scope;
+  if (raw === undefined || raw === '') return undefined;
+  return checkScopeName(raw);
+}
+
+/** What the handlers of one configuration share. */
+interface Routes {
+  readonly config: MaintenanceRoutesConfig;
+  readonly renderPage?: StatusPageRenderer;
+  service(): MaintenanceService;
+}
+
+/** Same-site and superuser: answers 403 (and returns false) otherwise. */
+async function allowed(r: Routes, ctx: ParameterizedContext): Promise<boolean> {
+  // Not ctx.origin: since Koa 3 that returns the request's Origin header, not this site's origin.
+  const ownOrigin = `${ctx.protocol}://${ctx.host}`;
+  const source = { secFetchSite: ctx.get('Sec-Fetch-Site'), origin: ctx.get('Origin'), referer: ctx.get('Referer') };
+  if (isCrossSite(source, ownOrigin)) {
+    answer(ctx, 403, 'cross_site', 'Cross-site requests cannot switch maintenance mode.');
+    return false;
+  }
+  const superuser = r.config.isSuperuser
+    ? await r.config.isSuperuser(ctx)
+    : (ctx.state.user as { isSuperuser?: boolean } | undefined)?.isSuperuser === true;
+  if (superuser !== true) {
+    answer(ctx, 403, 'forbidden', 'Only superusers can switch maintenance mode.');
+    return false;
+  }
+  return true;
+}
+
+/** The outcome of a switch: the state after it, and the bypass secret made for the window (shown once). */
+interface Switched {
+  readonly scope?: string;
+  readonly state: MaintenanceState;
+  readonly secret?: string;
+}
+
+/**
+ * Switches on (now, or for the window the request asks for) or off. Switching on while already on changes nothing
+ * unless the request sets a window field; switching off while off changes nothing.
+ */
+async function switchState(r: Routes, ctx: ParameterizedContext, target: boolean): Promise<Switched> {
+  const s = r.service();
+  const scope = scopeOf(ctx);
+  const current = await s.getStoredState(scope);
+  // A form may send window fields (when a body parser runs before the routes); a query may too.
+  const window: WindowRequest = target ? windowRequest({ ...ctx.query, ...bodyOf(ctx) }) : {};
+  const changes = Object.keys(window).length > 0;
+  if (target ? isActive(current, new Date()) && !changes : !current.enabled) return { scope, state: current };
+  const by = r.config.getUpdatedBy ? r.config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
+  const opts = { by, source: 'routes', scope };
+  const secret = window.bypass ? randomBytes(16).toString('hex') : undefined;
+  if (target) {
+    const { bypass: _bypass, ...fields } = window;
+    await s.enable({ ...opts, ...fields, bypassHash: secret ? hashSecret(secret) : undefined });
+  } else await s.disable(opts);
+  return { scope, state: await s.getStoredState(scope), secret };
+}
+
+function toggle(r: Routes, target: boolean) {
+  return async function toggleMaintenance(ctx: ParameterizedContext): Promise<void> {
+    if (!(await allowed(r, ctx))) return;
+    if (ctx.method === 'HEAD') {
+      // @koa/router answers HEAD with the GET handler: a HEAD must never change the state.
+      ctx.status = 204;
+      return;
+    }
+    let done: Switched;
+    try {
+      done = await switchState(r, ctx, target);
+    } catch (err) {
+      refuse(ctx, err, `Maintenance mode was not switched ${target ? 'on' : 'off'}`);
+      return;
+    }
+    neverCache(ctx);
+    if (wantsJson(ctx)) {
+      ctx.body = {
+        ...statusBody(done.state, new Date()),
+        ...(done.scope === undefined ? {} : { scope: done.scope }),
+        ...(done.secret === undefined ? {} : { bypassPath: `/${done.secret}` }),
+      };
+      return;
+    }
+    // A new bypass link is shown once, on the status page itself: never in a redirect URL, a log or the history.
+    if (done.secret !== undefined) return page(r, ctx, `${ctx.protocol}://${ctx.host}/${done.secret}`);
+    ctx.redirect(safeNextPath(ctx.query.next ?? bodyOf(ctx).next));
+  };
+}
+
+async function status(r: Routes, ctx: ParameterizedContext): Promise<void> {
+  if (!(await allowed(r, ctx))) return;
+  const s = r.service();
+  const now = new Date();
+  let scope: string | undefined;
+  try {
+    scope = scopeOf(ctx);
+  } catch (err) {
+    refuse(ctx, err, 'No status');
+    return;
+  }
+  neverCache(ctx);
+  if (scope !== undefined) {
+    ctx.body = { ...statusBody(await s.getState(scope), now), scope };
+    return;
+  }
+  const scopes = [...(await s.scopeStates())].map(([name, state]) => ({ scope: name, state }));
+  ctx.body = { ...statusBody(await s.getState(), now), scopes: scopesBody(scopes, now) };
+}
+
+/** The status page: the state, the scopes, the history and the forms; `bypassLink` is a link made just now. */
+async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): Promise<void> {
+  if (bypassLink === undefined && !(await allowed(r, ctx))) return;
+  const s = r.service();
+  const now = new Date();
+  let state: MaintenanceState;
+  let history: HistoryEntry[];
+  let scopes: Array<{ scope: string; state: MaintenanceState }>;
+  try {
+    state = await s.getStoredState();
+    scopes = await s.scopes();
+    history = await s.history(20);
+  } catch (err) {
+    refuse(ctx, err, 'The maintenance state cannot be read');
+    return;
+  }
+  neverCache(ctx);
+  ctx.status = 200;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = (r.renderPage as StatusPageRenderer)({
+    ...statusBody(state, now),
+    summary: summarize(state, now),
+    prefix: r.config.prefix,
+    messageMaxLength: MESSAGE_MAX_LENGTH,
+    store: s.storeDescription,
+    history,
+    bypassLink,
+    scopes: scopes.map(({ scope, state: scoped }) => ({
+      scope,
+      summary: summarize(scoped, now),
+      ...statusBody(scoped, now),
+    })),
+  });
+}
+
+/** `public.json`: for everyone, cross-origin too; the state in force for `?scope=` when given. */
+async function publicStatus(r: Routes, ctx: ParameterizedContext): Promise<void> {
+  const s = r.service();
+  let scope: string | undefined;
+  try {
+    scope = scopeOf(ctx);
+  } catch (err) {
+    refuse(ctx, err, 'No status');
+    return;
+  }
+  const now = new Date();
+  const global = await s.getState();
+  const inForce = scope === undefined ? { state: global } : stateInForce(global, await s.getState(scope), scope, now);
+  neverCache(ctx);
+  ctx.set('Access-Control-Allow-Origin', '*');
+  ctx.body = publicStatusBody(inForce.state, inForce.scope, now);
+}
+
 /** Builds the handlers for one configuration. */
 export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage?: StatusPageRenderer): ToggleHandlers {
-  const service = () => config.service ?? defaultService();
-
-  async function allowed(ctx: ParameterizedContext): Promise<boolean> {
-    // Not ctx.origin: since Koa 3 that returns the request's Origin header, not this site's origin.
-    const ownOrigin = `${ctx.protocol}://${ctx.host}`;
-    const source = { secFetchSite: ctx.get('Sec-Fetch-Site'), origin: ctx.get('Origin'), referer: ctx.get('Referer') };
-    if (isCrossSite(source, ownOrigin)) {
-      answer(ctx, 403, 'cross_site', 'Cross-site requests cannot switch maintenance mode.');
-      return false;
-    }
-    const superuser = config.isSuperuser
-      ? await config.isSuperuser(ctx)
-      : (ctx.state.user as { isSuperuser?: boolean } | undefined)?.isSuperuser === true;
-    if (superuser !== true) {
-      answer(ctx, 403, 'forbidden', 'Only superusers can switch maintenance mode.');
-      return false;
-    }
-    return true;
-  }
-
-  const bodyOf = (ctx: ParameterizedContext) =>
-    ((ctx.request as { body?: unknown }).body ?? undefined) as Record<string, unknown> | undefined;
-
-  function nextOf(ctx: ParameterizedContext): string {
-    return safeNextPath(ctx.query.next ?? bodyOf(ctx)?.next);
-  }
-
-  /** The scope a request switches or asks about: `?scope=` or a `scope` form field; empty means the whole site. */
-  function scopeOf(ctx: ParameterizedContext): string | undefined {
-    const raw = ctx.query.scope ?? bodyOf(ctx)?.scope;
-    if (raw === undefined || raw === '') return undefined;
-    return checkScopeName(raw);
-  }
-
-  /** Answers a refused change or read: 409 forced mode, 400 bad input, 503 a store that failed. */
-  function refuse(ctx: ParameterizedContext, err: unknown, what: string): void {
-    if (!(err instanceof MaintenanceError)) throw err;
-    answer(ctx, STATUS_OF[err.code] ?? 503, err.code, `${what}: ${err.message}`);
-  }
-
-  function toggle(target: boolean) {
-    return async function toggleMaintenance(ctx: ParameterizedContext): Promise<void> {
-      if (!(await allowed(ctx))) return;
-      if (ctx.method === 'HEAD') {
-        // @koa/router answers HEAD with the GET handler: a HEAD must never change the state.
-        ctx.status = 204;
-        return;
-      }
-      const s = service();
-      let after: MaintenanceState;
-      let scope: string | undefined;
-      try {
-        scope = scopeOf(ctx);
-        const current = await s.getStoredState(scope);
-        after = current;
-        const unchanged = target ? isActive(current, new Date()) : !current.enabled;
-        if (!unchanged) {
-          const by = config.getUpdatedBy ? config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
-          // A form may send a message (when a body parser runs before the routes).
-          const raw = bodyOf(ctx)?.message;
-          const message = typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : undefined;
-          const opts = { by, source: 'routes', scope };
-          await (target ? s.enable({ ...opts, message }) : s.disable(opts));
-          after = scope === undefined ? s.lastKnownState() : await s.getStoredState(scope);
-        }
-      } catch (err) {
-        refuse(ctx, err, `Maintenance mode was not switched ${target ? 'on' : 'off'}`);
-        return;
-      }
-      neverCache(ctx);
-      if (wantsJson(ctx)) {
-        ctx.body = { ...statusBody(after, new Date()), ...(scope === undefined ? {} : { scope }) };
-        return;
-      }
-      ctx.redirect(nextOf(ctx));
-    };
-  }
-
+  const r: Routes = { config, renderPage, service: () => config.service ?? defaultService() };
   return {
-    on: toggle(true),
-    off: toggle(false),
-    async status(ctx) {
-      if (!(await allowed(ctx))) return;
-      const s = service();
-      const now = new Date();
-      let scope: string | undefined;
-      try {
-        scope = scopeOf(ctx);
-      } catch (err) {
-        refuse(ctx, err, 'No status');
-        return;
-      }
-      neverCache(ctx);
-      if (scope !== undefined) {
-        ctx.body = { ...statusBody(await s.getState(scope), now), scope };
-        return;
-      }
-      const scopes = [...(await s.scopeStates())].map(([name, state]) => ({ scope: name, state }));
-      ctx.body = { ...statusBody(await s.getState(), now), scopes: scopesBody(scopes, now) };
-    },
-    async page(ctx) {
-      if (!(await allowed(ctx))) return;
-      const s = service();
-      const now = new Date();
-      let state: MaintenanceState;
-      let history: HistoryEntry[] = [];
-      let scopes: Array<{ scope: string; state: MaintenanceState }> = [];
-      try {
-        state = await s.getStoredState();
-        scopes = await s.scopes();
-        history = await s.history(20);
-      } catch (err) {
-        if (!(err instanceof MaintenanceError)) throw err;
-        answer(ctx, 503, err.code, `The maintenance state cannot be read: ${err.message}`);
-        return;
-      }
-      neverCache(ctx);
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = (renderPage as StatusPageRenderer)({
-        ...statusBody(state, now),
-        summary: summarize(state, now),
-        prefix: config.prefix,
-        messageMaxLength: MESSAGE_MAX_LENGTH,
-        store: s.storeDescription,
-        history,
-        scopes: scopes.map(({ scope, state: scoped }) => ({
-          scope,
-          summary: summarize(scoped, now),
-          ...statusBody(scoped, now),
-        })),
-      });
-    },
+    on: toggle(r, true),
+    off: toggle(r, false),
+    status: (ctx) => status(r, ctx),
+    page: (ctx) => page(r, ctx),
+    publicStatus: (ctx) => publicStatus(r, ctx),
   };
 }

@@ -16,8 +16,9 @@ export const toggleOffMarker = (): Middleware => tagMiddleware(async (_ctx, next
 /**
  * Routes for superusers: `GET`/`POST` `<prefix>/on` and `<prefix>/off` switch maintenance and redirect to a
  * same-origin `next` (JSON clients get the status), `GET <prefix>/status` answers JSON and `GET <prefix>/` is an HTML
- * status page with the history and on/off forms. Non-superusers and
- * cross-site requests get 403 and nothing changes. All of them stay reachable during maintenance.
+ * status page with the history, the scopes and the forms to switch or plan a window. Non-superusers and
+ * cross-site requests get 403 and nothing changes. With `publicStatus`, `GET <prefix>/public.json` answers everyone.
+ * All of them stay reachable during maintenance.
  * @example app.use(maintenanceRoutes({ isSuperuser: (ctx) => ctx.state.user?.role === 'admin' }).routes());
  */
 export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterType {
@@ -40,5 +41,6 @@ export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterTyp
   router.post('/off', off, h.off);
   router.get('/status', served, h.status);
   router.get('/', served, h.page);
+  if (config.publicStatus) router.get('/public.json', served, h.publicStatus);
   return router;
 }

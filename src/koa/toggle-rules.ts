@@ -13,6 +13,11 @@ export interface MaintenanceRoutesOptions {
   readonly service?: MaintenanceService;
   /** Recorded as `updatedBy`. @default the user's username, id or email (ctx.state.user), when known */
   readonly getUpdatedBy?: (ctx: MaintenanceContext) => string | undefined;
+  /**
+   * Serve `GET <prefix>/public.json` to everyone: `{ active, start?, end?, message?, readOnly?, upcoming? }` (never
+   * who changed it or a secret), for front-ends and status pages; `?scope=` gives a scope's view. @default false
+   */
+  readonly publicStatus?: boolean;
 }
 
 /** Default values of {@link MaintenanceRoutesOptions}. */
@@ -24,9 +29,10 @@ export interface MaintenanceRoutesConfig {
   readonly isSuperuser?: MaintenanceRoutesOptions['isSuperuser'];
   readonly service?: MaintenanceService;
   readonly getUpdatedBy?: MaintenanceRoutesOptions['getUpdatedBy'];
+  readonly publicStatus: boolean;
 }
 
-const KNOWN = ['prefix', 'isSuperuser', 'service', 'getUpdatedBy'] as const;
+const KNOWN = ['prefix', 'isSuperuser', 'service', 'getUpdatedBy', 'publicStatus'] as const;
 
 /** Validates toggle-route options (fail fast, with the fix). */
 export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): MaintenanceRoutesConfig {
@@ -41,6 +47,9 @@ export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): Main
   for (const key of ['isSuperuser', 'getUpdatedBy'] as const) {
     if (key in o && typeof o[key] !== 'function') invalidOption(key, 'must be a function', o[key]);
   }
+  if ('publicStatus' in o && typeof o.publicStatus !== 'boolean') {
+    invalidOption('publicStatus', 'must be true or false', o.publicStatus);
+  }
   if ('service' in o && typeof (o.service as { enable?: unknown })?.enable !== 'function') {
     invalidOption('service', 'must be a MaintenanceService', o.service);
   }
@@ -49,6 +58,7 @@ export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): Main
     isSuperuser: o.isSuperuser as MaintenanceRoutesConfig['isSuperuser'],
     service: o.service as MaintenanceService | undefined,
     getUpdatedBy: o.getUpdatedBy as MaintenanceRoutesConfig['getUpdatedBy'],
+    publicStatus: (o.publicStatus as boolean | undefined) ?? false,
   });
 }
 
@@ -101,4 +111,42 @@ export function actorOf(user: unknown): string | undefined {
     if ((typeof v === 'string' && v !== '') || typeof v === 'number') return String(v);
   }
   return undefined;
+}
+
+/** The window a form or query asks for: `start`/`end` (ISO-8601; a `datetime-local` value without a zone is UTC). */
+export interface WindowRequest {
+  readonly start?: string;
+  readonly end?: string;
+  readonly message?: string;
+  readonly readOnly?: true;
+  readonly dryRun?: true;
+  /** Generate a bypass secret for the window (shown once). */
+  readonly bypass?: true;
+}
+
+const CHECKED = new Set(['on', 'true', '1', 'yes']);
+const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+/** Reads the window fields of a form body or query (`start`, `end`, `message`, `readOnly`, `dryRun`, `bypass`). */
+export function windowRequest(fields: Record<string, unknown>): WindowRequest {
+  const text = (k: string) => {
+    const v = fields[k];
+    return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+  };
+  const instant = (k: string) => {
+    const v = text(k);
+    return v !== undefined && LOCAL_TIME.test(v) ? `${v}Z` : v;
+  };
+  const flag = (k: string) => (CHECKED.has(String(fields[k] ?? '').toLowerCase()) ? true : undefined);
+  const out: { -readonly [K in keyof WindowRequest]: WindowRequest[K] } = {};
+  const start = instant('start');
+  const end = instant('end');
+  const message = text('message');
+  if (start !== undefined) out.start = start;
+  if (end !== undefined) out.end = end;
+  if (message !== undefined) out.message = message;
+  if (flag('readOnly')) out.readOnly = true;
+  if (flag('dryRun')) out.dryRun = true;
+  if (flag('bypass')) out.bypass = true;
+  return out;
 }

@@ -33,6 +33,15 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
     });
     return { app };
   }
+  if (scenario === 'hold') {
+    // bench/hold.ts: requests that meet a maintenance window wait for it to end (two of these share one Redis).
+    const service = new MaintenanceService({ store: createRedisStore(redisUrl) });
+    app.use(maintenance({ service, hold: { maxMs: 10_000, maxHeld: 10_000 } }));
+    app.use((ctx) => {
+      ctx.body = 'hello';
+    });
+    return { app, service };
+  }
   const service =
     scenario === 'off-redis'
       ? new MaintenanceService({ store: createRedisStore(redisUrl) })

@@ -118,6 +118,47 @@ describe('in a real browser: the demo, the status page and the 503 page', functi
     expect(unexpected(visitor.problems)).to.deep.equal([]);
   });
 
+  it('plans a window from the status page: the banner announces it, the 503 page follows, then it is switched off', async () => {
+    const admin = await newPage();
+    await admin.page.goto(`${base}/login`);
+    await admin.page.fill('input[name=username]', 'demo');
+    await admin.page.fill('input[name=password]', 'demo');
+    await Promise.all([admin.page.waitForURL(`${base}/`), admin.page.click('#sign-in')]);
+    await admin.page.goto(`${base}/maintenance-mode/`);
+    // Two seconds ahead, in UTC as the form says (a datetime-local value has no zone).
+    const start = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2000);
+    const end = new Date(start.getTime() + 3_600_000);
+    await admin.page.fill('#plan-start', start.toISOString().slice(0, 19));
+    await admin.page.fill('#plan-end', end.toISOString().slice(0, 19));
+    await admin.page.fill('#plan-message', 'Planned database upgrade.');
+    await Promise.all([admin.page.waitForURL(`${base}/maintenance-mode/`), admin.page.click('#plan-submit')]);
+    expect(await admin.page.textContent('#summary')).to.equal('Scheduled');
+    await admin.page.screenshot({ path: join(RESULTS, 'status-page-planned.png'), fullPage: true });
+
+    const visitor = await newPage();
+    const before = await visitor.page.goto(`${base}/`);
+    expect(before?.status()).to.equal(200);
+    const banner = await visitor.page.textContent('.maintenance-banner');
+    expect(banner).to.include('Scheduled maintenance').and.include(start.toUTCString());
+    expect(banner).to.include('Planned database upgrade.');
+    await visitor.page.screenshot({ path: join(RESULTS, 'banner.png') });
+
+    const wait = start.getTime() - Date.now() + 100;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const during = await visitor.page.reload();
+    expect(during?.status()).to.equal(503);
+    expect(await visitor.page.textContent('.message')).to.equal('Planned database upgrade.');
+    await visitor.page.screenshot({ path: join(RESULTS, '503-planned.png') });
+
+    await admin.page.goto(`${base}/maintenance-mode/`);
+    expect(await admin.page.textContent('#summary')).to.equal('On');
+    await Promise.all([admin.page.waitForURL(`${base}/maintenance-mode/`), admin.page.click('#switch-off')]);
+    expect((await visitor.page.reload())?.status()).to.equal(200);
+    expect(await visitor.page.$('.maintenance-banner')).to.equal(null);
+    expect(admin.problems).to.deep.equal([]);
+    expect(unexpected(visitor.problems)).to.deep.equal([]);
+  });
+
   it('shows the expected end and a live countdown, on a phone-sized screen and in dark mode', async () => {
     const end = new Date(Date.now() + 90 * 60_000);
     await service.enable({ message: 'Moving to a bigger server.', end, by: 'ops' });

@@ -9,7 +9,13 @@ import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { Get, JsonController, useContainer, useKoaServer } from 'routing-controllers';
 import { Container, Service } from 'typedi';
-import { ForceMaintenance, MaintenanceService, maintenance, maintenanceRoutes } from '../../src/index.js';
+import {
+  ForceMaintenance,
+  MaintenanceService,
+  maintenance,
+  maintenanceBanner,
+  maintenanceRoutes,
+} from '../../src/index.js';
 
 /** The demo's only account: a superuser who may switch maintenance. */
 export const DEMO_USER = Object.freeze({ username: 'demo', password: 'demo' });
@@ -45,7 +51,7 @@ function page(ctx: Koa.Context, title: string, body: string): string {
     : '<a href="/login">Sign in</a>';
   const banner = ctx.state.maintenanceMode
     ? '<p class="banner" role="status">Maintenance mode is on: visitors see the maintenance page, you see the site.</p>'
-    : '';
+    : maintenanceBanner(ctx.state.maintenanceUpcoming); // a window scheduled within the hour, announced to everyone
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,"><title>${escapeHtml(title)} · Demo shop</title>
@@ -84,6 +90,7 @@ export function createDemoApp(options: { service?: MaintenanceService } = {}): K
       healthPaths: true, // /healthz and /readyz keep answering for the load balancer
       responseType: (ctx) => (ctx.path.startsWith('/api/') ? 'json' : 'html'),
       retryAfter: 600,
+      announceBeforeSeconds: 3600, // pages show a banner for a window that starts within the hour
     }),
   );
 
@@ -130,7 +137,7 @@ export function createDemoApp(options: { service?: MaintenanceService } = {}): K
     ctx.body = page(ctx, 'Checkout', '<p>Your basket: one teapot (24 €). <button type="button">Pay</button></p>');
   });
 
-  app.use(maintenanceRoutes({ service }).routes());
+  app.use(maintenanceRoutes({ service, publicStatus: true }).routes());
   app.use(checkout.routes());
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -42,8 +42,10 @@ export { createMaintenanceLogFilter, requireNotMaintenanceMode503 } from './serv
 export type { MaintenanceServiceEvents } from './service/service.js';
 export { getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service/service.js';
 export type { MaintenanceServiceOptions } from './service/service-options.js';
-export { REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service/service-options.js';
+export { POSTGRES_URL_ENV, REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service/service-options.js';
 export { FileStateStore, STATE_KEY } from './store/file-store.js';
+export type { PostgresStoreOptions } from './store/postgres-store.js';
+export { createPostgresStore, POSTGRES_DEFAULTS } from './store/postgres-store.js';
 export type { RedisStoreOptions } from './store/redis-store.js';
 export { createRedisStore, REDIS_DEFAULTS } from './store/redis-store.js';
 export type { MaintenanceLogger } from './store/state-store.js';

@@ -60,7 +60,7 @@ Options:
   --json             print JSON
   -h, --help         show this help
 
-Store: --config, else MAINTENANCE_MODE_REDIS_URL, else MAINTENANCE_MODE_STATE_FILE_PATH,
+Store: --config, else MAINTENANCE_MODE_REDIS_URL, else MAINTENANCE_MODE_POSTGRES_URL, else MAINTENANCE_MODE_STATE_FILE_PATH,
 else ./maintenance_mode_state.json — the same default as the app's MaintenanceService.
 Exit codes: 0 ok, 1 error, 2 usage.
 `;
@@ -204,7 +204,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       ? { store: resolved.store }
       : resolved.redisUrl
         ? { redisUrl: resolved.redisUrl }
-        : { stateFilePath: resolved.stateFilePath };
+        : resolved.postgresUrl
+          ? { postgresUrl: resolved.postgresUrl }
+          : { stateFilePath: resolved.stateFilePath };
     service = new MaintenanceService({ ...config, ...source, logger: silent } as MaintenanceServiceOptions);
     return await run(parsed, service, io, middlewareOptions);
   } catch (err) {

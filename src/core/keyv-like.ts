@@ -22,3 +22,6 @@ export function isKeyvLike(value: unknown): value is KeyvLike {
     typeof v.delete === 'function'
   );
 }
+
+/** Property under which a store carries the description used in messages (e.g. "Redis at redis://host:6379"). */
+export const STORE_DESCRIPTION = Symbol.for('koa-maintenance-mode.store-description');

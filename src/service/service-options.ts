@@ -10,6 +10,8 @@ export interface MaintenanceServiceOptions {
   readonly store?: KeyvLike;
   /** Redis URL: the state lives in Redis (`createRedisStore(redisUrl)`), shared by every instance. @default env MAINTENANCE_MODE_REDIS_URL */
   readonly redisUrl?: string;
+  /** PostgreSQL URL: the state lives in PostgreSQL (`createPostgresStore(postgresUrl)`), shared by every instance. @default env MAINTENANCE_MODE_POSTGRES_URL */
+  readonly postgresUrl?: string;
   /** State file of the embedded store. @default env MAINTENANCE_MODE_STATE_FILE_PATH, else ./maintenance_mode_state.json */
   readonly stateFilePath?: string;
   /** Forces the state (django's MAINTENANCE_MODE); `enable()`/`disable()` then throw. @default undefined (use the store) */
@@ -39,11 +41,14 @@ export const SERVICE_DEFAULTS = Object.freeze({
 export const STATE_FILE_ENV = 'MAINTENANCE_MODE_STATE_FILE_PATH';
 /** Environment variable naming a Redis URL (shared by the service and the CLI); wins over the state file variable. */
 export const REDIS_URL_ENV = 'MAINTENANCE_MODE_REDIS_URL';
+/** Environment variable naming a PostgreSQL URL (shared by the service and the CLI); wins over the state file variable. */
+export const POSTGRES_URL_ENV = 'MAINTENANCE_MODE_POSTGRES_URL';
 
 /** {@link MaintenanceServiceOptions} after validation. `stateFilePath` is set when the embedded store is used. */
 export interface MaintenanceServiceConfig {
   readonly store?: KeyvLike;
   readonly redisUrl?: string;
+  readonly postgresUrl?: string;
   readonly stateFilePath?: string;
   readonly mode?: boolean;
   readonly fallbackValue: boolean;
@@ -55,6 +60,7 @@ export interface MaintenanceServiceConfig {
 const KNOWN = [
   'store',
   'redisUrl',
+  'postgresUrl',
   'stateFilePath',
   'mode',
   'fallbackValue',
@@ -78,7 +84,7 @@ export function resolveServiceOptions(
   if ('store' in o && !isKeyvLike(o.store)) {
     invalidOption('store', 'must be a keyv instance (e.g. new Keyv() or createRedisStore(url))', o.store);
   }
-  const sources = (['store', 'redisUrl', 'stateFilePath'] as const).filter((k) => k in o);
+  const sources = (['store', 'redisUrl', 'postgresUrl', 'stateFilePath'] as const).filter((k) => k in o);
   if (sources.length > 1) {
     invalidOption(
       sources[1],
@@ -88,6 +94,9 @@ export function resolveServiceOptions(
   }
   if ('redisUrl' in o && (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//i.test(o.redisUrl))) {
     invalidOption('redisUrl', 'must be a redis:// or rediss:// URL', o.redisUrl);
+  }
+  if ('postgresUrl' in o && (typeof o.postgresUrl !== 'string' || !/^postgres(ql)?:\/\//i.test(o.postgresUrl))) {
+    invalidOption('postgresUrl', 'must be a postgres:// or postgresql:// URL', o.postgresUrl);
   }
   if ('stateFilePath' in o && (typeof o.stateFilePath !== 'string' || o.stateFilePath === '')) {
     invalidOption('stateFilePath', 'must be a file path such as "./maintenance_mode_state.json"', o.stateFilePath);
@@ -110,8 +119,11 @@ export function resolveServiceOptions(
   }
   let stateFilePath: string | undefined;
   let redisUrl = o.redisUrl as string | undefined;
+  let postgresUrl = o.postgresUrl as string | undefined;
+  // The environment names a store only when the options name none: Redis first, then PostgreSQL, then the file.
   if (sources.length === 0 && env[REDIS_URL_ENV]) redisUrl = env[REDIS_URL_ENV];
-  if (!('store' in o) && redisUrl === undefined) {
+  else if (sources.length === 0 && env[POSTGRES_URL_ENV]) postgresUrl = env[POSTGRES_URL_ENV];
+  if (!('store' in o) && redisUrl === undefined && postgresUrl === undefined) {
     const fromEnv = env[STATE_FILE_ENV];
     const p = (o.stateFilePath as string | undefined) ?? (fromEnv || SERVICE_DEFAULTS.stateFileName);
     stateFilePath = isAbsolute(p) ? p : resolve(cwd, p);
@@ -119,6 +131,7 @@ export function resolveServiceOptions(
   return Object.freeze({
     store: o.store as KeyvLike | undefined,
     redisUrl,
+    postgresUrl,
     stateFilePath,
     mode: o.mode as boolean | undefined,
     fallbackValue: (o.fallbackValue as boolean | undefined) ?? SERVICE_DEFAULTS.fallbackValue,

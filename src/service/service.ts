@@ -5,7 +5,7 @@ import { Container, Service } from 'typedi';
 import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
-import type { KeyvLike } from '../core/keyv-like.js';
+import { type KeyvLike, STORE_DESCRIPTION } from '../core/keyv-like.js';
 import { checkScopeName } from '../core/scope.js';
 import {
   type DisableOptions,
@@ -18,7 +18,8 @@ import {
   OFF_STATE,
 } from '../core/state.js';
 import { createFileKeyv } from '../store/keyv.js';
-import { createRedisStore, STORE_DESCRIPTION } from '../store/redis-store.js';
+import { createPostgresStore } from '../store/postgres-store.js';
+import { createRedisStore } from '../store/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
 import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
 import {
@@ -62,8 +63,14 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   constructor(options?: MaintenanceServiceOptions) {
     super();
     this.config = resolveServiceOptions(options, process.env, process.cwd(), console);
-    const { store, redisUrl, stateFilePath } = this.config;
-    const keyv: KeyvLike = store ?? (redisUrl ? createRedisStore(redisUrl) : createFileKeyv(stateFilePath as string));
+    const { store, redisUrl, postgresUrl, stateFilePath } = this.config;
+    const keyv: KeyvLike =
+      store ??
+      (redisUrl
+        ? createRedisStore(redisUrl)
+        : postgresUrl
+          ? createPostgresStore(postgresUrl)
+          : createFileKeyv(stateFilePath as string));
     this.keyv = keyv;
     if (keyv.throwOnErrors === false) {
       // keyv's default swallows store errors and returns undefined, which would read as "maintenance off".

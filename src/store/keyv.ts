@@ -1,4 +1,4 @@
-/** The only file that imports keyv: builds the default file-backed keyv. */
+/** The only file that imports keyv: builds the default file-backed keyv, and keyv instances over other adapters. */
 import Keyv from 'keyv';
 import { CHANGE_FEED } from '../core/change-feed.js';
 import { HISTORY_LOG } from '../core/history.js';
@@ -21,4 +21,19 @@ export function createFileKeyv(filePath: string): KeyvLike {
   Object.defineProperty(keyv, SCOPE_TABLE, { value: createFileScopeTable(filePath) });
   Object.defineProperty(keyv, HISTORY_LOG, { value: createFileHistoryLog(filePath) });
   return keyv as unknown as KeyvLike;
+}
+
+/**
+ * A keyv over `adapter` that throws on store errors (keyv's default swallows them, which would read as "off"), with
+ * no key prefix, so the state lives under `maintenance_mode_state`.
+ */
+export function keyvOver(adapter: unknown, namespace: string): KeyvLike & { on(e: string, l: () => void): unknown } {
+  const keyv = new Keyv({
+    store: adapter,
+    namespace,
+    useKeyPrefix: false,
+    throwOnErrors: true,
+  } as unknown as ConstructorParameters<typeof Keyv>[0]);
+  keyv.on('error', () => undefined); // failures surface as thrown errors on each call
+  return keyv as unknown as KeyvLike & { on(e: string, l: () => void): unknown };
 }

@@ -9,14 +9,11 @@ import {
 } from '../core/change-feed.js';
 import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../core/history.js';
-import type { KeyvLike } from '../core/keyv-like.js';
+import { type KeyvLike, STORE_DESCRIPTION } from '../core/keyv-like.js';
 import { loadPeer } from '../core/peer.js';
 import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
 import { normalizeState } from '../core/state.js';
 import { invalidOption } from '../core/validate.js';
-
-/** Property under which a store carries the description used in messages (e.g. "Redis at redis://host:6379"). */
-export const STORE_DESCRIPTION = Symbol.for('koa-maintenance-mode.store-description');
 
 /** Options for {@link createRedisStore}. */
 export interface RedisStoreOptions {

@@ -1,0 +1,157 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './redis.js';
+import { hasBinary } from './system.js';
+
+/** Debian's PostgreSQL binaries: on PATH, or in /usr/lib/postgresql/<version>/bin (where the package puts them). */
+export function postgresBin(name: 'initdb' | 'postgres'): string | undefined {
+  if (hasBinary(name)) return name;
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  for (const version of readdirSync(root).sort().reverse()) {
+    const path = join(root, version, 'bin', name);
+    if (hasBinary(path)) return path;
+  }
+  return undefined;
+}
+
+/** A PostgreSQL cluster this test started in a temp dir on its own loopback port; stopped by pid. */
+export interface TestPostgres {
+  readonly url: string;
+  readonly port: number;
+  /** The postmaster's pid. */
+  readonly pid: number;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  /** SIGSTOP to the postmaster and every backend of this cluster: connections stay open, nothing answers. */
+  pause(): void;
+  resume(): void;
+  dispose(): Promise<void>;
+}
+
+const asRoot = userInfo().uid === 0;
+
+/**
+ * Runs a PostgreSQL binary as the `postgres` OS user when the tests run as root (PostgreSQL refuses root). `setpriv`
+ * changes user and execs in place, so the process we spawn is the postmaster itself: ours to signal and to reap
+ * (runuser would stay in between, stop itself when the server is stopped, and leave it a zombie).
+ */
+function command(bin: string, args: string[]): [string, string[]] {
+  return asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', bin, ...args]] : [bin, args];
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = new Socket();
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(200, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.connect(port, '127.0.0.1', () => finish(true));
+  });
+}
+
+/** The pids of `pid`'s children (the cluster's backends and workers), read from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Starts a private cluster (initdb, then postgres on a free port, trust auth on loopback, socket in the data dir). */
+export async function startPostgres(): Promise<TestPostgres> {
+  const initdb = postgresBin('initdb');
+  const postgres = postgresBin('postgres');
+  if (!initdb || !postgres) throw new Error('PostgreSQL is not installed; apt-get install postgresql');
+  const dir = mkdtempSync(join(tmpdir(), 'kmm-pg-'));
+  const data = join(dir, 'data');
+  if (asRoot) {
+    chmodSync(dir, 0o755);
+    chownSync(
+      dir,
+      Number(spawnSync('id', ['-u', 'postgres']).stdout),
+      Number(spawnSync('id', ['-g', 'postgres']).stdout),
+    );
+  }
+  const [cmd, args] = command(initdb, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const init = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const port = await freePort();
+  const launch = async () => {
+    const [c, a] = command(postgres, [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=300',
+    ]);
+    spawn(c, a, { stdio: 'ignore' }).unref();
+    for (let i = 0; i < 200; i++) {
+      if (await answers(port)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`postgres did not listen on port ${port} within 10 s`);
+  };
+  /** The postmaster's pid, from its own pid file. */
+  const pid = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const exited = async (p: number) => {
+    for (let i = 0; i < 200; i++) {
+      try {
+        process.kill(p, 0);
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await launch();
+  const stop = async () => {
+    if (!existsSync(join(data, 'postmaster.pid'))) return;
+    const p = pid();
+    for (const c of [p, ...childrenOf(p)]) process.kill(c, 'SIGCONT');
+    process.kill(p, 'SIGINT'); // fast shutdown
+    await exited(p);
+  };
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    get pid() {
+      return pid();
+    },
+    stop,
+    restart: launch,
+    pause() {
+      const p = pid();
+      for (const c of [p, ...childrenOf(p)]) process.kill(c, 'SIGSTOP');
+    },
+    resume() {
+      const p = pid();
+      for (const c of [p, ...childrenOf(p)]) process.kill(c, 'SIGCONT');
+    },
+    async dispose() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

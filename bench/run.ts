@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: bare Koa against Koa + maintenance() (off on the file store, off on Redis, off with a per-tenant
+ * `npm run bench`: bare Koa against Koa + maintenance() (off on the file store, on Redis, on PostgreSQL, off with a per-tenant
  * scope function over 1,000 tenants, on with the 503 page),
  * each server in its own process, measured alternately in rounds with autocannon. Prints throughput ratios to bare,
  * p99 latency and store reads per request. Goals: >= 0.97x bare when off, >= 1.0x when on. `bare-page` (plain Koa
@@ -10,9 +10,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { startPostgres } from '../test/helpers/postgres.js';
 import { startRedis } from '../test/helpers/redis.js';
 
-const SCENARIOS = ['bare', 'off-file', 'off-redis', 'off-scope', 'on-page', 'on-json', 'bare-page'] as const;
+const SCENARIOS = [
+  'bare',
+  'off-file',
+  'off-redis',
+  'off-postgres',
+  'off-scope',
+  'on-page',
+  'on-json',
+  'bare-page',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -22,15 +32,21 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 // scheduler mix them makes the figures drift by more than the overheads being measured.
 const PIN = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
 
-function start(scenario: Scenario, dir: string, redisUrl: string): Promise<{ child: ChildProcess; port: number }> {
+function start(scenario: Scenario, dir: string, urls: Urls): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const args = [join(__dirname, 'server.js'), scenario, dir, redisUrl];
+    const args = [join(__dirname, 'server.js'), scenario, dir, urls.redis, urls.postgres];
     const child = PIN
       ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
       : spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
     child.once('error', reject);
   });
+}
+
+/** The store servers the scenarios use. */
+interface Urls {
+  readonly redis: string;
+  readonly postgres: string;
 }
 
 const ask = (child: ChildProcess): Promise<{ reads: number }> =>
@@ -88,10 +104,12 @@ async function inProcessCost(): Promise<Record<string, number>> {
 
 async function main() {
   const redis = await startRedis();
+  const postgres = await startPostgres();
+  const urls: Urls = { redis: redis.url, postgres: postgres.url };
   const dir = mkdtempSync(join(tmpdir(), 'kmm-bench-'));
   const servers = new Map<Scenario, { child: ChildProcess; port: number }>();
   try {
-    for (const s of SCENARIOS) servers.set(s, await start(s, dir, redis.url));
+    for (const s of SCENARIOS) servers.set(s, await start(s, dir, urls));
     for (const s of SCENARIOS) await measure(servers.get(s)?.port as number, 1); // warm up (JIT, connections)
     const before = new Map<Scenario, number>();
     for (const s of SCENARIOS) before.set(s, (await ask(servers.get(s)?.child as ChildProcess)).reads);
@@ -146,6 +164,7 @@ async function main() {
     for (const { child } of servers.values()) child.send({ type: 'exit' });
     await new Promise((r) => setTimeout(r, 300));
     await redis.dispose();
+    await postgres.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }

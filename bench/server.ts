@@ -2,14 +2,14 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import Koa from 'koa';
-import { createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
+import { createPostgresStore, createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
 import { createRenderer } from '../src/koa/render.js';
 import { NO_CACHE } from '../src/koa/respond.js';
 
 /** Message of the on-page scenario (bare-page sends the same bytes without the library). */
 const MESSAGE = 'Benchmarking the maintenance page';
 
-const [scenario, stateDir, redisUrl] = process.argv.slice(2);
+const [scenario, stateDir, redisUrl, postgresUrl] = process.argv.slice(2);
 
 async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
   const app = new Koa();
@@ -45,7 +45,9 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
   const service =
     scenario === 'off-redis'
       ? new MaintenanceService({ store: createRedisStore(redisUrl) })
-      : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`) });
+      : scenario === 'off-postgres'
+        ? new MaintenanceService({ store: createPostgresStore(postgresUrl) })
+        : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`) });
   await (scenario.startsWith('on-') ? service.enable({ message: MESSAGE }) : service.disable());
   if (scenario === 'off-scope') {
     // A per-tenant app: requests spread over 1,000 tenants, one other tenant in maintenance (never requested).

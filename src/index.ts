@@ -9,6 +9,8 @@ export type { MaintenanceErrorCode } from './core/errors.js';
 export { MaintenanceError } from './core/errors.js';
 export type { HistoryEntry, StateSummary } from './core/history.js';
 export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
+export type { Catalog, LocalizedText } from './core/i18n.js';
+export { CATALOGS, negotiateLocale } from './core/i18n.js';
 export type { KeyvLike } from './core/keyv-like.js';
 export { isScopeName, SCOPE_NAME } from './core/scope.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';

@@ -221,7 +221,7 @@ describe('embedded file store', () => {
     expect(history.map((e) => e.message).sort()).to.deep.equal(expected.sort());
     // Each writer's own entries stay in its order.
     for (const id of ['a', 'b']) {
-      const own = history.filter((e) => e.by === id).map((e) => Number(e.message?.split('-')[1]));
+      const own = history.filter((e) => e.by === id).map((e) => Number(String(e.message).split('-')[1]));
       expect(own).to.deep.equal([...own].sort((x, y) => y - x));
     }
   });

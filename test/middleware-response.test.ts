@@ -109,7 +109,7 @@ describe('maintenance(): the maintenance answer', () => {
     await t.service.enable();
     const json = await t.request().get('/').set('Accept', 'application/json').expect(503);
     expect(json.body.maintenance).to.equal(true);
-    expect(json.headers.vary).to.equal('Accept');
+    expect(json.headers.vary).to.equal('Accept-Language, Accept'); // the language is negotiated too
     const html = await t.request().get('/').set('Accept', 'text/html,application/xhtml+xml,*/*;q=0.8').expect(503);
     expect(html.headers['content-type']).to.equal('text/html; charset=utf-8');
     const none = await t.request().get('/').set('Accept', '*/*').expect(503);

@@ -8,7 +8,7 @@ describe('negotiated answers, health paths, preflights, decision header', () => 
     await t.service.enable({ message: 'Upgrading', end });
     const problem = await t.request().get('/api').set('Accept', 'application/problem+json').expect(503);
     expect(problem.headers['content-type']).to.equal('application/problem+json; charset=utf-8');
-    expect(problem.headers.vary).to.equal('Accept');
+    expect(problem.headers.vary).to.equal('Accept-Language, Accept');
     const body = JSON.parse(problem.text);
     expect(body).to.include({
       type: 'about:blank',

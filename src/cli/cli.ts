@@ -48,6 +48,8 @@ Options:
   --start ISO        start of the window, e.g. 2026-12-01T02:00:00Z (with on)
   --end ISO          end of the window; the page shows it and Retry-After uses it (with on)
   --message TEXT     message for the page and JSON answers (with on)
+  --message-in L=TEXT  the message in language L, e.g. --message-in "de=Wartung bis 3 Uhr" (repeat for each;
+                     --message is then the English one)
   --scope NAME       switch or show one scope (a part of the site or a tenant) instead of the whole site
   --read-only        block only writes (POST, PUT, PATCH, DELETE) (with on)
   --dry-run          rehearse: evaluate and report every rule, block nothing (with on)
@@ -152,6 +154,22 @@ function describe(state: MaintenanceState, now: Date): string {
   return `${active ? 'on' : 'off'}${parts.length ? ` (${parts.join('; ')})` : ''}`;
 }
 
+/** `--message TEXT` alone, or with `--message-in de=TEXT …` one text per language (`--message` is the English one). */
+function messageOf(p: Parsed): string | Record<string, string> | undefined {
+  const pairs = p['message-in'] ?? [];
+  if (pairs.length === 0) return p.message;
+  const texts: Record<string, string> = p.message === undefined ? {} : { en: p.message };
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at < 1)
+      throw new UsageError(
+        `--message-in takes LOCALE=TEXT, e.g. --message-in "de=Wartung bis 3 Uhr"; received ${JSON.stringify(pair)}.`,
+      );
+    texts[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return texts;
+}
+
 /** Who runs the CLI: `USER`/`USERNAME`, else the OS account (containers and CI often set neither variable). */
 function accountName(io: CliIo): string {
   const fromEnv = io.env.USER || io.env.USERNAME;
@@ -227,6 +245,7 @@ function parse(argv: readonly string[]) {
       start: { type: 'string' },
       end: { type: 'string' },
       message: { type: 'string' },
+      'message-in': { type: 'string', multiple: true },
       scope: { type: 'string' },
       'read-only': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
@@ -265,7 +284,7 @@ function parse(argv: readonly string[]) {
         : `"${command}" takes no argument.`,
     );
   }
-  const onOnly = ['start', 'end', 'message', 'read-only', 'dry-run', 'secret'] as const;
+  const onOnly = ['start', 'end', 'message', 'message-in', 'read-only', 'dry-run', 'secret'] as const;
   const misplaced = onOnly.filter((k) => values[k] !== undefined);
   if (command !== 'on' && misplaced.length > 0) {
     throw new UsageError(`--${misplaced.join(', --')} go with "on", not "${command}".`);
@@ -303,7 +322,8 @@ async function history(p: Parsed, service: MaintenanceService, io: CliIo): Promi
   else if (entries.length === 0) io.stdout.write('No changes recorded yet.\n');
   else {
     for (const e of entries) {
-      const message = e.message ? ` "${e.message}"` : '';
+      const text = typeof e.message === 'object' ? JSON.stringify(e.message) : e.message;
+      const message = text ? ` "${text}"` : '';
       const scope = e.scope ? ` [scope ${e.scope}]` : '';
       io.stdout.write(`${e.at}  ${e.from} -> ${e.to}${scope}  by ${e.by ?? 'unknown'} via ${e.source}${message}\n`);
     }
@@ -333,7 +353,9 @@ async function toggle(p: Parsed, service: MaintenanceService, io: CliIo, current
   const target = p.command === 'on';
   const where = p.scope ? ` for scope ${p.scope}` : '';
   // Options of `on` change the window even when maintenance is already on (new message, secret, read-only, …).
-  const changes = [p.start, p.end, p.message, p.secret, p['read-only'], p['dry-run']].some((v) => v !== undefined);
+  const changes = [p.start, p.end, p.message, p['message-in'], p.secret, p['read-only'], p['dry-run']].some(
+    (v) => v !== undefined,
+  );
   const already = target ? isActive(current, new Date()) && !changes : !current.enabled;
   if (already) {
     print(current, `Maintenance mode${where} is already ${target ? 'on' : 'off'}. Nothing changed.`, {
@@ -353,7 +375,7 @@ async function toggle(p: Parsed, service: MaintenanceService, io: CliIo, current
     await service.enable({
       start: p.start,
       end: p.end,
-      message: p.message,
+      message: messageOf(p),
       readOnly: p['read-only'] === true ? true : undefined,
       dryRun: p['dry-run'] === true ? true : undefined,
       bypassHash: secret ? hashSecret(secret) : undefined,

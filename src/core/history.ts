@@ -1,4 +1,5 @@
 /** The audit trail: one entry per change, kept bounded next to the state. Pure. */
+import type { LocalizedText } from './i18n.js';
 import { isActive, type MaintenanceState } from './state.js';
 
 /** keyv key of the history (next to `maintenance_mode_state`). */
@@ -20,8 +21,8 @@ export interface HistoryEntry {
   readonly source: string;
   readonly from: StateSummary;
   readonly to: StateSummary;
-  /** The message set with the change, if any. */
-  readonly message?: string;
+  /** The message set with the change, if any (one text, or one per language). */
+  readonly message?: string | LocalizedText;
   /** The scope that was switched; absent for the global state. */
   readonly scope?: string;
 }

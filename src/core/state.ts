@@ -1,5 +1,6 @@
 /** The stored maintenance state, its schedule window, and the formats accepted when reading it. Pure. */
 import { MaintenanceError } from './errors.js';
+import { LOCALE_TAG, type LocalizedText } from './i18n.js';
 
 /** What the store holds (as JSON). */
 export interface MaintenanceState {
@@ -9,8 +10,8 @@ export interface MaintenanceState {
   readonly start?: string;
   /** ISO-8601 instant at which maintenance ends by itself. @default undefined (until disabled) */
   readonly end?: string;
-  /** Shown on the 503 page and in JSON answers. @default undefined */
-  readonly message?: string;
+  /** Shown on the 503 page and in JSON answers: one text, or one per language (`{ en, de, … }`). @default undefined */
+  readonly message?: string | LocalizedText;
   /** ISO-8601 instant of the last change. @default undefined */
   readonly updatedAt?: string;
   /** Who made the last change (user id, username, `cli`, …). @default undefined */
@@ -29,8 +30,8 @@ export interface EnableOptions {
   readonly start?: Date | string;
   /** End of the window (Date or ISO-8601 string), must be after `start` and in the future. @default undefined */
   readonly end?: Date | string;
-  /** Text for the page and JSON answers. @default undefined */
-  readonly message?: string;
+  /** Text for the page and JSON answers: one text, or one per language (`{ en: '…', de: '…' }`). @default undefined */
+  readonly message?: string | LocalizedText;
   /** Recorded as `updatedBy`. @default undefined */
   readonly by?: string;
   /** Only block unsafe methods (POST, PUT, PATCH, DELETE). @default false */
@@ -94,7 +95,29 @@ function instantField(obj: Record<string, unknown>, name: 'start' | 'end'): stri
   return v;
 }
 
-function textField(obj: Record<string, unknown>, name: 'message' | 'updatedAt' | 'updatedBy'): string | undefined {
+/** A stored message: one text, or an object of language tag → text. */
+function messageField(obj: Record<string, unknown>): string | LocalizedText | undefined {
+  const v = obj.message;
+  if (v === undefined || v === null || typeof v === 'string') return v ?? undefined;
+  const problem = localizedProblem(v);
+  if (problem) throw corrupt(`"message" ${problem}`);
+  return v as LocalizedText;
+}
+
+/** Why `v` is not a `{ [locale]: text }` object, or undefined when it is one. */
+function localizedProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'must be a string or { [locale]: text }';
+  const entries = Object.entries(v);
+  if (entries.length === 0) return 'must name at least one language';
+  for (const [locale, text] of entries) {
+    if (!LOCALE_TAG.test(locale))
+      return `has ${JSON.stringify(locale)}, which is not a language tag such as "de" or "pt-BR"`;
+    if (typeof text !== 'string') return `has a non-string text for ${locale}`;
+  }
+  return undefined;
+}
+
+function textField(obj: Record<string, unknown>, name: 'updatedAt' | 'updatedBy'): string | undefined {
   const v = obj[name];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw corrupt(`"${name}" must be a string; found ${JSON.stringify(v)}`);
@@ -127,7 +150,9 @@ export function normalizeState(value: unknown): MaintenanceState {
   const end = instantField(obj, 'end');
   if (start !== undefined) state.start = start;
   if (end !== undefined) state.end = end;
-  for (const name of ['message', 'updatedAt', 'updatedBy'] as const) {
+  const message = messageField(obj);
+  if (message !== undefined) state.message = message;
+  for (const name of ['updatedAt', 'updatedBy'] as const) {
     const v = textField(obj, name);
     if (v !== undefined) state[name] = v;
   }
@@ -186,19 +211,7 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
       `end (${end.toISOString()}) is not in the future; pick a later end or omit it to stay on until disabled.`,
     );
   }
-  if (opts.message !== undefined && typeof opts.message !== 'string') {
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_INVALID_SCHEDULE',
-      `message must be a string; received ${JSON.stringify(opts.message)}.`,
-    );
-  }
-  if (opts.message !== undefined && opts.message.length > MESSAGE_MAX_LENGTH) {
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_INVALID_SCHEDULE',
-      `message is ${opts.message.length} characters long; the limit is ${MESSAGE_MAX_LENGTH}. ` +
-        'Shorten it, and link to a status page for the details.',
-    );
-  }
+  if (opts.message !== undefined) checkMessage(opts.message);
   for (const flag of ['readOnly', 'dryRun'] as const) {
     if (opts[flag] !== undefined && typeof opts[flag] !== 'boolean') {
       throw new MaintenanceError(
@@ -228,6 +241,27 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
   );
 }
 
+/** Validates a message: one text, or one per language, each at most {@link MESSAGE_MAX_LENGTH} characters. */
+function checkMessage(message: unknown): void {
+  const problem = typeof message === 'string' ? undefined : localizedProblem(message);
+  if (problem) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `message ${problem}; received ${JSON.stringify(message)}.`,
+    );
+  }
+  const texts = typeof message === 'string' ? { text: message } : (message as LocalizedText);
+  for (const [locale, text] of Object.entries(texts)) {
+    if (text.length <= MESSAGE_MAX_LENGTH) continue;
+    const which = typeof message === 'string' ? 'message' : `message.${locale}`;
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `${which} is ${text.length} characters long; the limit is ${MESSAGE_MAX_LENGTH}. ` +
+        'Shorten it, and link to a status page for the details.',
+    );
+  }
+}
+
 /** Builds the state written by `disable()`; a schedule or message there is a mistake and throws. */
 export function disabledState(opts: DisableOptions, now: Date): MaintenanceState {
   const extra = Object.keys(opts).filter(
@@ -247,7 +281,7 @@ function withMeta(
     enabled: boolean;
     start?: string;
     end?: string;
-    message?: string;
+    message?: string | LocalizedText;
     readOnly?: boolean;
     bypassHash?: string;
     dryRun?: boolean;

@@ -44,7 +44,7 @@ export function publicStatusBody(state: MaintenanceState, scope: string | undefi
   if (next) {
     const upcoming: Record<string, unknown> = { start: next.start };
     if (next.end !== undefined) upcoming.end = next.end;
-    if (next.message !== undefined) upcoming.message = next.message;
+    if (state.message !== undefined) upcoming.message = state.message; // every language: the front-end picks
     if (next.scope !== undefined) upcoming.scope = next.scope;
     body.upcoming = upcoming;
   }

@@ -1,4 +1,5 @@
 /** Announcing a maintenance window ahead: what a page, a banner or a status endpoint says about it. Pure. */
+import { pickText } from './i18n.js';
 import type { MaintenanceState } from './state.js';
 
 /** A window that starts later: `ctx.state.maintenanceUpcoming`, the public status and the banner. */
@@ -7,6 +8,7 @@ export interface UpcomingWindow {
   readonly start: string;
   /** ISO-8601 end, when the window has one. */
   readonly end?: string;
+  /** The window's message, in the visitor's language when it has several. */
   readonly message?: string;
   /** The scope of the window; absent for the whole site. */
   readonly scope?: string;
@@ -18,13 +20,14 @@ export interface UpcomingWindow {
 
 /**
  * The window of `state` when it is enabled and starts after `now`, within `withinMs` (Infinity: any time later);
- * undefined otherwise.
+ * undefined otherwise. A message in several languages is given in `locale` (or its base language, or any).
  */
 export function upcomingWindow(
   state: MaintenanceState,
   scope: string | undefined,
   now: Date,
   withinMs: number,
+  locale = 'en',
 ): UpcomingWindow | undefined {
   if (!state.enabled || state.start === undefined) return undefined;
   const start = Date.parse(state.start);
@@ -38,7 +41,8 @@ export function upcomingWindow(
     out.end = state.end;
     out.endText = new Date(Date.parse(state.end)).toUTCString();
   }
-  if (state.message !== undefined) out.message = state.message;
+  const message = typeof state.message === 'string' ? state.message : pickText(state.message, locale, locale);
+  if (message !== undefined) out.message = message;
   if (scope !== undefined) out.scope = scope;
   return out;
 }

@@ -1,4 +1,5 @@
 /** `maintenanceBanner(upcoming)`: the packaged announcement partial as HTML, for apps that do not use Nunjucks. */
+import { CATALOGS } from '../core/i18n.js';
 import type { UpcomingWindow } from '../core/upcoming.js';
 import { createRenderer, type Renderer } from './render.js';
 
@@ -6,11 +7,13 @@ let render: Renderer | undefined;
 
 /**
  * The HTML of `views/maintenance-banner.html` for an upcoming window ('' when there is none), escaped like every
- * packaged view. Pass `ctx.state.maintenanceUpcoming` (set by `maintenance({ announceBeforeSeconds })`).
+ * packaged view, its label in `lang` (a built-in catalog). Pass `ctx.state.maintenanceUpcoming` (set by
+ * `maintenance({ announceBeforeSeconds })`, its message already in the visitor's language).
  * @example ctx.body = `<body>${maintenanceBanner(ctx.state.maintenanceUpcoming)}<main>…</main></body>`;
  */
-export function maintenanceBanner(upcoming: UpcomingWindow | undefined): string {
+export function maintenanceBanner(upcoming: UpcomingWindow | undefined, lang = 'en'): string {
   if (!upcoming) return '';
   render ??= createRenderer({ viewsDir: [], template: 'maintenance-banner.html' });
-  return render({ maintenanceUpcoming: upcoming });
+  const t = CATALOGS[lang] ?? CATALOGS[lang.split('-')[0]] ?? CATALOGS.en;
+  return render({ maintenanceUpcoming: upcoming, t });
 }

@@ -14,6 +14,7 @@ import {
   type RequestFacts,
 } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
+import { negotiateLocale } from '../core/i18n.js';
 import { type BypassRules, compileRules, normalizePath, trimSlash } from '../core/rules.js';
 import { RESPONSE_SCOPE, stateInForce } from '../core/scope.js';
 import { blocksRequests, isActive, type MaintenanceState } from '../core/state.js';
@@ -248,7 +249,8 @@ function settle(s: Setup, p: Pending, user: MaintenanceUser | undefined): void |
 
 /** `ctx.state.maintenanceUpcoming` for a window that starts within `announceBeforeSeconds`. */
 function announce(s: Setup, ctx: ParameterizedContext, state: MaintenanceState, scope: string | undefined, now: Date) {
-  const upcoming = upcomingWindow(state, scope, now, s.announceMs);
+  const lang = negotiateLocale(ctx.get('Accept-Language'), s.config.locales, s.config.defaultLocale);
+  const upcoming = upcomingWindow(state, scope, now, s.announceMs, lang);
   if (upcoming) ctx.state.maintenanceUpcoming = upcoming;
 }
 

@@ -2,6 +2,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { DecisionTrace, MaintenanceUser } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
+import { CATALOG_KEYS, CATALOGS, type Catalog, LOCALE_TAG } from '../core/i18n.js';
 import { ipEntryProblem } from '../core/ip.js';
 import { trimSlash } from '../core/rules.js';
 import { checkScopeName } from '../core/scope.js';
@@ -112,6 +113,15 @@ export interface MaintenanceOptions {
    * is reported through `app.emit('error')`, never thrown into the request. @default undefined
    */
   readonly onDecision?: (ctx: MaintenanceContext, decision: DecisionTrace) => void;
+  /**
+   * Texts to add or override, by language tag: `{ de: { heading: 'Gleich zurück' }, sv: { …every key… } }`. A new
+   * language needs every key of the catalog (see `CATALOGS.en`); an existing one may override some. @default {}
+   */
+  readonly translations?: Readonly<Record<string, Partial<Catalog>>>;
+  /** The languages the answer may be in, chosen by `Accept-Language`. @default every built-in and added language */
+  readonly locales?: readonly string[];
+  /** The language when `Accept-Language` names none of `locales`. @default 'en' */
+  readonly defaultLocale?: string;
 }
 
 /** Options of `hold`. */
@@ -189,6 +199,10 @@ export interface MaintenanceConfig {
   readonly announceBeforeSeconds: number;
   readonly hold?: Required<HoldOptions>;
   readonly onDecision?: MaintenanceOptions['onDecision'];
+  /** Every available catalog, complete (built-ins with the overrides, and added languages). */
+  readonly catalogs: Readonly<Record<string, Catalog>>;
+  readonly locales: readonly string[];
+  readonly defaultLocale: string;
 }
 
 const KNOWN_KEYS = [
@@ -222,6 +236,9 @@ const KNOWN_KEYS = [
   'announceBeforeSeconds',
   'hold',
   'onDecision',
+  'translations',
+  'locales',
+  'defaultLocale',
 ] as const;
 
 const BOOLEAN_KEYS = [
@@ -432,6 +449,52 @@ function resolveHold(raw: unknown): Required<HoldOptions> {
   return Object.freeze({ maxMs: h.maxMs as number, maxHeld: maxHeld as number });
 }
 
+function resolveCatalogs(raw: unknown): Record<string, Catalog> {
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
+    invalidOption('translations', 'must be an object of language tag → texts, e.g. { de: { heading: "…" } }', raw);
+  }
+  const catalogs: Record<string, Catalog> = { ...CATALOGS };
+  for (const [locale, texts] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
+    if (!LOCALE_TAG.test(locale))
+      invalidOption(`translations.${locale}`, 'must be keyed by a language tag such as "de" or "pt-BR"', locale);
+    const t = knownEntries((texts ?? {}) as object, CATALOG_KEYS, `translations.${locale}`);
+    for (const [k, v] of Object.entries(t)) {
+      if (typeof v !== 'string' || v === '')
+        invalidOption(`translations.${locale}.${k}`, 'must be a non-empty string', v);
+    }
+    const base = catalogs[locale] ?? catalogs[locale.split('-')[0]];
+    const missing = base ? [] : CATALOG_KEYS.filter((k) => !(k in t));
+    if (missing.length > 0) {
+      invalidOption(
+        `translations.${locale}`,
+        `is a new language and needs every text; missing ${missing.join(', ')}`,
+        texts,
+      );
+    }
+    catalogs[locale] = Object.freeze({ ...base, ...t }) as Catalog;
+  }
+  return catalogs;
+}
+
+function resolveLanguages(o: Entries) {
+  const all = resolveCatalogs(o.translations);
+  const locales = (o.locales ?? Object.keys(all)) as unknown;
+  if (!Array.isArray(locales) || locales.length === 0) {
+    invalidOption('locales', 'must be a non-empty array of language tags with a catalog, e.g. ["en", "de"]', locales);
+  }
+  for (const l of locales as unknown[]) {
+    if (typeof l !== 'string' || !(l in all)) {
+      invalidOption('locales', `names ${JSON.stringify(l)}, which has no catalog: add it with translations`, l);
+    }
+  }
+  const defaultLocale = (o.defaultLocale ?? (locales.includes('en') ? 'en' : locales[0])) as unknown;
+  if (typeof defaultLocale !== 'string' || !locales.includes(defaultLocale)) {
+    invalidOption('defaultLocale', `must be one of locales (${locales.join(', ')})`, defaultLocale);
+  }
+  const catalogs = Object.freeze(Object.fromEntries((locales as string[]).map((l) => [l, all[l]])));
+  return { catalogs, locales: Object.freeze([...(locales as string[])]), defaultLocale: defaultLocale as string };
+}
+
 function resolveScope(raw: unknown): MaintenanceConfig['scope'] {
   if (raw === undefined || typeof raw === 'function') return raw as MaintenanceConfig['scope'];
   return checkScopeName(raw, "scope (a name, or a function returning the request's scope)");
@@ -456,6 +519,7 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
     announceBeforeSeconds: resolveAnnounce(o.announceBeforeSeconds),
     hold: 'hold' in o ? resolveHold(o.hold) : undefined,
     onDecision: o.onDecision as MaintenanceConfig['onDecision'],
+    ...resolveLanguages(o),
   });
 }
 

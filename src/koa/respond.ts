@@ -2,6 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { Decision } from '../core/decide.js';
+import { negotiateLocale, pickText } from '../core/i18n.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import type { MaintenanceConfig, MaintenanceResponseKind } from './options.js';
 import type { Renderer } from './render.js';
@@ -74,19 +75,52 @@ export function retryAfterFor(
   return { header: String(retryAfter), seconds: retryAfter };
 }
 
+/**
+ * The answer's language for a request: negotiated from `Accept-Language` among `locales` (results kept for the last
+ * 256 distinct headers), with `Content-Language` and, when there is a choice, `Vary: Accept-Language`.
+ */
+function createLanguagePicker(config: MaintenanceConfig): (ctx: ParameterizedContext) => string {
+  const choice = config.locales.length > 1;
+  const known = new Map<string, string>();
+  return (ctx) => {
+    if (!choice) {
+      ctx.set('Content-Language', config.defaultLocale);
+      return config.defaultLocale;
+    }
+    ctx.vary('Accept-Language');
+    const header = ctx.get('Accept-Language');
+    let lang = known.get(header);
+    if (lang === undefined) {
+      lang = negotiateLocale(header, config.locales, config.defaultLocale);
+      if (known.size >= 256) known.clear();
+      known.set(header, lang);
+    }
+    ctx.set('Content-Language', lang);
+    return lang;
+  };
+}
+
 /** Builds the responder for one `maintenance()` configuration. */
 export function createResponder(config: MaintenanceConfig, render: Renderer): Responder {
   // Without getContext the answer depends only on these fields, so the last bytes of each kind are reused until
   // they change (with an end, Retry-After seconds change once a second): a blocked request costs no template work.
-  const cache: Partial<Record<MaintenanceResponseKind, { key: string; body: Buffer }>> = {};
-  const bytes = (kind: MaintenanceResponseKind, fields: Record<string, unknown>, build: () => string): Buffer => {
+  // One slot per kind and language, so visitors of different languages do not evict each other's bytes.
+  const cache = new Map<string, { key: string; body: Buffer }>();
+  const bytes = (
+    kind: MaintenanceResponseKind,
+    lang: string,
+    fields: Record<string, unknown>,
+    build: () => string,
+  ): Buffer => {
     const key = config.getContext ? undefined : `${fields.message}\u0000${fields.end}\u0000${fields.retryAfter}`;
-    const last = cache[kind];
+    const slot = `${kind}\u0000${lang}`;
+    const last = cache.get(slot);
     if (key !== undefined && last?.key === key) return last.body;
     const body = Buffer.from(build());
-    if (key !== undefined) cache[kind] = { key, body };
+    if (key !== undefined) cache.set(slot, { key, body });
     return body;
   };
+  const language = createLanguagePicker(config);
 
   const plainText = (ctx: ParameterizedContext, err: unknown) => {
     report(ctx, err);
@@ -101,25 +135,28 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
     retry: ReturnType<typeof retryAfterFor>,
     extra: object,
   ) => {
+    const lang = language(ctx);
     const fields: Record<string, unknown> = {};
-    if (state.message !== undefined) fields.message = state.message;
+    const message = pickText(state.message, lang, config.defaultLocale);
+    if (message !== undefined) fields.message = message;
     if (retry.end) fields.end = retry.end.toISOString();
     if (retry.seconds !== undefined) fields.retryAfter = retry.seconds;
+    const t = config.catalogs[lang];
     const kind = kindFor(ctx, config);
     if (kind === 'json') {
       ctx.type = 'application/json; charset=utf-8';
-      ctx.body = bytes('json', fields, () => JSON.stringify({ maintenance: true, ...fields, ...extra }));
+      ctx.body = bytes('json', lang, fields, () => JSON.stringify({ maintenance: true, ...fields, ...extra }));
       return;
     }
     if (kind === 'problem') {
       // RFC 9457: about:blank + the status phrase as title; retryAfter and end as extension members.
       ctx.type = `${PROBLEM}; charset=utf-8`;
-      ctx.body = bytes('problem', fields, () =>
+      ctx.body = bytes('problem', lang, fields, () =>
         JSON.stringify({
           type: 'about:blank',
           title: STATUS_CODES[config.statusCode] ?? 'Service Unavailable',
           status: config.statusCode,
-          detail: (fields.message as string | undefined) ?? 'The service is down for maintenance.',
+          detail: (fields.message as string | undefined) ?? t.problemDetail,
           ...(fields.retryAfter !== undefined ? { retryAfter: fields.retryAfter } : {}),
           ...(fields.end !== undefined ? { end: fields.end } : {}),
           ...extra,
@@ -129,8 +166,8 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
     }
     try {
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = bytes('html', fields, () =>
-        render({ statusCode: config.statusCode, endText: retry.end?.toUTCString(), ...fields, ...extra }),
+      ctx.body = bytes('html', lang, fields, () =>
+        render({ statusCode: config.statusCode, endText: retry.end?.toUTCString(), lang, t, ...fields, ...extra }),
       );
     } catch (err) {
       plainText(ctx, err);

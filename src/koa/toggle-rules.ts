@@ -117,7 +117,8 @@ export function actorOf(user: unknown): string | undefined {
 export interface WindowRequest {
   readonly start?: string;
   readonly end?: string;
-  readonly message?: string;
+  /** One text, or one per language when the form has `messages` lines (`de: Text`; `message` is then English). */
+  readonly message?: string | Record<string, string>;
   readonly readOnly?: true;
   readonly dryRun?: true;
   /** Generate a bypass secret for the window (shown once). */
@@ -126,6 +127,20 @@ export interface WindowRequest {
 
 const CHECKED = new Set(['on', 'true', '1', 'yes']);
 const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+/** `message`, or with `messages` lines such as `de: Wartung bis 3 Uhr` one text per language (`message` = English). */
+function messageOf(
+  message: string | undefined,
+  lines: string | undefined,
+): string | Record<string, string> | undefined {
+  if (lines === undefined) return message;
+  const texts: Record<string, string> = message === undefined ? {} : { en: message };
+  for (const line of lines.split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\s*[:=]\s*(.+?)\s*$/.exec(line);
+    if (m) texts[m[1]] = m[2];
+  }
+  return Object.keys(texts).length > 0 ? texts : message;
+}
 
 /** Reads the window fields of a form body or query (`start`, `end`, `message`, `readOnly`, `dryRun`, `bypass`). */
 export function windowRequest(fields: Record<string, unknown>): WindowRequest {
@@ -141,7 +156,7 @@ export function windowRequest(fields: Record<string, unknown>): WindowRequest {
   const out: { -readonly [K in keyof WindowRequest]: WindowRequest[K] } = {};
   const start = instant('start');
   const end = instant('end');
-  const message = text('message');
+  const message = messageOf(text('message'), text('messages'));
   if (start !== undefined) out.start = start;
   if (end !== undefined) out.end = end;
   if (message !== undefined) out.message = message;

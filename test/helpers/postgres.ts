@@ -56,6 +56,17 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+/** Sends `signal` to each pid that still exists (a backend may end between listing and signalling). */
+function signal(pids: number[], sig: NodeJS.Signals): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, sig);
+    } catch {
+      // gone already
+    }
+  }
+}
+
 /** The pids of `pid`'s children (the cluster's backends and workers), read from /proc. */
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
@@ -129,8 +140,8 @@ export async function startPostgres(): Promise<TestPostgres> {
   const stop = async () => {
     if (!existsSync(join(data, 'postmaster.pid'))) return;
     const p = pid();
-    for (const c of [p, ...childrenOf(p)]) process.kill(c, 'SIGCONT');
-    process.kill(p, 'SIGINT'); // fast shutdown
+    signal([p, ...childrenOf(p)], 'SIGCONT');
+    signal([p], 'SIGINT'); // fast shutdown
     await exited(p);
   };
   return {
@@ -143,11 +154,11 @@ export async function startPostgres(): Promise<TestPostgres> {
     restart: launch,
     pause() {
       const p = pid();
-      for (const c of [p, ...childrenOf(p)]) process.kill(c, 'SIGSTOP');
+      signal([p, ...childrenOf(p)], 'SIGSTOP');
     },
     resume() {
       const p = pid();
-      for (const c of [p, ...childrenOf(p)]) process.kill(c, 'SIGCONT');
+      signal([p, ...childrenOf(p)], 'SIGCONT');
     },
     async dispose() {
       await stop();

@@ -1,0 +1,186 @@
+/**
+ * The maintenance answer in the visitor's language: the built-in catalogs, `Accept-Language` negotiation, and the
+ * choice among a message's translations. Pure.
+ */
+
+/** The texts of the maintenance page, the JSON/problem answers and the banner. `{time}` is the time left. */
+export interface Catalog {
+  readonly title: string;
+  readonly heading: string;
+  /** Shown when the state has no message. */
+  readonly defaultMessage: string;
+  /** Before the expected end time. */
+  readonly expectedBack: string;
+  /** Without an end time. */
+  readonly tryAgain: string;
+  /** The countdown, e.g. "{time} left". */
+  readonly timeLeft: string;
+  /** The RFC 9457 `detail` when the state has no message. */
+  readonly problemDetail: string;
+  /** Before the window of the announcement banner. */
+  readonly scheduled: string;
+}
+
+/** Keys of a {@link Catalog}. */
+export const CATALOG_KEYS = [
+  'title',
+  'heading',
+  'defaultMessage',
+  'expectedBack',
+  'tryAgain',
+  'timeLeft',
+  'problemDetail',
+  'scheduled',
+] as const;
+
+/** The built-in catalogs (reviewed wording, not word-for-word). */
+export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
+  en: {
+    title: 'Down for maintenance',
+    heading: 'We’ll be back soon',
+    defaultMessage: 'This site is down for scheduled maintenance. Thank you for your patience.',
+    expectedBack: 'Expected back by',
+    tryAgain: 'Please try again in a little while.',
+    timeLeft: '{time} left',
+    problemDetail: 'The service is down for maintenance.',
+    scheduled: 'Scheduled maintenance:',
+  },
+  de: {
+    title: 'Wartungsarbeiten',
+    heading: 'Wir sind gleich wieder da',
+    defaultMessage:
+      'Diese Seite ist wegen geplanter Wartungsarbeiten vorübergehend nicht erreichbar. Vielen Dank für Ihre Geduld.',
+    expectedBack: 'Voraussichtlich wieder erreichbar ab',
+    tryAgain: 'Bitte versuchen Sie es in Kürze erneut.',
+    timeLeft: 'noch {time}',
+    problemDetail: 'Der Dienst ist wegen Wartungsarbeiten vorübergehend nicht verfügbar.',
+    scheduled: 'Geplante Wartung:',
+  },
+  fr: {
+    title: 'Maintenance en cours',
+    heading: 'Nous revenons très vite',
+    defaultMessage: 'Le site est momentanément indisponible pour une maintenance planifiée. Merci de votre patience.',
+    expectedBack: 'Retour prévu vers',
+    tryAgain: 'Veuillez réessayer dans quelques instants.',
+    timeLeft: 'encore {time}',
+    problemDetail: 'Le service est momentanément indisponible pour cause de maintenance.',
+    scheduled: 'Maintenance prévue :',
+  },
+  es: {
+    title: 'En mantenimiento',
+    heading: 'Volvemos enseguida',
+    defaultMessage: 'El sitio no está disponible por un mantenimiento programado. Gracias por tu paciencia.',
+    expectedBack: 'Volveremos hacia',
+    tryAgain: 'Vuelve a intentarlo dentro de un rato.',
+    timeLeft: 'faltan {time}',
+    problemDetail: 'El servicio no está disponible por mantenimiento.',
+    scheduled: 'Mantenimiento programado:',
+  },
+  it: {
+    title: 'Sito in manutenzione',
+    heading: 'Torniamo presto',
+    defaultMessage: 'Il sito non è raggiungibile per una manutenzione programmata. Grazie per la pazienza.',
+    expectedBack: 'Torneremo online verso',
+    tryAgain: 'Riprova tra poco.',
+    timeLeft: 'ancora {time}',
+    problemDetail: 'Il servizio non è disponibile per manutenzione.',
+    scheduled: 'Manutenzione programmata:',
+  },
+  pt: {
+    title: 'Em manutenção',
+    heading: 'Voltamos já',
+    defaultMessage: 'Este site está indisponível devido a uma manutenção programada. Obrigado pela paciência.',
+    expectedBack: 'Previsão de retorno:',
+    tryAgain: 'Tente novamente daqui a pouco.',
+    timeLeft: 'faltam {time}',
+    problemDetail: 'O serviço está indisponível para manutenção.',
+    scheduled: 'Manutenção programada:',
+  },
+  nl: {
+    title: 'Onderhoud',
+    heading: 'We zijn zo terug',
+    defaultMessage: 'Deze website is tijdelijk niet beschikbaar vanwege gepland onderhoud. Bedankt voor je geduld.',
+    expectedBack: 'Naar verwachting terug om',
+    tryAgain: 'Probeer het over een tijdje opnieuw.',
+    timeLeft: 'nog {time}',
+    problemDetail: 'De dienst is tijdelijk niet beschikbaar vanwege onderhoud.',
+    scheduled: 'Gepland onderhoud:',
+  },
+  pl: {
+    title: 'Przerwa techniczna',
+    heading: 'Wracamy niebawem',
+    defaultMessage:
+      'Strona jest chwilowo niedostępna z powodu zaplanowanych prac technicznych. Dziękujemy za cierpliwość.',
+    expectedBack: 'Przewidywany powrót:',
+    tryAgain: 'Spróbuj ponownie za chwilę.',
+    timeLeft: 'pozostało {time}',
+    problemDetail: 'Usługa jest chwilowo niedostępna z powodu prac technicznych.',
+    scheduled: 'Planowana przerwa techniczna:',
+  },
+  ja: {
+    title: 'メンテナンス中',
+    heading: 'まもなく再開します',
+    defaultMessage: 'ただいま定期メンテナンスのため、サイトをご利用いただけません。しばらくお待ちください。',
+    expectedBack: '再開予定：',
+    tryAgain: 'しばらくしてから再度アクセスしてください。',
+    timeLeft: '残り {time}',
+    problemDetail: 'メンテナンスのため、サービスを一時停止しています。',
+    scheduled: 'メンテナンスのお知らせ：',
+  },
+  zh: {
+    title: '系统维护中',
+    heading: '我们很快回来',
+    defaultMessage: '本站正在进行计划内维护，暂时无法访问。感谢您的耐心等待。',
+    expectedBack: '预计恢复时间：',
+    tryAgain: '请稍后再试。',
+    timeLeft: '剩余 {time}',
+    problemDetail: '服务正在维护，暂时无法使用。',
+    scheduled: '计划维护：',
+  },
+} satisfies Record<string, Catalog>);
+
+/** A language tag as used here: `de`, `pt-BR`, `zh-Hant`. */
+export const LOCALE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+
+/** A message in several languages: `{ en: '…', de: '…' }`. */
+export type LocalizedText = Readonly<Record<string, string>>;
+
+/** The locales of an `Accept-Language` header, best first (`q=0` dropped; `*` ignored). */
+export function acceptedLocales(header: string | undefined): string[] {
+  if (!header) return [];
+  const ranked: Array<{ tag: string; q: number; i: number }> = [];
+  for (const [i, part] of header.split(',').entries()) {
+    const [range, ...params] = part.trim().split(';');
+    const tag = range.trim();
+    if (tag === '' || tag === '*') continue;
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (Number.isFinite(q) && q > 0) ranked.push({ tag, q, i });
+  }
+  return ranked.sort((a, b) => b.q - a.q || a.i - b.i).map((r) => r.tag);
+}
+
+/** The best of `available` for `header` (`pt-BR` matches `pt`, `de` matches `de-AT`), else `fallback`. */
+export function negotiateLocale(header: string | undefined, available: readonly string[], fallback: string): string {
+  const lower = available.map((l) => l.toLowerCase());
+  for (const wanted of acceptedLocales(header)) {
+    const w = wanted.toLowerCase();
+    const exact = lower.indexOf(w);
+    if (exact !== -1) return available[exact];
+    const base = lower.indexOf(w.split('-')[0]);
+    if (base !== -1) return available[base];
+    const regional = lower.findIndex((l) => l.split('-')[0] === w);
+    if (regional !== -1) return available[regional];
+  }
+  return fallback;
+}
+
+/** The text of `message` for `locale`: itself when it is one text; else that locale, its base, `fallback`, or any. */
+export function pickText(
+  message: string | LocalizedText | undefined,
+  locale: string,
+  fallback: string,
+): string | undefined {
+  if (message === undefined || typeof message === 'string') return message;
+  return message[locale] ?? message[locale.split('-')[0]] ?? message[fallback] ?? Object.values(message).find(Boolean);
+}

@@ -228,7 +228,7 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
     ]) {
       const r = await run(argv);
       expect(r.code, argv.join(' ')).to.equal(2);
-      expect(r.err).to.include('Usage: maintenance-mode <on|off|status|history|why>');
+      expect(r.err).to.include('Usage: maintenance-mode <on|off|status|history|why|render>');
     }
     const help = await run(['--help']);
     expect(help).to.include({ code: 0, err: '' });

@@ -11,11 +11,15 @@ import { decide } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { normalizeIp } from '../core/ip.js';
 import { compileRules, normalizePath } from '../core/rules.js';
+import { stateInForce } from '../core/scope.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import { scopesBody, statusBody } from '../core/status.js';
 import { type MaintenanceOptions, resolveOptions } from '../koa/options.js';
+import { createRenderer } from '../koa/render.js';
+import { staticAnswer } from '../koa/respond.js';
 import { MaintenanceService } from '../service/service.js';
 import { type MaintenanceServiceOptions, resolveServiceOptions } from '../service/service-options.js';
+import { writeFileAtomic } from '../store/file-store.js';
 
 /** Where the CLI reads and writes; `process` by default, fakes in tests. */
 export interface CliIo {
@@ -35,7 +39,7 @@ export function processIo(): CliIo {
 export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2 });
 
 /** The help text (`--help`; also printed, with the problem, on a usage error). */
-export const USAGE = `Usage: maintenance-mode <on|off|status|history|why> [options]
+export const USAGE = `Usage: maintenance-mode <on|off|status|history|why|render> [options]
 
 Switch maintenance mode of a koa-maintenance-mode app, or show it.
   on  (also: yes, true, 1)   switch on, now or for --start/--end
@@ -43,6 +47,7 @@ Switch maintenance mode of a koa-maintenance-mode app, or show it.
   status                     show the state and every scope in maintenance
   history                    show the latest changes (who, when, how)
   why <path>                 which rule lets a request through or blocks it
+  render                     write the maintenance page from the state, for a proxy to serve while the app is down
 
 Options:
   --start ISO        start of the window, e.g. 2026-12-01T02:00:00Z (with on)
@@ -55,6 +60,7 @@ Options:
   --dry-run          rehearse: evaluate and report every rule, block nothing (with on)
   --secret           generate a bypass secret for this window and print its URL (with on)
   --limit N          how many changes history shows (default 20)
+  --out FILE, --json-out FILE, --locale L   where render writes the page and its JSON twin, and in which language
   --ip IP, --method M, --superuser, --staff, --user   the request that why evaluates
   -i, --interactive  ask before changing anything (declining exits 1, nothing changed)
   -c, --config FILE  .js, .cjs or .json file exporting MaintenanceService options, e.g. { "redisUrl": "redis://…" },
@@ -247,6 +253,9 @@ function parse(argv: readonly string[]) {
       message: { type: 'string' },
       'message-in': { type: 'string', multiple: true },
       scope: { type: 'string' },
+      out: { type: 'string' },
+      'json-out': { type: 'string' },
+      locale: { type: 'string' },
       'read-only': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       secret: { type: 'boolean' },
@@ -268,11 +277,11 @@ function parse(argv: readonly string[]) {
     ? 'on'
     : OFF.includes(word)
       ? 'off'
-      : (['status', 'history', 'why'] as const).find((c) => c === word);
+      : (['status', 'history', 'why', 'render'] as const).find((c) => c === word);
   if (!command) {
     throw new UsageError(
       positionals.length === 0
-        ? 'Expected a command: on, off, status, history or why.'
+        ? 'Expected a command: on, off, status, history, why or render.'
         : `Unknown command ${JSON.stringify(positionals[0])}.`,
     );
   }
@@ -297,8 +306,11 @@ function parse(argv: readonly string[]) {
   }
   if (command === 'why' && !positionals[1].startsWith('/')) throw new UsageError('why takes a path starting with "/".');
   if (values.scope !== undefined && (command === 'history' || command === 'why')) {
-    throw new UsageError('--scope goes with "on", "off" or "status".');
+    throw new UsageError('--scope goes with "on", "off", "status" or "render".');
   }
+  const renderOnly = (['out', 'json-out', 'locale'] as const).filter((k) => values[k] !== undefined);
+  if (command !== 'render' && renderOnly.length > 0)
+    throw new UsageError(`--${renderOnly.join(', --')} go with "render".`);
   return { ...values, command, path: positionals[1] };
 }
 
@@ -344,6 +356,43 @@ async function status(p: Parsed, service: MaintenanceService, io: CliIo, current
   io.stdout.write(`Maintenance mode${where} is ${describe(current, now)}. State: ${service.storeDescription}.\n`);
   if (scopes.length > 0) io.stdout.write(`Scopes in maintenance (${scopes.length}):\n`);
   for (const { scope, state } of scopes) io.stdout.write(`  ${scope}: ${describe(state, now)}\n`);
+  return EXIT.ok;
+}
+
+/**
+ * `render`: the maintenance page (and its JSON twin) from the stored state as static files, for a reverse proxy to
+ * serve while the app itself is down; without --out the page goes to stdout. Uses the config's `maintenance` options
+ * (template, viewsDir, translations, retryAfter, …).
+ */
+async function renderStatic(
+  p: Parsed,
+  service: MaintenanceService,
+  io: CliIo,
+  current: MaintenanceState,
+  options: MaintenanceOptions | undefined,
+): Promise<number> {
+  const config = resolveOptions({ ...(options ?? {}), service });
+  const lang = p.locale ?? config.defaultLocale;
+  if (!config.locales.includes(lang)) {
+    throw new UsageError(`--locale must be one of ${config.locales.join(', ')}; received ${JSON.stringify(lang)}.`);
+  }
+  const global = p.scope ? await service.getStoredState() : current;
+  const state = p.scope ? stateInForce(global, current, p.scope, new Date()).state : current;
+  const answer = staticAnswer(config, createRenderer(config), state, lang, new Date());
+  if (p.out === undefined && p['json-out'] === undefined) {
+    io.stdout.write(answer.html);
+    return EXIT.ok;
+  }
+  for (const [file, text] of [
+    [p.out, answer.html],
+    [p['json-out'], answer.json],
+  ] as const) {
+    if (file === undefined) continue;
+    const path = resolve(io.cwd, file);
+    await writeFileAtomic(path, text);
+    io.stdout.write(`Wrote ${path} (${Buffer.byteLength(text)} bytes).\n`);
+  }
+  if (answer.retryAfter) io.stdout.write(`Serve it with status 503 and Retry-After: ${answer.retryAfter}\n`);
   return EXIT.ok;
 }
 
@@ -408,5 +457,6 @@ async function run(
   const current = await service.getStoredState(p.scope);
   if (p.command === 'why') return why(p, current, io, middlewareOptions);
   if (p.command === 'status') return status(p, service, io, current);
+  if (p.command === 'render') return renderStatic(p, service, io, current, middlewareOptions);
   return toggle(p, service, io, current);
 }

@@ -75,6 +75,75 @@ export function retryAfterFor(
   return { header: String(retryAfter), seconds: retryAfter };
 }
 
+/** Content types of the three kinds of answer. */
+const CONTENT_TYPES: Record<MaintenanceResponseKind, string> = {
+  html: 'text/html; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  problem: `${PROBLEM}; charset=utf-8`,
+};
+
+/** The variable fields of an answer: the message in `lang`, the end and the seconds of Retry-After. */
+function answerFields(
+  config: MaintenanceConfig,
+  state: MaintenanceState,
+  retry: ReturnType<typeof retryAfterFor>,
+  lang: string,
+): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const message = pickText(state.message, lang, config.defaultLocale);
+  if (message !== undefined) fields.message = message;
+  if (retry.end) fields.end = retry.end.toISOString();
+  if (retry.seconds !== undefined) fields.retryAfter = retry.seconds;
+  return fields;
+}
+
+/** The text of an answer of `kind` in `lang` (the page rendered, or the JSON / RFC 9457 document). */
+function answerText(
+  config: MaintenanceConfig,
+  render: Renderer,
+  kind: MaintenanceResponseKind,
+  lang: string,
+  fields: Record<string, unknown>,
+  retry: ReturnType<typeof retryAfterFor>,
+  extra: object,
+): string {
+  const t = config.catalogs[lang];
+  if (kind === 'json') return JSON.stringify({ maintenance: true, ...fields, ...extra });
+  if (kind === 'problem') {
+    // RFC 9457: about:blank + the status phrase as title; retryAfter and end as extension members.
+    return JSON.stringify({
+      type: 'about:blank',
+      title: STATUS_CODES[config.statusCode] ?? 'Service Unavailable',
+      status: config.statusCode,
+      detail: (fields.message as string | undefined) ?? t.problemDetail,
+      ...(fields.retryAfter !== undefined ? { retryAfter: fields.retryAfter } : {}),
+      ...(fields.end !== undefined ? { end: fields.end } : {}),
+      ...extra,
+    });
+  }
+  return render({ statusCode: config.statusCode, endText: retry.end?.toUTCString(), lang, t, ...fields, ...extra });
+}
+
+/**
+ * The maintenance answer for `state` as static files would hold it (`maintenance-mode render`): the page and its
+ * JSON twin in `lang`, with the `Retry-After` value a proxy should send (undefined: none).
+ */
+export function staticAnswer(
+  config: MaintenanceConfig,
+  render: Renderer,
+  state: MaintenanceState,
+  lang: string,
+  now: Date,
+): { html: string; json: string; retryAfter?: string } {
+  const retry = retryAfterFor({ ...state, enabled: true, start: undefined }, config.retryAfter, now);
+  const fields = answerFields(config, state, retry, lang);
+  return {
+    html: answerText(config, render, 'html', lang, fields, retry, {}),
+    json: answerText(config, render, 'json', lang, fields, retry, {}),
+    retryAfter: retry.seconds === undefined ? undefined : String(retry.seconds),
+  };
+}
+
 /**
  * The answer's language for a request: negotiated from `Accept-Language` among `locales` (results kept for the last
  * 256 distinct headers), with `Content-Language` and, when there is a choice, `Vary: Accept-Language`.
@@ -136,39 +205,11 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
     extra: object,
   ) => {
     const lang = language(ctx);
-    const fields: Record<string, unknown> = {};
-    const message = pickText(state.message, lang, config.defaultLocale);
-    if (message !== undefined) fields.message = message;
-    if (retry.end) fields.end = retry.end.toISOString();
-    if (retry.seconds !== undefined) fields.retryAfter = retry.seconds;
-    const t = config.catalogs[lang];
+    const fields = answerFields(config, state, retry, lang);
     const kind = kindFor(ctx, config);
-    if (kind === 'json') {
-      ctx.type = 'application/json; charset=utf-8';
-      ctx.body = bytes('json', lang, fields, () => JSON.stringify({ maintenance: true, ...fields, ...extra }));
-      return;
-    }
-    if (kind === 'problem') {
-      // RFC 9457: about:blank + the status phrase as title; retryAfter and end as extension members.
-      ctx.type = `${PROBLEM}; charset=utf-8`;
-      ctx.body = bytes('problem', lang, fields, () =>
-        JSON.stringify({
-          type: 'about:blank',
-          title: STATUS_CODES[config.statusCode] ?? 'Service Unavailable',
-          status: config.statusCode,
-          detail: (fields.message as string | undefined) ?? t.problemDetail,
-          ...(fields.retryAfter !== undefined ? { retryAfter: fields.retryAfter } : {}),
-          ...(fields.end !== undefined ? { end: fields.end } : {}),
-          ...extra,
-        }),
-      );
-      return;
-    }
+    ctx.type = CONTENT_TYPES[kind];
     try {
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = bytes('html', lang, fields, () =>
-        render({ statusCode: config.statusCode, endText: retry.end?.toUTCString(), lang, t, ...fields, ...extra }),
-      );
+      ctx.body = bytes(kind, lang, fields, () => answerText(config, render, kind, lang, fields, retry, extra));
     } catch (err) {
       plainText(ctx, err);
     }

@@ -24,6 +24,7 @@ import { type BypassGate, createBypassGate } from './bypass-gate.js';
 import { fallbackResponders, hasTaggedRoutes, type RouteFacts, routeFacts } from './force.js';
 import { createHolder, type Holder } from './hold.js';
 import { clientIp, findUser, logout } from './hooks.js';
+import { createDecisionCounter, type DecisionCounter, registerActiveGauge } from './metrics.js';
 import { type MaintenanceConfig, type MaintenanceOptions, resolveOptions } from './options.js';
 import { proxyWarning } from './proxy-check.js';
 import { createRenderer } from './render.js';
@@ -47,6 +48,8 @@ interface Setup {
   /** `announceBeforeSeconds` in milliseconds (0: off). */
   readonly announceMs: number;
   readonly holder?: Holder;
+  /** Counts decisions made while a state is active (OpenTelemetry; a no-op without an SDK). */
+  readonly count: DecisionCounter;
 }
 
 /** One request that may be blocked, with what is known about it so far. */
@@ -71,6 +74,7 @@ const NO_FACTS: RequestFacts = Object.freeze({ path: '', host: '' });
 
 function prepare(config: MaintenanceConfig): Setup {
   return {
+    count: createDecisionCounter(() => config.service ?? defaultService()),
     config,
     rules: compileRules(config),
     respond: createResponder(config, createRenderer(config)),
@@ -100,11 +104,11 @@ const HOLD_POLL_MS = 100;
  */
 export function maintenance(options?: MaintenanceOptions): Middleware {
   const setup = prepare(resolveOptions(options));
-  let proxyChecked = !setup.withIp || setup.config.getClientIpAddress !== undefined;
+  let first = true;
   return function maintenanceMiddleware(ctx, next) {
     // Resolved per request so that Container.set(MaintenanceService, …) after app setup is honoured.
     const service = setup.config.service ?? defaultService();
-    if (!proxyChecked) proxyChecked = checkProxy(ctx, service);
+    if (first) first = onFirstRequest(setup, ctx, service);
     const route = routeFacts(ctx);
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
     if (route.forced) return handle(setup, service, ctx, next, service.lastKnownState(), undefined, undefined, route);
@@ -198,11 +202,17 @@ function decideInScope(
   return handle(s, service, ctx, next, inForce.state, inForce.scope, scope, route);
 }
 
-/** Logs the proxy warning once, on the first request (the app's proxy settings are known only then). */
-function checkProxy(ctx: ParameterizedContext, service: MaintenanceService): true {
-  const warning = proxyWarning(ctx.app);
-  if (warning) service.config.logger.warn(warning);
-  return true;
+/**
+ * Once, on the first request (the app's proxy settings are known only then): the proxy warning, and the
+ * `maintenance.active` gauge of the service. Returns false (not the first request any more).
+ */
+function onFirstRequest(s: Setup, ctx: ParameterizedContext, service: MaintenanceService): false {
+  if (s.withIp && s.config.getClientIpAddress === undefined) {
+    const warning = proxyWarning(ctx.app);
+    if (warning) service.config.logger.warn(warning);
+  }
+  registerActiveGauge(service);
+  return false;
 }
 
 /** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */
@@ -322,6 +332,7 @@ function release(s: Setup, p: Pending, heldMs: number): Promise<void> {
   ctx.state.maintenanceMode = false;
   ctx.state.maintenanceHeldMs = heldMs;
   expose(s, ctx, RELEASED);
+  tell(s, { ...p, now: new Date(), state: p.state }, RELEASED);
   return p.next();
 }
 
@@ -368,10 +379,15 @@ function withScopeNamed(decision: Decision, scope: string): DecisionTrace {
     : { blocked: false, rule: decision.rule, scope };
 }
 
-/** Calls `onDecision` for a request decided while a state is active or its route is forced; never throws. */
+/**
+ * Counts a request decided while a state is active or its route is forced, and calls `onDecision` for it; never
+ * throws (requests decided while maintenance is off are neither counted nor told: the off path stays free).
+ */
 function tell(s: Setup, p: Pending, decision: DecisionTrace): void {
+  if (!(p.route.forced || isActive(p.state, p.now))) return;
+  s.count(decision);
   const hook = s.config.onDecision;
-  if (!hook || !(p.route.forced || isActive(p.state, p.now))) return;
+  if (!hook) return;
   try {
     hook(p.ctx, decision);
   } catch (err) {

@@ -131,6 +131,11 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     return this.scopeCache.get();
   }
 
+  /** The scope table this service last read, wrote or was pushed, synchronously (empty until scopes are used). */
+  knownScopeStates(): ScopeStates {
+    return this.scopeCache.peek();
+  }
+
   /** {@link MaintenanceService.scopeStates} when no read is due, synchronously; else undefined. */
   freshScopeStates(): ScopeStates | undefined {
     if (this.config.mode !== undefined) return this.scopeCache.peek();

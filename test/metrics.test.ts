@@ -36,16 +36,6 @@ describe('metrics through OpenTelemetry', () => {
     metrics.disable();
   });
 
-  function app(options: object = {}) {
-    const service = new MaintenanceService({
-      store: undefined,
-      stateFilePath: undefined,
-      logger: captureLogger(),
-      ...options,
-    } as never);
-    return service;
-  }
-
   it('counts requests by decision, rule and scope only while maintenance is active, and gauges the state', async () => {
     const service = new MaintenanceService({ store: new Keyv(), logger: captureLogger() });
     const koa = new Koa();

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import Koa from 'koa';
-import { createPostgresStore, createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
+import { CATALOGS, createPostgresStore, createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
 import { createRenderer } from '../src/koa/render.js';
 import { NO_CACHE } from '../src/koa/respond.js';
 
@@ -20,14 +20,24 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
     return { app };
   }
   if (scenario === 'bare-page') {
-    // The ceiling for any maintenance library: plain Koa sending the very same 503 bytes and headers.
+    // The ceiling for any maintenance library: plain Koa sending the very same 503 bytes and headers
+    // (Cache-Control, Expires, Retry-After, Content-Type, Content-Language, Vary).
     const page = Buffer.from(
-      createRenderer({ viewsDir: [], template: '503.html' })({ statusCode: 503, message: MESSAGE, retryAfter: 3600 }),
+      createRenderer({ viewsDir: [], template: '503.html' })({
+        statusCode: 503,
+        message: MESSAGE,
+        retryAfter: 3600,
+        lang: 'en',
+        t: CATALOGS.en,
+      }),
     );
     app.use((ctx) => {
       ctx.set('Cache-Control', NO_CACHE);
+      ctx.set('Expires', new Date(Date.now() - 1000).toUTCString());
       ctx.status = 503;
       ctx.set('Retry-After', '3600');
+      ctx.set('Vary', 'Accept-Language');
+      ctx.set('Content-Language', 'en');
       ctx.type = 'text/html; charset=utf-8';
       ctx.body = page;
     });

@@ -52,7 +52,7 @@ function kindFor(ctx: ParameterizedContext, config: MaintenanceConfig): Maintena
   const t = config.responseType;
   if (t === 'html' || t === 'json' || t === 'problem') return t;
   if (t === 'auto') {
-    ctx.vary('Accept');
+    vary(ctx, 'Accept');
     // Listed in order of preference when the client accepts several equally (e.g. */*): a page for people.
     const best = ctx.accepts('html', 'json', PROBLEM);
     return best === PROBLEM ? 'problem' : best === 'json' ? 'json' : 'html';
@@ -73,6 +73,12 @@ export function retryAfterFor(
   }
   if (retryAfter === null) return {};
   return { header: String(retryAfter), seconds: retryAfter };
+}
+
+/** `ctx.vary(field)`, without parsing when no earlier middleware set `Vary` (the common case on this path). */
+function vary(ctx: ParameterizedContext, field: string): void {
+  if (ctx.response.get('Vary') === '') ctx.set('Vary', field);
+  else ctx.vary(field);
 }
 
 /** Content types of the three kinds of answer. */
@@ -156,7 +162,7 @@ function createLanguagePicker(config: MaintenanceConfig): (ctx: ParameterizedCon
       ctx.set('Content-Language', config.defaultLocale);
       return config.defaultLocale;
     }
-    ctx.vary('Accept-Language');
+    vary(ctx, 'Accept-Language');
     const header = ctx.get('Accept-Language');
     let lang = known.get(header);
     if (lang === undefined) {

@@ -52,6 +52,21 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
     });
     return { app, service };
   }
+  if (scenario === 'bare-json') {
+    // The ceiling of the JSON answer: plain Koa sending the same bytes and headers.
+    const body = Buffer.from(JSON.stringify({ maintenance: true, message: MESSAGE, retryAfter: 3600 }));
+    app.use((ctx) => {
+      ctx.set('Cache-Control', NO_CACHE);
+      ctx.set('Expires', new Date(Date.now() - 1000).toUTCString());
+      ctx.status = 503;
+      ctx.set('Retry-After', '3600');
+      ctx.set('Vary', 'Accept-Language');
+      ctx.set('Content-Language', 'en');
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = body;
+    });
+    return { app };
+  }
   const service =
     scenario === 'off-redis'
       ? new MaintenanceService({ store: createRedisStore(redisUrl) })

@@ -177,24 +177,13 @@ function createLanguagePicker(config: MaintenanceConfig): (ctx: ParameterizedCon
 
 /** Builds the responder for one `maintenance()` configuration. */
 export function createResponder(config: MaintenanceConfig, render: Renderer): Responder {
-  // Without getContext the answer depends only on these fields, so the last bytes of each kind are reused until
-  // they change (with an end, Retry-After seconds change once a second): a blocked request costs no template work.
-  // One slot per kind and language, so visitors of different languages do not evict each other's bytes.
-  const cache = new Map<string, { key: string; body: Buffer }>();
-  const bytes = (
-    kind: MaintenanceResponseKind,
-    lang: string,
-    fields: Record<string, unknown>,
-    build: () => string,
-  ): Buffer => {
-    const key = config.getContext ? undefined : `${fields.message}\u0000${fields.end}\u0000${fields.retryAfter}`;
-    const slot = `${kind}\u0000${lang}`;
-    const last = cache.get(slot);
-    if (key !== undefined && last?.key === key) return last.body;
-    const body = Buffer.from(build());
-    if (key !== undefined) cache.set(slot, { key, body });
-    return body;
-  };
+  // Without getContext the answer depends only on the state and Retry-After, so the last bytes of each kind are reused
+  // until they change (with an end, Retry-After seconds change once a second): a blocked request costs no template work.
+  // One slot per kind and language, so visitors of different languages do not evict each other's bytes. A slot is
+  // valid for the same state object (states are immutable) and the same Retry-After seconds: no key to build.
+  const cache = new Map<string, { state: MaintenanceState; seconds: number | undefined; body: Buffer }>();
+  const slotOf = (kind: MaintenanceResponseKind, lang: string) =>
+    lang === config.defaultLocale ? kind : `${kind}:${lang}`;
   const language = createLanguagePicker(config);
 
   const plainText = (ctx: ParameterizedContext, err: unknown) => {
@@ -211,11 +200,20 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
     extra: object,
   ) => {
     const lang = language(ctx);
-    const fields = answerFields(config, state, retry, lang);
     const kind = kindFor(ctx, config);
     ctx.type = CONTENT_TYPES[kind];
+    const cacheable = config.getContext === undefined;
+    const slot = slotOf(kind, lang);
+    const last = cacheable ? cache.get(slot) : undefined;
+    if (last !== undefined && last.state === state && last.seconds === retry.seconds) {
+      ctx.body = last.body;
+      return;
+    }
     try {
-      ctx.body = bytes(kind, lang, fields, () => answerText(config, render, kind, lang, fields, retry, extra));
+      const fields = answerFields(config, state, retry, lang);
+      const body = Buffer.from(answerText(config, render, kind, lang, fields, retry, extra));
+      if (cacheable) cache.set(slot, { state, seconds: retry.seconds, body });
+      ctx.body = body;
     } catch (err) {
       plainText(ctx, err);
     }

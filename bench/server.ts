@@ -11,6 +11,18 @@ const MESSAGE = 'Benchmarking the maintenance page';
 
 const [scenario, stateDir, redisUrl, postgresUrl] = process.argv.slice(2);
 
+/** Plain Koa sending `body` with the headers of the maintenance answer (the reference rows). */
+function sendLikeMaintenance(ctx: Koa.Context, type: string, body: Buffer): void {
+  ctx.set('Cache-Control', NO_CACHE);
+  ctx.set('Expires', new Date(Date.now() - 1000).toUTCString());
+  ctx.status = 503;
+  ctx.set('Retry-After', '3600');
+  ctx.set('Vary', 'Accept-Language');
+  ctx.set('Content-Language', 'en');
+  ctx.type = type;
+  ctx.body = body;
+}
+
 async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
   const app = new Koa();
   if (scenario === 'bare') {
@@ -31,16 +43,7 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
         t: CATALOGS.en,
       }),
     );
-    app.use((ctx) => {
-      ctx.set('Cache-Control', NO_CACHE);
-      ctx.set('Expires', new Date(Date.now() - 1000).toUTCString());
-      ctx.status = 503;
-      ctx.set('Retry-After', '3600');
-      ctx.set('Vary', 'Accept-Language');
-      ctx.set('Content-Language', 'en');
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = page;
-    });
+    app.use((ctx) => sendLikeMaintenance(ctx, 'text/html; charset=utf-8', page));
     return { app };
   }
   if (scenario === 'hold') {
@@ -55,16 +58,7 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
   if (scenario === 'bare-json') {
     // The ceiling of the JSON answer: plain Koa sending the same bytes and headers.
     const body = Buffer.from(JSON.stringify({ maintenance: true, message: MESSAGE, retryAfter: 3600 }));
-    app.use((ctx) => {
-      ctx.set('Cache-Control', NO_CACHE);
-      ctx.set('Expires', new Date(Date.now() - 1000).toUTCString());
-      ctx.status = 503;
-      ctx.set('Retry-After', '3600');
-      ctx.set('Vary', 'Accept-Language');
-      ctx.set('Content-Language', 'en');
-      ctx.type = 'application/json; charset=utf-8';
-      ctx.body = body;
-    });
+    app.use((ctx) => sendLikeMaintenance(ctx, 'application/json; charset=utf-8', body));
     return { app };
   }
   const service =

@@ -7,6 +7,7 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import { createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
+import { loadUntil } from './helpers/load.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
 
@@ -171,29 +172,7 @@ describe('many instances on one Redis: Redis fails under load', () => {
     }
   });
 
-  /** Runs `concurrency` request loops until `stop` resolves; returns every status and the slowest request. */
-  async function load(stop: Promise<unknown>, concurrency = 8) {
-    const statuses = new Map<number, number>();
-    let slowest = 0;
-    let done = false;
-    void stop.then(() => {
-      done = true;
-    });
-    let turn = 0;
-    const worker = async () => {
-      while (!done) {
-        const t0 = performance.now();
-        const target = instances[turn++ % instances.length].base; // round robin, like a load balancer
-        const res = await fetch(`${target}/`).catch(() => undefined);
-        slowest = Math.max(slowest, performance.now() - t0);
-        const code = res?.status ?? 0;
-        await res?.arrayBuffer();
-        statuses.set(code, (statuses.get(code) ?? 0) + 1);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    return { statuses: Object.fromEntries(statuses), slowest };
-  }
+  const load = (stop: Promise<unknown>) => loadUntil(() => instances.map((i) => i.base), stop);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   it('Redis killed and restarted: no 5xx, no request slower than storeTimeoutMs, state correct after', async function () {

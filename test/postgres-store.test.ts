@@ -5,6 +5,7 @@ import Koa from 'koa';
 import pg from 'pg';
 import { createPostgresStore, MaintenanceError, MaintenanceService, maintenance } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
+import { loadUntil } from './helpers/load.js';
 import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { requireBinary } from './helpers/system.js';
 
@@ -175,28 +176,7 @@ describe('PostgreSQL store: the server fails under load', function () {
     }
   });
 
-  /** Request loops round robin over both instances until `stop` resolves. */
-  async function load(stop: Promise<unknown>, concurrency = 8) {
-    const statuses = new Map<number, number>();
-    let slowest = 0;
-    let done = false;
-    void stop.then(() => {
-      done = true;
-    });
-    let turn = 0;
-    const worker = async () => {
-      while (!done) {
-        const t0 = performance.now();
-        const res = await fetch(`${instances[turn++ % 2].base}/`).catch(() => undefined);
-        slowest = Math.max(slowest, performance.now() - t0);
-        await res?.arrayBuffer();
-        const code = res?.status ?? 0;
-        statuses.set(code, (statuses.get(code) ?? 0) + 1);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    return { statuses: Object.fromEntries(statuses), slowest };
-  }
+  const load = (stop: Promise<unknown>) => loadUntil(() => instances.map((i) => i.base), stop);
 
   it('stopped and restarted: no 5xx, no request slower than storeTimeoutMs, the state correct after', async () => {
     const scenario = (async () => {

@@ -1,7 +1,7 @@
 import { createClient } from '@keyv/redis';
 import { expect } from 'chai';
+import { redactUrl } from '../src/core/redact.js';
 import { createRedisStore, MaintenanceError, MaintenanceService } from '../src/index.js';
-import { redactUrl } from '../src/store/redis-store.js';
 import { captureLogger } from './helpers/app.js';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';

@@ -6,8 +6,9 @@ import { expect } from 'chai';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import supertest from 'supertest';
-import { type CliIo, MaintenanceService, main, maintenance, maintenanceRoutes } from '../src/index.js';
+import { MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
 import { captureLogger, memoryService, userFromHeader } from './helpers/app.js';
+import { cliRunner } from './helpers/cli.js';
 
 const ALICE = JSON.stringify({ username: 'alice', isSuperuser: true });
 
@@ -18,18 +19,7 @@ describe('scopes from the command line', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const run = async (argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      stdout: { write: (t: string) => out.push(t) },
-      stderr: { write: (t: string) => err.push(t) },
-      env: { USER: 'ops' },
-      cwd: dir,
-    };
-    const code = await main(argv, io);
-    return { code, out: out.join(''), err: err.join('') };
-  };
+  const run = (argv: string[]) => cliRunner(dir)(argv);
 
   it('switches a scope with --scope, and status lists every scope in maintenance (text and --json)', async () => {
     let r = await run(['on', '--scope', 'billing', '--message', 'New payment provider']);

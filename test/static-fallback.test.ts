@@ -4,25 +4,11 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { CATALOGS, type CliIo, main } from '../src/index.js';
+import { CATALOGS } from '../src/index.js';
 import { inSeconds } from './helpers/app.js';
+import { cliRunner } from './helpers/cli.js';
 import { freePort } from './helpers/redis.js';
 import { hasBinary, requireBinary } from './helpers/system.js';
-
-function cli(dir: string) {
-  return async (argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      stdout: { write: (t: string) => out.push(t) },
-      stderr: { write: (t: string) => err.push(t) },
-      env: { USER: 'ops' },
-      cwd: dir,
-    };
-    const code = await main(argv, io);
-    return { code, out: out.join(''), err: err.join('') };
-  };
-}
 
 describe('static fallback: maintenance-mode render', () => {
   let dir: string;
@@ -32,7 +18,7 @@ describe('static fallback: maintenance-mode render', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes the page and its JSON twin from the stored state, in the language asked for', async () => {
-    const run = cli(dir);
+    const run = cliRunner(dir);
     const end = inSeconds(1800);
     await run([
       'on',
@@ -111,7 +97,7 @@ for (const proxy of PROXIES) {
       chmodSync(dir, 0o755); // nginx workers run as another user
       mkdirSync(join(dir, 'tmp'), { mode: 0o777 });
       chmodSync(join(dir, 'tmp'), 0o777);
-      const run = cli(dir);
+      const run = cliRunner(dir);
       await run(['on', '--message', 'We are deploying; back in a minute.']);
       const r = await run(['render', '--out', 'maintenance.html', '--json-out', 'maintenance.json']);
       expect(r.code, r.err).to.equal(0);

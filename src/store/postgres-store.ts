@@ -7,6 +7,7 @@ import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_LOG, type HistoryEntry, type HistoryLog, normalizeHistory } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION } from '../core/keyv-like.js';
 import { loadPeer } from '../core/peer.js';
+import { redactUrl } from '../core/redact.js';
 import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
 import { normalizeState } from '../core/state.js';
 import { invalidOption } from '../core/validate.js';
@@ -23,17 +24,6 @@ export interface PostgresStoreOptions {
 
 /** Default values of {@link PostgresStoreOptions}. */
 export const POSTGRES_DEFAULTS = Object.freeze({ tablePrefix: 'maintenance_mode', connectTimeoutMs: 300 });
-
-/** `url` without its password, for messages and logs. */
-export function redactPostgresUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '<unparsable PostgreSQL URL>';
-  }
-}
 
 /** Runs the table setup once per store; concurrent setups by other processes are fine (already exists). */
 function ensureTables(pool: PgPool, prefix: string): () => Promise<void> {
@@ -196,7 +186,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   const adapter = new OwnPoolAdapter({ uri: url, table: `${prefix}_keyv` });
   adapter.on('error', () => undefined); // the table setup failing (server down) surfaces on the calls themselves
   const keyv = keyvOver(adapter, prefix);
-  Object.defineProperty(keyv, STORE_DESCRIPTION, { value: `PostgreSQL at ${redactPostgresUrl(url)}` });
+  Object.defineProperty(keyv, STORE_DESCRIPTION, { value: `PostgreSQL at ${redactUrl(url)}` });
   Object.defineProperty(keyv, HISTORY_LOG, { value: createPgHistoryLog(pool, `${prefix}_history`, ready) });
   Object.defineProperty(keyv, SCOPE_TABLE, { value: createPgScopeTable(pool, `${prefix}_scopes`, ready) });
   Object.defineProperty(keyv, CHANGE_FEED, { value: createPgChangeFeed(pool, settings, `${prefix}_changes`) });

@@ -11,6 +11,7 @@ import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION } from '../core/keyv-like.js';
 import { loadPeer } from '../core/peer.js';
+import { redactUrl } from '../core/redact.js';
 import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
 import { normalizeState } from '../core/state.js';
 import { invalidOption } from '../core/validate.js';
@@ -25,17 +26,6 @@ export interface RedisStoreOptions {
 
 /** Default values of {@link RedisStoreOptions}. */
 export const REDIS_DEFAULTS = Object.freeze({ namespace: 'maintenance-mode', connectTimeoutMs: 300 });
-
-/** `url` without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '<unparsable Redis URL>';
-  }
-}
 
 /**
  * A keyv instance on Redis configured so an outage throws at once instead of hanging or reading as "off": no

@@ -40,7 +40,18 @@ const asRoot = userInfo().uid === 0;
  * (runuser would stay in between, stop itself when the server is stopped, and leave it a zombie).
  */
 function command(bin: string, args: string[]): [string, string[]] {
-  return asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', bin, ...args]] : [bin, args];
+  const setpriv = hasBinary('setpriv') ? 'setpriv' : '/usr/bin/setpriv'; // util-linux
+  return asRoot ? [setpriv, ['--reuid=postgres', '--regid=postgres', '--init-groups', bin, ...args]] : [bin, args];
+}
+
+/** uid and gid of the `postgres` OS user (created by Debian's postgresql package), from /etc/passwd. */
+function postgresUser(): { uid: number; gid: number } {
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('no postgres OS user to run PostgreSQL as (apt-get install postgresql creates it)');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
 }
 
 function answers(port: number): Promise<boolean> {
@@ -92,15 +103,12 @@ export async function startPostgres(): Promise<TestPostgres> {
   const data = join(dir, 'data');
   if (asRoot) {
     chmodSync(dir, 0o755);
-    chownSync(
-      dir,
-      Number(spawnSync('id', ['-u', 'postgres']).stdout),
-      Number(spawnSync('id', ['-g', 'postgres']).stdout),
-    );
+    const { uid, gid } = postgresUser();
+    chownSync(dir, uid, gid);
   }
   const [cmd, args] = command(initdb, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const init = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.error?.message ?? init.stderr}`);
   const port = await freePort();
   const launch = async () => {
     const [c, a] = command(postgres, [

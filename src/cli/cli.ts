@@ -433,7 +433,7 @@ async function toggle(p: Parsed, service: MaintenanceService, io: CliIo, current
       scope: p.scope,
     });
   } else await service.disable({ by, source: 'cli', scope: p.scope });
-  const state = await service.getStoredState(p.scope);
+  const state = await service.stateAfterWrite(p.scope);
   print(state, `Maintenance mode${where} is now ${describe(state, new Date())}.`, {
     changed: true,
     ...(p.scope ? { scope: p.scope } : {}),

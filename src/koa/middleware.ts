@@ -332,7 +332,7 @@ function release(s: Setup, p: Pending, heldMs: number): Promise<void> {
   ctx.state.maintenanceMode = false;
   ctx.state.maintenanceHeldMs = heldMs;
   expose(s, ctx, RELEASED);
-  tell(s, { ...p, now: new Date(), state: p.state }, RELEASED);
+  tell(s, p, RELEASED); // decided while maintenance was active: counted like every other such request
   return p.next();
 }
 

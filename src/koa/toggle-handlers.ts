@@ -65,6 +65,16 @@ function scopeOf(ctx: ParameterizedContext): string | undefined {
   return checkScopeName(raw);
 }
 
+/** The scope a status request asks about, or false once an invalid one was answered with 400. */
+function statusScopeOf(ctx: ParameterizedContext): string | undefined | false {
+  try {
+    return scopeOf(ctx);
+  } catch (err) {
+    refuse(ctx, err, 'No status');
+    return false;
+  }
+}
+
 /** What the handlers of one configuration share. */
 interface Routes {
   readonly config: MaintenanceRoutesConfig;
@@ -117,7 +127,7 @@ async function switchState(r: Routes, ctx: ParameterizedContext, target: boolean
     const { bypass: _bypass, ...fields } = window;
     await s.enable({ ...opts, ...fields, bypassHash: secret ? hashSecret(secret) : undefined });
   } else await s.disable(opts);
-  return { scope, state: await s.getStoredState(scope), secret };
+  return { scope, state: await s.stateAfterWrite(scope), secret };
 }
 
 function toggle(r: Routes, target: boolean) {
@@ -154,13 +164,8 @@ async function status(r: Routes, ctx: ParameterizedContext): Promise<void> {
   if (!(await allowed(r, ctx))) return;
   const s = r.service();
   const now = new Date();
-  let scope: string | undefined;
-  try {
-    scope = scopeOf(ctx);
-  } catch (err) {
-    refuse(ctx, err, 'No status');
-    return;
-  }
+  const scope = statusScopeOf(ctx);
+  if (scope === false) return;
   neverCache(ctx);
   if (scope !== undefined) {
     ctx.body = { ...statusBody(await s.getState(scope), now), scope };
@@ -208,13 +213,8 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
 /** `public.json`: for everyone, cross-origin too; the state in force for `?scope=` when given. */
 async function publicStatus(r: Routes, ctx: ParameterizedContext): Promise<void> {
   const s = r.service();
-  let scope: string | undefined;
-  try {
-    scope = scopeOf(ctx);
-  } catch (err) {
-    refuse(ctx, err, 'No status');
-    return;
-  }
+  const scope = statusScopeOf(ctx);
+  if (scope === false) return;
   const now = new Date();
   const global = await s.getState();
   const inForce = scope === undefined ? { state: global } : stateInForce(global, await s.getState(scope), scope, now);

@@ -4,6 +4,7 @@
  * so nested and overlapping jobs compose; a change made meanwhile by someone else (CLI, toggle route, another
  * instance) wins.
  */
+import { checkScopeName } from '../core/scope.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import { defaultService, type MaintenanceService } from './service.js';
 import { sameState } from './state-cache.js';
@@ -53,8 +54,7 @@ async function write(service: MaintenanceService, jobs: Jobs, target: boolean, b
   if (isActive(current, new Date()) === target && (target || !current.enabled)) return;
   const opts = { by, source: 'job', scope: jobs.scope };
   await (target ? service.enable(opts) : service.disable(opts));
-  // The global state just written is in memory; a scope's is there only when this instance reads the scope table.
-  jobs.written = jobs.scope === undefined ? service.lastKnownState() : await service.getStoredState(jobs.scope);
+  jobs.written = await service.stateAfterWrite(jobs.scope);
 }
 
 /** Whether the stored state is still what the jobs wrote; warns and gives up management if not. */
@@ -122,7 +122,7 @@ async function withMaintenance<T>(
   const service = opts.service ?? defaultService();
   const by = opts.by ?? (target ? 'withMaintenanceOn' : 'withMaintenanceOff');
   const scope = opts.scope;
-  if (scope !== undefined) await service.getStoredState(scope); // an invalid scope name throws before fn runs
+  if (scope !== undefined) checkScopeName(scope); // an invalid scope name throws before fn runs
   const id = nextId++;
   await serial(service, () => enter(service, scope, id, target, by));
   let result: T;

@@ -203,6 +203,15 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     return this.scopeCache.peek().get(scope) ?? OFF_STATE;
   }
 
+  /**
+   * The state of `scope` (or the global one) as this service's last write left it: from memory for the global state,
+   * read back for a scope (the table of scopes is held only where something uses scopes). For callers that report
+   * what they just switched (toggle routes, CLI, job helpers).
+   */
+  async stateAfterWrite(scope?: string): Promise<MaintenanceState> {
+    return scope === undefined ? this.lastKnownState() : this.getStoredState(scope);
+  }
+
   /** Store reads made by this service so far (cache misses and refreshes of the state and of the scope table). */
   get storeReads(): number {
     return this.cache.reads + this.scopeCache.reads;

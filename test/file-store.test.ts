@@ -16,6 +16,27 @@ import { parseStateDocument } from '../src/core/state.js';
 import { HISTORY_LIMIT, MaintenanceError, MaintenanceService } from '../src/index.js';
 import { captureLogger, inSeconds } from './helpers/app.js';
 
+/**
+ * Another process with its own MaintenanceService `s` on `file` (extra service options as a JS literal), running
+ * `body` (statements that may await); resolves with its exit status.
+ */
+function writerProcess(file: string, options: string, body: string): Promise<number> {
+  const entry = resolve(__dirname, '../src/index.js');
+  const code = `
+    require('reflect-metadata');
+    const { MaintenanceService } = require(${JSON.stringify(entry)});
+    const s = new MaintenanceService({ stateFilePath: ${JSON.stringify(file)}, ...${options} });
+    (async () => { ${body} })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
+  return new Promise<number>((done, fail) => {
+    const child = spawn(process.execPath, ['-e', code], {
+      cwd: resolve(__dirname, '../..'),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', fail);
+    child.on('exit', (status) => done(status ?? -1));
+  });
+}
+
 describe('embedded file store', () => {
   let dir: string;
   let file: string;
@@ -143,26 +164,15 @@ describe('embedded file store', () => {
 
   it('never shows a torn or invalid state while two processes toggle 200 times each', async function () {
     this.timeout(60_000);
-    const entry = resolve(__dirname, '../src/index.js');
     const writer = (id: string) =>
-      new Promise<number>((done, fail) => {
-        const code = `
-          require('reflect-metadata');
-          const { MaintenanceService } = require(${JSON.stringify(entry)});
-          const s = new MaintenanceService({ stateFilePath: ${JSON.stringify(file)} });
-          (async () => {
-            for (let i = 0; i < 200; i++) {
-              if (i % 2 === 0) await s.enable({ message: '${id}-' + i, by: '${id}' });
-              else await s.disable({ by: '${id}' });
-            }
-          })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
-        const child = spawn(process.execPath, ['-e', code], {
-          cwd: resolve(__dirname, '../..'),
-          stdio: ['ignore', 'ignore', 'inherit'],
-        });
-        child.on('error', fail);
-        child.on('exit', (status) => done(status ?? -1));
-      });
+      writerProcess(
+        file,
+        '{}',
+        `for (let i = 0; i < 200; i++) {
+          if (i % 2 === 0) await s.enable({ message: '${id}-' + i, by: '${id}' });
+          else await s.disable({ by: '${id}' });
+        }`,
+      );
     const { s: reader, logger } = service();
     let running = true;
     const children = Promise.all([writer('a'), writer('b')]).finally(() => {
@@ -196,24 +206,13 @@ describe('embedded file store', () => {
 
   it('loses no history entry while two processes change the state at the same instant', async function () {
     this.timeout(60_000);
-    const entry = resolve(__dirname, '../src/index.js');
     const changes = 90;
     const writer = (id: string) =>
-      new Promise<number>((done, fail) => {
-        const code = `
-          require('reflect-metadata');
-          const { MaintenanceService } = require(${JSON.stringify(entry)});
-          const s = new MaintenanceService({ stateFilePath: ${JSON.stringify(file)}, cacheTtlMs: 0 });
-          (async () => {
-            for (let i = 0; i < ${changes}; i++) await s.enable({ message: '${id}-' + i, by: '${id}' });
-          })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
-        const child = spawn(process.execPath, ['-e', code], {
-          cwd: resolve(__dirname, '../..'),
-          stdio: ['ignore', 'ignore', 'inherit'],
-        });
-        child.on('error', fail);
-        child.on('exit', (status) => done(status ?? -1));
-      });
+      writerProcess(
+        file,
+        '{ cacheTtlMs: 0 }',
+        `for (let i = 0; i < ${changes}; i++) await s.enable({ message: '${id}-' + i, by: '${id}' });`,
+      );
     expect(await Promise.all([writer('a'), writer('b')])).to.deep.equal([0, 0]);
     const { s } = service();
     const history = await s.history(HISTORY_LIMIT);

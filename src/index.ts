@@ -12,9 +12,9 @@ export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
 export type { Catalog, LocalizedText } from './core/i18n.js';
 export { CATALOGS, negotiateLocale } from './core/i18n.js';
 export type { KeyvLike } from './core/keyv-like.js';
-export { isScopeName, SCOPE_NAME } from './core/scope.js';
+export { hostnameScope, isScopeName, SCOPE_NAME } from './core/scope.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';
-export { blocksRequests, isActive, MESSAGE_MAX_LENGTH } from './core/state.js';
+export { blocksRequests, isActive, MESSAGE_MAX_BYTES, MESSAGE_MAX_LENGTH } from './core/state.js';
 export type { UpcomingWindow } from './core/upcoming.js';
 export {
   createMaintenanceController,
@@ -24,6 +24,8 @@ export {
 export { maintenanceBanner } from './koa/banner.js';
 export type { ForcedMode } from './koa/force.js';
 export { forceMaintenance } from './koa/force.js';
+export type { HostnameScopeOptions } from './koa/host-scope.js';
+export { scopeByHostname } from './koa/host-scope.js';
 export { maintenance } from './koa/middleware.js';
 export type {
   BypassOptions,

@@ -1,7 +1,12 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { hashSecret, signBypassCookie, verifyBypassCookie } from '../src/core/bypass.js';
-import { MaintenanceError, maintenance } from '../src/index.js';
-import { createTestApp, memoryService } from './helpers/app.js';
+import { hashSecret, optionSecret, signBypassCookie, verifyBypassCookie } from '../src/core/bypass.js';
+import { MaintenanceError, MaintenanceService, maintenance } from '../src/index.js';
+import { captureLogger, createTestApp, inSeconds, memoryService } from './helpers/app.js';
+import { cliRunner } from './helpers/cli.js';
+import { expectNoForgery } from './helpers/forge.js';
 
 const SECRET = 'k9f3-Qx7pL2mZ8vR4tYw';
 
@@ -46,19 +51,23 @@ describe('bypass tokens', () => {
     await t.request().get('/api').set('x-maintenance-bypass', SECRET).expect(503);
   });
 
-  it('rejects forged, tampered, expired and foreign cookies', async () => {
-    const t = createTestApp({ bypass: { secret: SECRET, ttlSeconds: 60 } });
+  it('rejects forged, tampered, expired and foreign cookies, and expiries beyond ttlSeconds', async () => {
+    const t = createTestApp({ bypass: { secret: SECRET, ttlSeconds: 600 } });
     await t.service.enable();
-    const key = hashSecret(SECRET);
-    const future = Math.floor(Date.now() / 1000) + 600;
-    const valid = signBypassCookie(key, future);
+    const keys = { option: optionSecret(SECRET) };
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (secret: string, expires: number) =>
+      signBypassCookie('option', secret, { option: optionSecret(secret) }, expires);
+    const valid = signBypassCookie('option', SECRET, keys, now + 300);
     const [exp, mac] = valid.split('.');
     const bad = [
       'maintenance_bypass=1',
-      `maintenance_bypass=${future}.${'A'.repeat(mac.length)}`,
+      `maintenance_bypass=${now + 300}.${'A'.repeat(mac.length)}`,
       `maintenance_bypass=${Number(exp) + 1}.${mac}`, // extended expiry, old signature
-      `maintenance_bypass=${signBypassCookie(key, Math.floor(Date.now() / 1000) - 1)}`, // expired
-      `maintenance_bypass=${signBypassCookie(hashSecret('another-secret-of-16+'), future)}`, // other key
+      `maintenance_bypass=${sign(SECRET, now - 1)}`, // expired
+      `maintenance_bypass=${sign(SECRET, now + 600 + 3600)}`, // signed, but beyond ttlSeconds (the year-5138 cookie)
+      `maintenance_bypass=${sign(SECRET, 99_999_999_999)}`,
+      `maintenance_bypass=${sign('another-secret-of-16+', now + 300)}`, // other key
       `maintenance_bypass=${SECRET}`, // the raw secret is not a cookie
     ];
     for (const cookie of bad) await t.request().get('/').set('Cookie', cookie).expect(503);
@@ -86,11 +95,75 @@ describe('bypass tokens', () => {
     await t.request().get('/').set('Cookie', cookieFrom(r.headers['set-cookie'])).expect(503);
   });
 
-  it('verifies cookies only before their expiry', () => {
-    const key = hashSecret(SECRET);
-    expect(verifyBypassCookie(signBypassCookie(key, 1000), [key], 999)).to.equal(true);
-    expect(verifyBypassCookie(signBypassCookie(key, 1000), [key], 1000)).to.equal(false);
-    expect(verifyBypassCookie('abc.def', [key], 0)).to.equal(false);
+  it('verifies cookies only before their expiry, and a window cookie only within its window', () => {
+    const keys = { option: optionSecret(SECRET) };
+    const bounds = (nowSeconds: number, end?: string) => ({ nowSeconds, ttlSeconds: 600, end });
+    expect(verifyBypassCookie(signBypassCookie('option', SECRET, keys, 1000), keys, bounds(999))).to.equal(true);
+    expect(verifyBypassCookie(signBypassCookie('option', SECRET, keys, 1000), keys, bounds(1000))).to.equal(false);
+    expect(verifyBypassCookie('abc.def', keys, bounds(0))).to.equal(false);
+    const w = 'window-secret-0123456789';
+    const windowKeys = { windowVerifier: hashSecret(w) };
+    const end = new Date(2000 * 1000).toISOString();
+    const cookie = (expires: number) => signBypassCookie('window', w, windowKeys, expires);
+    expect(verifyBypassCookie(cookie(1500), windowKeys, bounds(1000, end))).to.equal(true);
+    expect(verifyBypassCookie(cookie(1500), windowKeys, bounds(1000, end))).to.equal(true);
+    // The holder of a window cookie cannot stretch it past the window's end (plus the tolerated clock skew).
+    expect(verifyBypassCookie(cookie(1590), windowKeys, bounds(1000, new Date(1500 * 1000).toISOString()))).to.equal(
+      false,
+    );
+    expect(verifyBypassCookie(cookie(1500), { windowVerifier: hashSecret('other') }, bounds(1000))).to.equal(false);
+  });
+
+  it("gives a window secret's cookie a lifetime that ends with the window", async () => {
+    const service = memoryService();
+    const t = createTestApp({ service });
+    const secret = 'window-secret-0123456789';
+    await service.enable({ end: inSeconds(120), bypassHash: hashSecret(secret) });
+    const r = await t.request().get(`/${secret}`).expect(302);
+    const header = (r.headers['set-cookie'] as unknown as string[])[0];
+    const expires = Date.parse((/expires=([^;]+)/.exec(header) as RegExpExecArray)[1]);
+    expect(expires - Date.now()).to.be.within(110_000, 121_000); // not ttlSeconds (12 hours)
+    const [, value] = /maintenance_bypass=([^;]+)/.exec(header) as RegExpExecArray;
+    const [, proof] = value.split('.');
+    const stretched = `${Math.floor(Date.now() / 1000) + 3600}.${proof}`;
+    await t.request().get('/').set('Cookie', `maintenance_bypass=${stretched}`).expect(503);
+    await t.request().get('/').set('Cookie', `maintenance_bypass=${value}`).expect(200);
+  });
+
+  it('refuses every cookie, header and path built from what the state file, the history and the scope files hold', async function () {
+    this.timeout(20_000);
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-forge-'));
+    try {
+      const env = { USER: 'ops', MAINTENANCE_MODE_STATE_FILE_PATH: join(dir, 'state.json') };
+      const cli = cliRunner(dir, env);
+      const on = await cli(['on', '--secret', '--json']);
+      expect(on.code, on.err).to.equal(0);
+      const scoped = await cli(['on', '--secret', '--scope', 'billing']);
+      expect(scoped.code, scoped.err).to.equal(0);
+      const dump = readdirSync(dir)
+        .map((f) => readFileSync(join(dir, f), 'utf8'))
+        .join('\n');
+      expect(dump).to.match(/"bypassHash": "[0-9a-f]{64}"/);
+      const service = new MaintenanceService({
+        stateFilePath: env.MAINTENANCE_MODE_STATE_FILE_PATH,
+        logger: captureLogger(),
+      });
+      const t = createTestApp({ service });
+      try {
+        await expectNoForgery(t.request, dump);
+        const secret = JSON.parse(on.out).bypassPath.slice(1);
+        const visit = await t.request().get(`/${secret}`).expect(302); // the secret itself still works
+        await t
+          .request()
+          .get('/')
+          .set('Cookie', (visit.headers['set-cookie'] as unknown as string[])[0])
+          .expect(200);
+      } finally {
+        await service.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects weak or unusable secrets at startup, without echoing them', () => {

@@ -145,7 +145,7 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
     expect(r.code).to.equal(1);
     expect(r.err).to.equal(
       `Error: Cannot write the maintenance state file ${blocked} (ENOENT). Make its directory exist and be writable ` +
-        'by this process, or set stateFilePath / MAINTENANCE_MODE_STATE_FILE_PATH to a writable location.\n',
+        'by this process, or set stateFilePath / MAINTENANCE_MODE_STATE_FILE_PATH to a writable file path.\n',
     );
     writeFileSync(stateFile(), '{"enabled": maybe}');
     r = await run(['status']);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   promises as fsp,
   mkdirSync,
   mkdtempSync,
@@ -67,19 +68,36 @@ describe('embedded file store', () => {
     expect(Object.keys(doc)).to.have.members(['enabled', 'end', 'message', 'updatedAt', 'updatedBy']);
   });
 
-  it('writes with mode 0644 even under a restrictive umask, and leaves no temp file', async () => {
+  it('honours a restrictive umask (it may hold a bypass verifier), and leaves no temp file', async () => {
     const { s } = service();
     const old = process.umask(0o077);
     try {
       await s.enable();
+      await s.enable({ scope: 'billing' });
       await s.disable();
     } finally {
       process.umask(old);
     }
-    expect(statSync(file).mode & 0o777).to.equal(0o644);
-    // the state and, beside it, the audit history; no temp file left behind
-    expect(readdirSync(dir).sort()).to.deep.equal(['state.json', 'state.json.history.jsonl']);
-    expect(statSync(join(dir, 'state.json.history.jsonl')).mode & 0o777).to.equal(0o644);
+    // the state, a scope file and, beside them, the audit history: all 0600 under umask 077; no temp file left behind
+    const files = readdirSync(dir).sort();
+    expect(files).to.have.length(3);
+    expect(files.filter((f) => f.startsWith('state.json.scope.'))).to.have.length(1);
+    for (const f of files) expect(statSync(join(dir, f)).mode & 0o777, f).to.equal(0o600);
+  });
+
+  it('keeps the mode an operator gave the state file when it writes it again, and gives a new one 0644 under umask 022', async () => {
+    const { s } = service();
+    const old = process.umask(0o022);
+    try {
+      await s.enable();
+      expect(statSync(file).mode & 0o777).to.equal(0o644);
+      chmodSync(file, 0o640);
+      await s.disable();
+      await s.enable({ message: 'again' });
+    } finally {
+      process.umask(old);
+    }
+    expect(statSync(file).mode & 0o777).to.equal(0o640);
   });
 
   it('reads django-maintenance-mode state files (0 / 1 with whitespace, schedule object)', async () => {
@@ -141,11 +159,14 @@ describe('embedded file store', () => {
     expect(logger.warnings[0]).to.include(file).and.include('the file is empty');
   });
 
-  it('uses fallbackValue when the path cannot be read (a directory)', async () => {
+  it('reports a directory in place of the state file as such (not as a permission problem), and uses fallbackValue', async () => {
     mkdirSync(file);
     const { s, logger } = service({ fallbackValue: true });
     expect(await s.isEnabled()).to.equal(true);
-    expect(logger.warnings[0]).to.match(/Cannot read the maintenance state file .*EISDIR/);
+    expect(logger.warnings[0]).to.include(`${file} is a directory, not the maintenance state file: remove it`);
+    expect(logger.warnings[0]).to.not.match(/permission/i);
+    const err = await s.enable().catch((e) => e);
+    expect(err.message).to.include(`${file} is a directory, not the maintenance state file`);
   });
 
   it('throws a MaintenanceError naming the path and the fix when the file cannot be written', async () => {

@@ -73,7 +73,7 @@ describe('hold and release', function () {
 
   it('answers at once once maxHeld requests wait, and never holds a forced-on route', async () => {
     const service = memoryService();
-    const t = holdApp(service, { hold: { maxMs: 10_000, maxHeld: 2 } });
+    const t = holdApp(service, { hold: { maxMs: 10_000, maxHeld: 2, maxHeldPerClient: 2 } });
     await service.enable();
     const held = [timed(t), timed(t)];
     await sleep(200);

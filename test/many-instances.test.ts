@@ -67,10 +67,11 @@ describe('many instances on one Redis: pushed changes', () => {
       `      propagation write+push to 2 instances over 200 toggles: p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms`,
     );
     expect(latencies).to.have.length(200);
-    expect(readers.map((r) => r.storeReads).every((n) => n <= 3)).to.equal(true); // pushed, not polled
+    // Pushed, not polled: a change message names what changed, and each instance reads it once (60 s cache).
+    expect(readers.map((r) => r.storeReads).every((n) => n <= 200 + 3)).to.equal(true);
   });
 
-  it('pushes a scoped change to the other instance: seen in milliseconds with no store read', async function () {
+  it('pushes a scoped change to the other instance: seen in milliseconds, one read per change', async function () {
     this.timeout(20_000);
     const writer = instance();
     const reader = instance();
@@ -98,7 +99,8 @@ describe('many instances on one Redis: pushed changes', () => {
     await until(() => reader.lastKnownState('acme').message === 'migrating', 2000);
     await request().get('/').set('x-tenant', 'acme').expect(503);
     await request().get('/').set('x-tenant', 'globex').expect(200);
-    expect(reader.storeReads).to.equal(reads); // every change arrived by push, with a 60 s cache
+    // Every change arrived by push (a 60 s cache: no polling), and was read once: 41 changes.
+    expect(reader.storeReads - reads).to.be.within(1, 41);
     latencies.sort((a, b) => a - b);
     console.log(
       `      scoped change write+push over 20 windows: p50 ${pct(latencies, 50).toFixed(2)} ms, max ${latencies[19].toFixed(2)} ms`,

@@ -211,12 +211,13 @@ describe('MaintenanceService: store failures follow fallbackValue', () => {
     expect(s.lastKnownState().enabled).to.equal(false);
   });
 
-  it('throws ERR_MAINTENANCE_STORE_TIMEOUT from a write that hangs', async () => {
+  it('throws ERR_MAINTENANCE_STORE_WRITE_UNKNOWN from a write that hangs: its outcome is unknown, not "failed"', async () => {
     const { keyv, mode } = flakyKeyv();
     const s = new MaintenanceService({ store: keyv, storeTimeoutMs: 30, logger: captureLogger() });
     mode.hang = true;
     const err = await s.enable().catch((e) => e);
-    expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_STORE_TIMEOUT');
+    expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN');
+    expect(err.message).to.match(/outcome is unknown: it may still land/);
   });
 });
 

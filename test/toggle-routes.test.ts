@@ -183,7 +183,7 @@ describe('maintenanceRoutes(): who may switch', () => {
     expect(await t.service.isEnabled()).to.equal(false);
   });
 
-  it('accepts same-origin and same-site requests, and an Origin equal to this site', async () => {
+  it('accepts same-origin and user-initiated (none) requests, and an Origin equal to this site', async () => {
     const t = toggleApp();
     await t
       .request()
@@ -191,7 +191,7 @@ describe('maintenanceRoutes(): who may switch', () => {
       .set('x-user', ALICE)
       .set('Sec-Fetch-Site', 'same-origin')
       .expect(302);
-    await t.request().post('/maintenance-mode/off').set('x-user', ALICE).set('Sec-Fetch-Site', 'same-site').expect(302);
+    await t.request().post('/maintenance-mode/off').set('x-user', ALICE).set('Sec-Fetch-Site', 'none').expect(302);
     await t
       .request()
       .post('/maintenance-mode/on')

@@ -73,6 +73,9 @@ else ./maintenance_mode_state.json — the same default as the app's Maintenance
 Exit codes: 0 ok, 1 error, 2 usage.
 `;
 
+/** How long the CLI waits for the store to close gracefully before dropping its connections. */
+const CLOSE_TIMEOUT_MS = 250;
+
 const ON = ['on', 'yes', 'true', '1'];
 const OFF = ['off', 'no', 'false', '0'];
 
@@ -238,7 +241,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     io.stderr.write(`Error: ${message}\n`);
     return EXIT.error;
   } finally {
-    await service?.close();
+    // Short: a CLI run ends within storeTimeoutMs and this, however stalled the store (then its connections drop).
+    await service?.close({ timeoutMs: CLOSE_TIMEOUT_MS });
   }
 }
 
@@ -396,8 +400,16 @@ async function renderStatic(
   return EXIT.ok;
 }
 
-/** `on` / `off`, with --scope, the window options and --interactive. */
-async function toggle(p: Parsed, service: MaintenanceService, io: CliIo, current: MaintenanceState): Promise<number> {
+/**
+ * `on` / `off`, with --scope, the window options and --interactive. `current` is undefined when the stored state is
+ * unreadable (corrupt): the switch overwrites it.
+ */
+async function toggle(
+  p: Parsed,
+  service: MaintenanceService,
+  io: CliIo,
+  current: MaintenanceState | undefined,
+): Promise<number> {
   const print = printer(p, service, io);
   const target = p.command === 'on';
   const where = p.scope ? ` for scope ${p.scope}` : '';
@@ -405,7 +417,13 @@ async function toggle(p: Parsed, service: MaintenanceService, io: CliIo, current
   const changes = [p.start, p.end, p.message, p['message-in'], p.secret, p['read-only'], p['dry-run']].some(
     (v) => v !== undefined,
   );
-  const already = target ? isActive(current, new Date()) && !changes : !current.enabled;
+  // A plain `on` never carries a window's bypass secret forward: it revokes it (and the cookies made from it).
+  const revokes = target && current?.bypassHash !== undefined;
+  const already =
+    current !== undefined && !revokes && (target ? isActive(current, new Date()) && !changes : !current.enabled);
+  if (current === undefined && !p.json) {
+    io.stdout.write(`The stored state${where} is unreadable (corrupt); switching overwrites it.\n`);
+  }
   if (already) {
     print(current, `Maintenance mode${where} is already ${target ? 'on' : 'off'}. Nothing changed.`, {
       changed: false,
@@ -439,6 +457,9 @@ async function toggle(p: Parsed, service: MaintenanceService, io: CliIo, current
     ...(p.scope ? { scope: p.scope } : {}),
     ...(secret ? { bypassPath: `/${secret}` } : {}),
   });
+  if (revokes && !secret && !p.json) {
+    io.stdout.write("The previous window's bypass secret is revoked: its link and cookies no longer work.\n");
+  }
   if (secret && !p.json) {
     io.stdout.write(
       `Bypass: open https://<your-site>/${secret} to get through (or send x-maintenance-bypass: ${secret}).\n`,
@@ -454,9 +475,10 @@ async function run(
   middlewareOptions: MaintenanceOptions | undefined,
 ): Promise<number> {
   if (p.command === 'history') return history(p, service, io);
+  if (p.command === 'on' || p.command === 'off')
+    return toggle(p, service, io, await service.storedStateForSwitch(p.scope));
   const current = await service.getStoredState(p.scope);
   if (p.command === 'why') return why(p, current, io, middlewareOptions);
   if (p.command === 'status') return status(p, service, io, current);
-  if (p.command === 'render') return renderStatic(p, service, io, current, middlewareOptions);
-  return toggle(p, service, io, current);
+  return renderStatic(p, service, io, current, middlewareOptions);
 }

@@ -1,29 +1,26 @@
-/** How a store tells every service instance that the state changed, so caches update without polling. */
-import type { MaintenanceState } from './state.js';
+/** How a store tells every service instance that the state changed, so caches update without polling. Pure. */
 
 /** Property under which a keyv instance carries its {@link ChangeFeed}. */
 export const CHANGE_FEED = Symbol.for('koa-maintenance-mode.change-feed');
 
 /**
- * One change as a feed carries it. `state` is the new state when the feed carries it; without it the change means
- * "changed, read it again" (a file event, or a reconnect after which messages may have been missed).
- * `scope` names the scope that changed; `'*'` stands for "some scopes changed" (read the scope table again).
+ * One change as a feed carries it: which state changed, never the state itself. Each instance reads the changed state
+ * again, so a change message stays small whatever the state holds (no payload limit can lose a push, and no secret
+ * material travels on a channel that may be readable more widely than the store). `scope` names the scope that
+ * changed; undefined is the global state; `'*'` stands for "some scopes changed" (read the scope table again).
  */
 export interface StateChange {
   readonly scope?: string;
-  readonly state?: MaintenanceState;
 }
 
 /** `scope` of a change that means "any scope may have changed". */
 export const ANY_SCOPE = '*';
 
-/**
- * A push channel next to a store: Redis pub/sub for `createRedisStore`, a directory watch for the file store.
- */
+/** A push channel next to a store: Redis pub/sub, PostgreSQL LISTEN/NOTIFY, a directory watch for the file store. */
 export interface ChangeFeed {
   subscribe(onChange: (change: StateChange) => void): () => void;
-  /** Tells every other instance about a write: the global state, or the state of `change.scope`. */
-  publish(change: StateChange & { readonly state: MaintenanceState }): Promise<void>;
+  /** Tells every other instance that the global state, or the state of `change.scope`, changed. */
+  publish(change: StateChange): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,16 +29,24 @@ export function changeFeedOf(store: unknown): ChangeFeed | undefined {
   return (store as { [CHANGE_FEED]?: ChangeFeed } | null)?.[CHANGE_FEED];
 }
 
-/** The text a feed sends for a change: the global state as itself (as before scopes), a scoped one wrapped. */
-export function encodeChange(change: StateChange & { readonly state: MaintenanceState }): string {
-  return JSON.stringify(change.scope === undefined ? change.state : { scope: change.scope, state: change.state });
+/** The text a feed sends for a change: `{}` for the global state, `{"scope":"billing"}` for a scope (under 200 bytes). */
+export function encodeChange(change: StateChange): string {
+  return change.scope === undefined ? '{}' : JSON.stringify({ scope: change.scope });
 }
 
-/** Reads a change sent by {@link encodeChange}; `normalize` validates the state (and may throw). */
-export function decodeChange(text: string, normalize: (value: unknown) => MaintenanceState): StateChange {
-  const value = JSON.parse(text) as Record<string, unknown>;
-  if (value !== null && typeof value === 'object' && typeof value.scope === 'string' && 'state' in value) {
-    return { scope: value.scope, state: normalize(value.state) };
+/**
+ * Reads a change sent by {@link encodeChange}, or by an older version that sent the whole state (`{ enabled, … }` or
+ * `{ scope, state }`): whatever it held, the receiver reads the state again. Text that is no such JSON means "read
+ * everything again" (`undefined`).
+ */
+export function decodeChange(text: string): StateChange | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
   }
-  return { state: normalize(value) };
+  if (typeof value !== 'object' || value === null) return undefined;
+  const scope = (value as { scope?: unknown }).scope;
+  return typeof scope === 'string' ? { scope } : {};
 }

@@ -8,8 +8,11 @@ export const HISTORY_KEY = 'maintenance_mode_history';
 /** How many entries the store keeps; older ones are dropped. */
 export const HISTORY_LIMIT = 200;
 
-/** What a state means at one instant, for people reading the trail. */
-export type StateSummary = 'on' | 'off' | 'scheduled' | 'read-only' | 'dry-run';
+/**
+ * What a state means at one instant, for people reading the trail; `unreadable` is a stored state that was corrupt
+ * when a switch overwrote it.
+ */
+export type StateSummary = 'on' | 'off' | 'scheduled' | 'read-only' | 'dry-run' | 'unreadable';
 
 /** One change: who made it, when, through what, and what it changed from and to. */
 export interface HistoryEntry {
@@ -34,9 +37,9 @@ export function summarize(state: MaintenanceState, now: Date): StateSummary {
   return state.start !== undefined && Date.parse(state.start) > now.getTime() ? 'scheduled' : 'off';
 }
 
-/** The entry for a change from `previous` to `next`. */
+/** The entry for a change from `previous` (`'unreadable'`: a corrupt stored state) to `next`. */
 export function historyEntry(
-  previous: MaintenanceState,
+  previous: MaintenanceState | 'unreadable',
   next: MaintenanceState,
   source: string,
   now: Date,
@@ -46,7 +49,7 @@ export function historyEntry(
   const entry: { -readonly [K in keyof HistoryEntry]: HistoryEntry[K] } = {
     at: now.toISOString(),
     source,
-    from: summarize(previous, now),
+    from: previous === 'unreadable' ? 'unreadable' : summarize(previous, now),
     to: summarize(next, now),
   };
   if (by !== undefined) entry.by = by;

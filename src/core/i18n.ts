@@ -145,11 +145,26 @@ export const LOCALE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 /** A message in several languages: `{ en: '…', de: '…' }`. */
 export type LocalizedText = Readonly<Record<string, string>>;
 
-/** The locales of an `Accept-Language` header, best first (`q=0` dropped; `*` ignored). */
+/**
+ * How much of an `Accept-Language` header is negotiated: browsers send a few dozen characters; a hostile client can
+ * send kilobytes of distinct tags to make every blocked request expensive. Only the first `chars` characters (cut at
+ * a comma) and the first `tags` language ranges count.
+ */
+export const ACCEPT_LANGUAGE_LIMITS = Object.freeze({ chars: 256, tags: 16 });
+
+/** The part of `header` that is negotiated (see {@link ACCEPT_LANGUAGE_LIMITS}); also the key of cached choices. */
+export function boundedAcceptLanguage(header: string): string {
+  if (header.length <= ACCEPT_LANGUAGE_LIMITS.chars) return header;
+  const cut = header.lastIndexOf(',', ACCEPT_LANGUAGE_LIMITS.chars);
+  return cut === -1 ? '' : header.slice(0, cut);
+}
+
+/** The locales of an `Accept-Language` header, best first (`q=0` dropped; `*` ignored), within the limits. */
 export function acceptedLocales(header: string | undefined): string[] {
   if (!header) return [];
   const ranked: Array<{ tag: string; q: number; i: number }> = [];
-  for (const [i, part] of header.split(',').entries()) {
+  const parts = boundedAcceptLanguage(header).split(',', ACCEPT_LANGUAGE_LIMITS.tags);
+  for (const [i, part] of parts.entries()) {
     const [range, ...params] = part.trim().split(';');
     const tag = range.trim();
     if (tag === '' || tag === '*') continue;

@@ -55,3 +55,26 @@ export function compileIpMatcher(entries: ReadonlyArray<string | RegExp>): (ip: 
     return patterns.some((re) => re.test(ip));
   };
 }
+
+/** The first four groups of an IPv6 address (its /64), expanded: `2001:db8:0:1` for `2001:db8:0:1::5`. */
+function ipv6Prefix64(ip: string): string {
+  const [head, tail = ''] = ip.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = ip.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const width = (parts: string[]) => parts.length + (parts.at(-1)?.includes('.') ? 1 : 0); // a dotted quad is 2 groups
+  const groups = [...left, ...Array(Math.max(0, 8 - width(left) - width(right))).fill('0'), ...right];
+  return groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':');
+}
+
+/**
+ * What counts as one client for per-client limits: the normalised IPv4 address, or the /64 of an IPv6 address (one
+ * end site is routinely given a whole /64, so its addresses are one client). Unknown addresses share one key.
+ */
+export function clientKey(raw: string | undefined): string {
+  if (!raw) return '?';
+  const ip = normalizeIp(raw);
+  return isIP(ip) === 6 ? `${ipv6Prefix64(ip)}::/64` : ip;
+}

@@ -24,6 +24,17 @@ export function checkScopeName(name: unknown, what = 'scope'): string {
 }
 
 /**
+ * A host name as a scope name: lower-case, without the trailing dot of a fully qualified name, so `SHOP.example.com`
+ * and `shop.example.com.` are the same scope as `shop.example.com` (DNS names are case-insensitive; a trailing dot
+ * names the same host). Undefined when the result is no scope name (an IPv6 literal, an empty or odd Host header).
+ */
+export function hostnameScope(hostname: string, prefix = ''): string | undefined {
+  const lower = hostname.toLowerCase();
+  const name = `${prefix}${lower.endsWith('.') ? lower.slice(0, -1) : lower}`;
+  return isScopeName(name) && !name.endsWith('.') ? name : undefined;
+}
+
+/**
  * Property set on a response (`ctx.res`) whose request was decided by a scope's state, so log filters given the
  * response (pino-http's `res`, Koa error logging) know the request's scope.
  */

@@ -62,6 +62,12 @@ export interface DisableOptions {
  */
 export const MESSAGE_MAX_LENGTH = 1000;
 
+/**
+ * Largest whole `message` accepted, in bytes of its JSON (UTF-8), all languages together: the state, every history
+ * entry and `public.json` copy it, so the number of languages cannot make them large.
+ */
+export const MESSAGE_MAX_BYTES = 8192;
+
 /** The state when nothing is stored: maintenance off. */
 export const OFF_STATE: MaintenanceState = Object.freeze({ enabled: false });
 
@@ -82,8 +88,7 @@ export function isActive(state: MaintenanceState, now: Date): boolean {
 const corrupt = (detail: string): MaintenanceError =>
   new MaintenanceError(
     'ERR_MAINTENANCE_STATE_CORRUPT',
-    `The maintenance state is not valid: ${detail}. Expected JSON like {"enabled":true}, or 0 / 1. ` +
-      'Fix or delete the state file, or run `maintenance-mode off`.',
+    `the maintenance state is not valid: ${detail}. Expected JSON like {"enabled":true}, or 0 / 1.`,
   );
 
 function instantField(obj: Record<string, unknown>, name: 'start' | 'end'): string | undefined {
@@ -241,7 +246,10 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
   );
 }
 
-/** Validates a message: one text, or one per language, each at most {@link MESSAGE_MAX_LENGTH} characters. */
+/**
+ * Validates a message: one text, or one per language, each at most {@link MESSAGE_MAX_LENGTH} characters, and at most
+ * {@link MESSAGE_MAX_BYTES} in all.
+ */
 function checkMessage(message: unknown): void {
   const problem = typeof message === 'string' ? undefined : localizedProblem(message);
   if (problem) {
@@ -258,6 +266,14 @@ function checkMessage(message: unknown): void {
       'ERR_MAINTENANCE_INVALID_SCHEDULE',
       `${which} is ${text.length} characters long; the limit is ${MESSAGE_MAX_LENGTH}. ` +
         'Shorten it, and link to a status page for the details.',
+    );
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(message), 'utf8');
+  if (bytes > MESSAGE_MAX_BYTES) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `message is ${bytes} bytes in all (${Object.keys(texts).length} language(s)); the limit is ${MESSAGE_MAX_BYTES}. ` +
+        'Give fewer languages or shorter texts, and link to a status page for the details.',
     );
   }
 }

@@ -19,8 +19,18 @@ export interface UpcomingWindow {
 }
 
 /**
- * The window of `state` when it is enabled and starts after `now`, within `withinMs` (Infinity: any time later);
- * undefined otherwise. A message in several languages is given in `locale` (or its base language, or any).
+ * Whether `state` is a window to announce at `now`: enabled, not a dry run (a rehearsal stays private), starting
+ * after `now` and within `withinMs` (Infinity: any time later). Cheap: no allocation, no language negotiation.
+ */
+export function startsWithin(state: MaintenanceState, now: Date, withinMs: number): boolean {
+  if (!state.enabled || state.start === undefined || state.dryRun === true) return false;
+  const ahead = Date.parse(state.start) - now.getTime();
+  return ahead > 0 && ahead <= withinMs;
+}
+
+/**
+ * The window of `state` when {@link startsWithin} says it is one to announce; undefined otherwise. A message in
+ * several languages is given in `locale` (or its base language, or any).
  */
 export function upcomingWindow(
   state: MaintenanceState,
@@ -29,12 +39,10 @@ export function upcomingWindow(
   withinMs: number,
   locale = 'en',
 ): UpcomingWindow | undefined {
-  if (!state.enabled || state.start === undefined) return undefined;
-  const start = Date.parse(state.start);
-  const ahead = start - now.getTime();
-  if (ahead <= 0 || ahead > withinMs) return undefined;
+  if (!startsWithin(state, now, withinMs)) return undefined;
+  const start = Date.parse(state.start as string);
   const out: { -readonly [K in keyof UpcomingWindow]: UpcomingWindow[K] } = {
-    start: state.start,
+    start: state.start as string,
     startText: new Date(start).toUTCString(),
   };
   if (state.end !== undefined) {

@@ -1,6 +1,13 @@
 /** The bypass secret at the door: `/<secret>` grants a signed cookie, and the cookie or header lets a request through. */
 import type { ParameterizedContext } from 'koa';
-import { hashSecret, matchesSecret, secretKeyOf, signBypassCookie, verifyBypassCookie } from '../core/bypass.js';
+import {
+  type BypassKeys,
+  cookieExpiry,
+  optionSecret,
+  secretKindOf,
+  signBypassCookie,
+  verifyBypassCookie,
+} from '../core/bypass.js';
 import type { MaintenanceState } from '../core/state.js';
 import { BYPASS_DEFAULTS, type MaintenanceConfig } from './options.js';
 import { neverCache } from './respond.js';
@@ -19,32 +26,33 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Builds the gate once from the resolved options. */
 export function createBypassGate(config: MaintenanceConfig): BypassGate {
-  const optionKey = config.bypass ? hashSecret(config.bypass.secret) : undefined;
+  const option = config.bypass ? optionSecret(config.bypass.secret) : undefined;
   const header = config.bypass?.header ?? BYPASS_DEFAULTS.header;
   const cookieName = config.bypass?.cookieName ?? BYPASS_DEFAULTS.cookieName;
   const ttlSeconds = config.bypass?.ttlSeconds ?? BYPASS_DEFAULTS.ttlSeconds;
-
-  const keysOf = (state: MaintenanceState): string[] => {
-    const keys: string[] = [];
-    if (optionKey) keys.push(optionKey);
-    if (state.bypassHash) keys.push(state.bypassHash);
-    return keys;
-  };
+  const optionOnly: BypassKeys = { option };
+  const keysOf = (state: MaintenanceState): BypassKeys =>
+    state.bypassHash === undefined ? optionOnly : { option, windowVerifier: state.bypassHash };
 
   return {
-    enabled: (state) => optionKey !== undefined || state.bypassHash !== undefined,
+    enabled: (state) => option !== undefined || state.bypassHash !== undefined,
     grant(ctx, state) {
       const p = ctx.path;
-      if (p.length < 17 || p.indexOf('/', 1) !== -1) return false;
-      // Signed with the key of the secret used, so a window's secret never yields a cookie that outlives the window.
-      const key = secretKeyOf(p.slice(1), keysOf(state));
-      if (key === undefined) return false;
-      ctx.cookies.set(cookieName, signBypassCookie(key, nowSeconds() + ttlSeconds), {
+      if (p.length < 17 || p.length > 257 || p.indexOf('/', 1) !== -1) return false;
+      const secret = p.slice(1);
+      const keys = keysOf(state);
+      const kind = secretKindOf(secret, keys);
+      if (kind === undefined) return false;
+      // A window's secret yields a cookie that never outlives the window (nor ttlSeconds).
+      const now = nowSeconds();
+      const expires = cookieExpiry(kind, now, ttlSeconds, state.end);
+      if (expires <= now) return false;
+      ctx.cookies.set(cookieName, signBypassCookie(kind, secret, keys, expires), {
         httpOnly: true,
         sameSite: 'lax',
         secure: ctx.secure,
         path: '/',
-        maxAge: ttlSeconds * 1000,
+        maxAge: (expires - now) * 1000,
         overwrite: true,
       });
       neverCache(ctx);
@@ -53,11 +61,11 @@ export function createBypassGate(config: MaintenanceConfig): BypassGate {
     },
     carries(ctx, state) {
       const keys = keysOf(state);
-      if (keys.length === 0) return false;
-      return (
-        matchesSecret(ctx.get(header) || undefined, keys) ||
-        verifyBypassCookie(ctx.cookies.get(cookieName), keys, nowSeconds())
-      );
+      if (keys.option === undefined && keys.windowVerifier === undefined) return false;
+      const given = ctx.get(header);
+      if (given !== '' && given.length <= 256 && secretKindOf(given, keys) !== undefined) return true;
+      const bounds = { nowSeconds: nowSeconds(), ttlSeconds, end: state.end };
+      return verifyBypassCookie(ctx.cookies.get(cookieName), keys, bounds);
     },
   };
 }

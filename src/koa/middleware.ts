@@ -15,14 +15,15 @@ import {
 } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { negotiateLocale } from '../core/i18n.js';
+import { clientKey } from '../core/ip.js';
 import { type BypassRules, compileRules, normalizePath, trimSlash } from '../core/rules.js';
-import { RESPONSE_SCOPE, stateInForce } from '../core/scope.js';
+import { isScopeName, RESPONSE_SCOPE, stateInForce } from '../core/scope.js';
 import { blocksRequests, isActive, type MaintenanceState } from '../core/state.js';
-import { upcomingWindow } from '../core/upcoming.js';
+import { startsWithin, upcomingWindow } from '../core/upcoming.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { type BypassGate, createBypassGate } from './bypass-gate.js';
 import { fallbackResponders, hasTaggedRoutes, type RouteFacts, routeFacts } from './force.js';
-import { createHolder, type Holder } from './hold.js';
+import { createHolder, type Holder, type HoldWatch } from './hold.js';
 import { clientIp, findUser, logout } from './hooks.js';
 import { createDecisionCounter, type DecisionCounter, registerActiveGauge } from './metrics.js';
 import { type MaintenanceConfig, type MaintenanceOptions, resolveOptions } from './options.js';
@@ -90,8 +91,12 @@ function prepare(config: MaintenanceConfig): Setup {
   };
 }
 
-/** How often a held request re-reads the state through the cache (stores without push; windows that end). */
+/** How often held requests re-read the state through the cache, all at once (stores without push; windows that end). */
 const HOLD_POLL_MS = 100;
+
+/** When a request reached the middleware (`performance.now()`), kept only with `hold`: its limit counts from then. */
+const ARRIVED = Symbol('koa-maintenance-mode.arrived');
+type Arrived = { [ARRIVED]?: number };
 
 /**
  * Koa middleware that answers with the maintenance page (or JSON, or a redirect) while maintenance is on, except
@@ -109,6 +114,7 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     // Resolved per request so that Container.set(MaintenanceService, …) after app setup is honoured.
     const service = setup.config.service ?? defaultService();
     if (first) first = onFirstRequest(setup, ctx, service);
+    if (setup.holder) (ctx as Arrived)[ARRIVED] = performance.now();
     const route = routeFacts(ctx);
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
     if (route.forced) return handle(setup, service, ctx, next, service.lastKnownState(), undefined, undefined, route);
@@ -257,11 +263,17 @@ function settle(s: Setup, p: Pending, user: MaintenanceUser | undefined): void |
   return decision.blocked ? block(s, p, facts, decision) : pass(s, p, facts, decision);
 }
 
-/** `ctx.state.maintenanceUpcoming` for a window that starts within `announceBeforeSeconds`. */
+/**
+ * `ctx.state.maintenanceUpcoming` for a window that starts within `announceBeforeSeconds`. A window further ahead
+ * costs nothing; the visitor's language is negotiated only for a message in several languages.
+ */
 function announce(s: Setup, ctx: ParameterizedContext, state: MaintenanceState, scope: string | undefined, now: Date) {
-  const lang = negotiateLocale(ctx.get('Accept-Language'), s.config.locales, s.config.defaultLocale);
-  const upcoming = upcomingWindow(state, scope, now, s.announceMs, lang);
-  if (upcoming) ctx.state.maintenanceUpcoming = upcoming;
+  if (!startsWithin(state, now, s.announceMs)) return;
+  const lang =
+    typeof state.message === 'object'
+      ? negotiateLocale(ctx.get('Accept-Language'), s.config.locales, s.config.defaultLocale)
+      : s.config.defaultLocale;
+  ctx.state.maintenanceUpcoming = upcomingWindow(state, scope, now, s.announceMs, lang);
 }
 
 function baseFacts(s: Setup, ctx: ParameterizedContext): RequestFacts {
@@ -296,29 +308,47 @@ function gatherFacts(s: Setup, p: Pending, user: MaintenanceUser | undefined): R
  */
 function block(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecision): void | Promise<void> {
   if (s.holder && decision.rule === 'maintenance') {
-    const holder = s.holder;
     const started = performance.now();
-    return holder.hold(p.ctx, holdWatch(p)).then((outcome) => {
+    const arrived = (p.ctx as Arrived)[ARRIVED] ?? started;
+    const client = clientKey(facts.ip ?? clientIp(p.ctx, s.config));
+    return s.holder.hold(p.ctx, client, arrived, holdWatch(p)).then((outcome) => {
       if (outcome === 'release') return release(s, p, performance.now() - started);
       if (outcome === 'gone') {
         p.ctx.respond = false; // the client left: nothing to write
         return;
       }
+      // Shutting down: the answer also ends a kept-alive connection, so the client retries on another instance.
+      if (p.service.closed) p.ctx.set('Connection', 'close');
       return answerBlocked(s, p, facts, decision);
     });
   }
   return answerBlocked(s, p, facts, decision);
 }
 
-/** What a held request watches: the service's change signal, and whether its own state still blocks. */
-function holdWatch(p: Pending) {
-  const { service, requestScope } = p;
+/** Ids of services, for the keys of held requests' groups. */
+const serviceIds = new WeakMap<MaintenanceService, number>();
+let lastServiceId = 0;
+
+/**
+ * What a held request waits for: the global state and its own scope's state of its service. A scope the `scope` hook
+ * named that is no scope name can never be in maintenance: such a request waits like one without a scope.
+ */
+function holdWatch(p: Pending): HoldWatch {
+  const { service } = p;
+  const scope = isScopeName(p.requestScope) ? p.requestScope : undefined;
+  let id = serviceIds.get(service);
+  if (id === undefined) {
+    id = ++lastServiceId;
+    serviceIds.set(service, id);
+  }
   return {
+    key: scope === undefined ? `${id}` : `${id}:${scope}`,
     watch: (listener: () => void) => service.watch(listener),
+    closed: () => service.closed,
     async stillBlocked() {
       const now = new Date();
       if (blocksRequests(await service.getState(), now)) return true;
-      return requestScope !== undefined && blocksRequests(await service.getState(requestScope), now);
+      return scope !== undefined && blocksRequests(await service.getState(scope), now);
     },
   };
 }

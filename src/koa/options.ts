@@ -130,6 +130,11 @@ export interface HoldOptions {
   readonly maxMs: number;
   /** Most requests held at once by one `maintenance()`; the next ones get the maintenance answer. @default 1000 */
   readonly maxHeld?: number;
+  /**
+   * Most requests held at once for one client (an IPv4 address, or an IPv6 /64; from `getClientIpAddress` or
+   * `ctx.ip`), so one client cannot fill `maxHeld` and leave nobody else held. @default maxHeld / 10, rounded up
+   */
+  readonly maxHeldPerClient?: number;
 }
 
 /** Default values of {@link MaintenanceOptions}; the JSDoc `@default` tags restate these. */
@@ -432,7 +437,7 @@ function resolveAnnounce(raw: unknown): number {
   return seconds as number;
 }
 
-const HOLD_KEYS = ['maxMs', 'maxHeld'] as const;
+const HOLD_KEYS = ['maxMs', 'maxHeld', 'maxHeldPerClient'] as const;
 
 function resolveHold(raw: unknown): Required<HoldOptions> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -446,7 +451,11 @@ function resolveHold(raw: unknown): Required<HoldOptions> {
   if (!Number.isInteger(maxHeld) || (maxHeld as number) < 1) {
     invalidOption('hold.maxHeld', 'must be a whole number of requests >= 1', maxHeld);
   }
-  return Object.freeze({ maxMs: h.maxMs as number, maxHeld: maxHeld as number });
+  const perClient = h.maxHeldPerClient ?? Math.max(1, Math.ceil((maxHeld as number) / 10));
+  if (!Number.isInteger(perClient) || (perClient as number) < 1) {
+    invalidOption('hold.maxHeldPerClient', 'must be a whole number of requests >= 1', perClient);
+  }
+  return Object.freeze({ maxMs: h.maxMs as number, maxHeld: maxHeld as number, maxHeldPerClient: perClient as number });
 }
 
 function resolveCatalogs(raw: unknown): Record<string, Catalog> {

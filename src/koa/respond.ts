@@ -2,7 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { Decision } from '../core/decide.js';
-import { negotiateLocale, pickText } from '../core/i18n.js';
+import { boundedAcceptLanguage, negotiateLocale, pickText } from '../core/i18n.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import type { MaintenanceConfig, MaintenanceResponseKind } from './options.js';
 import type { Renderer } from './render.js';
@@ -163,7 +163,7 @@ function createLanguagePicker(config: MaintenanceConfig): (ctx: ParameterizedCon
       return config.defaultLocale;
     }
     vary(ctx, 'Accept-Language');
-    const header = ctx.get('Accept-Language');
+    const header = boundedAcceptLanguage(ctx.get('Accept-Language'));
     let lang = known.get(header);
     if (lang === undefined) {
       lang = negotiateLocale(header, config.locales, config.defaultLocale);

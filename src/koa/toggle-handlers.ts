@@ -5,7 +5,7 @@ import { hashSecret } from '../core/bypass.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
 import { checkScopeName, stateInForce } from '../core/scope.js';
-import { isActive, type MaintenanceState, MESSAGE_MAX_LENGTH } from '../core/state.js';
+import { isActive, type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
 import { publicStatusBody, scopesBody, statusBody } from '../core/status.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { neverCache } from './respond.js';
@@ -110,16 +110,18 @@ interface Switched {
 
 /**
  * Switches on (now, or for the window the request asks for) or off. Switching on while already on changes nothing
- * unless the request sets a window field; switching off while off changes nothing.
+ * unless the request sets a window field or the window has a bypass secret (a plain switch on revokes it); switching
+ * off while off changes nothing. A corrupt stored state is overwritten.
  */
 async function switchState(r: Routes, ctx: ParameterizedContext, target: boolean): Promise<Switched> {
   const s = r.service();
   const scope = scopeOf(ctx);
-  const current = await s.getStoredState(scope);
+  const current = await s.storedStateForSwitch(scope);
   // A form may send window fields (when a body parser runs before the routes); a query may too.
   const window: WindowRequest = target ? windowRequest({ ...ctx.query, ...bodyOf(ctx) }) : {};
-  const changes = Object.keys(window).length > 0;
-  if (target ? isActive(current, new Date()) && !changes : !current.enabled) return { scope, state: current };
+  const changes = Object.keys(window).length > 0 || (target && current?.bypassHash !== undefined);
+  const unchanged = target ? isActive(current ?? OFF_STATE, new Date()) && !changes : current?.enabled === false;
+  if (current !== undefined && unchanged) return { scope, state: current };
   const by = r.config.getUpdatedBy ? r.config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
   const opts = { by, source: 'routes', scope };
   const secret = window.bypass ? randomBytes(16).toString('hex') : undefined;

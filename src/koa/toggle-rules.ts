@@ -80,14 +80,17 @@ function refererOrigin(referer: string): string | undefined {
 }
 
 /**
- * Whether a request comes from another site: `Sec-Fetch-Site: cross-site`, an `Origin` other than our own
- * (`Origin: null`, sent by sandboxed frames and some redirects, counts as foreign), or a `Referer` from another
- * origin (old browsers and a GET from a link send neither of the first two). A request with none of the three
- * (scripts, curl) is not cross-site: it carries no ambient browser credentials to abuse.
+ * Whether a request may not change the state because it did not come from this origin: a `Sec-Fetch-Site` other
+ * than `same-origin` or `none` (`same-site` too: a sibling subdomain's `<img referrerpolicy=no-referrer>` sends it
+ * with neither Origin nor Referer), an `Origin` other than our own (`Origin: null`, sent by sandboxed frames and some
+ * redirects, counts as foreign), or a `Referer` from another origin (old browsers and a GET from a link send neither
+ * of the first two). A request with none of the three (scripts, curl) is not cross-site: it carries no ambient
+ * browser credentials to abuse.
  */
 export function isCrossSite(source: RequestSource, ownOrigin: string): boolean {
   const own = ownOrigin.toLowerCase();
-  if (source.secFetchSite?.toLowerCase() === 'cross-site') return true;
+  const site = source.secFetchSite?.toLowerCase();
+  if (site && site !== 'same-origin' && site !== 'none') return true;
   if (source.origin) return source.origin.toLowerCase() !== own;
   if (source.referer) return refererOrigin(source.referer)?.toLowerCase() !== own;
   return false;

@@ -1,6 +1,7 @@
 /** Options of `MaintenanceService`: the public type, defaults, and the pure resolver (env and cwd passed in). */
 import { isAbsolute, resolve } from 'node:path';
 import { isKeyvLike, type KeyvLike } from '../core/keyv-like.js';
+import { shownUrl } from '../core/redact.js';
 import { invalidOption, knownEntries } from '../core/validate.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
 
@@ -93,10 +94,10 @@ export function resolveServiceOptions(
     );
   }
   if ('redisUrl' in o && (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//i.test(o.redisUrl))) {
-    invalidOption('redisUrl', 'must be a redis:// or rediss:// URL', o.redisUrl);
+    invalidOption('redisUrl', 'must be a redis:// or rediss:// URL', shownUrl(o.redisUrl));
   }
   if ('postgresUrl' in o && (typeof o.postgresUrl !== 'string' || !/^postgres(ql)?:\/\//i.test(o.postgresUrl))) {
-    invalidOption('postgresUrl', 'must be a postgres:// or postgresql:// URL', o.postgresUrl);
+    invalidOption('postgresUrl', 'must be a postgres:// or postgresql:// URL', shownUrl(o.postgresUrl));
   }
   if ('stateFilePath' in o && (typeof o.stateFilePath !== 'string' || o.stateFilePath === '')) {
     invalidOption('stateFilePath', 'must be a file path such as "./maintenance_mode_state.json"', o.stateFilePath);

@@ -2,10 +2,10 @@
 import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
 import { Container, Service } from 'typedi';
-import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
+import { type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
-import { type KeyvLike, STORE_DESCRIPTION } from '../core/keyv-like.js';
+import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY } from '../core/keyv-like.js';
 import { checkScopeName } from '../core/scope.js';
 import {
   type DisableOptions,
@@ -59,6 +59,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   private readonly feed: ChangeFeed | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly watchers = new Set<() => void>();
+  private closing = false;
 
   constructor(options?: MaintenanceServiceOptions) {
     super();
@@ -82,6 +83,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
         ? `the state file ${stateFilePath}`
         : ((keyv as { [STORE_DESCRIPTION]?: string })[STORE_DESCRIPTION] ?? 'the keyv store'),
       timeoutMs: this.config.storeTimeoutMs,
+      logger: this.config.logger,
     });
     this.cache = createStateCache({
       store: this.store,
@@ -171,6 +173,19 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     const result = await this.cache.readThrough();
     if (!result.ok) throw result.error;
     return result.state;
+  }
+
+  /**
+   * The stored state of `scope` (or the global one) for a switch: like {@link MaintenanceService.getStoredState}, but
+   * a corrupt stored state gives `undefined` instead of throwing, since switching overwrites it. Other failures throw.
+   */
+  async storedStateForSwitch(scope?: string): Promise<MaintenanceState | undefined> {
+    try {
+      return await this.getStoredState(scope);
+    } catch (err) {
+      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STATE_CORRUPT') return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -268,15 +283,33 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     return this.store.description;
   }
 
-  /** Stops listening for changes and closes the store's connections (Redis). Safe to call twice. */
-  async close(): Promise<void> {
+  /** Whether {@link MaintenanceService.close} was called: held requests are answered, and no new one is held. */
+  get closed(): boolean {
+    return this.closing;
+  }
+
+  /**
+   * Stops listening for changes and closes the store's connections (Redis, PostgreSQL). Watchers are told at once
+   * (requests held by hold and release are answered). Bounded: when the store does not finish closing within
+   * `timeoutMs` (a stalled server), its connections are dropped, so a process can always exit. Safe to call twice.
+   * @param options.timeoutMs how long a graceful close may take. @default storeTimeoutMs
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (!this.closing) {
+      this.closing = true;
+      this.notifyWatchers();
+    }
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    try {
+    const graceful = (async () => {
       await this.feed?.close();
       await this.keyv.disconnect?.();
+    })();
+    try {
+      await withTimeout(graceful, options.timeoutMs ?? this.config.storeTimeoutMs, 'Closing the store');
     } catch {
-      // already closed, or never connected
+      // a stalled server (or already closed): drop the connections instead of waiting
+      destroyStore(this.keyv);
     }
   }
 
@@ -289,15 +322,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     if (this.scopeCache.known) this.scopeCache.invalidate();
   }
 
+  /** A change message names what changed, never the state: read it again (the table of scopes for a scope). */
   private onPushed(change: StateChange): void {
-    if (change.scope === undefined) {
-      if (change.state) this.cache.accept(change.state);
-      else this.cache.invalidate();
-      return;
-    }
-    if (!this.scopeCache.known) return; // nothing here uses scopes yet: the first use reads the table
-    if (change.scope === ANY_SCOPE || !change.state) this.scopeCache.invalidate();
-    else this.acceptScope(change.scope, change.state);
+    if (change.scope === undefined) this.cache.invalidate();
+    else if (this.scopeCache.known) this.scopeCache.invalidate(); // unknown: the first use of scopes reads the table
   }
 
   /** Puts one scope's state into the table held in memory (when there is one). */
@@ -316,6 +344,11 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     else this.emit(event, next, scope);
   }
 
+  /**
+   * Lands the state with its history entry and the change message (see {@link StateStore.commit}). A corrupt stored
+   * state is overwritten (the history says the previous value was unreadable). When the outcome is unknown (a
+   * timeout), what this instance holds is read again, so it converges on whatever the store ends up with.
+   */
   private async write(state: MaintenanceState, source = 'service', by = state.updatedBy, scope?: string) {
     if (this.config.mode !== undefined) {
       throw new MaintenanceError(
@@ -324,43 +357,41 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       );
     }
     const previous = await this.previousState(scope);
-    if (scope === undefined) {
-      await this.store.write(state);
-      this.cache.accept(state);
-    } else {
-      await this.store.writeScope(scope, state);
-      this.acceptScope(scope, state);
-    }
-    await this.publish(scope === undefined ? { state } : { scope, state });
-    await this.record(historyEntry(previous, state, source, new Date(), by, scope));
-  }
-
-  /** The stored state before a write, for the history's `from` (the last known one when the store cannot say). */
-  private async previousState(scope: string | undefined): Promise<MaintenanceState> {
-    const before = scope === undefined ? await this.store.read() : await this.store.readScope(scope);
-    return before.ok ? before.state : this.lastKnownState(scope);
-  }
-
-  /** Tells other instances. The write is done; a failed notification only delays them until their cache expires. */
-  private async publish(change: StateChange & { readonly state: MaintenanceState }): Promise<void> {
-    if (!this.feed) return;
-    await withTimeout(this.feed.publish(change), this.config.storeTimeoutMs, 'Publishing the change').catch(
-      (err: Error) =>
-        this.config.logger.warn(
-          `koa-maintenance-mode: the change was saved but not pushed to other instances: ${err.message}`,
-        ),
-    );
-  }
-
-  /** Appends the change to the history. The change itself is already saved: a failure here is logged, not thrown. */
-  private async record(entry: HistoryEntry): Promise<void> {
+    const entry = historyEntry(previous, state, source, new Date(), by, scope);
     try {
-      await this.store.appendHistory(entry);
+      await this.store.commit({ scope, state, entry });
     } catch (err) {
-      this.config.logger.warn(
-        `koa-maintenance-mode: the change was saved but not added to the history: ${(err as Error).message}`,
-      );
+      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN') this.readAgain(scope);
+      throw err;
     }
+    if (scope === undefined) this.cache.accept(state);
+    else this.acceptScope(scope, state);
+  }
+
+  /** Drops what this instance holds for `scope` (or the global state), so the next use reads the store. */
+  private readAgain(scope: string | undefined): void {
+    if (scope === undefined) this.cache.invalidate();
+    else if (this.scopeCache.known) this.scopeCache.invalidate();
+  }
+
+  /**
+   * The stored state before a write, for the history's `from`: `'unreadable'` when it is corrupt, the last known one
+   * when the store cannot say.
+   */
+  private async previousState(scope: string | undefined): Promise<MaintenanceState | 'unreadable'> {
+    const before = scope === undefined ? await this.store.read() : await this.store.readScope(scope);
+    if (before.ok) return before.state;
+    return before.error.code === 'ERR_MAINTENANCE_STATE_CORRUPT' ? 'unreadable' : this.lastKnownState(scope);
+  }
+}
+
+/** Drops the store's connections at once, when it offers that. */
+function destroyStore(keyv: KeyvLike): void {
+  const destroy = (keyv as { [STORE_DESTROY]?: () => void })[STORE_DESTROY];
+  try {
+    destroy?.();
+  } catch {
+    // already closed
   }
 }
 

@@ -74,9 +74,8 @@ export function createFileHistoryLog(statePath: string): HistoryLog {
   const log = `${statePath}.history.jsonl`;
   return {
     async append(entry, limit) {
+      // A new log gets 0644 narrowed by the umask, like the state file; an existing one keeps its mode.
       await fs.appendFile(log, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', mode: 0o644 });
-      // Readable like the state file whatever the umask (another account's file stays as it is).
-      await fs.chmod(log, 0o644).catch(() => undefined);
       await rotateIfFull(log, limit);
     },
     async read(limit) {

@@ -1,7 +1,9 @@
 /**
  * The embedded state store: a keyv storage adapter over one JSON file. It re-reads the file on every get (so a
  * CLI or another process's change is seen), never writes on read, and writes atomically (temp file + rename in
- * the same directory, mode 0644), so a reader sees the old or the new document, never a torn one.
+ * the same directory), so a reader sees the old or the new document, never a torn one. A new file gets mode 0644 as
+ * narrowed by the umask; a replaced file keeps its mode (an operator's `chmod 600` stays), since it may hold a
+ * bypass verifier.
  */
 import { randomBytes } from 'node:crypto';
 import { type FSWatcher, promises as fs, watch } from 'node:fs';
@@ -13,20 +15,47 @@ import { normalizeState, parseStateDocument } from '../core/state.js';
 /** keyv key under which the service keeps the state (in every store). */
 export const STATE_KEY = 'maintenance_mode_state';
 
+/** Mode of a new file, before the umask narrows it (so `umask 077` gives 0600). */
 const FILE_MODE = 0o644;
 
 function errno(err: unknown): string {
   return (err as NodeJS.ErrnoException)?.code ?? String(err);
 }
 
-/** Writes `text` to `path` atomically: a temp file in the same directory, fsync, chmod 0644, rename. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+/** What a written file is, for messages: its name and how to write somewhere else. */
+export interface FileTarget {
+  readonly what: string;
+  readonly fix: string;
+}
+
+/** The state file as {@link writeFileAtomic} names it. */
+const STATE_FILE: FileTarget = {
+  what: 'the maintenance state file',
+  fix: 'set stateFilePath / MAINTENANCE_MODE_STATE_FILE_PATH to a writable file path.',
+};
+
+/** The mode of the file at `path`, or undefined when there is none (then the umask decides). */
+async function modeOf(path: string): Promise<number | undefined> {
+  try {
+    const stat = await fs.stat(path);
+    return stat.isFile() ? stat.mode & 0o777 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes `text` to `path` atomically: a temp file in the same directory, fsync, rename. A file replaced keeps its mode;
+ * a new one gets 0644 narrowed by the umask.
+ */
+export async function writeFileAtomic(path: string, text: string, target: FileTarget = STATE_FILE): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: fs.FileHandle | undefined;
   try {
+    const keep = await modeOf(path);
     handle = await fs.open(tmp, 'wx', FILE_MODE);
     await handle.writeFile(text, 'utf8');
-    await handle.chmod(FILE_MODE); // the umask may have narrowed the mode given to open()
+    if (keep !== undefined) await handle.chmod(keep);
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -34,13 +63,12 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   } catch (err) {
     await handle?.close().catch(() => undefined);
     await fs.unlink(tmp).catch(() => undefined);
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_STORE_WRITE',
-      `Cannot write the maintenance state file ${path} (${errno(err)}). ` +
-        'Make its directory exist and be writable by this process, or set stateFilePath / ' +
-        'MAINTENANCE_MODE_STATE_FILE_PATH to a writable location.',
-      { cause: err },
-    );
+    const code = errno(err);
+    const problem =
+      code === 'EISDIR'
+        ? `${path} is a directory, not ${target.what}: remove it, or ${target.fix}`
+        : `Cannot write ${target.what} ${path} (${code}). Make its directory exist and be writable by this process, or ${target.fix}`;
+    throw new MaintenanceError('ERR_MAINTENANCE_STORE_WRITE', problem, { cause: err });
   }
 }
 
@@ -50,12 +78,15 @@ async function readOrUndefined(path: string): Promise<string | undefined> {
   try {
     return await fs.readFile(path, 'utf8');
   } catch (err) {
-    if (errno(err) === 'ENOENT') return undefined;
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_STORE_READ',
-      `Cannot read the maintenance state file ${path} (${errno(err)}). Check its permissions.`,
-      { cause: err },
-    );
+    const code = errno(err);
+    if (code === 'ENOENT') return undefined;
+    const problem =
+      code === 'EISDIR'
+        ? `${path} is a directory, not the maintenance state file: remove it, or ${STATE_FILE.fix}`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `Cannot read the maintenance state file ${path} (${code}): this process may not read it. Check its owner and mode.`
+          : `Cannot read the maintenance state file ${path} (${code}).`;
+    throw new MaintenanceError('ERR_MAINTENANCE_STORE_READ', problem, { cause: err });
   }
 }
 
@@ -90,11 +121,7 @@ export class FileStateStore {
     }
     if (text === undefined) return undefined;
     if (path !== this.filePath) return { value: JSON.parse(text) };
-    try {
-      return { value: parseStateDocument(text) };
-    } catch (err) {
-      throw new MaintenanceError('ERR_MAINTENANCE_STATE_CORRUPT', `${path}: ${(err as Error).message}`, { cause: err });
-    }
+    return { value: parseStateDocument(text) }; // a corrupt document throws ERR_MAINTENANCE_STATE_CORRUPT
   }
 
   /** Stores keyv's entry (`{ value, expires }`, as an object or serialised string) as the file's document. */

@@ -2,7 +2,7 @@
 import Keyv from 'keyv';
 import { CHANGE_FEED } from '../core/change-feed.js';
 import { HISTORY_LOG } from '../core/history.js';
-import type { KeyvLike } from '../core/keyv-like.js';
+import { type KeyvLike, STATE_LOCATION } from '../core/keyv-like.js';
 import { SCOPE_TABLE } from '../core/scope.js';
 import { createFileHistoryLog } from './file-history.js';
 import { createFileScopeTable, scopeFilePrefix } from './file-scopes.js';
@@ -20,6 +20,7 @@ export function createFileKeyv(filePath: string): KeyvLike {
   Object.defineProperty(keyv, CHANGE_FEED, { value: createFileChangeFeed(filePath, scopeFilePrefix(filePath)) });
   Object.defineProperty(keyv, SCOPE_TABLE, { value: createFileScopeTable(filePath) });
   Object.defineProperty(keyv, HISTORY_LOG, { value: createFileHistoryLog(filePath) });
+  Object.defineProperty(keyv, STATE_LOCATION, { value: `The state file ${filePath}` });
   return keyv as unknown as KeyvLike;
 }
 
@@ -27,7 +28,7 @@ export function createFileKeyv(filePath: string): KeyvLike {
  * A keyv over `adapter` that throws on store errors (keyv's default swallows them, which would read as "off"), with
  * no key prefix, so the state lives under `maintenance_mode_state`.
  */
-export function keyvOver(adapter: unknown, namespace: string): KeyvLike & { on(e: string, l: () => void): unknown } {
+export function keyvOver(adapter: unknown, namespace: string): OwnKeyv {
   const keyv = new Keyv({
     store: adapter,
     namespace,
@@ -35,5 +36,11 @@ export function keyvOver(adapter: unknown, namespace: string): KeyvLike & { on(e
     throwOnErrors: true,
   } as unknown as ConstructorParameters<typeof Keyv>[0]);
   keyv.on('error', () => undefined); // failures surface as thrown errors on each call
-  return keyv as unknown as KeyvLike & { on(e: string, l: () => void): unknown };
+  return keyv as unknown as OwnKeyv;
 }
+
+/** A keyv built by {@link keyvOver}: with keyv's serialiser, for stores that write a keyv row themselves. */
+export type OwnKeyv = KeyvLike & {
+  on(e: string, l: () => void): unknown;
+  serializeData(data: { value: unknown }): Promise<string>;
+};

@@ -12,6 +12,8 @@ const pg = (feature: string): Pg => loadPeer(() => require('pg') as Pg, 'pg', fe
 export interface PgPool {
   query(sql: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
   end(): Promise<void>;
+  /** Drops every connection at once, without waiting for the server (a stalled server never answers a goodbye). */
+  destroy(): void;
 }
 
 /** Settings of the pool and the listener. */
@@ -30,16 +32,39 @@ export function createPgPool(s: PgSettings): PgPool {
     max: 4,
     connectionTimeoutMillis: s.connectTimeoutMs,
     query_timeout: s.queryTimeoutMs,
+    // The server gives up too (a row lock held elsewhere): a statement never runs on long after the client left.
+    statement_timeout: s.queryTimeoutMs,
+    lock_timeout: s.queryTimeoutMs,
     idleTimeoutMillis: 10_000,
     application_name: 'koa-maintenance-mode',
   });
   pool.on('error', () => undefined); // an idle connection lost: the next query reconnects
-  return pool as unknown as PgPool;
+  return Object.assign(pool, {
+    destroy() {
+      // pg keeps its clients in `_clients`; each one's socket is ended without waiting for the server.
+      for (const client of (pool as unknown as { _clients?: PgClientLike[] })._clients ?? []) destroySocket(client);
+      pool.end().catch(() => undefined);
+    },
+  }) as unknown as PgPool;
+}
+
+interface PgClientLike {
+  connection?: { stream?: { destroy(): void } };
+}
+
+function destroySocket(client: PgClientLike | undefined): void {
+  try {
+    client?.connection?.stream?.destroy();
+  } catch {
+    // already closed
+  }
 }
 
 /** A LISTEN connection: `onMessage` gets each payload; `onConnected` runs after every (re)connection. */
 export interface PgListener {
   close(): Promise<void>;
+  /** Drops the connection at once. */
+  destroy(): void;
 }
 
 /** Listens on `channel`, reconnecting with backoff (50 ms doubling to 2 s) until closed. */
@@ -90,13 +115,21 @@ export function listenPg(
     }
   };
   void connect();
+  const stop = () => {
+    closed = true;
+    if (retry) clearTimeout(retry);
+    const c = client;
+    client = undefined;
+    return c;
+  };
   return {
     async close() {
-      closed = true;
-      if (retry) clearTimeout(retry);
-      const c = client;
-      client = undefined;
-      await c?.end().catch(() => undefined);
+      await stop()
+        ?.end()
+        .catch(() => undefined);
+    },
+    destroy() {
+      destroySocket(stop() as unknown as PgClientLike | undefined);
     },
   };
 }

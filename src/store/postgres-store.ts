@@ -1,16 +1,26 @@
 /**
  * `createPostgresStore()`: a keyv over @keyv/postgres (the only file loading it) that fails fast, with the same push,
- * cache and failure policy as Redis: a LISTEN/NOTIFY change feed, an atomic history table and a scope table.
+ * cache and failure policy as Redis: a LISTEN/NOTIFY change feed, an atomic history table and a scope table, and every
+ * switch landed by one statement (state, history entry and NOTIFY commit together or not at all).
  */
-import { ANY_SCOPE, CHANGE_FEED, type ChangeFeed, decodeChange, encodeChange } from '../core/change-feed.js';
+import {
+  ANY_SCOPE,
+  CHANGE_FEED,
+  type ChangeFeed,
+  decodeChange,
+  encodeChange,
+  type StateChange,
+} from '../core/change-feed.js';
+import { COMMITTER, type Committer } from '../core/commit.js';
 import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_LOG, type HistoryEntry, type HistoryLog, normalizeHistory } from '../core/history.js';
-import { type KeyvLike, STORE_DESCRIPTION } from '../core/keyv-like.js';
+import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../core/keyv-like.js';
 import { loadPeer } from '../core/peer.js';
-import { redactUrl } from '../core/redact.js';
+import { redactUrl, shownUrl } from '../core/redact.js';
 import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
-import { normalizeState } from '../core/state.js';
+import { type MaintenanceState, normalizeState } from '../core/state.js';
 import { invalidOption } from '../core/validate.js';
+import { STATE_KEY } from './file-store.js';
 import { keyvOver } from './keyv.js';
 import { createPgPool, listenPg, type PgPool, type PgSettings, quoteIdent } from './pg-client.js';
 
@@ -100,10 +110,10 @@ function createPgScopeTable(pool: PgPool, table: string, ready: () => Promise<vo
   };
 }
 
-/** LISTEN/NOTIFY change feed: every write NOTIFYs the change; a LISTEN connection hands it to the local caches. */
-function createPgChangeFeed(pool: PgPool, settings: PgSettings, channel: string): ChangeFeed {
-  const listeners = new Set<(change: { scope?: string; state?: ReturnType<typeof normalizeState> }) => void>();
-  const notify = (change: { scope?: string; state?: ReturnType<typeof normalizeState> }) => {
+/** LISTEN/NOTIFY change feed: every switch NOTIFYs which state changed; a LISTEN connection tells the local caches. */
+function createPgChangeFeed(pool: PgPool, settings: PgSettings, channel: string): ChangeFeed & { destroy(): void } {
+  const listeners = new Set<(change: StateChange) => void>();
+  const notify = (change: StateChange) => {
     for (const listener of listeners) listener(change);
   };
   // After a (re)connection, notifications sent meanwhile were missed: read the state and the scopes again.
@@ -119,11 +129,9 @@ function createPgChangeFeed(pool: PgPool, settings: PgSettings, channel: string)
         settings,
         channel,
         (payload) => {
-          try {
-            notify(decodeChange(payload, normalizeState));
-          } catch {
-            readAgain();
-          }
+          const change = decodeChange(payload);
+          if (change) notify(change);
+          else readAgain();
         },
         readAgain,
       );
@@ -136,6 +144,51 @@ function createPgChangeFeed(pool: PgPool, settings: PgSettings, channel: string)
       listeners.clear();
       await listener?.close();
       listener = undefined;
+    },
+    destroy() {
+      listeners.clear();
+      listener?.destroy();
+      listener = undefined;
+    },
+  };
+}
+
+/** The tables and the channel of one store. */
+interface PgNames {
+  readonly keyv: string;
+  readonly scopes: string;
+  readonly history: string;
+  readonly channel: string;
+}
+
+/**
+ * One change in one statement: the state row (the keyv row of the global state, or the scope's row upserted or
+ * deleted), the history entry (inserted, older ones trimmed) and `pg_notify` run as data-modifying parts of a single
+ * statement, so they commit together or not at all, and the notification goes out only when they commit.
+ */
+function createPgCommitter(
+  pool: PgPool,
+  names: PgNames,
+  ready: () => Promise<void>,
+  serialize: (state: MaintenanceState) => Promise<string>,
+): Committer {
+  const [k, sc, h] = [names.keyv, names.scopes, names.history].map(quoteIdent);
+  // $1 entry, $2 history limit, $3 channel, $4 message; then the state's key or scope ($5) and value ($6).
+  const history = `h AS (INSERT INTO ${h} (entry) VALUES ($1::jsonb) RETURNING id),
+    trim AS (DELETE FROM ${h} WHERE id <= (SELECT id FROM h) - $2)
+    SELECT pg_notify($3, $4)`;
+  const sql = {
+    global: `WITH s AS (INSERT INTO ${k} (key, value) VALUES ($5, $6) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value), ${history}`,
+    scopeOn: `WITH s AS (INSERT INTO ${sc} (scope, state) VALUES ($5, $6::jsonb) ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state), ${history}`,
+    scopeOff: `WITH s AS (DELETE FROM ${sc} WHERE scope = $5), ${history}`,
+  };
+  return {
+    async commit({ scope, state, entry }, limit) {
+      await ready();
+      const params: unknown[] = [JSON.stringify(entry), limit, names.channel, encodeChange({ scope })];
+      if (scope === undefined) await pool.query(sql.global, [...params, STATE_KEY, await serialize(state)]);
+      else if (state.enabled) await pool.query(sql.scopeOn, [...params, scope, JSON.stringify(state)]);
+      else await pool.query(sql.scopeOff, [...params, scope]);
     },
   };
 }
@@ -151,7 +204,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     invalidOption(
       'createPostgresStore(url)',
       'takes a postgres:// or postgresql:// URL such as "postgres://app@127.0.0.1:5432/app"',
-      url,
+      shownUrl(url),
     );
   }
   const prefix = options.tablePrefix ?? POSTGRES_DEFAULTS.tablePrefix;
@@ -186,9 +239,31 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   const adapter = new OwnPoolAdapter({ uri: url, table: `${prefix}_keyv` });
   adapter.on('error', () => undefined); // the table setup failing (server down) surfaces on the calls themselves
   const keyv = keyvOver(adapter, prefix);
-  Object.defineProperty(keyv, STORE_DESCRIPTION, { value: `PostgreSQL at ${redactUrl(url)}` });
-  Object.defineProperty(keyv, HISTORY_LOG, { value: createPgHistoryLog(pool, `${prefix}_history`, ready) });
-  Object.defineProperty(keyv, SCOPE_TABLE, { value: createPgScopeTable(pool, `${prefix}_scopes`, ready) });
-  Object.defineProperty(keyv, CHANGE_FEED, { value: createPgChangeFeed(pool, settings, `${prefix}_changes`) });
+  const names: PgNames = {
+    keyv: `${prefix}_keyv`,
+    scopes: `${prefix}_scopes`,
+    history: `${prefix}_history`,
+    channel: `${prefix}_changes`,
+  };
+  const description = `PostgreSQL at ${redactUrl(url)}`;
+  const feed = createPgChangeFeed(pool, settings, names.channel);
+  // The global state is written as keyv writes it (its serialisation), so keyv reads it back unchanged.
+  const serialize = (state: MaintenanceState) => keyv.serializeData({ value: state });
+  const properties: Array<[symbol, unknown]> = [
+    [STORE_DESCRIPTION, description],
+    [STATE_LOCATION, `The row ${STATE_KEY} of the table ${names.keyv} (${description})`],
+    [HISTORY_LOG, createPgHistoryLog(pool, names.history, ready)],
+    [SCOPE_TABLE, createPgScopeTable(pool, names.scopes, ready)],
+    [CHANGE_FEED, feed],
+    [COMMITTER, createPgCommitter(pool, names, ready, serialize)],
+    [
+      STORE_DESTROY,
+      () => {
+        feed.destroy();
+        pool.destroy();
+      },
+    ],
+  ];
+  for (const [symbol, value] of properties) Object.defineProperty(keyv, symbol, { value });
   return keyv as unknown as KeyvLike;
 }

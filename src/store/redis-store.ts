@@ -7,14 +7,16 @@ import {
   encodeChange,
   type StateChange,
 } from '../core/change-feed.js';
+import { COMMITTER, type Committer } from '../core/commit.js';
 import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../core/history.js';
-import { type KeyvLike, STORE_DESCRIPTION } from '../core/keyv-like.js';
+import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../core/keyv-like.js';
 import { loadPeer } from '../core/peer.js';
-import { redactUrl } from '../core/redact.js';
+import { redactUrl, shownUrl } from '../core/redact.js';
 import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
-import { normalizeState } from '../core/state.js';
+import { type MaintenanceState, normalizeState } from '../core/state.js';
 import { invalidOption } from '../core/validate.js';
+import { STATE_KEY } from './file-store.js';
 
 /** Options for {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -35,7 +37,11 @@ export const REDIS_DEFAULTS = Object.freeze({ namespace: 'maintenance-mode', con
  */
 export function createRedisStore(url: string, options: RedisStoreOptions = {}): KeyvLike {
   if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
-    invalidOption('createRedisStore(url)', 'takes a redis:// or rediss:// URL such as "redis://127.0.0.1:6379"', url);
+    invalidOption(
+      'createRedisStore(url)',
+      'takes a redis:// or rediss:// URL such as "redis://127.0.0.1:6379"',
+      shownUrl(url),
+    );
   }
   const namespace = options.namespace ?? REDIS_DEFAULTS.namespace;
   const connectTimeout = options.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs;
@@ -73,17 +79,91 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   };
   const keyv = new redis.Keyv({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => undefined);
-  Object.defineProperty(keyv, STORE_DESCRIPTION, { value: `Redis at ${redactUrl(url)}` });
-  Object.defineProperty(keyv, HISTORY_LOG, {
-    value: createRedisHistoryLog(() => adapter.getClient() as Promise<unknown>, `${namespace}::${HISTORY_KEY}`),
-  });
-  Object.defineProperty(keyv, SCOPE_TABLE, {
-    value: createRedisScopeTable(() => adapter.getClient() as Promise<unknown>, `${namespace}::${SCOPES_KEY}`),
-  });
-  Object.defineProperty(keyv, CHANGE_FEED, {
-    value: createRedisChangeFeed(client, () => adapter.getClient() as Promise<unknown>, `${namespace}::changes`),
-  });
+  const connected = () => adapter.getClient() as Promise<unknown>;
+  const keys: RedisKeys = {
+    state: `${namespace}::${STATE_KEY}`,
+    scopes: `${namespace}::${SCOPES_KEY}`,
+    history: `${namespace}::${HISTORY_KEY}`,
+    channel: `${namespace}::changes`,
+  };
+  const description = `Redis at ${redactUrl(url)}`;
+  const feed = createRedisChangeFeed(client, connected, keys.channel);
+  // The global state is written as keyv writes it (its serialisation), so keyv reads it back unchanged.
+  const serialize = (state: MaintenanceState) => keyv.serializeData({ value: state }) as Promise<string>;
+  const properties: Array<[symbol, unknown]> = [
+    [STORE_DESCRIPTION, description],
+    [STATE_LOCATION, `The Redis key ${keys.state} (${description})`],
+    [HISTORY_LOG, createRedisHistoryLog(connected, keys.history)],
+    [SCOPE_TABLE, createRedisScopeTable(connected, keys.scopes)],
+    [CHANGE_FEED, feed],
+    [COMMITTER, createRedisCommitter(connected, keys, serialize)],
+    [STORE_DESTROY, () => destroyClient(client)],
+  ];
+  for (const [symbol, value] of properties) Object.defineProperty(keyv, symbol, { value });
   return keyv as unknown as KeyvLike;
+}
+
+/** Drops a node-redis client's connection at once (no QUIT round trip that a stalled server would never answer). */
+function destroyClient(client: unknown): void {
+  try {
+    (client as { destroy(): void }).destroy();
+  } catch {
+    // never connected, or already closed
+  }
+}
+
+/** The Redis keys and the channel of one store. */
+interface RedisKeys {
+  readonly state: string;
+  readonly scopes: string;
+  readonly history: string;
+  readonly channel: string;
+}
+
+/**
+ * One change in one script: the state (SET, or HSET / HDEL of the scope's field), the history entry (RPUSH + LTRIM)
+ * and the change message (PUBLISH). Redis runs a script whole, so a write the client gave up on (a timeout) lands
+ * later with its history entry and its push, or not at all.
+ */
+const COMMIT_SCRIPT = `
+local op = ARGV[1]
+if op == 'set' then redis.call('SET', KEYS[1], ARGV[3])
+elseif op == 'hset' then redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+else redis.call('HDEL', KEYS[1], ARGV[2]) end
+redis.call('RPUSH', KEYS[2], ARGV[4])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1`;
+
+interface EvalClient {
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+function createRedisCommitter(
+  connected: () => Promise<unknown>,
+  keys: RedisKeys,
+  serialize: (state: MaintenanceState) => Promise<string>,
+): Committer {
+  return {
+    async commit({ scope, state, entry }, limit) {
+      const c = (await connected()) as EvalClient;
+      const global = scope === undefined;
+      const op = global ? 'set' : state.enabled ? 'hset' : 'hdel';
+      const value = global ? await serialize(state) : JSON.stringify(state);
+      await c.eval(COMMIT_SCRIPT, {
+        keys: [global ? keys.state : keys.scopes, keys.history],
+        arguments: [
+          op,
+          scope ?? '',
+          value,
+          JSON.stringify(entry),
+          String(limit),
+          keys.channel,
+          encodeChange({ scope }),
+        ],
+      });
+    },
+  };
 }
 
 interface ListClient {
@@ -165,9 +245,10 @@ interface PubSubClient {
 }
 
 /**
- * Redis pub/sub change feed: every write publishes the new state on `channel`; a dedicated subscriber connection
- * (opened on first subscribe, reconnecting in the background) hands it to the local caches. After every
- * (re)connection the caches are told to read again, because messages sent meanwhile are not replayed.
+ * Redis pub/sub change feed: every write publishes which state changed on `channel` (by the commit script); a
+ * dedicated subscriber connection (opened on first subscribe, reconnecting in the background) hands it to the local
+ * caches, which read it again. After every (re)connection the caches are told to read everything again, because
+ * messages sent meanwhile are not replayed.
  */
 function createRedisChangeFeed(client: unknown, connected: () => Promise<unknown>, channel: string): ChangeFeed {
   const listeners = new Set<(change: StateChange) => void>();
@@ -190,11 +271,9 @@ function createRedisChangeFeed(client: unknown, connected: () => Promise<unknown
       .connect()
       .then(() =>
         sub.subscribe(channel, (message) => {
-          try {
-            notify(decodeChange(message, normalizeState));
-          } catch {
-            readAgain();
-          }
+          const change = decodeChange(message);
+          if (change) notify(change);
+          else readAgain();
         }),
       )
       .then(readAgain)

@@ -1,8 +1,11 @@
 /**
  * Store calls through keyv: every call is bounded by `timeoutMs` and every failure becomes a `MaintenanceError`.
  * A read reports failure in its result (the state cache decides what it means); a write that fails throws,
- * because a lost toggle must never look like a successful one.
+ * because a lost toggle must never look like a successful one. A write lands its state and its history entry
+ * together (atomically where the store can: Redis, PostgreSQL), and one that times out says its outcome is unknown.
  */
+import { changeFeedOf } from '../core/change-feed.js';
+import { type Commit, committerOf } from '../core/commit.js';
 import { MaintenanceError } from '../core/errors.js';
 import {
   appendHistory,
@@ -12,7 +15,7 @@ import {
   historyLogOf,
   normalizeHistory,
 } from '../core/history.js';
-import type { KeyvLike } from '../core/keyv-like.js';
+import { type KeyvLike, STATE_LOCATION, storeText } from '../core/keyv-like.js';
 import { scopeTableOf } from '../core/scope.js';
 import { type MaintenanceState, normalizeState, OFF_STATE } from '../core/state.js';
 import { STATE_KEY } from './file-store.js';
@@ -35,17 +38,18 @@ export type ScopeStates = ReadonlyMap<string, MaintenanceState>;
 /** Reads and writes the state through a keyv instance. */
 export interface StateStore {
   read(): Promise<ReadResult>;
-  write(state: MaintenanceState): Promise<void>;
+  /**
+   * Lands a change: the state (global, or of `change.scope`; a disabled scope removes its entry), its history entry
+   * and the change message for other instances. Throws `ERR_MAINTENANCE_STORE_WRITE` when it was not done, and
+   * `ERR_MAINTENANCE_STORE_WRITE_UNKNOWN` when it did not answer in time (it may still land, whole).
+   */
+  commit(change: Commit): Promise<void>;
   /** The newest `limit` history entries, oldest first; failures throw `MaintenanceError`. */
   readHistory(limit: number): Promise<HistoryEntry[]>;
-  /** Appends one entry: atomically where the store keeps a log (Redis, the file store), else read-modify-write. */
-  appendHistory(entry: HistoryEntry): Promise<void>;
   /** The stored state of `scope` (off when it has none). */
   readScope(scope: string): Promise<ReadResult>;
   /** Every enabled scoped state. */
   readScopes(): Promise<ReadResult<ScopeStates>>;
-  /** Writes the state of `scope`; a disabled state removes the scope's entry. Failures throw. */
-  writeScope(scope: string, state: MaintenanceState): Promise<void>;
   /** Human description used in messages (file path or "keyv store"). */
   readonly description: string;
 }
@@ -55,6 +59,8 @@ export interface StateStoreSettings {
   readonly keyv: KeyvLike;
   readonly description: string;
   readonly timeoutMs: number;
+  /** Told when a change landed but could not be added to the history or pushed (stores without a committer). */
+  readonly logger: MaintenanceLogger;
 }
 
 /** Races `promise` against a timer that does not keep the process alive. */
@@ -87,6 +93,15 @@ function asMaintenanceError(
   return new MaintenanceError(code, `${what} failed: ${detail}`, { cause: err });
 }
 
+/** A corrupt global state, said with where it lies and how to mend it. */
+function corruptAt(err: MaintenanceError, location: string): MaintenanceError {
+  return new MaintenanceError(
+    'ERR_MAINTENANCE_STATE_CORRUPT',
+    `${location}: ${err.message} Switch maintenance on or off to overwrite it (\`maintenance-mode off\`), or correct it by hand.`,
+    { cause: err },
+  );
+}
+
 /** Builds the {@link StateStore} for one service. */
 export function createStateStore(s: StateStoreSettings): StateStore {
   /** One keyv call, bounded by the timeout, any failure turned into a `MaintenanceError` saying what failed. */
@@ -101,12 +116,11 @@ export function createStateStore(s: StateStoreSettings): StateStore {
       throw asMaintenanceError(err, code, what);
     }
   }
-  const readKey = (key: string) =>
-    call(() => s.keyv.get(key), 'ERR_MAINTENANCE_STORE_READ', `Reading ${key} from ${s.description}`);
-  const writeKey = (key: string, value: unknown) =>
-    call(() => s.keyv.set(key, value), 'ERR_MAINTENANCE_STORE_WRITE', `Writing ${key} to ${s.description}`);
-
+  const location = storeText(s.keyv, STATE_LOCATION) ?? `The key ${STATE_KEY} of ${s.description}`;
   const scopes = scopeTableOf(s.keyv) ?? createKeyvScopeTable(s.keyv);
+  const committer = committerOf(s.keyv);
+  const feed = changeFeedOf(s.keyv);
+  const log = historyLogOf(s.keyv);
   /** A read that reports failure in its result instead of throwing. */
   async function result<T>(op: () => Promise<T>, what: string): Promise<ReadResult<T>> {
     try {
@@ -114,6 +128,28 @@ export function createStateStore(s: StateStoreSettings): StateStore {
     } catch (err) {
       return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', what) };
     }
+  }
+
+  /** What a store without a committer does, in order: the state, then its history entry, then the push. */
+  async function landInSteps(change: Commit): Promise<void> {
+    const { scope, state, entry } = change;
+    const done = scope === undefined ? await s.keyv.set(STATE_KEY, state) : await scopes.set(scope, live(state));
+    if (done === false) {
+      throw new MaintenanceError(
+        'ERR_MAINTENANCE_STORE_WRITE',
+        `Writing ${s.description} failed: the store reported the write as not done. The state is unchanged.`,
+      );
+    }
+    // The change itself is saved: a failure of what follows is logged, not thrown (the switch did happen).
+    try {
+      if (log) await log.append(entry, HISTORY_LIMIT);
+      else await s.keyv.set(HISTORY_KEY, appendHistory(normalizeHistory(await s.keyv.get(HISTORY_KEY)), entry));
+    } catch (err) {
+      s.logger.warn(`koa-maintenance-mode: the change was saved but not added to the history: ${message(err)}`);
+    }
+    await feed?.publish(scope === undefined ? {} : { scope }).catch((err: unknown) => {
+      s.logger.warn(`koa-maintenance-mode: the change was saved but not pushed to other instances: ${message(err)}`);
+    });
   }
 
   return {
@@ -124,19 +160,30 @@ export function createStateStore(s: StateStoreSettings): StateStore {
         const value = await call(() => s.keyv.get(STATE_KEY), 'ERR_MAINTENANCE_STORE_READ', what);
         return { ok: true, state: normalizeState(value) };
       } catch (err) {
-        return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', what) };
+        const error = asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', what);
+        return {
+          ok: false,
+          error: error.code === 'ERR_MAINTENANCE_STATE_CORRUPT' ? corruptAt(error, location) : error,
+        };
       }
     },
-    async write(state) {
-      const result = await call(
-        () => s.keyv.set(STATE_KEY, state),
-        'ERR_MAINTENANCE_STORE_WRITE',
-        `Writing ${s.description}`,
-      );
-      if (result === false) {
+    async commit(change) {
+      const target = change.scope === undefined ? 'the state' : `the state of scope ${JSON.stringify(change.scope)}`;
+      const what = `Writing ${target} to ${s.description}`;
+      // The whole change is one operation: when the timeout fires it goes on, so its parts still land together.
+      const op = committer ? committer.commit(change, HISTORY_LIMIT) : landInSteps(change);
+      try {
+        await withTimeout(op, s.timeoutMs, what);
+      } catch (err) {
+        if ((err as MaintenanceError).code !== 'ERR_MAINTENANCE_STORE_TIMEOUT') {
+          throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_WRITE', what);
+        }
         throw new MaintenanceError(
-          'ERR_MAINTENANCE_STORE_WRITE',
-          `Writing ${s.description} failed: the store reported the write as not done. The state is unchanged.`,
+          'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN',
+          `${what} did not answer within storeTimeoutMs (${s.timeoutMs} ms), so its outcome is unknown: it may still ` +
+            'land, with its history entry, and then every instance is told. Check with `maintenance-mode status` ' +
+            'before switching again.',
+          { cause: err },
         );
       }
     },
@@ -146,38 +193,18 @@ export function createStateStore(s: StateStoreSettings): StateStore {
         `Reading the state of scope ${JSON.stringify(scope)} from ${s.description}`,
       ),
     readScopes: () => result(() => scopes.list(), `Reading the scoped states from ${s.description}`),
-    async writeScope(scope, state) {
-      await call(
-        () => scopes.set(scope, state.enabled ? state : undefined),
-        'ERR_MAINTENANCE_STORE_WRITE',
-        `Writing the state of scope ${JSON.stringify(scope)} to ${s.description}`,
-      );
-    },
     async readHistory(limit) {
       if (limit <= 0) return [];
-      const log = historyLogOf(s.keyv);
+      const what = `Reading the history from ${s.description}`;
       const list = log
-        ? ((await call(
-            () => log.read(limit),
-            'ERR_MAINTENANCE_STORE_READ',
-            `Reading the history from ${s.description}`,
-          )) as HistoryEntry[])
-        : normalizeHistory(await readKey(HISTORY_KEY));
+        ? ((await call(() => log.read(limit), 'ERR_MAINTENANCE_STORE_READ', what)) as HistoryEntry[])
+        : normalizeHistory(await call(() => s.keyv.get(HISTORY_KEY), 'ERR_MAINTENANCE_STORE_READ', what));
       return list.slice(-limit);
-    },
-    async appendHistory(entry) {
-      const log = historyLogOf(s.keyv);
-      if (log) {
-        await call(
-          () => log.append(entry, HISTORY_LIMIT),
-          'ERR_MAINTENANCE_STORE_WRITE',
-          `Appending to the history in ${s.description}`,
-        );
-        return;
-      }
-      // No log in this store: read, append, trim, write (two writers in the same instant can lose one entry).
-      const list = normalizeHistory(await readKey(HISTORY_KEY));
-      await writeKey(HISTORY_KEY, appendHistory(list, entry));
     },
   };
 }
+
+/** The scope table keeps enabled states only: a disabled one is removed. */
+const live = (state: MaintenanceState) => (state.enabled ? state : undefined);
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -111,10 +111,75 @@ async function inProcessCost(): Promise<Record<string, number>> {
       best[name] = Math.min(best[name] ?? Number.POSITIVE_INFINITY, ns);
     }
   }
+  return { ...best, ...(await hostileHeaderCost()) };
+}
+
+/**
+ * What a hostile `Accept-Language` costs (#17): a distinct ~15 kB header on every request (so no cached choice helps),
+ * against a browser's header, on the blocked path (the page, in the visitor's language) and on the announce path
+ * while a window is scheduled days ahead. Goal: at most 2x the normal header's cost.
+ */
+async function hostileHeaderCost(): Promise<Record<string, number>> {
+  const Koa = (await import('koa')).default;
+  const http = await import('node:http');
+  const { Socket } = await import('node:net');
+  const Keyv = (await import('keyv')).default;
+  const { MaintenanceService, maintenance } = await import('../src/index.js');
+  const app = new Koa();
+  const next = () => Promise.resolve();
+  const normal = 'de-DE,de;q=0.9,en;q=0.8';
+  const hostile = Array.from({ length: 512 }, (_, n) =>
+    Array.from({ length: 1500 }, (_, i) => `x${n.toString(36)}-${i.toString(36)};q=0.${(i % 9) + 1}`).join(','),
+  );
+  const on = new MaintenanceService({ store: new Keyv() });
+  await on.enable({ message: { en: 'Back soon', de: 'Gleich zurück' } });
+  const ahead = new MaintenanceService({ store: new Keyv() });
+  await ahead.enable({ start: new Date(Date.now() + 3 * 86_400_000), message: { en: 'Soon', de: 'Bald' } });
+  const blocked = maintenance({ service: on }) as never as (ctx: never, n: () => Promise<void>) => Promise<void>;
+  const announcing = maintenance({ service: ahead, announceBeforeSeconds: 3600 }) as never as typeof blocked;
+  const N = 20_000;
+  const best: Record<string, number> = {};
+  const cases: Array<[string, typeof blocked, (i: number) => string]> = [
+    ['page-normal-language', blocked, () => normal],
+    ['page-hostile-language', blocked, (i) => hostile[i % hostile.length]],
+    ['announce-normal-language', announcing, () => normal],
+    ['announce-hostile-language', announcing, (i) => hostile[i % hostile.length]],
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [name, fn, header] of cases) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < N; i++) {
+        const req = new http.IncomingMessage(new Socket());
+        Object.assign(req, { url: '/shop', method: 'GET', headers: { host: 'bench', 'accept-language': header(i) } });
+        await fn(app.createContext(req, new http.ServerResponse(req)) as never, next);
+      }
+      best[name] = Math.min(best[name] ?? Number.POSITIVE_INFINITY, Number(process.hrtime.bigint() - t0) / N);
+    }
+  }
   return best;
 }
 
+/** Prints the hostile-header rows of {@link hostileHeaderCost}. */
+function printHostile(cost: Record<string, number>): void {
+  console.log(
+    '\nA hostile Accept-Language (a distinct ~15 kB header per request) against a browser header, in-process:',
+  );
+  for (const path of ['page', 'announce'] as const) {
+    const normal = cost[`${path}-normal-language`];
+    const hostile = cost[`${path}-hostile-language`];
+    const ratio = hostile / normal;
+    console.log(
+      `  ${path.padEnd(9)} normal ${(normal / 1000).toFixed(2)} us, hostile ${(hostile / 1000).toFixed(2)} us: ` +
+        `${ratio.toFixed(2)}x  goal <= 2.00 ${ratio <= 2 ? 'met' : 'MISSED'}`,
+    );
+  }
+}
+
 async function main() {
+  if (process.argv.includes('--hostile-header')) {
+    printHostile(await hostileHeaderCost());
+    return;
+  }
   const redis = await startRedis();
   const postgres = await startPostgres();
   const urls: Urls = { redis: redis.url, postgres: postgres.url };
@@ -163,6 +228,7 @@ async function main() {
       if (rs.some((r) => r.errors > 0 && s.startsWith('off'))) console.log(`  ${s}: errors or non-2xx answers seen`);
     }
     const cost = await inProcessCost();
+    printHostile(cost);
     const perRequest = 1e9 / bare;
     console.log(
       `\nIn-process cost per request (best of 3 x 200k, context creation included): pass-through ${cost['pass-through'].toFixed(0)} ns, ` +

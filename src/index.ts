@@ -10,7 +10,7 @@ export { MaintenanceError } from './core/errors.js';
 export type { HistoryEntry, StateSummary } from './core/history.js';
 export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
 export type { Catalog, LocalizedText } from './core/i18n.js';
-export { CATALOGS, negotiateLocale } from './core/i18n.js';
+export { ACCEPT_LANGUAGE_LIMITS, CATALOGS, negotiateLocale } from './core/i18n.js';
 export type { KeyvLike } from './core/keyv-like.js';
 export { hostnameScope, isScopeName, SCOPE_NAME } from './core/scope.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';

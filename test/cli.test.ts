@@ -177,6 +177,31 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
     const json = JSON.parse((await run(['on', '--secret', '--json'])).out); // already on: still a new secret
     expect(json.bypassPath).to.match(/^\/[0-9a-f]{32}$/);
     expect(state().bypassHash).to.equal(hashSecret(json.bypassPath.slice(1)));
+    // A plain `on` while on revokes the window's secret (as the README says), instead of "already on".
+    const plain = await run(['on']);
+    expect(plain.code).to.equal(0);
+    expect(plain.out)
+      .to.match(/^Maintenance mode is now on/)
+      .and.match(/bypass secret is revoked/);
+    expect(state().bypassHash).to.equal(undefined);
+    expect((await run(['on'])).out).to.equal('Maintenance mode is already on. Nothing changed.\n');
+  });
+
+  it('overwrites a corrupt state file with on or off, saying so, and records it as unreadable', async () => {
+    writeFileSync(stateFile(), '{"enabled": maybe}');
+    const status = await run(['status']);
+    expect(status.code).to.equal(1);
+    expect(status.err)
+      .to.include(`The state file ${stateFile()}:`)
+      .and.match(/`maintenance-mode off`/);
+    const off = await run(['off']);
+    expect(off.code, off.err).to.equal(0);
+    expect(off.out)
+      .to.match(/unreadable \(corrupt\); switching overwrites it/)
+      .and.match(/is now off/);
+    expect(state()).to.include({ enabled: false });
+    const history = JSON.parse((await run(['history', '--json'])).out);
+    expect(history[0]).to.include({ from: 'unreadable', to: 'off', source: 'cli' });
   });
 
   it('on --read-only stores a read-only window', async () => {

@@ -169,6 +169,27 @@ describe('embedded file store', () => {
     expect(err.message).to.include(`${file} is a directory, not the maintenance state file`);
   });
 
+  it('lands every switch with its history entry, also when it timed out (storeTimeoutMs: 1): state and trail agree', async () => {
+    const { s } = service({ storeTimeoutMs: 1 });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const op = i % 2 === 0 ? s.enable({ by: `t${i}` }) : s.disable({ by: `t${i}` });
+      outcomes.push(
+        await op.then(
+          () => 'ok',
+          (e: MaintenanceError) => e.code,
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 40)); // what timed out on the client lands meanwhile
+    }
+    expect(outcomes.filter((o) => o === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN').length).to.be.greaterThan(0);
+    expect(outcomes.every((o) => o === 'ok' || o === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN')).to.equal(true);
+    const { s: reader } = service({ storeTimeoutMs: 500 });
+    const history = await reader.history(100);
+    expect(history.map((e) => e.by)).to.deep.equal(Array.from({ length: 30 }, (_, i) => `t${29 - i}`));
+    expect((await reader.getStoredState()).updatedBy).to.equal('t29');
+  });
+
   it('throws a MaintenanceError naming the path and the fix when the file cannot be written', async () => {
     for (const target of [join(dir, 'missing-dir', 'state.json'), join(file, 'below-a-file.json')]) {
       if (target.includes('below-a-file')) writeFileSync(file, '0');

@@ -6,6 +6,7 @@ import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import supertest from 'supertest';
 import {
+  ACCEPT_LANGUAGE_LIMITS,
   CATALOGS,
   type CliIo,
   MaintenanceError,
@@ -43,6 +44,25 @@ describe('languages: the page in the visitor’s language', () => {
     expect(negotiateLocale(undefined, all, 'de')).to.equal('de');
     expect(negotiateLocale('de;q=0, nl', all, 'en')).to.equal('nl');
     expect(negotiateLocale('zh-Hans-CN', all, 'en')).to.equal('zh');
+  });
+
+  it('negotiates only the start of a hostile header: 256 characters and 16 ranges at most', async () => {
+    const all = Object.keys(CATALOGS);
+    const junk = (n: number) => Array.from({ length: n }, (_, i) => `x-${i}`).join(',');
+    expect(negotiateLocale(`${junk(10)},de`, all, 'en')).to.equal('de');
+    expect(negotiateLocale(`${junk(16)},de`, all, 'en')).to.equal('en'); // the 17th range is not read
+    const long = `${'x-aaaaaaa,'.repeat(30)}fr`; // fr starts after 300 characters
+    expect(long.indexOf('fr')).to.be.above(ACCEPT_LANGUAGE_LIMITS.chars);
+    expect(negotiateLocale(long, all, 'en')).to.equal('en');
+    expect(negotiateLocale(`fr;q=0.5,${'x'.repeat(20_000)}`, all, 'en')).to.equal('fr'); // cut at a comma
+    const t = createTestApp();
+    await t.service.enable({ message: { en: 'Back soon', de: 'Gleich zurück' } });
+    const r = await t
+      .request()
+      .get('/')
+      .set('Accept-Language', `de,${junk(1500)}`)
+      .expect(503);
+    expect(r.headers['content-language']).to.equal('de');
   });
 
   it('answers in German for a German browser: lang, texts, Content-Language and Vary', async () => {

@@ -176,8 +176,19 @@ describe('createRedisStore(): state shared through a real Redis', () => {
     );
   });
 
-  it('hides passwords in descriptions', () => {
+  it('hides every credential form in descriptions: the user part and credential query parameters', () => {
     expect(redactUrl('redis://:s3cret@cache:6379/0')).to.equal('redis://:***@cache:6379/0');
     expect(redactUrl('rediss://u:p@cache:6380')).to.equal('rediss://u:***@cache:6380');
+    expect(redactUrl('postgres://db/app?password=s3cret&sslpassword=k3y&sslkey=/k&sslmode=require')).to.equal(
+      'postgres://db/app?password=***&sslpassword=***&sslkey=***&sslmode=require',
+    );
+    expect(redactUrl('redis://cache:6379?token=t0k&auth=a&user=me')).to.equal(
+      'redis://cache:6379?token=***&auth=***&user=me',
+    );
+    expect(redactUrl('s3cret-not-a-url')).to.equal('<unparsable URL>');
+    expect(() => new MaintenanceService({ redisUrl: 'http://u:s3cret@h?password=s3cret' })).to.throw(
+      MaintenanceError,
+      /^redisUrl must be a redis:\/\/ or rediss:\/\/ URL; received "http:\/\/u:\*\*\*@h\/\?password=\*\*\*"/,
+    );
   });
 });

@@ -7,10 +7,13 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import {
   createMaintenanceLogFilter,
+  hostnameScope,
   MaintenanceError,
+  type MaintenanceOptions,
   type MaintenanceService,
   maintenance,
   MaintenanceService as Service,
+  scopeByHostname,
   withMaintenanceOn,
 } from '../src/index.js';
 import { captureLogger, countingKeyv, createTestApp, inSeconds, memoryService, userFromHeader } from './helpers/app.js';
@@ -260,5 +263,48 @@ describe('scopes: the file store', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.scope.'))).to.have.length(1);
     expect(readdirSync(dir)).to.not.include('state.json'); // the global state was never written
     await service.close();
+  });
+});
+
+describe('scopes: one host name per tenant', () => {
+  const hostApp = (scope: MaintenanceOptions['scope']) => {
+    const service = memoryService();
+    const app = new Koa();
+    app.use(maintenance({ service, scope }));
+    app.use((ctx) => {
+      ctx.body = 'shop';
+    });
+    return { service, request: () => supertest(app.callback()) };
+  };
+  const hosts = [
+    'shop.example.com',
+    'SHOP.example.com',
+    'shop.example.com.',
+    'Shop.Example.COM.',
+    'shop.example.com:8080',
+  ];
+
+  it('cannot be escaped by case or a trailing dot with scopeByHostname()', async () => {
+    const t = hostApp(scopeByHostname());
+    await t.service.enable({ scope: 'shop.example.com' });
+    for (const host of hosts) await t.request().get('/').set('Host', host).expect(503);
+    await t.request().get('/').set('Host', 'other.example.com').expect(200);
+    await t.request().get('/').set('Host', '[::1]:3000').expect(200); // no scope name: decided on the global state
+  });
+
+  it('is what a raw ctx.hostname hook gets wrong (the escape this helper closes)', async () => {
+    const t = hostApp((ctx) => ctx.hostname);
+    await t.service.enable({ scope: 'shop.example.com' });
+    await t.request().get('/').set('Host', 'shop.example.com').expect(503);
+    await t.request().get('/').set('Host', 'SHOP.example.com').expect(200);
+  });
+
+  it('takes a prefix and normalises names the same way for scripts (hostnameScope)', async () => {
+    const t = hostApp(scopeByHostname({ prefix: 'host:' }));
+    await t.service.enable({ scope: 'host:shop.example.com' });
+    await t.request().get('/').set('Host', 'SHOP.EXAMPLE.COM.').expect(503);
+    expect(hostnameScope('Shop.Example.com.', 'host:')).to.equal('host:shop.example.com');
+    expect(hostnameScope('a..')).to.equal(undefined);
+    expect(() => scopeByHostname({ prefix: '../' })).to.throw(MaintenanceError, /scopeByHostname\(\{ prefix \}\)/);
   });
 });

@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import { MaintenanceError } from '../src/core/errors.js';
-import { disabledState, enabledState, isActive, normalizeState, parseStateDocument } from '../src/core/state.js';
+import {
+  disabledState,
+  enabledState,
+  isActive,
+  MESSAGE_MAX_BYTES,
+  normalizeState,
+  parseStateDocument,
+} from '../src/core/state.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 
@@ -87,6 +94,22 @@ describe('state: enabledState() / disabledState() validation', () => {
       updatedAt: NOW.toISOString(),
       updatedBy: 'alice',
     });
+  });
+
+  it('bounds the whole message in bytes, whatever the number of languages', () => {
+    const now = new Date();
+    const three = { en: 'e'.repeat(1000), ja: 'メ'.repeat(1000), zh: '维'.repeat(1000) }; // about 7 kB of UTF-8
+    expect(enabledState({ message: three }, now).message).to.deep.equal(three);
+    expect(() => enabledState({ message: { ...three, ko: '점'.repeat(1000) } }, now)).to.throw(
+      MaintenanceError,
+      /^message is \d+ bytes in all \(4 language\(s\)\); the limit is 8192/,
+    );
+    // Many short languages (a form post with thousands of `xx: …` lines) are bounded the same way.
+    const many = Object.fromEntries(
+      Array.from({ length: 1000 }, (_, i) => [`xx-${i.toString(36).padStart(2, '0')}`, 'hi']),
+    );
+    expect(() => enabledState({ message: many }, now)).to.throw(MaintenanceError, /bytes in all \(1000 language/);
+    expect(MESSAGE_MAX_BYTES).to.equal(8192);
   });
 
   it('rejects start >= end', () => {

@@ -109,6 +109,36 @@ describe('maintenanceRoutes(): switching', () => {
   });
 });
 
+describe('maintenanceRoutes(): what a switch keeps and what it overwrites', () => {
+  it("revokes the window's bypass secret with a plain switch on, as the CLI does", async () => {
+    const t = toggleApp();
+    const made = await t
+      .request()
+      .post('/maintenance-mode/on?bypass=on')
+      .set('x-user', ALICE)
+      .set('Accept', 'application/json')
+      .expect(200);
+    expect(made.body.bypass).to.equal(true);
+    await t.request().get('/').set('x-maintenance-bypass', made.body.bypassPath.slice(1)).expect(200);
+    const again = await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Accept', 'application/json');
+    expect(again.body).to.include({ active: true, bypass: false });
+    await t.request().get('/').set('x-maintenance-bypass', made.body.bypassPath.slice(1)).expect(503);
+  });
+
+  it('shows a corrupt stored state on the status page and overwrites it with a switch, recording it as unreadable', async () => {
+    const keyv = new Keyv();
+    await keyv.set('maintenance_mode_state', { enabled: 'maybe' });
+    const t = toggleApp({}, new MaintenanceService({ store: keyv, logger: captureLogger() }));
+    const page = await t.request().get('/maintenance-mode/').set('x-user', ALICE).expect(200);
+    expect(page.text)
+      .to.include('The stored state is unreadable')
+      .and.include('&quot;enabled&quot; must be true or false');
+    await t.request().post('/maintenance-mode/off').set('x-user', ALICE).expect(302);
+    expect(await t.service.getStoredState()).to.include({ enabled: false, updatedBy: 'alice' });
+    expect((await t.service.history(1))[0]).to.include({ from: 'unreadable', to: 'off', source: 'routes' });
+  });
+});
+
 describe('maintenanceRoutes(): who may switch', () => {
   it('answers 403 to staff, anonymous users and users without isSuperuser, and changes nothing', async () => {
     const t = toggleApp();
@@ -145,6 +175,20 @@ describe('maintenanceRoutes(): who may switch', () => {
     expect(r.text).to.match(/Cross-site requests/);
     await t.request().post('/maintenance-mode/on').set('x-user', ALICE).set('Origin', 'null').expect(403);
     expect(await t.service.isEnabled()).to.equal(false);
+  });
+
+  it("refuses a same-site request with neither Origin nor Referer (a sibling subdomain's <img referrerpolicy=no-referrer>)", async () => {
+    const t = toggleApp();
+    for (const site of ['same-site', 'cross-site', 'something-new']) {
+      const r = await t
+        .request()
+        .get('/maintenance-mode/on?dryRun=on')
+        .set('x-user', ALICE)
+        .set('Sec-Fetch-Site', site)
+        .expect(403);
+      expect(r.text, site).to.match(/Cross-site requests/);
+    }
+    expect((await t.service.getStoredState()).enabled).to.equal(false);
   });
 
   it('refuses a GET carrying a foreign Referer but neither Origin nor Sec-Fetch-Site (a link on another site)', async () => {

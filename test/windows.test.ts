@@ -115,6 +115,23 @@ describe('windows: announce ahead', () => {
     expect((await t.request().get('/').expect(200)).body).to.not.have.property('upcoming');
   });
 
+  it('keeps a scheduled dry run private: no announcement to requests, nothing in public.json', async () => {
+    const t = createTestApp({ announceBeforeSeconds: 3600 }, (app) => {
+      app.use(async (ctx, next) => {
+        await next();
+        (ctx.body as Record<string, unknown>).upcoming = ctx.state.maintenanceUpcoming;
+      });
+    });
+    await t.service.enable({ start: inSeconds(1800), message: 'Rehearsal', dryRun: true });
+    expect((await t.request().get('/').expect(200)).body).to.not.have.property('upcoming');
+    const koa = new Koa();
+    koa.use(maintenanceRoutes({ service: t.service, publicStatus: true }).routes());
+    const pub = await supertest(koa.callback()).get('/maintenance-mode/public.json').expect(200);
+    expect(pub.body).to.deep.equal({ active: false });
+    await t.service.enable({ start: inSeconds(1800), message: 'The real one' });
+    expect((await t.request().get('/').expect(200)).body.upcoming).to.include({ message: 'The real one' });
+  });
+
   it('announces a scope’s window to that scope’s requests, naming the scope', async () => {
     const t = createTestApp({ announceBeforeSeconds: 600, scope: (ctx) => ctx.get('x-tenant') || undefined }, (app) => {
       app.use(async (ctx, next) => {

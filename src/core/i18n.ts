@@ -159,35 +159,91 @@ export function boundedAcceptLanguage(header: string): string {
   return cut === -1 ? '' : header.slice(0, cut);
 }
 
+/** The q-value of the parameters after a language range (`;q=0.8`), 1 without one; NaN when unreadable. */
+function qualityOf(params: string): number {
+  const at = params.indexOf('q=');
+  if (at === -1) return 1;
+  const end = params.indexOf(';', at);
+  return Number(params.slice(at + 2, end === -1 ? undefined : end).trim());
+}
+
+/**
+ * Calls `visit(tag, params, position)` for each language range of `header` within the limits (`*` and empty ranges
+ * skipped); `params` is what follows the range's first `;` (empty without one). Parses nothing it is not asked to.
+ */
+function eachRange(header: string, visit: (tag: string, params: string, position: number) => void): void {
+  const parts = boundedAcceptLanguage(header).split(',', ACCEPT_LANGUAGE_LIMITS.tags);
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    const semi = part.indexOf(';');
+    const tag = (semi === -1 ? part : part.slice(0, semi)).trim();
+    if (tag !== '' && tag !== '*') visit(tag, semi === -1 ? '' : part.slice(semi + 1), i);
+  }
+}
+
 /** The locales of an `Accept-Language` header, best first (`q=0` dropped; `*` ignored), within the limits. */
 export function acceptedLocales(header: string | undefined): string[] {
   if (!header) return [];
   const ranked: Array<{ tag: string; q: number; i: number }> = [];
-  const parts = boundedAcceptLanguage(header).split(',', ACCEPT_LANGUAGE_LIMITS.tags);
-  for (const [i, part] of parts.entries()) {
-    const [range, ...params] = part.trim().split(';');
-    const tag = range.trim();
-    if (tag === '' || tag === '*') continue;
-    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+  eachRange(header, (tag, params, i) => {
+    const q = params === '' ? 1 : qualityOf(params);
     if (Number.isFinite(q) && q > 0) ranked.push({ tag, q, i });
-  }
+  });
   return ranked.sort((a, b) => b.q - a.q || a.i - b.i).map((r) => r.tag);
 }
 
-/** The best of `available` for `header` (`pt-BR` matches `pt`, `de` matches `de-AT`), else `fallback`. */
-export function negotiateLocale(header: string | undefined, available: readonly string[], fallback: string): string {
-  const lower = available.map((l) => l.toLowerCase());
-  for (const wanted of acceptedLocales(header)) {
-    const w = wanted.toLowerCase();
-    const exact = lower.indexOf(w);
-    if (exact !== -1) return available[exact];
-    const base = lower.indexOf(w.split('-')[0]);
-    if (base !== -1) return available[base];
-    const regional = lower.findIndex((l) => l.split('-')[0] === w);
-    if (regional !== -1) return available[regional];
+/** How the available locales are looked up: exact tag, base language, and the first regional form of a base. */
+interface LocaleIndex {
+  readonly exact: ReadonlyMap<string, string>;
+  readonly regional: ReadonlyMap<string, string>;
+}
+
+const indexes = new WeakMap<readonly string[], LocaleIndex>();
+
+/** The lookup maps of `available`, built once per list. */
+function indexOf(available: readonly string[]): LocaleIndex {
+  let index = indexes.get(available);
+  if (!index) {
+    const exact = new Map<string, string>();
+    const regional = new Map<string, string>();
+    for (const locale of available) {
+      const lower = locale.toLowerCase();
+      if (!exact.has(lower)) exact.set(lower, locale);
+      const base = baseOf(lower);
+      if (base !== lower && !regional.has(base)) regional.set(base, locale);
+    }
+    index = { exact, regional };
+    indexes.set(available, index);
   }
-  return fallback;
+  return index;
+}
+
+const baseOf = (tag: string) => {
+  const dash = tag.indexOf('-');
+  return dash === -1 ? tag : tag.slice(0, dash);
+};
+
+/**
+ * The best of `available` for `header` (`pt-BR` matches `pt`, `de` matches `de-AT`), else `fallback`: the matching
+ * range with the highest q-value, the first one on a tie. Only ranges that match are weighed (a hostile header of
+ * unknown tags costs a lookup per range, within {@link ACCEPT_LANGUAGE_LIMITS}).
+ */
+export function negotiateLocale(header: string | undefined, available: readonly string[], fallback: string): string {
+  if (!header) return fallback;
+  const { exact, regional } = indexOf(available);
+  let best = fallback;
+  let bestQ = 0;
+  eachRange(header, (tag, params) => {
+    const w = tag.toLowerCase();
+    const found = exact.get(w) ?? exact.get(baseOf(w)) ?? regional.get(w);
+    if (found === undefined) return;
+    const q = params === '' ? 1 : qualityOf(params);
+    if (q > bestQ) {
+      best = found;
+      bestQ = q;
+    }
+  });
+  return best;
 }
 
 /** The text of `message` for `locale`: itself when it is one text; else that locale, its base, `fallback`, or any. */

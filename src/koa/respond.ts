@@ -2,7 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { Decision } from '../core/decide.js';
-import { boundedAcceptLanguage, negotiateLocale, pickText } from '../core/i18n.js';
+import { negotiateLocale, pickText } from '../core/i18n.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import type { MaintenanceConfig, MaintenanceResponseKind } from './options.js';
 import type { Renderer } from './render.js';
@@ -150,9 +150,14 @@ export function staticAnswer(
   };
 }
 
+/** Headers up to this length (what browsers send) have their negotiated language remembered. */
+const REMEMBERED_HEADER_LENGTH = 128;
+
 /**
  * The answer's language for a request: negotiated from `Accept-Language` among `locales` (results kept for the last
- * 256 distinct headers), with `Content-Language` and, when there is a choice, `Vary: Accept-Language`.
+ * 256 distinct browser-sized headers; a longer one is negotiated within the limits and not kept, so hostile headers
+ * neither evict browsers' choices nor stay in memory), with `Content-Language` and, when there is a choice,
+ * `Vary: Accept-Language`.
  */
 function createLanguagePicker(config: MaintenanceConfig): (ctx: ParameterizedContext) => string {
   const choice = config.locales.length > 1;
@@ -163,12 +168,14 @@ function createLanguagePicker(config: MaintenanceConfig): (ctx: ParameterizedCon
       return config.defaultLocale;
     }
     vary(ctx, 'Accept-Language');
-    const header = boundedAcceptLanguage(ctx.get('Accept-Language'));
-    let lang = known.get(header);
+    const header = ctx.get('Accept-Language');
+    let lang = header.length <= REMEMBERED_HEADER_LENGTH ? known.get(header) : undefined;
     if (lang === undefined) {
       lang = negotiateLocale(header, config.locales, config.defaultLocale);
-      if (known.size >= 256) known.clear();
-      known.set(header, lang);
+      if (header.length <= REMEMBERED_HEADER_LENGTH) {
+        if (known.size >= 256) known.clear();
+        known.set(header, lang);
+      }
     }
     ctx.set('Content-Language', lang);
     return lang;

@@ -182,17 +182,26 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
   if (bypassLink === undefined && !(await allowed(r, ctx))) return;
   const s = r.service();
   const now = new Date();
-  let state: MaintenanceState;
+  let stored: MaintenanceState | undefined;
   let history: HistoryEntry[];
   let scopes: Array<{ scope: string; state: MaintenanceState }>;
+  let unreadable: string | undefined;
   try {
-    state = await s.getStoredState();
+    // A corrupt state is shown as such, with the switches that overwrite it: this page is where it gets mended.
+    stored = await s.storedStateForSwitch();
+    if (stored === undefined) {
+      unreadable = await s.getStoredState().then(
+        () => undefined, // mended meanwhile
+        (err: Error) => err.message,
+      );
+    }
     scopes = await s.scopes();
     history = await s.history(20);
   } catch (err) {
     refuse(ctx, err, 'The maintenance state cannot be read');
     return;
   }
+  const state = stored ?? OFF_STATE;
   neverCache(ctx);
   ctx.status = 200;
   ctx.type = 'text/html; charset=utf-8';
@@ -204,6 +213,7 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     store: s.storeDescription,
     history,
     bypassLink,
+    unreadable,
     scopes: scopes.map(({ scope, state: scoped }) => ({
       scope,
       summary: summarize(scoped, now),

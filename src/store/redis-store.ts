@@ -69,6 +69,9 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   });
   // @keyv/redis 5.1 connects lazily in getClient(), and two calls racing while disconnected make the second
   // connect() throw, after which it destroys the client and both calls fail. Let one connection attempt at a time.
+  // Closing drops the connection at once: a graceful close waits for replies a stalled server never sends, and after
+  // it has begun node-redis refuses destroy(). Every write has been awaited by then; the server runs what it received.
+  adapter.disconnect = async () => destroyClient(client);
   const getClient = adapter.getClient.bind(adapter);
   let connecting: ReturnType<typeof getClient> | undefined;
   adapter.getClient = () => {
@@ -105,10 +108,11 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
 
 /** Drops a node-redis client's connection at once (no QUIT round trip that a stalled server would never answer). */
 function destroyClient(client: unknown): void {
+  const c = client as { isOpen: boolean; destroy(): void };
   try {
-    (client as { destroy(): void }).destroy();
+    if (c.isOpen) c.destroy();
   } catch {
-    // never connected, or already closed
+    // already closed
   }
 }
 

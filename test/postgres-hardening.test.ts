@@ -1,0 +1,213 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import pg from 'pg';
+import { createPostgresStore, hashSecret, MaintenanceError, MaintenanceService } from '../src/index.js';
+import { captureLogger, createTestApp } from './helpers/app.js';
+import { cliRunner } from './helpers/cli.js';
+import { expectNoForgery } from './helpers/forge.js';
+import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { requireBinary } from './helpers/system.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean | Promise<boolean>, limitMs: number): Promise<number> {
+  const t0 = performance.now();
+  while (!(await check())) {
+    if (performance.now() - t0 > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await sleep(10);
+  }
+  return performance.now() - t0;
+}
+
+/** Runs the CLI as its own process and times it to its exit. */
+function cliProcess(args: string[], env: Record<string, string>) {
+  const bin = join(__dirname, '..', 'src', 'cli', 'bin.js');
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  let err = '';
+  let out = '';
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  return new Promise<{ code: number | null; ms: number; err: string; out: string }>((done) =>
+    child.on('exit', (code) => done({ code, ms: performance.now() - t0, err, out })),
+  );
+}
+
+describe('PostgreSQL store: hardening (a real private cluster)', function () {
+  this.timeout(30_000);
+  let db: TestPostgres;
+  const services: MaintenanceService[] = [];
+  const clients: pg.Client[] = [];
+  const make = (extra: object = {}) => {
+    const s = new MaintenanceService({ store: createPostgresStore(db.url), logger: captureLogger(), ...extra });
+    services.push(s);
+    return s;
+  };
+  const sql = async () => {
+    const c = new pg.Client({ connectionString: db.url });
+    c.on('error', () => undefined);
+    await c.connect();
+    clients.push(c);
+    return c;
+  };
+  const stateRow = async (c: pg.Client) =>
+    (await c.query("SELECT value FROM maintenance_mode_keyv WHERE key = 'maintenance_mode_state'")).rows[0]?.value;
+  const historyCount = async (c: pg.Client) =>
+    Number((await c.query('SELECT count(*) AS n FROM maintenance_mode_history')).rows[0].n);
+  before(async function () {
+    requireBinary(this, postgresBin('initdb') ?? 'initdb', 'postgresql');
+    db = await startPostgres();
+  });
+  afterEach(async () => {
+    db.resume();
+    await Promise.all(services.splice(0).map((s) => s.close()));
+    const c = await sql();
+    await c.query('DROP TABLE IF EXISTS maintenance_mode_keyv, maintenance_mode_scopes, maintenance_mode_history');
+    await Promise.all(clients.splice(0).map((x) => x.end().catch(() => undefined)));
+  });
+  after(async () => db?.dispose());
+
+  it('holds nothing, in its tables or its notifications, from which a bypass cookie can be made', async () => {
+    const listener = await sql();
+    const payloads: string[] = [];
+    listener.on('notification', (n) => payloads.push(n.payload ?? ''));
+    await listener.query('LISTEN maintenance_mode_changes');
+    const secret = 'a-window-secret-0123456789abcdef';
+    const writer = make();
+    await writer.enable({ bypassHash: hashSecret(secret), message: 'migrating' });
+    await writer.enable({ scope: 'billing', bypassHash: hashSecret(`${secret}-billing`) });
+    await until(() => payloads.length >= 2, 2000);
+    const c = await sql();
+    const tables = ['maintenance_mode_keyv', 'maintenance_mode_scopes', 'maintenance_mode_history'];
+    const rows: string[] = [];
+    for (const table of tables) rows.push(JSON.stringify((await c.query(`SELECT * FROM ${table}`)).rows));
+    const dump = [...rows, ...payloads].join('\n');
+    expect(dump).to.include(hashSecret(secret));
+    for (const p of payloads) {
+      expect(Buffer.byteLength(p)).to.be.below(200);
+      expect(p).to.not.match(/[0-9a-f]{64}|migrating/);
+    }
+    const t = createTestApp({ service: make() });
+    await expectNoForgery(t.request, dump);
+    const visit = await t.request().get(`/${secret}`).expect(302);
+    await t
+      .request()
+      .get('/')
+      .set('Cookie', (visit.headers['set-cookie'] as unknown as string[])[0])
+      .expect(200);
+  });
+
+  it('pushes a state whatever the size of its message: the notification only names what changed', async () => {
+    const writer = make();
+    const reader = make({ cacheTtlMs: 60_000 });
+    await reader.getState();
+    await sleep(300); // LISTEN established
+    // Three languages of 1,000 characters, 7 kB of UTF-8 (beyond the old 8,000-byte NOTIFY limit with a fourth).
+    const message = { en: 'e'.repeat(1000), ja: 'メ'.repeat(1000), zh: '维'.repeat(1000) };
+    await writer.enable({ message });
+    await until(() => (reader.lastKnownState().message as Record<string, string> | undefined)?.ja === message.ja, 3000);
+    const fourth = { ...message, ko: '점'.repeat(1000) };
+    const err = await writer.enable({ message: fourth }).catch((e) => e);
+    expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_INVALID_SCHEDULE');
+    expect(err.message).to.match(/^message is \d+ bytes in all \(4 language\(s\)\); the limit is 8192/);
+  });
+
+  it('lands a switch blocked by a row lock whole once the lock goes, or not at all: never the state without its history', async () => {
+    const writer = make({ storeTimeoutMs: 200 });
+    const reader = make({ cacheTtlMs: 60_000 });
+    await writer.disable({ by: 'setup' });
+    await reader.getState();
+    await sleep(300);
+    const c = await sql();
+    const before = await historyCount(c);
+    // Locked briefly (released before the server's statement_timeout): the switch lands later, with history and push.
+    const locker = await sql();
+    await locker.query('BEGIN');
+    await locker.query("SELECT * FROM maintenance_mode_keyv WHERE key = 'maintenance_mode_state' FOR UPDATE");
+    const err = await writer.enable({ message: 'late', by: 'ops' }).catch((e) => e);
+    expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN');
+    expect(JSON.parse(await stateRow(c)).value.enabled).to.equal(false);
+    await sleep(200);
+    await locker.query('COMMIT');
+    await until(() => reader.lastKnownState().message === 'late', 3000); // notified when it committed
+    expect(await historyCount(c)).to.equal(before + 1);
+    expect((await writer.history(1))[0]).to.include({ to: 'on', by: 'ops', message: 'late' });
+    // Locked for longer than the server allows a statement: it gives up, and neither the state nor history changes.
+    await locker.query('BEGIN');
+    await locker.query("SELECT * FROM maintenance_mode_keyv WHERE key = 'maintenance_mode_state' FOR UPDATE");
+    const again = await writer.disable({ by: 'ops' }).catch((e) => e);
+    expect(again).to.have.property('code', 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN');
+    await sleep(1500);
+    await locker.query('COMMIT');
+    await sleep(300);
+    expect(JSON.parse(await stateRow(c)).value).to.include({ enabled: true, message: 'late' });
+    expect(await historyCount(c)).to.equal(before + 1);
+    expect(reader.lastKnownState().enabled).to.equal(true);
+  });
+
+  it('closes within its bound while PostgreSQL is stalled (SIGSTOP), and the CLI exits soon after storeTimeoutMs', async () => {
+    const s = make({ storeTimeoutMs: 300 });
+    await s.enable({ message: 'before the stall' });
+    await s.getState(); // pool and LISTEN connection open
+    await sleep(300);
+    db.pause();
+    const t0 = performance.now();
+    await s.close();
+    expect(performance.now() - t0).to.be.below(300 + 500);
+    for (const args of [['status'], ['off']]) {
+      const r = await cliProcess(args, { MAINTENANCE_MODE_POSTGRES_URL: db.url });
+      expect(r.code, r.err).to.equal(1);
+      expect(r.ms, args.join(' ')).to.be.below(500 + 1500);
+    }
+    db.resume();
+  });
+
+  it('keeps every credential of the URL out of descriptions, errors, warnings and the CLI', async () => {
+    const url = `${db.url}?password=hunter2&sslpassword=s3cr3t-ssl&application_name=x`;
+    const logger = captureLogger();
+    const s = new MaintenanceService({ store: createPostgresStore(url), logger });
+    services.push(s);
+    await s.enable({ message: 'credentials' });
+    expect(s.storeDescription).to.include('password=***').and.include('sslpassword=***');
+    const down = `postgres://app:pw-in-userinfo@127.0.0.1:1/x?password=hunter2&sslpassword=s3cr3t-ssl`;
+    const broken = new MaintenanceService({ store: createPostgresStore(down), logger, storeTimeoutMs: 300 });
+    services.push(broken);
+    await broken.getState(); // warns about the outage
+    const err = await broken.enable().catch((e) => e);
+    expect(() => createPostgresStore(`mysql://u:pw-in-userinfo@h/x?password=hunter2`)).to.throw(MaintenanceError);
+    const invalid = (() => {
+      try {
+        createPostgresStore('mysql://u:pw-in-userinfo@h/x?password=hunter2');
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    const cli = await cliRunner(process.cwd(), { USER: 'ops', MAINTENANCE_MODE_POSTGRES_URL: url })([
+      'status',
+      '--json',
+    ]);
+    const everything = [s.storeDescription, err.message, invalid, ...logger.warnings, cli.out, cli.err].join('\n');
+    expect(everything).to.include('PostgreSQL at postgres://app:***@127.0.0.1:1/x');
+    for (const secret of ['hunter2', 's3cr3t-ssl', 'pw-in-userinfo']) expect(everything).to.not.include(secret);
+  });
+
+  it('overwrites a corrupt state with a switch, and names the table in the message', async () => {
+    const s = make();
+    await s.disable();
+    const c = await sql();
+    await c.query('UPDATE maintenance_mode_keyv SET value = \'{"value":{"enabled":"maybe"}}\'');
+    const cli = cliRunner(process.cwd(), { USER: 'ops', MAINTENANCE_MODE_POSTGRES_URL: db.url });
+    const status = await cli(['status']);
+    expect(status.code).to.equal(1);
+    expect(status.err).to.include('The row maintenance_mode_state of the table maintenance_mode_keyv (PostgreSQL at');
+    const on = await cli(['on', '--message', 'repaired']);
+    expect(on.code, on.err).to.equal(0);
+    expect(JSON.parse(await stateRow(c)).value).to.include({ enabled: true, message: 'repaired' });
+    expect((await s.history(1))[0]).to.include({ from: 'unreadable', to: 'on' });
+  });
+});

@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createClient } from '@keyv/redis';
+import { expect } from 'chai';
+import { createRedisStore, hashSecret, MaintenanceError, MaintenanceService } from '../src/index.js';
+import { captureLogger, createTestApp } from './helpers/app.js';
+import { cliRunner } from './helpers/cli.js';
+import { expectNoForgery } from './helpers/forge.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+import { requireBinary } from './helpers/system.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const STATE_KEY = 'maintenance-mode::maintenance_mode_state';
+
+async function until(check: () => boolean | Promise<boolean>, limitMs: number): Promise<number> {
+  const t0 = performance.now();
+  while (!(await check())) {
+    if (performance.now() - t0 > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await sleep(10);
+  }
+  return performance.now() - t0;
+}
+
+/** Runs the CLI as its own process (so that whatever keeps a process alive counts) and times it to its exit. */
+function cliProcess(args: string[], env: Record<string, string>) {
+  const bin = join(__dirname, '..', 'src', 'cli', 'bin.js');
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  return new Promise<{ code: number | null; ms: number; err: string }>((done) =>
+    child.on('exit', (code) => done({ code, ms: performance.now() - t0, err })),
+  );
+}
+
+describe('Redis store: hardening (a real Redis)', function () {
+  this.timeout(30_000);
+  let redis: TestRedis;
+  const services: MaintenanceService[] = [];
+  const make = (extra: object = {}) => {
+    const s = new MaintenanceService({ store: createRedisStore(redis.url), logger: captureLogger(), ...extra });
+    services.push(s);
+    return s;
+  };
+  const admin = async () => {
+    const c = createClient({ url: redis.url });
+    c.on('error', () => undefined); // a test that fails midway must not leave an unhandled client error behind
+    await c.connect();
+    return c;
+  };
+  before(async function () {
+    requireBinary(this, 'redis-server', 'redis-server');
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    redis.resume();
+    await Promise.all(services.splice(0).map((s) => s.close()));
+    const c = await admin();
+    await c.flushAll();
+    await c.close();
+  });
+  after(async () => redis?.dispose());
+
+  it('holds nothing, in its keys or its change messages, from which a bypass cookie can be made', async () => {
+    const c = await admin();
+    const sub = c.duplicate();
+    await sub.connect();
+    const messages: string[] = [];
+    await sub.subscribe('maintenance-mode::changes', (m) => messages.push(m));
+    const secret = 'a-window-secret-0123456789abcdef';
+    const writer = make();
+    await writer.enable({ bypassHash: hashSecret(secret), message: 'migrating' });
+    await writer.enable({ scope: 'billing', bypassHash: hashSecret(`${secret}-billing`) });
+    await until(() => messages.length >= 2, 2000);
+    const dump = [
+      await c.get(STATE_KEY),
+      JSON.stringify(await c.hGetAll('maintenance-mode::maintenance_mode_scopes')),
+      ...(await c.lRange('maintenance-mode::maintenance_mode_history', 0, -1)),
+      ...messages,
+    ].join('\n');
+    await sub.close();
+    await c.close();
+    expect(dump).to.include(hashSecret(secret)); // the verifier is there; it must not be enough
+    for (const m of messages) {
+      expect(Buffer.byteLength(m)).to.be.below(200);
+      expect(m).to.not.match(/[0-9a-f]{64}|migrating/); // no state, no secret material in a change message
+    }
+    const t = createTestApp({ service: make() });
+    await expectNoForgery(t.request, dump);
+    const visit = await t.request().get(`/${secret}`).expect(302); // the secret itself still works
+    await t
+      .request()
+      .get('/')
+      .set('Cookie', (visit.headers['set-cookie'] as unknown as string[])[0])
+      .expect(200);
+  });
+
+  it('lands a write that timed out on the client whole: state, history entry and push together (CLIENT PAUSE WRITE)', async () => {
+    const writer = make({ storeTimeoutMs: 200 });
+    const reader = make({ cacheTtlMs: 60_000 }); // whatever it sees within the test can only have been pushed
+    await reader.getState();
+    await sleep(200); // subscribed
+    const c = await admin();
+    await c.sendCommand(['CLIENT', 'PAUSE', '1200', 'WRITE']);
+    const err = await writer.enable({ message: 'late', by: 'ops' }).catch((e) => e);
+    expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN');
+    expect(reader.lastKnownState().enabled).to.equal(false);
+    await until(() => reader.lastKnownState().message === 'late', 3000); // pushed when it landed
+    await until(async () => (await writer.getState()).message === 'late', 3000); // the writer converged too
+    const history = await writer.history(5);
+    expect(history[0]).to.include({ to: 'on', by: 'ops', message: 'late' });
+    await c.close();
+  });
+
+  it('closes within its bound while Redis is stalled (SIGSTOP), and the CLI exits soon after storeTimeoutMs', async () => {
+    const s = make({ storeTimeoutMs: 300 });
+    await s.enable({ message: 'before the stall' });
+    await s.getState(); // connected and subscribed
+    redis.pause();
+    const t0 = performance.now();
+    await s.close();
+    expect(performance.now() - t0).to.be.below(300 + 500);
+    const r = await cliProcess(['status'], { MAINTENANCE_MODE_REDIS_URL: redis.url });
+    redis.resume();
+    expect(r.code, r.err).to.equal(1);
+    expect(r.err).to.match(/^Error: Reading Redis at redis:\/\/127\.0\.0\.1:\d+ failed/);
+    expect(r.ms).to.be.below(500 + 1500); // the default storeTimeoutMs plus a small constant, not 20 s
+  });
+
+  it('ends every CLI command soon after storeTimeoutMs while Redis accepts connections but answers nothing (CLIENT PAUSE)', async () => {
+    const c = await admin();
+    await c.sendCommand(['CLIENT', 'PAUSE', '4000', 'ALL']);
+    try {
+      for (const args of [['status'], ['on', '--message', 'stalled']]) {
+        const r = await cliProcess(args, { MAINTENANCE_MODE_REDIS_URL: redis.url });
+        expect(r.code, r.err).to.equal(1);
+        expect(r.err).to.match(/took longer than storeTimeoutMs \(500 ms\)/);
+        expect(r.ms, args.join(' ')).to.be.below(500 + 1500);
+      }
+    } finally {
+      await c.sendCommand(['CLIENT', 'UNPAUSE']);
+      await c.close();
+    }
+  });
+
+  it('overwrites a corrupt state with a switch, says where it lies, and records that it was unreadable', async () => {
+    const c = await admin();
+    await c.set(STATE_KEY, '{"value":{"enabled":"maybe"}}');
+    const cli = cliRunner(process.cwd(), { USER: 'ops', MAINTENANCE_MODE_REDIS_URL: redis.url });
+    const status = await cli(['status']);
+    expect(status.code).to.equal(1);
+    expect(status.err).to.include(`The Redis key ${STATE_KEY} (Redis at ${redis.url})`);
+    expect(status.err).to.not.include('state file');
+    const off = await cli(['off']);
+    expect(off.code, off.err).to.equal(0);
+    expect(off.out).to.match(/unreadable/);
+    expect(JSON.parse((await c.get(STATE_KEY)) as string).value).to.include({ enabled: false });
+    expect((await make().history(1))[0]).to.include({ from: 'unreadable', to: 'off', source: 'cli' });
+    await c.close();
+  });
+});

@@ -83,12 +83,12 @@ describe('Redis store: hardening (a real Redis)', function () {
     await sub.close();
     await c.close();
     expect(dump).to.include(hashSecret(secret)); // the verifier is there; it must not be enough
+    const t = createTestApp({ service: make() });
+    await expectNoForgery(t.request, dump);
     for (const m of messages) {
       expect(Buffer.byteLength(m)).to.be.below(200);
       expect(m).to.not.match(/[0-9a-f]{64}|migrating/); // no state, no secret material in a change message
     }
-    const t = createTestApp({ service: make() });
-    await expectNoForgery(t.request, dump);
     const visit = await t.request().get(`/${secret}`).expect(302); // the secret itself still works
     await t
       .request()
@@ -119,14 +119,34 @@ describe('Redis store: hardening (a real Redis)', function () {
     await s.enable({ message: 'before the stall' });
     await s.getState(); // connected and subscribed
     redis.pause();
+    const pending = s.getStoredState().catch(() => undefined); // a read in flight that a stalled server never answers
     const t0 = performance.now();
     await s.close();
     expect(performance.now() - t0).to.be.below(300 + 500);
+    await pending;
     const r = await cliProcess(['status'], { MAINTENANCE_MODE_REDIS_URL: redis.url });
     redis.resume();
     expect(r.code, r.err).to.equal(1);
     expect(r.err).to.match(/^Error: Reading Redis at redis:\/\/127\.0\.0\.1:\d+ failed/);
     expect(r.ms).to.be.below(500 + 1500); // the default storeTimeoutMs plus a small constant, not 20 s
+  });
+
+  it('closes within its bound while Redis holds a command (CLIENT PAUSE), instead of waiting for its reply', async () => {
+    const s = make({ storeTimeoutMs: 300 });
+    await s.enable({ message: 'before the pause' });
+    const c = await admin();
+    await c.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+    try {
+      const pending = s.getStoredState().catch(() => undefined); // held by the server until the pause ends
+      await sleep(50);
+      const t0 = performance.now();
+      await s.close();
+      expect(performance.now() - t0).to.be.below(300 + 500);
+      await pending;
+    } finally {
+      await c.sendCommand(['CLIENT', 'UNPAUSE']);
+      await c.close();
+    }
   });
 
   it('ends every CLI command soon after storeTimeoutMs while Redis accepts connections but answers nothing (CLIENT PAUSE)', async () => {

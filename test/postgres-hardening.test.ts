@@ -1,42 +1,12 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
 import { createPostgresStore, hashSecret, MaintenanceError, MaintenanceService } from '../src/index.js';
 import { captureLogger, createTestApp } from './helpers/app.js';
-import { cliRunner } from './helpers/cli.js';
-import { expectNoForgery } from './helpers/forge.js';
+import { cliProcess, cliRunner } from './helpers/cli.js';
+import { expectNoForgery, expectSecretWorks } from './helpers/forge.js';
 import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { requireBinary } from './helpers/system.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, limitMs: number): Promise<number> {
-  const t0 = performance.now();
-  while (!(await check())) {
-    if (performance.now() - t0 > limitMs) throw new Error(`not within ${limitMs} ms`);
-    await sleep(10);
-  }
-  return performance.now() - t0;
-}
-
-/** Runs the CLI as its own process and times it to its exit. */
-function cliProcess(args: string[], env: Record<string, string>) {
-  const bin = join(__dirname, '..', 'src', 'cli', 'bin.js');
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
-  let err = '';
-  let out = '';
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  return new Promise<{ code: number | null; ms: number; err: string; out: string }>((done) =>
-    child.on('exit', (code) => done({ code, ms: performance.now() - t0, err, out })),
-  );
-}
+import { sleep, until } from './helpers/wait.js';
 
 describe('PostgreSQL store: hardening (a real private cluster)', function () {
   this.timeout(30_000);
@@ -94,12 +64,7 @@ describe('PostgreSQL store: hardening (a real private cluster)', function () {
       expect(Buffer.byteLength(p)).to.be.below(200);
       expect(p).to.not.match(/[0-9a-f]{64}|migrating/);
     }
-    const visit = await t.request().get(`/${secret}`).expect(302);
-    await t
-      .request()
-      .get('/')
-      .set('Cookie', (visit.headers['set-cookie'] as unknown as string[])[0])
-      .expect(200);
+    await expectSecretWorks(t.request, secret); // the secret itself still works
   });
 
   it('pushes a state whatever the size of its message: the notification only names what changed', async () => {

@@ -1,39 +1,14 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { createClient } from '@keyv/redis';
 import { expect } from 'chai';
 import { createRedisStore, hashSecret, MaintenanceError, MaintenanceService } from '../src/index.js';
 import { captureLogger, createTestApp } from './helpers/app.js';
-import { cliRunner } from './helpers/cli.js';
-import { expectNoForgery } from './helpers/forge.js';
+import { cliProcess, cliRunner } from './helpers/cli.js';
+import { expectNoForgery, expectSecretWorks } from './helpers/forge.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
+import { sleep, until } from './helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STATE_KEY = 'maintenance-mode::maintenance_mode_state';
-
-async function until(check: () => boolean | Promise<boolean>, limitMs: number): Promise<number> {
-  const t0 = performance.now();
-  while (!(await check())) {
-    if (performance.now() - t0 > limitMs) throw new Error(`not within ${limitMs} ms`);
-    await sleep(10);
-  }
-  return performance.now() - t0;
-}
-
-/** Runs the CLI as its own process (so that whatever keeps a process alive counts) and times it to its exit. */
-function cliProcess(args: string[], env: Record<string, string>) {
-  const bin = join(__dirname, '..', 'src', 'cli', 'bin.js');
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
-  let err = '';
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  return new Promise<{ code: number | null; ms: number; err: string }>((done) =>
-    child.on('exit', (code) => done({ code, ms: performance.now() - t0, err })),
-  );
-}
 
 describe('Redis store: hardening (a real Redis)', function () {
   this.timeout(30_000);
@@ -89,12 +64,7 @@ describe('Redis store: hardening (a real Redis)', function () {
       expect(Buffer.byteLength(m)).to.be.below(200);
       expect(m).to.not.match(/[0-9a-f]{64}|migrating/); // no state, no secret material in a change message
     }
-    const visit = await t.request().get(`/${secret}`).expect(302); // the secret itself still works
-    await t
-      .request()
-      .get('/')
-      .set('Cookie', (visit.headers['set-cookie'] as unknown as string[])[0])
-      .expect(200);
+    await expectSecretWorks(t.request, secret); // the secret itself still works
   });
 
   it('lands a write that timed out on the client whole: state, history entry and push together (CLIENT PAUSE WRITE)', async () => {

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { type CliIo, main } from '../../src/index.js';
 
 /** Runs the CLI's `main()` in `dir` with `env`, capturing stdout and stderr. */
@@ -14,4 +16,22 @@ export function cliRunner(dir: string, env: Record<string, string> = { USER: 'op
     const code = await main(argv, io);
     return { code, out: out.join(''), err: err.join('') };
   };
+}
+
+/** Runs the built CLI as its own process (whatever keeps a process alive counts) and times it until it exits. */
+export function cliProcess(args: string[], env: Record<string, string>) {
+  const bin = join(__dirname, '..', '..', 'src', 'cli', 'bin.js');
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  return new Promise<{ code: number | null; ms: number; out: string; err: string }>((done) =>
+    child.on('exit', (code) => done({ code, ms: performance.now() - t0, out, err })),
+  );
 }

@@ -47,3 +47,12 @@ export async function expectNoForgery(request: () => supertest.Agent, dump: stri
   }
   return tried;
 }
+
+/** The control: the real secret still opens the door (so the refusals above are not an app that refuses everything). */
+export async function expectSecretWorks(request: () => supertest.Agent, secret: string): Promise<void> {
+  const visit = await request().get(`/${secret}`).expect(302);
+  await request()
+    .get('/')
+    .set('Cookie', (visit.headers['set-cookie'] as unknown as string[])[0])
+    .expect(200);
+}

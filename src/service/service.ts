@@ -2,10 +2,10 @@
 import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
 import { Container, Service } from 'typedi';
-import { type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
+import { type ChangeFeed, changeFeedOf } from '../core/change-feed.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
-import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY } from '../core/keyv-like.js';
+import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
 import { checkScopeName } from '../core/scope.js';
 import {
   type DisableOptions,
@@ -81,7 +81,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       keyv,
       description: stateFilePath
         ? `the state file ${stateFilePath}`
-        : ((keyv as { [STORE_DESCRIPTION]?: string })[STORE_DESCRIPTION] ?? 'the keyv store'),
+        : (storeText(keyv, STORE_DESCRIPTION) ?? 'the keyv store'),
       timeoutMs: this.config.storeTimeoutMs,
       logger: this.config.logger,
     });
@@ -316,16 +316,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   /** Subscribes to the store's change feed on first use (so a CLI run opens no subscriber connection). */
   private listen(): void {
     if (this.unsubscribe || !this.feed || this.config.cacheTtlMs === 0) return;
-    this.unsubscribe = this.feed.subscribe((change) => this.onPushed(change));
+    this.unsubscribe = this.feed.subscribe((change) => this.readAgain(change.scope));
     // Changes made before we listened were not pushed to us: whatever we hold (e.g. from our own write) is re-read.
     this.cache.invalidate();
     if (this.scopeCache.known) this.scopeCache.invalidate();
-  }
-
-  /** A change message names what changed, never the state: read it again (the table of scopes for a scope). */
-  private onPushed(change: StateChange): void {
-    if (change.scope === undefined) this.cache.invalidate();
-    else if (this.scopeCache.known) this.scopeCache.invalidate(); // unknown: the first use of scopes reads the table
   }
 
   /** Puts one scope's state into the table held in memory (when there is one). */
@@ -368,7 +362,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     else this.acceptScope(scope, state);
   }
 
-  /** Drops what this instance holds for `scope` (or the global state), so the next use reads the store. */
+  /**
+   * Reads the global state, or the table of scopes, again: after a change message (which names what changed, never
+   * the state) or a write whose outcome is unknown. Without a table in memory the first use of scopes reads it anyway.
+   */
   private readAgain(scope: string | undefined): void {
     if (scope === undefined) this.cache.invalidate();
     else if (this.scopeCache.known) this.scopeCache.invalidate();

@@ -255,3 +255,30 @@ export function pickText(
   if (message === undefined || typeof message === 'string') return message;
   return message[locale] ?? message[locale.split('-')[0]] ?? message[fallback] ?? Object.values(message).find(Boolean);
 }
+
+/** A message as one reader sees it: the text in their language (or the nearest one), and its other languages. */
+export interface MessageView {
+  readonly text?: string;
+  /** The language `text` is in, when the message has several. */
+  readonly lang?: string;
+  /** The message's other languages, sorted. */
+  readonly others: readonly string[];
+}
+
+/** The {@link MessageView} of `message` for a reader of `locale` (`fallback` when neither it nor its base is there). */
+export function messageView(
+  message: string | LocalizedText | undefined,
+  locale: string,
+  fallback: string,
+): MessageView {
+  if (message === undefined || typeof message === 'string') return { text: message, others: [] };
+  const text = pickText(message, locale, fallback);
+  const lang = Object.keys(message).find((tag) => message[tag] === text);
+  return {
+    text,
+    lang,
+    others: Object.keys(message)
+      .filter((tag) => tag !== lang)
+      .sort(),
+  };
+}

@@ -5,18 +5,12 @@ import { hashSecret } from '../core/bypass.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
 import { checkScopeName, stateInForce } from '../core/scope.js';
-import { isActive, type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
+import { type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
 import { publicStatusBody, scopesBody, statusBody } from '../core/status.js';
+import { ON_NOTES, type OnNote, planOn } from '../core/switch-on.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { neverCache } from './respond.js';
-import {
-  actorOf,
-  isCrossSite,
-  type MaintenanceRoutesConfig,
-  safeNextPath,
-  type WindowRequest,
-  windowRequest,
-} from './toggle-rules.js';
+import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath, windowRequest } from './toggle-rules.js';
 
 /** Handlers for `/on`, `/off`, `/status`, the status page `/` and `/public.json`. */
 export interface ToggleHandlers {
@@ -101,35 +95,43 @@ async function allowed(r: Routes, ctx: ParameterizedContext): Promise<boolean> {
   return true;
 }
 
-/** The outcome of a switch: the state after it, and the bypass secret made for the window (shown once). */
+/** The outcome of a switch: the state after it, the bypass secret made for the window (shown once), and notes. */
 interface Switched {
   readonly scope?: string;
   readonly state: MaintenanceState;
   readonly secret?: string;
+  readonly notes: readonly OnNote[];
 }
 
 /**
- * Switches on (now, or for the window the request asks for) or off. Switching on while already on changes nothing
- * unless the request sets a window field or the window has a bypass secret (a plain switch on revokes it); switching
- * off while off changes nothing. A corrupt stored state is overwritten.
+ * Switches on or off. An `on` follows {@link planOn}, the CLI's rule: a plain switch on makes a dry run real, starts a
+ * scheduled window now and revokes its bypass secret; window fields edit a live window and keep the rest, unless the
+ * request replaces the window (`replace`, the status page's plan form). Switching off while off changes nothing. A
+ * corrupt stored state is overwritten.
  */
 async function switchState(r: Routes, ctx: ParameterizedContext, target: boolean): Promise<Switched> {
   const s = r.service();
   const scope = scopeOf(ctx);
   const current = await s.storedStateForSwitch(scope);
-  // A form may send window fields (when a body parser runs before the routes); a query may too.
-  const window: WindowRequest = target ? windowRequest({ ...ctx.query, ...bodyOf(ctx) }) : {};
-  const changes = Object.keys(window).length > 0 || (target && current?.bypassHash !== undefined);
-  const unchanged = target ? isActive(current ?? OFF_STATE, new Date()) && !changes : current?.enabled === false;
-  if (current !== undefined && unchanged) return { scope, state: current };
   const by = r.config.getUpdatedBy ? r.config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
   const opts = { by, source: 'routes', scope };
-  const secret = window.bypass ? randomBytes(16).toString('hex') : undefined;
-  if (target) {
-    const { bypass: _bypass, ...fields } = window;
-    await s.enable({ ...opts, ...fields, bypassHash: secret ? hashSecret(secret) : undefined });
-  } else await s.disable(opts);
-  return { scope, state: await s.stateAfterWrite(scope), secret };
+  if (!target) {
+    if (current?.enabled === false) return { scope, state: current, notes: [] };
+    await s.disable(opts);
+    return {
+      scope,
+      state: await s.stateAfterWrite(scope),
+      notes: current === undefined ? ['overwrote-unreadable'] : [],
+    };
+  }
+  // A form may send window fields (when a body parser runs before the routes); a query may too.
+  const { bypass, replace, ...fields } = windowRequest({ ...ctx.query, ...bodyOf(ctx) });
+  const secret = bypass ? randomBytes(16).toString('hex') : undefined;
+  const request = { ...fields, bypassHash: secret ? hashSecret(secret) : undefined };
+  const plan = planOn(current !== undefined && replace ? OFF_STATE : current, request, new Date());
+  if (plan.enable === undefined) return { scope, state: current as MaintenanceState, notes: [] };
+  await s.enable({ ...opts, ...plan.enable });
+  return { scope, state: await s.stateAfterWrite(scope), secret, notes: plan.notes };
 }
 
 function toggle(r: Routes, target: boolean) {
@@ -153,6 +155,7 @@ function toggle(r: Routes, target: boolean) {
         ...statusBody(done.state, new Date()),
         ...(done.scope === undefined ? {} : { scope: done.scope }),
         ...(done.secret === undefined ? {} : { bypassPath: `/${done.secret}` }),
+        ...(done.notes.length === 0 ? {} : { notes: done.notes.map((n) => ON_NOTES[n]) }),
       };
       return;
     }

@@ -126,6 +126,8 @@ export interface WindowRequest {
   readonly dryRun?: true;
   /** Generate a bypass secret for the window (shown once). */
   readonly bypass?: true;
+  /** The fields describe the whole window (the status page's plan form): nothing stored is kept. */
+  readonly replace?: true;
 }
 
 const CHECKED = new Set(['on', 'true', '1', 'yes']);
@@ -145,7 +147,7 @@ function messageOf(
   return Object.keys(texts).length > 0 ? texts : message;
 }
 
-/** Reads the window fields of a form body or query (`start`, `end`, `message`, `readOnly`, `dryRun`, `bypass`). */
+/** Reads the window fields of a form body or query (`start`, `end`, `message`, `readOnly`, `dryRun`, `bypass`, `replace`). */
 export function windowRequest(fields: Record<string, unknown>): WindowRequest {
   const text = (k: string) => {
     const v = fields[k];
@@ -166,5 +168,6 @@ export function windowRequest(fields: Record<string, unknown>): WindowRequest {
   if (flag('readOnly')) out.readOnly = true;
   if (flag('dryRun')) out.dryRun = true;
   if (flag('bypass')) out.bypass = true;
+  if (flag('replace')) out.replace = true;
   return out;
 }

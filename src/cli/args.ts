@@ -1,0 +1,163 @@
+/** The command line of `maintenance-mode`: the usage text, the options, and one parser with clear mistakes. */
+import { parseArgs } from 'node:util';
+import { nearestName } from '../core/suggest.js';
+import { UsageError } from './io.js';
+
+/** The help text (`help`, `--help`; also printed, with the problem, on a usage error). */
+export const USAGE = `Usage: maintenance-mode <command> [options]
+
+Switch maintenance mode of a koa-maintenance-mode app, or show it.
+  on  (also: yes, true, 1)   switch on, now or for --start/--end; while on, options edit the window and keep the rest
+  off (also: no, false, 0)   switch off
+  status                     show the state and every scope in maintenance
+  history                    show the latest changes (who, when, how)
+  why <path>                 which rule lets a request through or blocks it
+  render                     write the maintenance page from the state, for a proxy to serve while the app is down
+  help                       show this help
+
+Options:
+  --start TIME       start of the window: ISO-8601 (2030-01-31T02:00:00Z) or from now (+30m, +2h, +1d) (with on)
+  --end TIME         end of the window, the same forms; the page shows it and Retry-After uses it (with on)
+  --message TEXT     message for the page and JSON answers (with on)
+  --message-in L=TEXT  the message in language L, e.g. --message-in "de=Wartung bis 3 Uhr" (repeat for each;
+                     --message is then the English one)
+  --scope NAME       switch or show one scope (a part of the site or a tenant) instead of the whole site
+  --read-only        block only writes (POST, PUT, PATCH, DELETE) (with on); --read-write blocks every method again
+  --dry-run          rehearse: evaluate and report every rule, block nothing (with on); a plain "on" then makes it real
+  --secret           generate a bypass secret for this window and print its URL (with on)
+  --limit N          how many changes history shows (default 20)
+  --out FILE, --json-out FILE, --locale L   where render writes the page and its JSON twin, and in which language
+  --ip IP, --method M, --superuser, --staff, --user   the request that why evaluates
+  -i, --interactive  ask before changing anything (declining exits 1, nothing changed)
+  -c, --config FILE  .js, .cjs or .json file exporting MaintenanceService options, e.g. { "redisUrl": "redis://…" },
+                     and optionally "maintenance": the middleware options that why and render use
+  --json             print JSON
+  -h, --help         show this help
+
+A plain "on" while on makes a dry run real, starts a scheduled window now and revokes the window's bypass secret.
+Examples:
+  maintenance-mode on --message "Upgrading the database" --end +1h
+  maintenance-mode on --start +12h --end +13h --message "Planned upgrade"      # a scheduled window
+  maintenance-mode on --scope billing --read-only
+
+Store: --config, else MAINTENANCE_MODE_REDIS_URL, else MAINTENANCE_MODE_POSTGRES_URL, else MAINTENANCE_MODE_STATE_FILE_PATH,
+else ./maintenance_mode_state.json — the same default as the app's MaintenanceService.
+Exit codes: 0 ok, 1 error, 2 usage.
+`;
+
+/** The options, as node:util parseArgs takes them. */
+const OPTIONS = {
+  start: { type: 'string' },
+  end: { type: 'string' },
+  message: { type: 'string' },
+  'message-in': { type: 'string', multiple: true },
+  scope: { type: 'string' },
+  out: { type: 'string' },
+  'json-out': { type: 'string' },
+  locale: { type: 'string' },
+  'read-only': { type: 'boolean' },
+  'read-write': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  secret: { type: 'boolean' },
+  interactive: { type: 'boolean', short: 'i' },
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
+  limit: { type: 'string' },
+  ip: { type: 'string' },
+  method: { type: 'string' },
+  superuser: { type: 'boolean' },
+  staff: { type: 'boolean' },
+  user: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const COMMANDS = ['on', 'off', 'status', 'history', 'why', 'render', 'help'] as const;
+/** A command of the CLI. */
+export type Command = (typeof COMMANDS)[number];
+const ON = ['on', 'yes', 'true', '1'];
+const OFF = ['off', 'no', 'false', '0'];
+
+/** Options that belong to one command only, and the command(s) they go with. */
+const ONLY: ReadonlyArray<[readonly (keyof typeof OPTIONS)[], readonly Command[]]> = [
+  [['start', 'end', 'message', 'message-in', 'read-only', 'read-write', 'dry-run', 'secret'], ['on']],
+  [['ip', 'method', 'superuser', 'staff', 'user'], ['why']],
+  [['out', 'json-out', 'locale'], ['render']],
+  [['limit'], ['history']],
+  [['scope'], ['on', 'off', 'status', 'render']],
+];
+
+/** The parsed command line. */
+export type Parsed = ReturnType<typeof parseValues>['values'] & { readonly command: Command; readonly path?: string };
+
+function parseValues(argv: readonly string[]) {
+  return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
+}
+
+/** node:util's parse errors in this CLI's words: the option named, and the nearest known one. */
+function explain(err: unknown): never {
+  const message = (err as Error).message;
+  const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message);
+  if (unknown) {
+    const name = unknown[1].replace(/^-+/, '');
+    const near = nearestName(name, Object.keys(OPTIONS));
+    throw new UsageError(`unknown option ${unknown[1]}${near ? `, did you mean --${near}?` : '.'}`);
+  }
+  const needsValue = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+  if (needsValue) throw new UsageError(`${needsValue[1]} needs a value.`);
+  const noValue = /Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(message);
+  if (noValue) throw new UsageError(`${noValue[1]} takes no value.`);
+  throw new UsageError(message);
+}
+
+function commandOf(word: string | undefined): Command | undefined {
+  const w = word?.toLowerCase();
+  if (w === undefined) return undefined;
+  if (ON.includes(w)) return 'on';
+  if (OFF.includes(w)) return 'off';
+  return COMMANDS.find((c) => c === w);
+}
+
+/** Parses `argv`; a mistake throws {@link UsageError} with what to type instead. */
+export function parse(argv: readonly string[]): Parsed {
+  let parsed: ReturnType<typeof parseValues>;
+  try {
+    parsed = parseValues(argv);
+  } catch (err) {
+    explain(err);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { ...values, command: 'help' };
+  const command = commandOf(positionals[0]);
+  if (!command) {
+    const near = positionals[0] === undefined ? undefined : nearestName(positionals[0], [...COMMANDS]);
+    throw new UsageError(
+      positionals.length === 0
+        ? 'Expected a command: on, off, status, history, why, render or help.'
+        : `Unknown command ${JSON.stringify(positionals[0])}${near ? `; did you mean "${near}"?` : '.'}`,
+    );
+  }
+  checkArity(command, positionals);
+  for (const [names, commands] of ONLY) {
+    const misplaced = names.filter((k) => values[k] !== undefined);
+    if (misplaced.length > 0 && !commands.includes(command)) {
+      throw new UsageError(
+        `--${misplaced.join(', --')} go${misplaced.length === 1 ? 'es' : ''} with "${commands.join('", "')}", not "${command}".`,
+      );
+    }
+  }
+  if (values.limit !== undefined && !/^\d+$/.test(values.limit)) throw new UsageError('--limit takes a whole number.');
+  if (values['read-only'] && values['read-write'])
+    throw new UsageError('--read-only and --read-write exclude each other.');
+  return { ...values, command, path: positionals[1] };
+}
+
+function checkArity(command: Command, positionals: readonly string[]): void {
+  if (command === 'why') {
+    if (positionals.length !== 2) {
+      throw new UsageError('Usage: maintenance-mode why <path> [--ip IP] [--method M] [--superuser|--staff|--user]');
+    }
+    if (!positionals[1].startsWith('/')) throw new UsageError('why takes a path starting with "/".');
+    return;
+  }
+  if (positionals.length !== 1) throw new UsageError(`"${command}" takes no argument.`);
+}

@@ -1,0 +1,89 @@
+/** `on` / `off`: switch, with --scope, the window options and --interactive. */
+import { randomBytes } from 'node:crypto';
+import { hashSecret } from '../../core/bypass.js';
+import { instantFrom } from '../../core/duration.js';
+import type { MaintenanceState } from '../../core/state.js';
+import { ON_NOTES, type OnRequest, planOn } from '../../core/switch-on.js';
+import type { MaintenanceService } from '../../service/service.js';
+import type { Parsed } from '../args.js';
+import { accountName, type CliIo, confirm, EXIT, readerLanguage, UsageError } from '../io.js';
+import { describe, printer } from '../output.js';
+
+/** `--message TEXT` alone, or with `--message-in de=TEXT …` one text per language (`--message` is the English one). */
+function messageOf(p: Parsed): string | Record<string, string> | undefined {
+  const pairs = p['message-in'] ?? [];
+  if (pairs.length === 0) return p.message;
+  const texts: Record<string, string> = p.message === undefined ? {} : { en: p.message };
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at < 1) {
+      throw new UsageError(
+        `--message-in takes LOCALE=TEXT, e.g. --message-in "de=Wartung bis 3 Uhr"; received ${JSON.stringify(pair)}.`,
+      );
+    }
+    texts[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return texts;
+}
+
+/** The window fields the command line gives (`+30m` times resolved against `now`), and a new secret if asked. */
+function onRequest(p: Parsed, now: Date): { request: OnRequest; secret?: string } {
+  const secret = p.secret ? randomBytes(16).toString('hex') : undefined;
+  const request: OnRequest = {
+    start: p.start === undefined ? undefined : instantFrom(p.start, now),
+    end: p.end === undefined ? undefined : instantFrom(p.end, now),
+    message: messageOf(p),
+    readOnly: p['read-only'] ? true : p['read-write'] ? false : undefined,
+    dryRun: p['dry-run'] ? true : undefined,
+    bypassHash: secret ? hashSecret(secret) : undefined,
+  };
+  return { request, secret };
+}
+
+/**
+ * `on` / `off`. `current` is undefined when the stored state is unreadable (corrupt): the switch overwrites it. What an
+ * `on` does to a stored window is {@link planOn}'s rule, the same as the toggle routes'.
+ */
+export async function toggle(
+  p: Parsed,
+  service: MaintenanceService,
+  io: CliIo,
+  current: MaintenanceState | undefined,
+): Promise<number> {
+  const print = printer(p, service, io);
+  const lang = readerLanguage(io);
+  const where = p.scope ? ` for scope ${p.scope}` : '';
+  const now = new Date();
+  const on = p.command === 'on';
+  const { request, secret } = on ? onRequest(p, now) : { request: {}, secret: undefined };
+  const plan = on ? planOn(current, request, now) : { enable: undefined, notes: [] };
+  const unchanged = on ? plan.enable === undefined : current?.enabled === false;
+  if (unchanged && current !== undefined) {
+    print(current, `Maintenance mode${where} is already ${on ? 'on' : 'off'}. Nothing changed.`, { changed: false });
+    return EXIT.ok;
+  }
+  const question = `Switch maintenance mode${where} ${on ? 'on' : 'off'} in ${service.storeDescription}? [y/N] `;
+  if (p.interactive && !(await confirm(io, question))) {
+    io.stderr.write('Error: declined at the prompt; nothing changed.\n');
+    return EXIT.error;
+  }
+  const by = `cli:${accountName(io)}`;
+  if (plan.enable) await service.enable({ ...plan.enable, by, source: 'cli', scope: p.scope });
+  else await service.disable({ by, source: 'cli', scope: p.scope });
+  const state = await service.stateAfterWrite(p.scope);
+  const notes = on ? plan.notes : current === undefined ? (['overwrote-unreadable'] as const) : [];
+  print(state, `Maintenance mode${where} is now ${describe(state, new Date(), lang)}.`, {
+    changed: true,
+    ...(p.scope ? { scope: p.scope } : {}),
+    ...(secret ? { bypassPath: `/${secret}` } : {}),
+    ...(notes.length > 0 ? { notes: notes.map((n) => ON_NOTES[n]) } : {}),
+  });
+  if (p.json) return EXIT.ok;
+  for (const note of notes) io.stdout.write(`${ON_NOTES[note]}\n`);
+  if (secret) {
+    io.stdout.write(
+      `Bypass: open https://<your-site>/${secret} to get through (or send x-maintenance-bypass: ${secret}).\n`,
+    );
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,42 @@
+/** How the CLI says a state: one line for people, the status JSON with `--json`. */
+import { type LocalizedText, messageView } from '../core/i18n.js';
+import { isActive, type MaintenanceState } from '../core/state.js';
+import { statusBody } from '../core/status.js';
+import type { MaintenanceService } from '../service/service.js';
+import type { Parsed } from './args.js';
+import type { CliIo } from './io.js';
+
+/** A message for the reader: in their language when it has several, with the others named (`"…" (also in de, ja)`). */
+export function messageText(message: string | LocalizedText | undefined, lang: string): string | undefined {
+  const view = messageView(message, lang, 'en');
+  if (view.text === undefined) return undefined;
+  const also = view.others.length > 0 ? ` (${view.lang}; also in ${view.others.join(', ')})` : '';
+  return `${JSON.stringify(view.text)}${also}`;
+}
+
+/** `on (until …; message: "…"; changed … by …)` and the like. */
+export function describe(state: MaintenanceState, now: Date, lang: string): string {
+  const active = isActive(state, now);
+  const parts: string[] = [];
+  if (state.enabled && !active && state.start && Date.parse(state.start) > now.getTime()) {
+    parts.push(`scheduled from ${state.start}${state.end ? ` to ${state.end}` : ''}`);
+  } else if (active && state.end) parts.push(`until ${state.end}`);
+  if (state.enabled && state.dryRun) parts.push('dry run: nothing is blocked');
+  if (state.enabled && state.readOnly) parts.push('read-only: writes are blocked, reading works');
+  const message = messageText(state.message, lang);
+  if (message) parts.push(`message: ${message}`);
+  if (state.updatedAt) parts.push(`changed ${state.updatedAt}${state.updatedBy ? ` by ${state.updatedBy}` : ''}`);
+  return `${active ? 'on' : 'off'}${parts.length ? ` (${parts.join('; ')})` : ''}`;
+}
+
+/** Prints a state as a line, or with --json as its status (plus `extra`) and the store. */
+export function printer(p: Parsed, service: MaintenanceService, io: CliIo) {
+  return (state: MaintenanceState, line: string, extra: object = {}) => {
+    if (!p.json) {
+      io.stdout.write(`${line}\n`);
+      return;
+    }
+    const body = { ...statusBody(state, new Date()), ...extra, store: service.storeDescription };
+    io.stdout.write(`${JSON.stringify(body)}\n`);
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * What switching on means when something is already stored — one rule for the CLI, the toggle routes and the status
+ * page. A plain `on` means "maintenance on, for real, now": it makes a dry run real, starts a scheduled window now and
+ * revokes the window's bypass secret. An `on` with options edits the live window: the fields given replace those
+ * stored, the others are kept. Pure.
+ */
+import type { LocalizedText } from './i18n.js';
+import { blocksRequests, type EnableOptions, type MaintenanceState } from './state.js';
+
+/** The window fields an `on` was given (CLI options, form or query fields). */
+export interface OnRequest {
+  readonly start?: Date | string;
+  readonly end?: Date | string;
+  readonly message?: string | LocalizedText;
+  /** `true` sets read-only, `false` clears it (CLI `--read-write`), undefined keeps it. */
+  readonly readOnly?: boolean;
+  readonly dryRun?: true;
+  /** A new bypass secret's verifier for the window. */
+  readonly bypassHash?: string;
+}
+
+/** Why an `on` changed what was stored, for people: each becomes one line of the CLI's or the page's answer. */
+export type OnNote = 'dry-run-made-real' | 'scheduled-window-started' | 'bypass-revoked' | 'overwrote-unreadable';
+
+/** What an `on` does: the state to write (undefined: nothing changes) and what to tell the operator. */
+export interface OnPlan {
+  readonly enable?: EnableOptions;
+  readonly notes: readonly OnNote[];
+}
+
+const given = (r: OnRequest) =>
+  r.start !== undefined ||
+  r.end !== undefined ||
+  r.message !== undefined ||
+  r.readOnly !== undefined ||
+  r.dryRun !== undefined ||
+  r.bypassHash !== undefined;
+
+/** Whether `state` is a window still to come or running (an ended window counts as nothing stored). */
+function live(state: MaintenanceState, now: Date): boolean {
+  return state.enabled && (state.end === undefined || Date.parse(state.end) > now.getTime());
+}
+
+/**
+ * Plans an `on` against `current` (undefined: the stored state is unreadable, and is overwritten). `by`, `source`
+ * and `scope` are added by the caller.
+ */
+export function planOn(current: MaintenanceState | undefined, request: OnRequest, now: Date): OnPlan {
+  const fresh = (notes: OnNote[]): OnPlan => ({ enable: fromRequest(request), notes });
+  if (current === undefined) return fresh(['overwrote-unreadable']);
+  if (!live(current, now)) return fresh([]);
+  if (given(request)) return { enable: edited(current, request), notes: [] };
+  const notes: OnNote[] = [];
+  if (current.dryRun) notes.push('dry-run-made-real');
+  if (current.start !== undefined && Date.parse(current.start) > now.getTime()) notes.push('scheduled-window-started');
+  if (current.bypassHash !== undefined) notes.push('bypass-revoked');
+  if (notes.length === 0 && blocksRequests(current, now)) return { notes }; // already on, for real
+  return {
+    enable: {
+      end: current.end,
+      message: current.message,
+      readOnly: current.readOnly,
+      start: notes.includes('scheduled-window-started') ? undefined : current.start,
+    },
+    notes,
+  };
+}
+
+function fromRequest(r: OnRequest): EnableOptions {
+  return {
+    start: r.start,
+    end: r.end,
+    message: r.message,
+    readOnly: r.readOnly === true ? true : undefined,
+    dryRun: r.dryRun,
+    bypassHash: r.bypassHash,
+  };
+}
+
+/** The live window with the request's fields replacing the stored ones. */
+function edited(current: MaintenanceState, r: OnRequest): EnableOptions {
+  return {
+    start: r.start ?? current.start,
+    end: r.end ?? current.end,
+    message: r.message ?? current.message,
+    readOnly: (r.readOnly ?? current.readOnly) === true ? true : undefined,
+    dryRun: r.dryRun ?? (current.dryRun === true ? true : undefined),
+    bypassHash: r.bypassHash ?? current.bypassHash,
+  };
+}
+
+/** The line each note becomes. */
+export const ON_NOTES: Readonly<Record<OnNote, string>> = Object.freeze({
+  'dry-run-made-real': 'The dry run is now real: requests are blocked.',
+  'scheduled-window-started': 'The scheduled window starts now.',
+  'bypass-revoked': "The previous window's bypass secret is revoked: its link and cookies no longer work.",
+  'overwrote-unreadable': 'The stored state was unreadable (corrupt) and is overwritten.',
+});

@@ -110,7 +110,20 @@ describe('windows: announce ahead', () => {
       message: 'Maintenance tonight',
       startText: new Date(start).toUTCString(),
       endText: new Date(end).toUTCString(),
+      lang: 'en',
+      label: 'Scheduled maintenance:',
+      fullStop: '.',
     });
+    // In the visitor's language: the message of several languages and the banner's label.
+    await t.service.enable({ start, end, message: { en: 'Tonight', ja: '今夜' } });
+    const ja = await t.request().get('/').set('Accept-Language', 'ja').expect(200);
+    expect(ja.body.upcoming).to.include({
+      message: '今夜',
+      lang: 'ja',
+      label: 'メンテナンスのお知らせ：',
+      fullStop: '。',
+    });
+    expect(maintenanceBanner(ja.body.upcoming)).to.include('メンテナンスのお知らせ：').and.include('。');
     await t.service.enable({ start: inSeconds(7200) });
     expect((await t.request().get('/').expect(200)).body).to.not.have.property('upcoming');
   });

@@ -49,8 +49,10 @@ function page(ctx: Koa.Context, title: string, body: string): string {
     ? `Signed in as <strong>${escapeHtml(user.username)}</strong> (superuser) · <a href="/maintenance-mode/">Maintenance status</a>
        <form method="post" action="/logout" class="inline"><button type="submit">Sign out</button></form>`
     : '<a href="/login">Sign in</a>';
+  const scope = (ctx.state.maintenanceDecision as { scope?: string } | undefined)?.scope;
+  const what = scope ? `Maintenance mode is on for ${escapeHtml(scope)}` : 'Maintenance mode is on';
   const banner = ctx.state.maintenanceMode
-    ? '<p class="banner" role="status">Maintenance mode is on: visitors see the maintenance page, you see the site.</p>'
+    ? `<p class="banner" role="status">${what}: visitors see the maintenance page there, you see the site.</p>`
     : maintenanceBanner(ctx.state.maintenanceUpcoming); // a window scheduled within the hour, announced to everyone
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -59,7 +61,9 @@ function page(ctx: Koa.Context, title: string, body: string): string {
 body{font:1rem/1.6 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem;color:#1d2330}
 header{display:flex;justify-content:space-between;gap:1rem;flex-wrap:wrap;align-items:center;border-bottom:1px solid #e3e6ec;padding-bottom:.75rem}
 nav a{margin-right:1rem}.inline{display:inline}.banner{background:#fef3f2;color:#b42318;padding:.6rem .8rem;border-radius:.4rem}
-label{display:block;margin:.5rem 0}input{font:inherit;padding:.4rem}button{font:inherit;cursor:pointer}
+input{font:inherit;padding:.4rem}button{font:inherit;cursor:pointer}
+.login{display:grid;grid-template-columns:max-content minmax(0,16rem);gap:.6rem 1rem;align-items:center}
+.login button{grid-column:2;justify-self:start}
 </style></head><body>
 <header><nav><a href="/">Home</a><a href="/about">About</a><a href="/checkout">Checkout</a><a href="/api/products">API</a></nav><div>${account}</div></header>
 ${banner}<main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
@@ -112,9 +116,9 @@ export function createDemoApp(options: { service?: MaintenanceService } = {}): K
     ctx.body = page(
       ctx,
       'Sign in',
-      `${failed}<form method="post" action="/login">
-        <label>Username <input name="username" autocomplete="username" required></label>
-        <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+      `${failed}<form method="post" action="/login" class="login">
+        <label for="username">Username</label><input id="username" name="username" autocomplete="username" required>
+        <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
         <button type="submit" id="sign-in">Sign in</button></form>`,
     );
   });

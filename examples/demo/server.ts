@@ -1,22 +1,34 @@
 /** `npm start`: runs the demo on PORT (default 3000) with the embedded file store in the current directory. */
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import { Container } from 'typedi';
 import { MaintenanceService } from '../../src/index.js';
 import { createDemoApp } from './app.js';
 
-const port = Number(process.env.PORT ?? 3000);
+const wanted = Number(process.env.PORT ?? 3000);
 const service = Container.get(MaintenanceService);
 const app = createDemoApp({ service });
-app.listen(port, '127.0.0.1', () => {
+const server = app.listen(wanted, '127.0.0.1', () => {
+  const port = (server.address() as AddressInfo).port; // PORT=0 picks a free one
   console.log(`Demo shop on http://127.0.0.1:${port}/  (state file: ${service.config.stateFilePath})
 
 In the browser: sign in as demo / demo, open http://127.0.0.1:${port}/maintenance-mode/ and switch maintenance on.
 Open http://127.0.0.1:${port}/ in a private window to see the maintenance page; switch it off on the status page.
 
 From a second terminal in this directory (the maintenance-mode CLI; npx maintenance-mode once installed):
-  npm run maintenance-mode -- on --message "Upgrading the database" --end ${new Date(Date.now() + 3600_000).toISOString()}
+  npm run maintenance-mode -- on --message "Upgrading the database" --end +1h
   npm run maintenance-mode -- status
   npm run maintenance-mode -- off
 (or without the CLI: echo 1 > maintenance_mode_state.json, echo 0 > maintenance_mode_state.json)
 /healthz, /readyz and /api/health keep answering during maintenance. Ctrl+C stops.`);
+});
+server.on('error', (err: NodeJS.ErrnoException) => {
+  const problem =
+    err.code === 'EADDRINUSE'
+      ? `port ${wanted} is in use by another program; stop it, or start the demo on another port: PORT=3001 npm start`
+      : err.code === 'EACCES'
+        ? `port ${wanted} needs privileges this user lacks; use a port above 1023: PORT=3000 npm start`
+        : err.message;
+  console.error(`Error: ${problem}`);
+  process.exit(1);
 });

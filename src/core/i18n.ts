@@ -19,6 +19,8 @@ export interface Catalog {
   readonly problemDetail: string;
   /** Before the window of the announcement banner. */
   readonly scheduled: string;
+  /** The full stop after the expected time, e.g. `。` in Japanese. @default '.' */
+  readonly fullStop?: string;
 }
 
 /** Keys of a {@link Catalog}. */
@@ -31,7 +33,11 @@ export const CATALOG_KEYS = [
   'timeLeft',
   'problemDetail',
   'scheduled',
+  'fullStop',
 ] as const;
+
+/** Keys every new language must give ({@link Catalog.fullStop} defaults to '.'). */
+export const REQUIRED_CATALOG_KEYS = CATALOG_KEYS.filter((k) => k !== 'fullStop');
 
 /** The built-in catalogs (reviewed wording, not word-for-word). */
 export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
@@ -44,6 +50,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: '{time} left',
     problemDetail: 'The service is down for maintenance.',
     scheduled: 'Scheduled maintenance:',
+    fullStop: '.',
   },
   de: {
     title: 'Wartungsarbeiten',
@@ -55,6 +62,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: 'noch {time}',
     problemDetail: 'Der Dienst ist wegen Wartungsarbeiten vorübergehend nicht verfügbar.',
     scheduled: 'Geplante Wartung:',
+    fullStop: '.',
   },
   fr: {
     title: 'Maintenance en cours',
@@ -65,6 +73,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: 'encore {time}',
     problemDetail: 'Le service est momentanément indisponible pour cause de maintenance.',
     scheduled: 'Maintenance prévue :',
+    fullStop: '.',
   },
   es: {
     title: 'En mantenimiento',
@@ -75,6 +84,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: 'faltan {time}',
     problemDetail: 'El servicio no está disponible por mantenimiento.',
     scheduled: 'Mantenimiento programado:',
+    fullStop: '.',
   },
   it: {
     title: 'Sito in manutenzione',
@@ -85,6 +95,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: 'ancora {time}',
     problemDetail: 'Il servizio non è disponibile per manutenzione.',
     scheduled: 'Manutenzione programmata:',
+    fullStop: '.',
   },
   pt: {
     title: 'Em manutenção',
@@ -95,6 +106,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: 'faltam {time}',
     problemDetail: 'O serviço está indisponível para manutenção.',
     scheduled: 'Manutenção programada:',
+    fullStop: '.',
   },
   nl: {
     title: 'Onderhoud',
@@ -105,6 +117,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: 'nog {time}',
     problemDetail: 'De dienst is tijdelijk niet beschikbaar vanwege onderhoud.',
     scheduled: 'Gepland onderhoud:',
+    fullStop: '.',
   },
   pl: {
     title: 'Przerwa techniczna',
@@ -116,6 +129,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: 'pozostało {time}',
     problemDetail: 'Usługa jest chwilowo niedostępna z powodu prac technicznych.',
     scheduled: 'Planowana przerwa techniczna:',
+    fullStop: '.',
   },
   ja: {
     title: 'メンテナンス中',
@@ -126,6 +140,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: '残り {time}',
     problemDetail: 'メンテナンスのため、サービスを一時停止しています。',
     scheduled: 'メンテナンスのお知らせ：',
+    fullStop: '。',
   },
   zh: {
     title: '系统维护中',
@@ -136,6 +151,7 @@ export const CATALOGS: Readonly<Record<string, Catalog>> = Object.freeze({
     timeLeft: '剩余 {time}',
     problemDetail: '服务正在维护，暂时无法使用。',
     scheduled: '计划维护：',
+    fullStop: '。',
   },
 } satisfies Record<string, Catalog>);
 

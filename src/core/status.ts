@@ -1,4 +1,5 @@
 /** The status of a state as people and scripts read it (toggle routes, CLI, status page). Pure. */
+import { pickText } from './i18n.js';
 import { blocksRequests, isActive, type MaintenanceState } from './state.js';
 import { upcomingWindow } from './upcoming.js';
 
@@ -28,15 +29,22 @@ export function scopesBody(
 
 /**
  * What anyone may read (`<prefix>/public.json`): whether maintenance is on, its window and message, and the next
- * window if one is scheduled — never who changed it, nor whether a bypass secret exists.
+ * window if one is scheduled — never who changed it, nor whether a bypass secret exists. A message in several
+ * languages is given in `lang` (negotiated by the caller), named by `lang` in the body.
  */
-export function publicStatusBody(state: MaintenanceState, scope: string | undefined, now: Date) {
+export function publicStatusBody(state: MaintenanceState, scope: string | undefined, now: Date, lang?: string) {
   const active = blocksRequests(state, now);
   const body: Record<string, unknown> = { active };
+  const message = typeof state.message === 'object' ? pickText(state.message, lang ?? 'en', 'en') : state.message;
+  const withMessage = (target: Record<string, unknown>) => {
+    if (message === undefined) return;
+    target.message = message;
+    if (typeof state.message === 'object' && lang !== undefined) target.lang = lang;
+  };
   if (active) {
     if (state.start !== undefined) body.start = state.start;
     if (state.end !== undefined) body.end = state.end;
-    if (state.message !== undefined) body.message = state.message;
+    withMessage(body);
     if (state.readOnly) body.readOnly = true;
     if (scope !== undefined) body.scope = scope;
   }
@@ -44,7 +52,7 @@ export function publicStatusBody(state: MaintenanceState, scope: string | undefi
   if (next) {
     const upcoming: Record<string, unknown> = { start: next.start };
     if (next.end !== undefined) upcoming.end = next.end;
-    if (state.message !== undefined) upcoming.message = state.message; // every language: the front-end picks
+    withMessage(upcoming);
     if (next.scope !== undefined) upcoming.scope = next.scope;
     body.upcoming = upcoming;
   }

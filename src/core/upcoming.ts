@@ -16,6 +16,12 @@ export interface UpcomingWindow {
   readonly startText: string;
   /** `end` as an HTTP date in UTC. */
   readonly endText?: string;
+  /** The language of the announcement (the visitor's, negotiated by `maintenance()`). */
+  readonly lang?: string;
+  /** The banner's label in `lang` ("Scheduled maintenance:"), from the middleware's catalogs. */
+  readonly label?: string;
+  /** The full stop after the times in `lang` (`.` or `。`). */
+  readonly fullStop?: string;
 }
 
 /**

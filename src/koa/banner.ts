@@ -7,11 +7,12 @@ let render: Renderer | undefined;
 
 /**
  * The HTML of `views/maintenance-banner.html` for an upcoming window ('' when there is none), escaped like every
- * packaged view, its label in `lang` (a built-in catalog). Pass `ctx.state.maintenanceUpcoming` (set by
- * `maintenance({ announceBeforeSeconds })`, its message already in the visitor's language).
+ * packaged view. Pass `ctx.state.maintenanceUpcoming` (set by `maintenance({ announceBeforeSeconds })`): its message
+ * and label are already in the visitor's language. `lang` picks a built-in catalog's label for a window built by hand.
+ * @default lang upcoming.lang, else 'en'
  * @example ctx.body = `<body>${maintenanceBanner(ctx.state.maintenanceUpcoming)}<main>…</main></body>`;
  */
-export function maintenanceBanner(upcoming: UpcomingWindow | undefined, lang = 'en'): string {
+export function maintenanceBanner(upcoming: UpcomingWindow | undefined, lang = upcoming?.lang ?? 'en'): string {
   if (!upcoming) return '';
   render ??= createRenderer({ viewsDir: [], template: 'maintenance-banner.html' });
   const t = CATALOGS[lang] ?? CATALOGS[lang.split('-')[0]] ?? CATALOGS.en;

@@ -19,7 +19,7 @@ import { clientKey } from '../core/ip.js';
 import { type BypassRules, compileRules, normalizePath, trimSlash } from '../core/rules.js';
 import { isScopeName, RESPONSE_SCOPE, stateInForce } from '../core/scope.js';
 import { blocksRequests, isActive, type MaintenanceState } from '../core/state.js';
-import { startsWithin, upcomingWindow } from '../core/upcoming.js';
+import { startsWithin, type UpcomingWindow, upcomingWindow } from '../core/upcoming.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { type BypassGate, createBypassGate } from './bypass-gate.js';
 import { fallbackResponders, hasTaggedRoutes, type RouteFacts, routeFacts } from './force.js';
@@ -264,16 +264,16 @@ function settle(s: Setup, p: Pending, user: MaintenanceUser | undefined): void |
 }
 
 /**
- * `ctx.state.maintenanceUpcoming` for a window that starts within `announceBeforeSeconds`. A window further ahead
- * costs nothing; the visitor's language is negotiated only for a message in several languages.
+ * `ctx.state.maintenanceUpcoming` for a window that starts within `announceBeforeSeconds`, in the visitor's language
+ * (its message, the banner's label). A window further ahead costs nothing: no negotiation, no allocation.
  */
 function announce(s: Setup, ctx: ParameterizedContext, state: MaintenanceState, scope: string | undefined, now: Date) {
   if (!startsWithin(state, now, s.announceMs)) return;
-  const lang =
-    typeof state.message === 'object'
-      ? negotiateLocale(ctx.get('Accept-Language'), s.config.locales, s.config.defaultLocale)
-      : s.config.defaultLocale;
-  ctx.state.maintenanceUpcoming = upcomingWindow(state, scope, now, s.announceMs, lang);
+  const { locales, defaultLocale, catalogs } = s.config;
+  const lang = locales.length > 1 ? negotiateLocale(ctx.get('Accept-Language'), locales, defaultLocale) : defaultLocale;
+  const window = upcomingWindow(state, scope, now, s.announceMs, lang) as UpcomingWindow;
+  const t = catalogs[lang];
+  ctx.state.maintenanceUpcoming = { ...window, lang, label: t.scheduled, fullStop: t.fullStop ?? '.' };
 }
 
 function baseFacts(s: Setup, ctx: ParameterizedContext): RequestFacts {

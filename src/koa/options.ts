@@ -2,7 +2,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { DecisionTrace, MaintenanceUser } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
-import { CATALOG_KEYS, CATALOGS, type Catalog, LOCALE_TAG } from '../core/i18n.js';
+import { CATALOG_KEYS, CATALOGS, type Catalog, LOCALE_TAG, REQUIRED_CATALOG_KEYS } from '../core/i18n.js';
 import { ipEntryProblem } from '../core/ip.js';
 import { trimSlash } from '../core/rules.js';
 import { checkScopeName } from '../core/scope.js';
@@ -472,7 +472,7 @@ function resolveCatalogs(raw: unknown): Record<string, Catalog> {
         invalidOption(`translations.${locale}.${k}`, 'must be a non-empty string', v);
     }
     const base = catalogs[locale] ?? catalogs[locale.split('-')[0]];
-    const missing = base ? [] : CATALOG_KEYS.filter((k) => !(k in t));
+    const missing = base ? [] : REQUIRED_CATALOG_KEYS.filter((k) => !(k in t));
     if (missing.length > 0) {
       invalidOption(
         `translations.${locale}`,

@@ -4,11 +4,13 @@ import type { ParameterizedContext } from 'koa';
 import { hashSecret } from '../core/bypass.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
+import { type LocalizedText, messageView, negotiateLocale } from '../core/i18n.js';
 import { checkScopeName, stateInForce } from '../core/scope.js';
 import { type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
 import { publicStatusBody, scopesBody, statusBody } from '../core/status.js';
 import { ON_NOTES, type OnNote, planOn } from '../core/switch-on.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
+import { createRenderer, type Renderer } from './render.js';
 import { neverCache } from './respond.js';
 import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath, windowRequest } from './toggle-rules.js';
 
@@ -33,11 +35,26 @@ const STATUS_OF: Partial<Record<MaintenanceError['code'], number>> = {
 
 const wantsJson = (ctx: ParameterizedContext) => ctx.accepts('html', 'json') === 'json';
 
+let refusedPage: Renderer | undefined;
+
+/** Titles of the refusal page, by HTTP status. */
+const REFUSED_TITLES: Readonly<Record<number, string>> = {
+  403: 'Not allowed',
+  409: 'Not switched',
+  400: 'Not switched',
+};
+
+/** A refusal: JSON for scripts, a small page for browsers, plain text for the rest (curl). */
 function answer(ctx: ParameterizedContext, status: number, error: string, message: string): void {
   ctx.status = status;
   neverCache(ctx);
-  if (wantsJson(ctx)) ctx.body = { error, message };
-  else {
+  const kind = ctx.accepts('json', 'html', 'text');
+  if (kind === 'json' && wantsJson(ctx)) ctx.body = { error, message };
+  else if (kind === 'html' && ctx.get('Accept').includes('html')) {
+    refusedPage ??= createRenderer({ viewsDir: [], template: 'maintenance-refused.html' });
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = refusedPage({ title: REFUSED_TITLES[status] ?? 'Maintenance mode', message });
+  } else {
     ctx.type = 'text/plain; charset=utf-8';
     ctx.body = `${message}\n`;
   }
@@ -214,7 +231,7 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     prefix: r.config.prefix,
     messageMaxLength: MESSAGE_MAX_LENGTH,
     store: s.storeDescription,
-    history,
+    history: history.map((e) => ({ ...e, messageView: readerView(ctx, e.message) })),
     bypassLink,
     unreadable,
     scopes: scopes.map(({ scope, state: scoped }) => ({
@@ -225,7 +242,23 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
   });
 }
 
-/** `public.json`: for everyone, cross-origin too; the state in force for `?scope=` when given. */
+/** The language a reader of `ctx` gets `message` in: the best of its own languages for `Accept-Language`. */
+function readerLanguageOf(ctx: ParameterizedContext, message: LocalizedText): string {
+  const tags = Object.keys(message);
+  return negotiateLocale(ctx.get('Accept-Language'), tags, 'en' in message ? 'en' : tags[0]);
+}
+
+/** A message as the reader of `ctx` sees it: in their language, with its other languages named. */
+function readerView(ctx: ParameterizedContext, message: string | LocalizedText | undefined) {
+  return typeof message === 'object'
+    ? messageView(message, readerLanguageOf(ctx, message), 'en')
+    : messageView(message, 'en', 'en');
+}
+
+/**
+ * `public.json`: for everyone, cross-origin too; the state in force for `?scope=` when given. A message in several
+ * languages is given in the reader's (`Accept-Language`, among the message's own languages), with `lang` naming it.
+ */
 async function publicStatus(r: Routes, ctx: ParameterizedContext): Promise<void> {
   const s = r.service();
   const scope = statusScopeOf(ctx);
@@ -235,7 +268,10 @@ async function publicStatus(r: Routes, ctx: ParameterizedContext): Promise<void>
   const inForce = scope === undefined ? { state: global } : stateInForce(global, await s.getState(scope), scope, now);
   neverCache(ctx);
   ctx.set('Access-Control-Allow-Origin', '*');
-  ctx.body = publicStatusBody(inForce.state, inForce.scope, now);
+  ctx.vary('Accept-Language');
+  const message = inForce.state.message;
+  const lang = typeof message === 'object' ? readerLanguageOf(ctx, message) : undefined;
+  ctx.body = publicStatusBody(inForce.state, inForce.scope, now, lang);
 }
 
 /** Builds the handlers for one configuration. */

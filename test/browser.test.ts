@@ -1,89 +1,33 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { createDemoApp } from '../examples/demo/app.js';
-import { MaintenanceService } from '../src/index.js';
-import { captureLogger } from './helpers/app.js';
+import type { Browser } from 'playwright-core';
+import type { MaintenanceService } from '../src/index.js';
+import { type BrowserDemo, CHROMIUM, RESULTS, startBrowserDemo, unexpected } from './helpers/browser.js';
 import { requireBinary } from './helpers/system.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const RESULTS = resolve(__dirname, '..', '..', 'test-results');
-/** Chromium logs the document's own 503 status as a console error; that one line is the expected answer. */
-const DOCUMENT_503 =
-  'console: Failed to load resource: the server responded with a status of 503 (Service Unavailable)';
-const unexpected = (problems: string[]) => problems.filter((p) => p !== DOCUMENT_503);
-
-/** Every console error, page error and failed request of a page, so the test can assert there were none. */
-function watch(page: Page) {
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on('request', (r) => {
-    if (!r.url().startsWith('http://127.0.0.1:') && !r.url().startsWith('data:')) problems.push(`external: ${r.url()}`);
-  });
-  return problems;
-}
 
 describe('in a real browser: the demo, the status page and the 503 page', function () {
   this.timeout(60_000);
-  let dir: string;
-  let server: Server;
+  let demo: BrowserDemo;
   let base: string;
   let browser: Browser;
   let service: MaintenanceService;
-  const contexts: BrowserContext[] = [];
+  const contexts: Array<{ close(): Promise<void> }> = [];
 
   before(async function () {
     requireBinary(this, CHROMIUM, 'chromium');
-    mkdirSync(RESULTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'kmm-browser-'));
-    service = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), logger: captureLogger() });
-    server = createDemoApp({ service }).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    demo = await startBrowserDemo();
+    ({ base, browser, service } = demo);
   });
   after(async () => {
-    if (!server) return; // skipped: chromium is not installed
     await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
+    await demo?.close(); // undefined when skipped: chromium is not installed
   });
 
-  async function newPage(viewport = { width: 1280, height: 800 }) {
-    const context = await browser.newContext({ viewport, colorScheme: 'light' });
-    contexts.push(context);
-    const page = await context.newPage();
-    return { page, problems: watch(page) };
-  }
+  const newPage = (viewport = { width: 1280, height: 800 }) => demo.newPage({ viewport });
 
   it('lets the superuser switch maintenance on and off from the status page while visitors see the 503 page', async () => {
     const admin = await newPage();
-    await admin.page.goto(`${base}/login`);
-    await admin.page.fill('input[name=username]', 'demo');
-    await admin.page.fill('input[name=password]', 'demo');
-    await Promise.all([admin.page.waitForURL(`${base}/`), admin.page.click('#sign-in')]);
+    await demo.signIn(admin.page);
     expect(await admin.page.textContent('header')).to.include('Signed in as demo');
 
     await admin.page.goto(`${base}/maintenance-mode/`);
@@ -120,10 +64,7 @@ describe('in a real browser: the demo, the status page and the 503 page', functi
 
   it('plans a window from the status page: the banner announces it, the 503 page follows, then it is switched off', async () => {
     const admin = await newPage();
-    await admin.page.goto(`${base}/login`);
-    await admin.page.fill('input[name=username]', 'demo');
-    await admin.page.fill('input[name=password]', 'demo');
-    await Promise.all([admin.page.waitForURL(`${base}/`), admin.page.click('#sign-in')]);
+    await demo.signIn(admin.page);
     await admin.page.goto(`${base}/maintenance-mode/`);
     // Two seconds ahead, in UTC as the form says (a datetime-local value has no zone).
     const start = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2000);

@@ -28,9 +28,17 @@ describe('pages: what people read', () => {
       .set('Accept-Language', 'de')
       .expect(200);
     expect(de.text).to.not.include('[object Object]');
-    expect(de.text).to.include('<span lang="de">“Um 3 zurück”</span> <span class="muted">(also in en, ja)</span>');
+    expect(de.text).to.include(
+      '<span class="msg" lang="de">“Um 3 zurück”</span> <span class="muted">(also in en, ja)</span>',
+    );
     const en = await t.request().get('/maintenance-mode/').set('x-user', ALICE).expect(200);
-    expect(en.text).to.include('<span lang="en">“Back at 3”</span> <span class="muted">(also in de, ja)</span>');
+    expect(en.text).to.include(
+      '<span class="msg" lang="en">“Back at 3”</span> <span class="muted">(also in de, ja)</span>',
+    );
+    await t.service.enable({ scope: 'billing', message: MESSAGE });
+    const scoped = await t.request().get('/maintenance-mode/').set('x-user', ALICE).set('Accept-Language', 'ja');
+    expect(scoped.text).to.not.include('[object Object]');
+    expect(scoped.text).to.include('<span lang="ja">3時に再開</span> <span class="muted">(also in de, en)</span>');
   });
 
   it("gives public.json's message in the reader's language, naming it, with Vary: Accept-Language", async () => {

@@ -363,7 +363,7 @@ describe('maintenanceRoutes(): the status page', () => {
     expect(r.text).to.include('<title>Maintenance mode: on</title>');
     expect(r.text).to.include('Disk swap &lt;today&gt;');
     expect(r.text).to.include('action="/maintenance-mode/off?next=/maintenance-mode/"');
-    expect(r.text).to.match(/off → on<br><span>“Disk swap &lt;today&gt;”<\/span><\/td><td>ops<\/td>/);
+    expect(r.text).to.match(/off → on<br><span class="msg">“Disk swap &lt;today&gt;”<\/span><\/td><td>ops<\/td>/);
     await t.request().get('/maintenance-mode').set('x-user', ALICE).expect(200);
     await t.request().get('/maintenance-mode/').set('x-user', BOB).expect(403);
   });

@@ -238,6 +238,7 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
       scope,
       summary: summarize(scoped, now),
       ...statusBody(scoped, now),
+      messageView: readerView(ctx, scoped.message),
     })),
   });
 }

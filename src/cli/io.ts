@@ -5,8 +5,14 @@ import { LOCALE_TAG } from '../core/i18n.js';
 
 /** Where the CLI reads and writes; `process` by default, fakes in tests. */
 export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+  readonly stdout: {
+    /** Writes output for people or scripts. */
+    write(text: string): unknown;
+  };
+  readonly stderr: {
+    /** Writes an error or a usage problem. */
+    write(text: string): unknown;
+  };
   readonly stdin?: NodeJS.ReadableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;

@@ -181,28 +181,35 @@ export interface MaintenanceConfig {
   readonly ignoreAuthenticatedUser: boolean;
   readonly ignoreStaff: boolean;
   readonly ignoreSuperuser: boolean;
+  /** As {@link MaintenanceOptions.getUser}. */
   readonly getUser?: MaintenanceOptions['getUser'];
   readonly logoutAuthenticatedUser: boolean;
   readonly logoutStaffUser: boolean;
   readonly logoutSuperuser: boolean;
+  /** As {@link MaintenanceOptions.logout}. */
   readonly logout?: MaintenanceOptions['logout'];
   readonly ignoreIpAddresses: ReadonlyArray<string | RegExp>;
+  /** As {@link MaintenanceOptions.getClientIpAddress}. */
   readonly getClientIpAddress?: MaintenanceOptions['getClientIpAddress'];
   readonly ignoreUrls: ReadonlyArray<string | RegExp>;
   readonly ignoreTests: boolean;
   readonly redirectUrl?: string;
+  /** As {@link MaintenanceOptions.responseType}. */
   readonly responseType: NonNullable<MaintenanceOptions['responseType']>;
   readonly template: string;
   readonly viewsDir: readonly string[];
+  /** As {@link MaintenanceOptions.getContext}. */
   readonly getContext?: MaintenanceOptions['getContext'];
   readonly statusCode: number;
   readonly retryAfter: number | null;
   readonly healthPaths: readonly string[];
   readonly bypass?: Required<BypassOptions>;
   readonly exposeDecision: boolean;
+  /** As {@link MaintenanceOptions.scope}. */
   readonly scope?: MaintenanceOptions['scope'];
   readonly announceBeforeSeconds: number;
   readonly hold?: Required<HoldOptions>;
+  /** As {@link MaintenanceOptions.onDecision}. */
   readonly onDecision?: MaintenanceOptions['onDecision'];
   /** Every available catalog, complete (built-ins with the overrides, and added languages). */
   readonly catalogs: Readonly<Record<string, Catalog>>;
@@ -210,7 +217,8 @@ export interface MaintenanceConfig {
   readonly defaultLocale: string;
 }
 
-const KNOWN_KEYS = [
+/** The names of every `maintenance()` option (the README's table lists exactly these). */
+export const KNOWN_KEYS = [
   'service',
   'ignoreAdminSite',
   'adminPath',

@@ -32,14 +32,15 @@ export interface MaintenanceRoutesConfig {
   readonly publicStatus: boolean;
 }
 
-const KNOWN = ['prefix', 'isSuperuser', 'service', 'getUpdatedBy', 'publicStatus'] as const;
+/** The names of every `maintenanceRoutes()` option (the README's table lists exactly these). */
+export const ROUTES_OPTION_NAMES = ['prefix', 'isSuperuser', 'service', 'getUpdatedBy', 'publicStatus'] as const;
 
 /** Validates toggle-route options (fail fast, with the fix). */
 export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): MaintenanceRoutesConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     invalidOption('maintenanceRoutes(options)', 'takes an options object', input);
   }
-  const o = knownEntries(input, KNOWN, 'maintenanceRoutes()');
+  const o = knownEntries(input, ROUTES_OPTION_NAMES, 'maintenanceRoutes()');
   const prefix = o.prefix ?? ROUTES_DEFAULTS.prefix;
   if (typeof prefix !== 'string' || !prefix.startsWith('/') || trimSlash(prefix) === '/') {
     invalidOption('prefix', 'must be a path such as "/maintenance-mode" (not "/")', prefix);

@@ -58,7 +58,8 @@ export interface MaintenanceServiceConfig {
   readonly logger: MaintenanceLogger;
 }
 
-const KNOWN = [
+/** The names of every `MaintenanceService` option (the README's table lists exactly these). */
+export const SERVICE_OPTION_NAMES = [
   'store',
   'redisUrl',
   'postgresUrl',
@@ -81,7 +82,7 @@ export function resolveServiceOptions(
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     invalidOption('MaintenanceService options', 'must be an object', raw);
   }
-  const o = knownEntries(raw, KNOWN, 'MaintenanceService');
+  const o = knownEntries(raw, SERVICE_OPTION_NAMES, 'MaintenanceService');
   if ('store' in o && !isKeyvLike(o.store)) {
     invalidOption('store', 'must be a keyv instance (e.g. new Keyv() or createRedisStore(url))', o.store);
   }

@@ -23,7 +23,9 @@ import { createKeyvScopeTable } from './keyv-scopes.js';
 
 /** Where warnings go. `console` fits; so do pino and winston loggers. */
 export interface MaintenanceLogger {
+  /** An outage, a lost push or history entry, a risky setup: once per occurrence. */
   warn(message: string): void;
+  /** A recovery (the store readable again); `warn` is used when there is no `info`. */
   info?(message: string): void;
 }
 

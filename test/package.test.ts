@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { expect } from 'chai';
+
+const ROOT = join(__dirname, '..', '..');
+
+describe('the package as npm would publish it', function () {
+  this.timeout(60_000);
+  // dist/ is built by `npm test` (pretest); --ignore-scripts keeps pack from building it again.
+  const packed = () => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    return new Set((JSON.parse(r.stdout)[0].files as Array<{ path: string }>).map((f) => f.path));
+  };
+
+  it('ships the code, the views, the sources its maps point at, the licence and the changelog, and no tests', () => {
+    const files = packed();
+    for (const f of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/bin.js',
+      'views/503.html',
+      'LICENSE',
+      'CHANGELOG.md',
+    ]) {
+      expect(files, f).to.include(f);
+    }
+    expect([...files].filter((f) => /^(test|build|bench|examples)\//.test(f))).to.deep.equal([]);
+    const maps = [...files].filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).to.be.greaterThan(20);
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(join(ROOT, map), 'utf8')) as { sources: string[] };
+      for (const source of sources) {
+        const target = normalize(join(dirname(map), source));
+        expect(files, `${map} points at ${target}, which is not shipped`).to.include(target);
+      }
+    }
+  });
+
+  it('says where it lives and under which licence', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg).to.include({ license: 'MIT', homepage: 'https://www.npmjs.com/package/koa-maintenance-mode' });
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).to.match(/^MIT License/);
+  });
+});

@@ -1,0 +1,257 @@
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { expect } from 'chai';
+import { statusBody } from '../src/core/status.js';
+import { KNOWN_KEYS } from '../src/koa/options.js';
+import { ROUTES_OPTION_NAMES } from '../src/koa/toggle-rules.js';
+import { SERVICE_OPTION_NAMES } from '../src/service/service-options.js';
+import { freePort } from './helpers/redis.js';
+
+const ROOT = join(__dirname, '..', '..');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+
+interface Block {
+  readonly lang: string;
+  readonly body: string;
+  /** What the `<!-- example: … -->` line before the block names, if any. */
+  readonly example?: string;
+  readonly line: number;
+}
+
+/** Every fenced code block of a Markdown text, with the example marker on the line before it. */
+function blocksOf(markdown: string): Block[] {
+  const lines = markdown.split('\n');
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\w*)\s*$/.exec(lines[i]);
+    if (!open) continue;
+    const end = lines.indexOf('```', i + 1);
+    const marker = /^<!-- example: (.+?) -->$/.exec(lines[i - 1] ?? '');
+    blocks.push({ lang: open[1], body: lines.slice(i + 1, end).join('\n'), example: marker?.[1], line: i + 1 });
+    i = end;
+  }
+  return blocks;
+}
+
+/** The part of a file a README block shows: between `#region readme` and `#endregion`, else the whole file. */
+function shown(path: string): string {
+  const text = readFileSync(join(ROOT, path.split('#')[0]), 'utf8');
+  const region = /#region readme[^\n]*\n([\s\S]*?)\n[^\n]*#endregion/.exec(text);
+  return region ? region[1] : text.replace(/\n$/, '');
+}
+
+const BLOCKS = blocksOf(README);
+const files = (ext: string) => BLOCKS.filter((b) => b.example?.endsWith(ext)).map((b) => b.example as string);
+
+/** Runs a command in `cwd` and resolves with its exit code and output; kills it after `limitMs`. */
+function exec(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, input = '') {
+  return new Promise<{ code: number | null; out: string }>((done) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, out });
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** A temp dir with `npm` and `npx` on PATH that run the README's commands against this repository. */
+function sandbox() {
+  const dir = mkdtempSync(join(tmpdir(), 'kmm-readme-'));
+  const bin = mkdtempSync(join(tmpdir(), 'kmm-readme-bin-'));
+  const shim = join(ROOT, 'build', 'test', 'helpers', 'readme-shim.js');
+  for (const tool of ['npm', 'npx']) {
+    writeFileSync(join(bin, tool), `#!/bin/sh\nexec "${process.execPath}" "${shim}" ${tool} "$@"\n`);
+    chmodSync(join(bin, tool), 0o755);
+  }
+  const env = { PATH: `${bin}:${process.env.PATH}`, README_REPO: ROOT, USER: 'readme', LANG: 'C' };
+  const dispose = () => {
+    for (const d of [dir, bin]) rmSync(d, { recursive: true, force: true });
+  };
+  return { dir, env, dispose };
+}
+
+describe('README: every code block is a tested example', function () {
+  this.timeout(120_000);
+
+  it('names, before every code block, the file it shows, and shows that file verbatim', () => {
+    expect(BLOCKS.length).to.be.greaterThan(20);
+    for (const block of BLOCKS) {
+      expect(block.example, `README.md:${block.line} has no <!-- example: … --> line`).to.be.a('string');
+      if (block.example === 'src layout') continue;
+      expect(block.body, `README.md:${block.line} differs from ${block.example}`).to.equal(
+        shown(block.example as string),
+      );
+    }
+  });
+
+  it('uses every file of examples/readme/', () => {
+    const used = new Set(BLOCKS.map((b) => basename((b.example ?? '').split('#')[0])));
+    const dir = join(ROOT, 'examples', 'readme');
+    for (const file of readdirSync(dir)) {
+      if (file !== 'tsconfig.json') expect(used, `${file} is in no README block`).to.include(file);
+    }
+  });
+
+  for (const example of files('.mts')) {
+    it(`runs ${example}: compiled as an app would (the package by name, strict), exits 0`, async () => {
+      const box = sandbox();
+      try {
+        const js = join(ROOT, 'build', example.replace(/\.mts$/, '.mjs'));
+        const r = await exec(process.execPath, [js], box.dir, {
+          ...box.env,
+          PORT: '0',
+          METRICS_PORT: String(await freePort()),
+        });
+        expect(r.code, r.out).to.equal(0);
+      } finally {
+        box.dispose();
+      }
+    });
+  }
+
+  for (const example of files('.sh')) {
+    it(`runs ${example} in a shell, every command succeeding`, async () => {
+      const box = sandbox();
+      try {
+        copyFileSync(
+          join(ROOT, 'examples', 'readme', 'maintenance.config.cjs'),
+          join(box.dir, 'maintenance.config.cjs'),
+        );
+        const r = await exec('bash', ['-e', join(ROOT, example)], box.dir, box.env, 'y\n');
+        expect(r.code, r.out).to.equal(0);
+      } finally {
+        box.dispose();
+      }
+    });
+  }
+
+  it('shows the .gitignore lines that keep what the demo and the CLI leave out of a repository', async () => {
+    const box = sandbox();
+    try {
+      copyFileSync(join(ROOT, 'examples', 'readme', 'gitignore'), join(box.dir, '.gitignore'));
+      const cli = join(ROOT, 'dist', 'cli', 'bin.js');
+      for (const args of [['on'], ['on', '--scope', 'billing'], ['off'], ['history']]) {
+        expect((await exec(process.execPath, [cli, ...args], box.dir, box.env)).code).to.equal(0);
+      }
+      await exec('bash', ['-e', join(ROOT, 'examples', 'readme', 'try-it.sh')], box.dir, box.env);
+      expect(readdirSync(box.dir).filter((f) => f.startsWith('maintenance_mode_state.json')).length).to.be.at.least(3);
+      spawnSync('git', ['init', '-q'], { cwd: box.dir });
+      const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+        cwd: box.dir,
+        encoding: 'utf8',
+      });
+      expect(status.stdout.split('\n').filter(Boolean)).to.deep.equal(['?? .gitignore']);
+      for (const line of shown('examples/readme/gitignore').split('\n')) {
+        expect(readFileSync(join(ROOT, '.gitignore'), 'utf8').split('\n'), line).to.include(line);
+      }
+    } finally {
+      box.dispose();
+    }
+  });
+
+  it('uses times from now, never a fixed date that will pass', () => {
+    const dir = join(ROOT, 'examples', 'readme');
+    const texts = [README, ...readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'))];
+    for (const text of texts) {
+      for (const [date] of text.matchAll(/\b\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?Z?/g)) {
+        expect(Date.parse(date), date).to.be.above(Date.now() + 365 * 86_400_000);
+      }
+    }
+  });
+
+  it('lists the src folders as they are', () => {
+    const block = BLOCKS.find((b) => b.example === 'src layout') as Block;
+    const listed = [...block.body.matchAll(/^ {2}([a-z]+)\/ /gm)].map((m) => m[1]).sort();
+    const real = readdirSync(join(ROOT, 'src'))
+      .filter((f) => statSync(join(ROOT, 'src', f)).isDirectory())
+      .sort();
+    expect(listed).to.deep.equal(real);
+  });
+});
+
+/** The first column of the Markdown table under the heading `heading` (up to the next heading). */
+function tableNames(heading: string, column = 0): string[] {
+  const start = README.indexOf(`\n${heading}\n`);
+  expect(start, heading).to.be.above(-1);
+  const section = README.slice(start + heading.length + 2).split(/\n#{2,3} /)[0];
+  return [...section.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1]).filter((_, i) => i >= column);
+}
+
+describe('README: the tables say what the code does', () => {
+  it('lists exactly the options of maintenance()', () => {
+    expect(tableNames('## Middleware options').sort()).to.deep.equal([...KNOWN_KEYS].sort());
+  });
+
+  it('lists exactly the options of MaintenanceService', () => {
+    expect(tableNames('## Service options').sort()).to.deep.equal([...SERVICE_OPTION_NAMES].sort());
+  });
+
+  it('lists exactly the options of maintenanceRoutes(), and the fields of /status', () => {
+    expect(tableNames('## Toggle and status routes').sort()).to.deep.equal([...ROUTES_OPTION_NAMES].sort());
+    const row = /\| `GET \/maintenance-mode\/status` \| superusers: `\{ ([^}]+) \}`/.exec(README) as RegExpExecArray;
+    const fields = Object.keys({ ...statusBody({ enabled: false }, new Date()), scopes: {} });
+    expect(row[1].split(', ').sort()).to.deep.equal(fields.sort());
+  });
+
+  it('names exactly the peer dependencies', () => {
+    const sentence = /\n(`koa`[^.]*?) are peer dependencies/.exec(README) as RegExpExecArray;
+    const named = [...sentence[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]).sort();
+    expect(named).to.deep.equal(Object.keys(PKG.peerDependencies).sort());
+  });
+
+  it('links every section from its contents, and every link to a heading or file that exists', () => {
+    const anchor = (heading: string) =>
+      heading
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} -]/gu, '')
+        .replace(/ /g, '-');
+    const headings = [...README.matchAll(/^#{2,3} (.+)$/gm)].map((m) => anchor(m[1]));
+    const contents = README.slice(README.indexOf('## Contents'), README.indexOf('## Which setup'));
+    for (const h of [...README.matchAll(/^## (.+)$/gm)].map((m) => m[1])) {
+      if (h !== 'Contents') expect(contents, `## ${h} is not in the contents`).to.include(`(#${anchor(h)})`);
+    }
+    for (const [, target] of README.matchAll(/\]\(([^)]+)\)/g)) {
+      if (target.startsWith('http')) continue;
+      if (target.startsWith('#')) expect(headings, target).to.include(target.slice(1));
+      else expect(existsSync(join(ROOT, target.split('#')[0])), target).to.equal(true);
+    }
+  });
+});
+
+describe('README: the reference and the package', function () {
+  this.timeout(120_000);
+
+  it('builds the API reference from the JSDoc without a warning (no export undocumented)', () => {
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--emit', 'none', '--treatWarningsAsErrors'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+  });
+});

@@ -63,7 +63,10 @@ function npm(args: string[]): void {
     }
     return;
   }
-  if (command === 'start') return start();
+  if (command === 'start') {
+    start();
+    return;
+  }
   if (command === 'test') {
     if (!pkg.scripts.test) fail('package.json has no test script');
     return; // the suite is what runs this

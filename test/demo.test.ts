@@ -1,4 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -51,5 +54,52 @@ describe('demo app (npm start)', () => {
     await request().get('/api/products').expect(200);
     await service.disable({ scope: 'checkout' });
     await request().get('/checkout').expect(200);
+  });
+});
+
+describe('demo and CLI scripts: first runs end in one clear line, never a stack trace', function () {
+  this.timeout(60_000);
+  const root = join(__dirname, '..', '..');
+
+  it('says which port is taken, and how to pick another, when 3000 (PORT) is in use', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-demo-port-'));
+    try {
+      const r = spawnSync(process.execPath, [join(root, 'build', 'examples', 'demo', 'server.js')], {
+        cwd: dir,
+        env: { ...process.env, PORT: String(port) },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(r.status).to.equal(1);
+      expect(r.stderr.trim()).to.equal(
+        `Error: port ${port} is in use by another program; stop it, or start the demo on another port: PORT=3001 npm start`,
+      );
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('builds the CLI on the first `npm run maintenance-mode` in a fresh checkout, then runs it', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'kmm-fresh-'));
+    try {
+      for (const entry of ['src', 'views', 'scripts', 'tsconfig.json', 'package.json']) {
+        cpSync(join(root, entry), join(repo, entry), { recursive: true });
+      }
+      symlinkSync(join(root, 'node_modules'), join(repo, 'node_modules'));
+      const r = spawnSync(process.execPath, [join(repo, 'scripts', 'maintenance-mode.cjs'), 'status'], {
+        cwd: repo,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.stderr).to.equal('Building the CLI first (npm run build)…\n');
+      expect(r.status).to.equal(0);
+      expect(r.stdout).to.match(/^Maintenance mode is off\. State: the state file /);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });

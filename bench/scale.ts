@@ -4,12 +4,15 @@
  *   and on one PostgreSQL; p50/p99 over 200 toggles from the start of the write until all 50 hold the new state.
  * - Scopes: 10,000 tenant scopes seen by one process: memory beyond the states themselves, store reads per request
  *   at steady state, and timers/connections before and after (none per scope).
+ * - The fleet (bench/fleet-scale.ts): enable() until every one of 50 and 200 instances confirmed, and what presence
+ *   costs the store. `SCALE_ONLY=propagation|scopes|fleet` runs one part.
  * Run with `node --expose-gc` (the npm script does). A benchmark, not a test.
  */
 import Koa from 'koa';
 import { createPostgresStore, createRedisStore, type KeyvLike, MaintenanceService, maintenance } from '../src/index.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { startRedis } from '../test/helpers/redis.js';
+import { fleetAtScale, postgresBackend, redisBackend } from './fleet-scale.js';
 
 const INSTANCES = Number(process.env.SCALE_INSTANCES ?? 50);
 const TOGGLES = Number(process.env.SCALE_TOGGLES ?? 200);
@@ -139,13 +142,21 @@ async function scopes(redisUrl: string): Promise<void> {
 }
 
 async function main() {
+  const only = process.env.SCALE_ONLY; // 'propagation', 'scopes' or 'fleet': one part
   const redis = await startRedis();
-  const postgres = await startPostgres();
+  const postgres = await startPostgres(1200); // 200 fleet instances: a LISTEN connection and a pool each
   try {
     console.log(`node ${process.version}, ${INSTANCES} instances, ${TOGGLES} toggles`);
-    await propagation('Redis', () => createRedisStore(redis.url));
-    await propagation('PostgreSQL', () => createPostgresStore(postgres.url));
-    await scopes(redis.url);
+    if (!only || only === 'propagation') {
+      await propagation('Redis', () => createRedisStore(redis.url));
+      await propagation('PostgreSQL', () => createPostgresStore(postgres.url));
+    }
+    if (!only || only === 'scopes') await scopes(redis.url);
+    if (!only || only === 'fleet') {
+      console.log('\nThe fleet: instances in 4 worker processes, each with its own store connections:');
+      await fleetAtScale(await redisBackend(redis.url));
+      await fleetAtScale(await postgresBackend(postgres.url));
+    }
   } finally {
     await redis.dispose();
     await postgres.dispose();

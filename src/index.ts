@@ -12,9 +12,18 @@ export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
 export type { Catalog, LocalizedText } from './core/i18n.js';
 export { ACCEPT_LANGUAGE_LIMITS, CATALOGS, negotiateLocale } from './core/i18n.js';
 export type { KeyvLike } from './core/keyv-like.js';
+export type { Fleet, FleetInstance, PresenceRecord } from './core/presence.js';
+export { PRESENCE_DEFAULTS, STALE_AFTER_INTERVALS } from './core/presence.js';
 export { hostnameScope, isScopeName, SCOPE_NAME } from './core/scope.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';
-export { blocksRequests, isActive, MESSAGE_MAX_BYTES, MESSAGE_MAX_LENGTH } from './core/state.js';
+export {
+  blocksRequests,
+  isActive,
+  LEASE_LIMITS,
+  MESSAGE_MAX_BYTES,
+  MESSAGE_MAX_LENGTH,
+  revisionOf,
+} from './core/state.js';
 export type { UpcomingWindow } from './core/upcoming.js';
 export {
   createMaintenanceController,
@@ -34,6 +43,7 @@ export type {
   MaintenanceContext,
   MaintenanceOptions,
   MaintenanceResponseKind,
+  PresenceOptions,
 } from './koa/options.js';
 export { BYPASS_DEFAULTS, DEFAULT_HEALTH_PATHS, DEFAULTS, HOLD_DEFAULTS } from './koa/options.js';
 export { maintenanceRoutes } from './koa/toggle-routes.js';
@@ -43,8 +53,8 @@ export type { MaintenanceScopeOptions } from './service/jobs.js';
 export { withMaintenanceOff, withMaintenanceOn } from './service/jobs.js';
 export type { StatusRecord } from './service/log-filter.js';
 export { createMaintenanceLogFilter, requireNotMaintenanceMode503 } from './service/log-filter.js';
-export type { MaintenanceServiceEvents } from './service/service.js';
-export { getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service/service.js';
+export type { MaintenanceServiceEvents, WaitForFleetOptions } from './service/service.js';
+export { FLEET_WAIT_DEFAULTS, getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service/service.js';
 export type { MaintenanceServiceOptions } from './service/service-options.js';
 export { POSTGRES_URL_ENV, REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service/service-options.js';
 export { FileStateStore, STATE_KEY } from './store/file-store.js';

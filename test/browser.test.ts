@@ -35,7 +35,7 @@ describe('in a real browser: the demo, the status page and the 503 page', functi
     await admin.page.fill('#message', 'We are upgrading the database. Back in an hour.');
     await Promise.all([admin.page.waitForURL(`${base}/maintenance-mode/`), admin.page.click('#switch-on')]);
     expect(await admin.page.textContent('#summary')).to.equal('On');
-    expect(await admin.page.textContent('table'))
+    expect(await admin.page.textContent('#history-heading + table'))
       .to.include('off → on')
       .and.include('demo');
     await admin.page.screenshot({ path: join(RESULTS, 'status-page.png'), fullPage: true });

@@ -65,7 +65,8 @@ describe('embedded file store', () => {
     await s.enable({ message: 'Back soon', end: inSeconds(60), by: 'ops' });
     const doc = JSON.parse(readFileSync(file, 'utf8'));
     expect(doc).to.include({ enabled: true, message: 'Back soon', updatedBy: 'ops' });
-    expect(Object.keys(doc)).to.have.members(['enabled', 'end', 'message', 'updatedAt', 'updatedBy']);
+    expect(Object.keys(doc)).to.have.members(['enabled', 'end', 'message', 'updatedAt', 'updatedBy', 'revision']);
+    expect(doc.revision).to.equal(1); // the store's first write
   });
 
   it('honours a restrictive umask (it may hold a bypass verifier), and leaves no temp file', async () => {
@@ -80,7 +81,7 @@ describe('embedded file store', () => {
     }
     // the state, a scope file and, beside them, the audit history: all 0600 under umask 077; no temp file left behind
     const files = readdirSync(dir).sort();
-    expect(files).to.have.length(3);
+    expect(files).to.have.length(4); // the state, a scope, the history and the revision counter
     expect(files.filter((f) => f.startsWith('state.json.scope.'))).to.have.length(1);
     for (const f of files) expect(statSync(join(dir, f)).mode & 0o777, f).to.equal(0o600);
   });
@@ -242,7 +243,9 @@ describe('embedded file store', () => {
     const final = parseStateDocument(readFileSync(file, 'utf8'));
     expect(final.enabled).to.equal(false); // each writer's last toggle (i = 199) is disable()
     // No temp file or rotation lock is left behind; beside the state only the history (log and rotated log).
-    const left = readdirSync(dir).filter((f) => f !== 'state.json' && !/^state\.json\.history\.jsonl(\.1)?$/.test(f));
+    const left = readdirSync(dir).filter(
+      (f) => f !== 'state.json' && f !== 'state.json.revision' && !/^state\.json\.history\.jsonl(\.1)?$/.test(f),
+    );
     expect(left).to.deep.equal([]);
   });
 

@@ -49,8 +49,9 @@ describe('PostgreSQL store: a real private cluster', function () {
   after(async () => db?.dispose());
 
   it('shares the state between instances in its own tables, and names the server without the password', async () => {
-    const a = instance({ cacheTtlMs: 0 });
-    const b = instance({ cacheTtlMs: 0 });
+    // A fresh cluster's first connections can be slow while the whole suite runs: this test is about sharing.
+    const a = instance({ cacheTtlMs: 0, storeTimeoutMs: 5000 });
+    const b = instance({ cacheTtlMs: 0, storeTimeoutMs: 5000 });
     await a.enable({ message: 'from a', by: 'ops' });
     expect(await b.getState()).to.include({ enabled: true, message: 'from a', updatedBy: 'ops' });
     expect(a.storeDescription).to.equal(`PostgreSQL at ${db.url}`);
@@ -63,6 +64,8 @@ describe('PostgreSQL store: a real private cluster', function () {
       expect(rows.map((r) => r.table_name)).to.deep.equal([
         'maintenance_mode_history',
         'maintenance_mode_keyv',
+        'maintenance_mode_meta',
+        'maintenance_mode_presence',
         'maintenance_mode_scopes',
       ]);
       const state = await client.query("SELECT value FROM maintenance_mode_keyv WHERE key = 'maintenance_mode_state'");
@@ -74,6 +77,21 @@ describe('PostgreSQL store: a real private cluster', function () {
       new MaintenanceService({ postgresUrl: 'postgres://u:secret@127.0.0.1:1/x', logger: captureLogger() })
         .storeDescription,
     ).to.equal('PostgreSQL at postgres://u:***@127.0.0.1:1/x');
+  });
+
+  it('lets many instances first use an empty database at once: the tables are made once, every instance works', async () => {
+    const tablePrefix = `race_${Date.now().toString(36)}`;
+    const logger = captureLogger();
+    const many = Array.from({ length: 8 }, () =>
+      instance({ store: createPostgresStore(db.url, { tablePrefix }), cacheTtlMs: 0, logger }),
+    );
+    // All at once: every store runs its table setup concurrently with the others (a catalogue race for most).
+    await Promise.all(many.map((s, i) => s.enable({ scope: `part-${i}`, by: 'ops' })));
+    const states = await Promise.all(many.map((s, i) => s.getStoredState(`part-${(i + 1) % many.length}`)));
+    expect(states.map((s) => s.enabled)).to.deep.equal(many.map(() => true));
+    // Every switch read what it replaced (a setup that failed would make the read fail: 'unreadable').
+    expect((await many[0].history(20)).map((e) => e.from)).to.deep.equal(many.map(() => 'off'));
+    expect(logger.warnings).to.deep.equal([]); // no store failure on the way
   });
 
   it('pushes 200 toggles to two other instances by LISTEN/NOTIFY within milliseconds (p50/p99 printed)', async () => {

@@ -211,7 +211,7 @@ describe('README: the tables say what the code does', () => {
   it('lists exactly the options of maintenanceRoutes(), and the fields of /status', () => {
     expect(tableNames('## Toggle and status routes').sort()).to.deep.equal([...ROUTES_OPTION_NAMES].sort());
     const row = /\| `GET \/maintenance-mode\/status` \| superusers: `\{ ([^}]+) \}`/.exec(README) as RegExpExecArray;
-    const fields = Object.keys({ ...statusBody({ enabled: false }, new Date()), scopes: {} });
+    const fields = Object.keys({ ...statusBody({ enabled: false }, new Date()), scopes: {}, fleet: {} });
     expect(row[1].split(', ').sort()).to.deep.equal(fields.sort());
   });
 

@@ -31,9 +31,11 @@ describe('withMaintenanceOn / withMaintenanceOff', () => {
     const { service } = pair();
     const end = inSeconds(3600);
     await service.enable({ message: 'planned', end, by: 'ops' });
-    const before = await service.getState();
+    const { revision, ...before } = await service.getState();
     await withMaintenanceOff(async () => expect(await service.isEnabled()).to.equal(false), { service });
-    expect(await service.getState()).to.deep.equal(before);
+    const { revision: after, ...restored } = await service.getState();
+    expect(restored).to.deep.equal(before);
+    expect(after).to.be.greaterThan(revision as number); // a new write of the same state
   });
 
   it("restores even when fn throws, and rethrows fn's error", async () => {

@@ -135,7 +135,7 @@ describe('state: enabledState() / disabledState() validation', () => {
 
   it('rejects a schedule or message passed to disable()', () => {
     expect(() => disabledState({ start: '2026-06-02T00:00:00Z' } as never, NOW))
-      .to.throw(MaintenanceError, /disable\(\) takes only \{ by, source, scope \}; received start/)
+      .to.throw(MaintenanceError, /disable\(\) takes only \{ by, source, scope, reason \}; received start/)
       .with.property('code', 'ERR_MAINTENANCE_INVALID_SCHEDULE');
     expect(disabledState({ by: 'bob' }, NOW)).to.deep.equal({
       enabled: false,

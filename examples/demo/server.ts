@@ -22,6 +22,13 @@ From a second terminal in this directory (the maintenance-mode CLI; npx maintena
 (or without the CLI: echo 1 > maintenance_mode_state.json, echo 0 > maintenance_mode_state.json)
 /healthz, /readyz and /api/health keep answering during maintenance. Ctrl+C stops.`);
 });
+// A graceful stop (Ctrl+C, a deploy's SIGTERM): the instance leaves the fleet, held requests are answered, then it exits.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    server.close();
+    void service.close().finally(() => process.exit(0));
+  });
+}
 server.on('error', (err: NodeJS.ErrnoException) => {
   const problem =
     err.code === 'EADDRINUSE'

@@ -1,5 +1,6 @@
 /** The command line of `maintenance-mode`: the usage text, the options, and one parser with clear mistakes. */
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../core/duration.js';
 import { nearestName } from '../core/suggest.js';
 import { UsageError } from './io.js';
 
@@ -13,6 +14,8 @@ Switch maintenance mode of a koa-maintenance-mode app, or show it.
   history                    show the latest changes (who, when, how)
   why <path>                 which rule lets a request through or blocks it
   render                     write the maintenance page from the state, for a proxy to serve while the app is down
+  fleet                      the instances serving the store: what each applied, runs and holds
+  run [on options] -- CMD    on, wait for every instance to apply it and drain, run CMD, then off (CMD's exit code)
   help                       show this help
 
 Options:
@@ -25,6 +28,10 @@ Options:
   --read-only        block only writes (POST, PUT, PATCH, DELETE) (with on); --read-write blocks every method again
   --dry-run          rehearse: evaluate and report every rule, block nothing (with on); a plain "on" then makes it real
   --secret           generate a bypass secret for this window and print its URL (with on)
+  --wait             after on, wait until every instance applied it and drained (exit 3 with who is behind) (with on)
+  --timeout DUR      how long --wait and run wait for the fleet, e.g. 30s, 2m (default 30s)
+  --lease DUR        the state lapses unless renewed within DUR (run renews it while CMD runs), e.g. 60s (on, run)
+  --keep-on-failure  run leaves maintenance on when CMD fails (exit code not 0)
   --limit N          how many changes history shows (default 20)
   --out FILE, --json-out FILE, --locale L   where render writes the page and its JSON twin, and in which language
   --ip IP, --method M, --superuser, --staff, --user   the request that why evaluates
@@ -42,7 +49,8 @@ Examples:
 
 Store: --config, else MAINTENANCE_MODE_REDIS_URL, else MAINTENANCE_MODE_POSTGRES_URL, else MAINTENANCE_MODE_STATE_FILE_PATH,
 else ./maintenance_mode_state.json — the same default as the app's MaintenanceService.
-Exit codes: 0 ok, 1 error, 2 usage.
+Exit codes: 0 ok, 1 error, 2 usage, 3 the fleet did not settle (run: CMD was not started and the state is restored);
+run exits with CMD's code otherwise.
 `;
 
 /** The options, as node:util parseArgs takes them. */
@@ -69,9 +77,13 @@ const OPTIONS = {
   staff: { type: 'boolean' },
   user: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  lease: { type: 'string' },
+  'keep-on-failure': { type: 'boolean' },
 } as const;
 
-const COMMANDS = ['on', 'off', 'status', 'history', 'why', 'render', 'help'] as const;
+const COMMANDS = ['on', 'off', 'status', 'history', 'why', 'render', 'fleet', 'run', 'help'] as const;
 /** A command of the CLI. */
 export type Command = (typeof COMMANDS)[number];
 const ON = ['on', 'yes', 'true', '1'];
@@ -79,15 +91,29 @@ const OFF = ['off', 'no', 'false', '0'];
 
 /** Options that belong to one command only, and the command(s) they go with. */
 const ONLY: ReadonlyArray<[readonly (keyof typeof OPTIONS)[], readonly Command[]]> = [
-  [['start', 'end', 'message', 'message-in', 'read-only', 'read-write', 'dry-run', 'secret'], ['on']],
+  [
+    ['start', 'end', 'message', 'message-in', 'read-only', 'read-write', 'dry-run', 'secret', 'lease'],
+    ['on', 'run'],
+  ],
+  [['wait'], ['on']],
+  [['timeout'], ['on', 'run']],
+  [['keep-on-failure'], ['run']],
   [['ip', 'method', 'superuser', 'staff', 'user'], ['why']],
   [['out', 'json-out', 'locale'], ['render']],
   [['limit'], ['history']],
-  [['scope'], ['on', 'off', 'status', 'render']],
+  [['scope'], ['on', 'off', 'status', 'render', 'fleet', 'run']],
 ];
 
 /** The parsed command line. */
-export type Parsed = ReturnType<typeof parseValues>['values'] & { readonly command: Command; readonly path?: string };
+export type Parsed = ReturnType<typeof parseValues>['values'] & {
+  readonly command: Command;
+  readonly path?: string;
+  /** `run`: the command after `--` and its arguments. */
+  readonly cmd?: readonly string[];
+  /** `--timeout` and `--lease` in milliseconds. */
+  readonly timeoutMs?: number;
+  readonly leaseMs?: number;
+};
 
 function parseValues(argv: readonly string[]) {
   return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
@@ -119,9 +145,11 @@ function commandOf(word: string | undefined): Command | undefined {
 
 /** Parses `argv`; a mistake throws {@link UsageError} with what to type instead. */
 export function parse(argv: readonly string[]): Parsed {
+  const dashes = argv.indexOf('--');
+  const cmd = dashes === -1 ? undefined : argv.slice(dashes + 1);
   let parsed: ReturnType<typeof parseValues>;
   try {
-    parsed = parseValues(argv);
+    parsed = parseValues(dashes === -1 ? argv : argv.slice(0, dashes));
   } catch (err) {
     explain(err);
   }
@@ -148,7 +176,33 @@ export function parse(argv: readonly string[]): Parsed {
   if (values.limit !== undefined && !/^\d+$/.test(values.limit)) throw new UsageError('--limit takes a whole number.');
   if (values['read-only'] && values['read-write'])
     throw new UsageError('--read-only and --read-write exclude each other.');
-  return { ...values, command, path: positionals[1] };
+  if (values.timeout !== undefined && command === 'on' && !values.wait)
+    throw new UsageError('--timeout goes with --wait.');
+  if (command === 'run' && (cmd === undefined || cmd.length === 0)) {
+    throw new UsageError(
+      'run needs the command after --, e.g. maintenance-mode run --message "Migrating" -- npm run migrate',
+    );
+  }
+  if (command !== 'run' && cmd !== undefined)
+    throw new UsageError(`"${command}" takes no command after --; did you mean run?`);
+  return {
+    ...values,
+    command,
+    path: positionals[1],
+    cmd,
+    timeoutMs: durationOf('--timeout', values.timeout),
+    leaseMs: durationOf('--lease', values.lease),
+  };
+}
+
+/** A duration option in milliseconds (`30s`, `2m`), or a usage error naming it. */
+function durationOf(option: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms === 0) {
+    throw new UsageError(`${option} takes a duration such as 30s, 2m or 1h; received ${JSON.stringify(text)}.`);
+  }
+  return ms;
 }
 
 function checkArity(command: Command, positionals: readonly string[]): void {

@@ -6,8 +6,10 @@ import type { MaintenanceOptions } from '../koa/options.js';
 import { MaintenanceService } from '../service/service.js';
 import { type MaintenanceServiceOptions, resolveServiceOptions } from '../service/service-options.js';
 import { type Parsed, parse, USAGE } from './args.js';
+import { fleet } from './commands/fleet.js';
 import { history } from './commands/history.js';
 import { render } from './commands/render.js';
+import { run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { toggle } from './commands/toggle.js';
 import { why } from './commands/why.js';
@@ -35,8 +37,10 @@ function serviceFor(config: MaintenanceServiceOptions, io: CliIo): MaintenanceSe
   return new MaintenanceService({ ...config, ...source, logger: silent } as MaintenanceServiceOptions);
 }
 
-async function run(p: Parsed, service: MaintenanceService, io: CliIo, options: MaintenanceOptions | undefined) {
+async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, options: MaintenanceOptions | undefined) {
   if (p.command === 'history') return history(p, service, io);
+  if (p.command === 'fleet') return fleet(p, service, io);
+  if (p.command === 'run') return run(p, service, io, await service.storedStateForSwitch(p.scope));
   if (p.command === 'on' || p.command === 'off')
     return toggle(p, service, io, await service.storedStateForSwitch(p.scope));
   const current = await service.getStoredState(p.scope);
@@ -65,7 +69,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   try {
     const { maintenance: options, ...config } = parsed.config ? loadConfig(parsed.config, io.cwd) : {};
     service = serviceFor(config, io);
-    return await run(parsed, service, io, options);
+    return await dispatch(parsed, service, io, options);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`${err.message}\n\n${USAGE}`);

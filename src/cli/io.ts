@@ -16,15 +16,24 @@ export interface CliIo {
   readonly stdin?: NodeJS.ReadableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Commands that `run` starts share this process's stdio (else their output goes to `stdout`/`stderr`). @default false */
+  readonly inheritStdio?: boolean;
 }
 
 /** The real process as {@link CliIo}. */
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    inheritStdio: true,
+  };
 }
 
 /** Exit codes of the CLI. */
-export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2 });
+export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2, fleet: 3 });
 
 /** A mistake in the command line: printed with the usage, exit 2. */
 export class UsageError extends Error {}

@@ -1,5 +1,6 @@
 /** How the CLI says a state: one line for people, the status JSON with `--json`. */
 import { type LocalizedText, messageView } from '../core/i18n.js';
+import { behind, type Fleet, inFlightFor } from '../core/presence.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import { statusBody } from '../core/status.js';
 import type { MaintenanceService } from '../service/service.js';
@@ -39,4 +40,27 @@ export function printer(p: Parsed, service: MaintenanceService, io: CliIo) {
     const body = { ...statusBody(state, new Date()), ...extra, store: service.storeDescription };
     io.stdout.write(`${JSON.stringify(body)}\n`);
   };
+}
+
+/** The fleet as a table: one line per instance, those behind marked (`*`), stale ones said so. */
+export function fleetTable(fleet: Fleet, drained: boolean): string {
+  const late = new Set(behind(fleet, drained).map((i) => i.id));
+  const rows = fleet.instances.map((i) => [
+    late.has(i.id) ? '*' : ' ',
+    i.host,
+    String(i.pid),
+    i.version,
+    `${i.applied}${i.applied < fleet.revision ? ` (of ${fleet.revision})` : ''}`,
+    String(inFlightFor(i, fleet.scope)),
+    String(i.held),
+    `${i.lastSeen}${i.stale ? ' (stale)' : ''}`,
+  ]);
+  const head = [' ', 'host', 'pid', 'version', 'applied', 'in flight', 'held', 'last seen'];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
 }

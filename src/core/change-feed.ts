@@ -11,6 +11,11 @@ export const CHANGE_FEED = Symbol.for('koa-maintenance-mode.change-feed');
  */
 export interface StateChange {
   readonly scope?: string;
+  /**
+   * The store's revision after the write (a counter shared by every scope), when the feed knows it: an instance that
+   * has read the change (or has nothing to read for it) has applied this revision. Absent: read the revision too.
+   */
+  readonly revision?: number;
 }
 
 /** `scope` of a change that means "any scope may have changed". */
@@ -29,9 +34,13 @@ export function changeFeedOf(store: unknown): ChangeFeed | undefined {
   return (store as { [CHANGE_FEED]?: ChangeFeed } | null)?.[CHANGE_FEED];
 }
 
-/** The text a feed sends for a change: `{}` for the global state, `{"scope":"billing"}` for a scope (under 200 bytes). */
+/**
+ * The text a feed sends for a change: `{"revision":17}` for the global state, `{"scope":"billing","revision":18}` for a
+ * scope (under 200 bytes).
+ */
 export function encodeChange(change: StateChange): string {
-  return change.scope === undefined ? '{}' : JSON.stringify({ scope: change.scope });
+  const revision = change.revision === undefined ? {} : { revision: change.revision };
+  return JSON.stringify(change.scope === undefined ? revision : { scope: change.scope, ...revision });
 }
 
 /**
@@ -47,6 +56,10 @@ export function decodeChange(text: string): StateChange | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const scope = (value as { scope?: unknown }).scope;
-  return typeof scope === 'string' ? { scope } : {};
+  const { scope, revision } = value as { scope?: unknown; revision?: unknown };
+  const known = Number.isSafeInteger(revision) ? { revision: revision as number } : {};
+  return typeof scope === 'string' ? { scope, ...known } : known;
 }
+
+/** The placeholder a store replaces with the revision it assigns, inside the JSON it writes (`"revision":-1`). */
+export const REVISION_PLACEHOLDER = -1;

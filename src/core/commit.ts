@@ -12,15 +12,22 @@ export interface Commit {
   readonly scope?: string;
   /** The new state; a disabled scoped state removes the scope's entry. */
   readonly state: MaintenanceState;
-  readonly entry: HistoryEntry;
+  /** The history entry; absent for a quiet write (a lease renewed), which adds none. */
+  readonly entry?: HistoryEntry;
 }
 
 /** Property under which a store offers its atomic {@link Committer}. */
 export const COMMITTER = Symbol.for('koa-maintenance-mode.committer');
 
-/** Lands a {@link Commit} (state, history entry trimmed to `historyLimit`, change message) in one atomic step. */
+/**
+ * Lands a {@link Commit} (state, history entry trimmed to `historyLimit`, change message) in one atomic step, and
+ * assigns it the store's next revision (written into the state and the entry, sent with the change message).
+ */
 export interface Committer {
-  commit(change: Commit, historyLimit: number): Promise<void>;
+  /** Resolves with the revision the change was given. */
+  commit(change: Commit, historyLimit: number): Promise<number>;
+  /** The store's current revision (0 before the first write). */
+  revision(): Promise<number>;
 }
 
 /** The committer of `store`, if it has one. */

@@ -1,4 +1,5 @@
 /** The one error class of the library: a stable `code` plus a message that says what, which value and the fix. */
+import type { Fleet } from './presence.js';
 
 /** Machine-readable error codes carried by {@link MaintenanceError}. */
 export type MaintenanceErrorCode =
@@ -11,6 +12,8 @@ export type MaintenanceErrorCode =
   | 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN'
   | 'ERR_MAINTENANCE_STORE_TIMEOUT'
   | 'ERR_MAINTENANCE_STATE_CORRUPT'
+  | 'ERR_MAINTENANCE_FLEET_TIMEOUT'
+  | 'ERR_MAINTENANCE_NO_FLEET'
   | 'ERR_MAINTENANCE_MISUSE';
 
 /**
@@ -20,6 +23,8 @@ export type MaintenanceErrorCode =
 export class MaintenanceError extends Error {
   /** Stable identifier of the failure, e.g. `ERR_MAINTENANCE_INVALID_OPTION`. */
   readonly code: MaintenanceErrorCode;
+  /** With `ERR_MAINTENANCE_FLEET_TIMEOUT`: the fleet as the wait last saw it (who is behind, and with what). */
+  readonly fleet?: Fleet;
 
   constructor(code: MaintenanceErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -28,6 +28,10 @@ export interface HistoryEntry {
   readonly message?: string | LocalizedText;
   /** The scope that was switched; absent for the global state. */
   readonly scope?: string;
+  /** Why, when the writer said (`run: npm run migrate`). */
+  readonly reason?: string;
+  /** The store's revision of the change. */
+  readonly revision?: number;
 }
 
 /** Summary of `state` at `now`. */
@@ -45,6 +49,7 @@ export function historyEntry(
   now: Date,
   by: string | undefined = next.updatedBy,
   scope?: string,
+  reason?: string,
 ): HistoryEntry {
   const entry: { -readonly [K in keyof HistoryEntry]: HistoryEntry[K] } = {
     at: now.toISOString(),
@@ -55,6 +60,7 @@ export function historyEntry(
   if (by !== undefined) entry.by = by;
   if (next.message !== undefined) entry.message = next.message;
   if (scope !== undefined) entry.scope = scope;
+  if (reason !== undefined) entry.reason = reason;
   return entry;
 }
 

@@ -22,6 +22,16 @@ export interface MaintenanceState {
   readonly bypassHash?: string;
   /** Dry run: every rule is evaluated and reported, but no request is blocked (a rehearsal). @default false */
   readonly dryRun?: boolean;
+  /**
+   * Which write of the store this state is: set by the store on every write from one counter per store, so it grows
+   * with every write of this scope (and of the others). Absent (read as 0) in states written before revisions and in
+   * django-maintenance-mode's files. @default undefined
+   */
+  readonly revision?: number;
+  /** ISO-8601 instant at which a leased state lapses (reads as off) unless renewed (`renewLease()`). @default undefined */
+  readonly leaseUntil?: string;
+  /** The lease's length in milliseconds, which `renewLease()` extends by. @default undefined */
+  readonly leaseMs?: number;
 }
 
 /** Arguments of `MaintenanceService.enable()`. */
@@ -44,6 +54,13 @@ export interface EnableOptions {
   readonly dryRun?: boolean;
   /** Switch this scope (a part of the site or a tenant) instead of the whole site. @default undefined (global) */
   readonly scope?: string;
+  /**
+   * A lease: the state lapses (reads as off everywhere) this many milliseconds from now unless renewed with
+   * `renewLease()`, so a runner that dies leaves the site down for at most the lease (1000–86400000). @default undefined
+   */
+  readonly leaseMs?: number;
+  /** Why, for the history (e.g. `run: npm run migrate`). @default undefined */
+  readonly reason?: string;
 }
 
 /** Arguments of `MaintenanceService.disable()`. */
@@ -54,6 +71,8 @@ export interface DisableOptions {
   readonly scope?: string;
   /** Recorded in the history as what made the change. @default 'service' */
   readonly source?: string;
+  /** Why, for the history (e.g. `run: npm run migrate`). @default undefined */
+  readonly reason?: string;
 }
 
 /**
@@ -76,14 +95,26 @@ export function blocksRequests(state: MaintenanceState, now: Date): boolean {
   return state.dryRun !== true && isActive(state, now);
 }
 
-/** Whether `state` puts the site into maintenance at `now`, honouring the `[start, end)` window. */
+/**
+ * Whether `state` puts the site into maintenance at `now`, honouring the `[start, end)` window and the lease (a lease
+ * not renewed in time lapses: the state reads as off).
+ */
 export function isActive(state: MaintenanceState, now: Date): boolean {
   if (!state.enabled) return false;
   const t = now.getTime();
   if (state.start !== undefined && t < Date.parse(state.start)) return false;
   if (state.end !== undefined && t >= Date.parse(state.end)) return false;
+  if (state.leaseUntil !== undefined && t >= Date.parse(state.leaseUntil)) return false;
   return true;
 }
+
+/** The revision of `state`: 0 when it has none (written before revisions, or a django-maintenance-mode file). */
+export function revisionOf(state: MaintenanceState): number {
+  return state.revision ?? 0;
+}
+
+/** Bounds of `leaseMs`. */
+export const LEASE_LIMITS = Object.freeze({ minMs: 1000, maxMs: 86_400_000 });
 
 const corrupt = (detail: string): MaintenanceError =>
   new MaintenanceError(
@@ -91,7 +122,7 @@ const corrupt = (detail: string): MaintenanceError =>
     `the maintenance state is not valid: ${detail}. Expected JSON like {"enabled":true}, or 0 / 1.`,
   );
 
-function instantField(obj: Record<string, unknown>, name: 'start' | 'end'): string | undefined {
+function instantField(obj: Record<string, unknown>, name: 'start' | 'end' | 'leaseUntil'): string | undefined {
   const v = obj[name];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) {
@@ -167,6 +198,20 @@ export function normalizeState(value: unknown): MaintenanceState {
     if (typeof v !== 'boolean') throw corrupt(`"${flag}" must be true or false; found ${JSON.stringify(v)}`);
     if (v) state[flag] = true;
   }
+  if (obj.revision !== undefined && obj.revision !== null) {
+    if (!Number.isSafeInteger(obj.revision) || (obj.revision as number) < 0) {
+      throw corrupt(`"revision" must be a whole number >= 0; found ${JSON.stringify(obj.revision)}`);
+    }
+    state.revision = obj.revision as number;
+  }
+  const leaseUntil = instantField(obj, 'leaseUntil');
+  if (leaseUntil !== undefined) state.leaseUntil = leaseUntil;
+  if (obj.leaseMs !== undefined && obj.leaseMs !== null) {
+    if (!Number.isSafeInteger(obj.leaseMs) || (obj.leaseMs as number) <= 0) {
+      throw corrupt(`"leaseMs" must be a whole number of milliseconds > 0; found ${JSON.stringify(obj.leaseMs)}`);
+    }
+    state.leaseMs = obj.leaseMs as number;
+  }
   if (obj.bypassHash !== undefined && obj.bypassHash !== null) {
     if (typeof obj.bypassHash !== 'string' || !/^[0-9a-f]{64}$/.test(obj.bypassHash)) {
       throw corrupt('"bypassHash" must be a SHA-256 hex digest');
@@ -231,6 +276,8 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
       'bypassHash must be a SHA-256 hex digest (use hashSecret(secret)).',
     );
   }
+  const leaseMs = opts.leaseMs;
+  if (leaseMs !== undefined) checkLease(leaseMs);
   return withMeta(
     {
       enabled: true,
@@ -240,10 +287,36 @@ export function enabledState(opts: EnableOptions, now: Date): MaintenanceState {
       readOnly: opts.readOnly === true ? true : undefined,
       bypassHash: opts.bypassHash,
       dryRun: opts.dryRun === true ? true : undefined,
+      leaseMs,
+      leaseUntil: leaseMs === undefined ? undefined : new Date(now.getTime() + leaseMs).toISOString(),
     },
     now,
     opts.by,
   );
+}
+
+function checkLease(leaseMs: unknown): void {
+  if (
+    !Number.isInteger(leaseMs) ||
+    (leaseMs as number) < LEASE_LIMITS.minMs ||
+    (leaseMs as number) > LEASE_LIMITS.maxMs
+  ) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `leaseMs must be a whole number of milliseconds from ${LEASE_LIMITS.minMs} to ${LEASE_LIMITS.maxMs}; received ${JSON.stringify(leaseMs)}.`,
+    );
+  }
+}
+
+/** The state of a lease renewed at `now`: the same state, lapsing `leaseMs` from now. Throws when it has no lease. */
+export function renewedState(state: MaintenanceState, now: Date): MaintenanceState {
+  if (!state.enabled || state.leaseMs === undefined) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      'renewLease() renews a state switched on with enable({ leaseMs }); this one has no lease.',
+    );
+  }
+  return { ...state, leaseUntil: new Date(now.getTime() + state.leaseMs).toISOString() };
 }
 
 /**
@@ -281,12 +354,12 @@ function checkMessage(message: unknown): void {
 /** Builds the state written by `disable()`; a schedule or message there is a mistake and throws. */
 export function disabledState(opts: DisableOptions, now: Date): MaintenanceState {
   const extra = Object.keys(opts).filter(
-    (k) => k !== 'by' && k !== 'source' && k !== 'scope' && (opts as Record<string, unknown>)[k] !== undefined,
+    (k) => !['by', 'source', 'scope', 'reason'].includes(k) && (opts as Record<string, unknown>)[k] !== undefined,
   );
   if (extra.length > 0) {
     throw new MaintenanceError(
       'ERR_MAINTENANCE_INVALID_SCHEDULE',
-      `disable() takes only { by, source, scope }; received ${extra.join(', ')}. To schedule maintenance use enable({ start, end }).`,
+      `disable() takes only { by, source, scope, reason }; received ${extra.join(', ')}. To schedule maintenance use enable({ start, end }).`,
     );
   }
   return withMeta({ enabled: false }, now, opts.by);
@@ -301,12 +374,14 @@ function withMeta(
     readOnly?: boolean;
     bypassHash?: string;
     dryRun?: boolean;
+    leaseMs?: number;
+    leaseUntil?: string;
   },
   now: Date,
   by: string | undefined,
 ): MaintenanceState {
   const out: Record<string, unknown> = { enabled: base.enabled };
-  for (const k of ['start', 'end', 'message', 'readOnly', 'bypassHash', 'dryRun'] as const)
+  for (const k of ['start', 'end', 'message', 'readOnly', 'bypassHash', 'dryRun', 'leaseMs', 'leaseUntil'] as const)
     if (base[k] !== undefined) out[k] = base[k];
   out.updatedAt = now.toISOString();
   if (by !== undefined) out.updatedBy = String(by);

@@ -1,5 +1,6 @@
 /** The status of a state as people and scripts read it (toggle routes, CLI, status page). Pure. */
 import { pickText } from './i18n.js';
+import { behind, type Fleet } from './presence.js';
 import { blocksRequests, isActive, type MaintenanceState } from './state.js';
 import { upcomingWindow } from './upcoming.js';
 
@@ -57,4 +58,17 @@ export function publicStatusBody(state: MaintenanceState, scope: string | undefi
     body.upcoming = upcoming;
   }
   return body;
+}
+
+/** The fleet in a few numbers, for `/status` and the status page: live, stale and behind instances, what they run. */
+export function fleetSummary(fleet: Fleet) {
+  const live = fleet.instances.filter((i) => !i.stale);
+  return {
+    revision: fleet.revision,
+    instances: live.length,
+    stale: fleet.instances.length - live.length,
+    behind: behind(fleet, false).length,
+    inFlight: live.reduce((n, i) => n + i.inFlight, 0),
+    held: live.reduce((n, i) => n + i.held, 0),
+  };
 }

@@ -17,6 +17,8 @@ export interface OnRequest {
   readonly dryRun?: true;
   /** A new bypass secret's verifier for the window. */
   readonly bypassHash?: string;
+  /** A lease for the window (see `EnableOptions.leaseMs`). */
+  readonly leaseMs?: number;
 }
 
 /** Why an `on` changed what was stored, for people: each becomes one line of the CLI's or the page's answer. */
@@ -34,7 +36,8 @@ const given = (r: OnRequest) =>
   r.message !== undefined ||
   r.readOnly !== undefined ||
   r.dryRun !== undefined ||
-  r.bypassHash !== undefined;
+  r.bypassHash !== undefined ||
+  r.leaseMs !== undefined;
 
 /** Whether `state` is a window still to come or running (an ended window counts as nothing stored). */
 function live(state: MaintenanceState, now: Date): boolean {
@@ -60,6 +63,7 @@ export function planOn(current: MaintenanceState | undefined, request: OnRequest
       end: current.end,
       message: current.message,
       readOnly: current.readOnly,
+      leaseMs: current.leaseMs,
       start: notes.includes('scheduled-window-started') ? undefined : current.start,
     },
     notes,
@@ -74,6 +78,7 @@ function fromRequest(r: OnRequest): EnableOptions {
     readOnly: r.readOnly === true ? true : undefined,
     dryRun: r.dryRun,
     bypassHash: r.bypassHash,
+    leaseMs: r.leaseMs,
   };
 }
 
@@ -86,6 +91,7 @@ function edited(current: MaintenanceState, r: OnRequest): EnableOptions {
     readOnly: (r.readOnly ?? current.readOnly) === true ? true : undefined,
     dryRun: r.dryRun ?? (current.dryRun === true ? true : undefined),
     bypassHash: r.bypassHash ?? current.bypassHash,
+    leaseMs: r.leaseMs ?? current.leaseMs,
   };
 }
 

@@ -218,7 +218,22 @@ function onFirstRequest(s: Setup, ctx: ParameterizedContext, service: Maintenanc
     if (warning) service.config.logger.warn(warning);
   }
   registerActiveGauge(service);
+  if (s.config.presence) service.joinFleet(s.config.presence);
+  if (s.holder) {
+    const holder = s.holder;
+    service.trackHeld(() => holder.held);
+  }
   return false;
+}
+
+/**
+ * Passes a request with maintenance off for it, counted as in flight until it finishes: what a drain
+ * (`waitForFleet({ drained })`) waits for once maintenance becomes active.
+ */
+function passCounted(service: MaintenanceService, scope: string | undefined, next: Next): Promise<void> {
+  const inFlight = service.inFlight;
+  inFlight.enter(scope);
+  return next().finally(() => inFlight.leave(scope));
 }
 
 /** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */
@@ -245,7 +260,7 @@ function handle(
   if (s.announceMs > 0 && state.enabled) announce(s, ctx, state, scope, now);
   expose(s, ctx, decision);
   if (hasTaggedRoutes()) registerFallback(s, ctx, baseFacts(s, ctx), state);
-  return next();
+  return s.config.presence ? passCounted(service, requestScope, next) : next();
 }
 
 /** Looks the user up when a rule needs it (a hook, the only asynchronous fact), then settles the request. */
@@ -363,7 +378,8 @@ function release(s: Setup, p: Pending, heldMs: number): Promise<void> {
   ctx.state.maintenanceHeldMs = heldMs;
   expose(s, ctx, RELEASED);
   tell(s, p, RELEASED); // decided while maintenance was active: counted like every other such request
-  return p.next();
+  // Maintenance is over for it: it runs like a request let in while maintenance is off (a later drain waits for it).
+  return s.config.presence ? passCounted(p.service, p.requestScope, p.next) : p.next();
 }
 
 function answerBlocked(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecision): void | Promise<void> {

@@ -4,6 +4,7 @@ import type { DecisionTrace, MaintenanceUser } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { CATALOG_KEYS, CATALOGS, type Catalog, LOCALE_TAG, REQUIRED_CATALOG_KEYS } from '../core/i18n.js';
 import { ipEntryProblem } from '../core/ip.js';
+import { PRESENCE_DEFAULTS } from '../core/presence.js';
 import { trimSlash } from '../core/rules.js';
 import { checkScopeName } from '../core/scope.js';
 import { invalidOption, knownEntries } from '../core/validate.js';
@@ -122,6 +123,19 @@ export interface MaintenanceOptions {
   readonly locales?: readonly string[];
   /** The language when `Accept-Language` names none of `locales`. @default 'en' */
   readonly defaultLocale?: string;
+  /**
+   * The fleet: with Redis, PostgreSQL or the file store, the service joins its store's fleet when this middleware
+   * serves its first request, and reports what it has applied and what it still runs (see `service.waitForFleet()`)
+   * every `intervalMs` and at once after each change. `false` keeps this instance out of the fleet (and counts
+   * nothing). @default { intervalMs: 5000 }
+   */
+  readonly presence?: PresenceOptions | false;
+}
+
+/** Options of `presence`. */
+export interface PresenceOptions {
+  /** How often the instance reports, in milliseconds (100–600000); stale after 3 missed reports. @default 5000 */
+  readonly intervalMs?: number;
 }
 
 /** Options of `hold`. */
@@ -209,6 +223,8 @@ export interface MaintenanceConfig {
   readonly scope?: MaintenanceOptions['scope'];
   readonly announceBeforeSeconds: number;
   readonly hold?: Required<HoldOptions>;
+  /** As {@link MaintenanceOptions.presence}: the interval, or false. */
+  readonly presence: Required<PresenceOptions> | false;
   /** As {@link MaintenanceOptions.onDecision}. */
   readonly onDecision?: MaintenanceOptions['onDecision'];
   /** Every available catalog, complete (built-ins with the overrides, and added languages). */
@@ -248,6 +264,7 @@ export const KNOWN_KEYS = [
   'scope',
   'announceBeforeSeconds',
   'hold',
+  'presence',
   'onDecision',
   'translations',
   'locales',
@@ -466,6 +483,20 @@ function resolveHold(raw: unknown): Required<HoldOptions> {
   return Object.freeze({ maxMs: h.maxMs as number, maxHeld: maxHeld as number, maxHeldPerClient: perClient as number });
 }
 
+function resolvePresence(raw: unknown): Required<PresenceOptions> | false {
+  if (raw === false) return false;
+  if (raw === undefined) return Object.freeze({ ...PRESENCE_DEFAULTS });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    invalidOption('presence', 'must be false or an object such as { intervalMs: 5000 }', raw);
+  }
+  const p = knownEntries(raw as object, ['intervalMs'], 'presence');
+  const intervalMs = p.intervalMs ?? PRESENCE_DEFAULTS.intervalMs;
+  if (!Number.isInteger(intervalMs) || (intervalMs as number) < 100 || (intervalMs as number) > 600_000) {
+    invalidOption('presence.intervalMs', 'must be a whole number of milliseconds from 100 to 600000', intervalMs);
+  }
+  return Object.freeze({ intervalMs: intervalMs as number });
+}
+
 function resolveCatalogs(raw: unknown): Record<string, Catalog> {
   if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
     invalidOption('translations', 'must be an object of language tag → texts, e.g. { de: { heading: "…" } }', raw);
@@ -535,6 +566,7 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
     scope: resolveScope(o.scope),
     announceBeforeSeconds: resolveAnnounce(o.announceBeforeSeconds),
     hold: 'hold' in o ? resolveHold(o.hold) : undefined,
+    presence: resolvePresence(o.presence),
     onDecision: o.onDecision as MaintenanceConfig['onDecision'],
     ...resolveLanguages(o),
   });

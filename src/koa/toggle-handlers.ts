@@ -5,9 +5,10 @@ import { hashSecret } from '../core/bypass.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
 import { type LocalizedText, messageView, negotiateLocale } from '../core/i18n.js';
+import type { Fleet } from '../core/presence.js';
 import { checkScopeName, stateInForce } from '../core/scope.js';
 import { type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
-import { publicStatusBody, scopesBody, statusBody } from '../core/status.js';
+import { fleetSummary, publicStatusBody, scopesBody, statusBody } from '../core/status.js';
 import { ON_NOTES, type OnNote, planOn } from '../core/switch-on.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { createRenderer, type Renderer } from './render.js';
@@ -194,7 +195,17 @@ async function status(r: Routes, ctx: ParameterizedContext): Promise<void> {
     return;
   }
   const scopes = [...(await s.scopeStates())].map(([name, state]) => ({ scope: name, state }));
-  ctx.body = { ...statusBody(await s.getState(), now), scopes: scopesBody(scopes, now) };
+  const fleet = await fleetOrNone(s);
+  ctx.body = {
+    ...statusBody(await s.getState(), now),
+    scopes: scopesBody(scopes, now),
+    ...(fleet ? { fleet: fleetSummary(fleet) } : {}),
+  };
+}
+
+/** The fleet, when the store keeps one and can be read now; undefined otherwise (the status answers anyway). */
+function fleetOrNone(s: MaintenanceService): Promise<Fleet | undefined> {
+  return s.fleet().catch(() => undefined);
 }
 
 /** The status page: the state, the scopes, the history and the forms; `bypassLink` is a link made just now. */
@@ -206,6 +217,7 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
   let history: HistoryEntry[];
   let scopes: Array<{ scope: string; state: MaintenanceState }>;
   let unreadable: string | undefined;
+  let fleet: Fleet | undefined;
   try {
     // A corrupt state is shown as such, with the switches that overwrite it: this page is where it gets mended.
     stored = await s.storedStateForSwitch();
@@ -217,6 +229,7 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     }
     scopes = await s.scopes();
     history = await s.history(20);
+    fleet = await fleetOrNone(s);
   } catch (err) {
     refuse(ctx, err, 'The maintenance state cannot be read');
     return;
@@ -232,6 +245,10 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     messageMaxLength: MESSAGE_MAX_LENGTH,
     store: s.storeDescription,
     history: history.map((e) => ({ ...e, messageView: readerView(ctx, e.message) })),
+    fleet: fleet && {
+      ...fleetSummary(fleet),
+      members: fleet.instances.map((i) => ({ ...i, behind: !i.stale && i.applied < fleet.revision })),
+    },
     bypassLink,
     unreadable,
     scopes: scopes.map(({ scope, state: scoped }) => ({

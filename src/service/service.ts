@@ -2,12 +2,14 @@
 import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
 import { Container, Service } from 'typedi';
-import { type ChangeFeed, changeFeedOf } from '../core/change-feed.js';
+import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
+import { type Fleet, fleetOf, PRESENCE_DEFAULTS, type PresenceStore, presenceOf } from '../core/presence.js';
 import { checkScopeName } from '../core/scope.js';
 import {
+  blocksRequests,
   type DisableOptions,
   disabledState,
   type EnableOptions,
@@ -16,11 +18,14 @@ import {
   type MaintenanceState,
   normalizeState,
   OFF_STATE,
+  renewedState,
 } from '../core/state.js';
 import { createFileKeyv } from '../store/keyv.js';
 import { createPostgresStore } from '../store/postgres-store.js';
 import { createRedisStore } from '../store/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
+import { createFleetMember, createInFlight, type FleetMember, type InFlight, waitForFleet } from './fleet.js';
+import { packageVersion } from './package-version.js';
 import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
 import {
   type MaintenanceServiceConfig,
@@ -36,7 +41,25 @@ export interface MaintenanceServiceEvents {
   disabled: [state: MaintenanceState, scope?: string];
   scheduled: [state: MaintenanceState, scope?: string];
   storeError: [error: MaintenanceError];
+  /** A `waitForFleet()` of this service settled: every live instance applied the revision (and drained). */
+  'fleet-settled': [fleet: Fleet];
 }
+
+/** Options of {@link MaintenanceService.waitForFleet}. */
+export interface WaitForFleetOptions {
+  /** Wait for this scope's state (its drain); undefined waits for the whole site. @default undefined */
+  readonly scope?: string;
+  /**
+   * Wait also until no instance runs a request it let in before maintenance became active for it (only while the state
+   * waited for blocks requests). @default true
+   */
+  readonly drained?: boolean;
+  /** Give up after this many milliseconds with `ERR_MAINTENANCE_FLEET_TIMEOUT`. @default 30000 */
+  readonly timeoutMs?: number;
+}
+
+/** Defaults of {@link WaitForFleetOptions}. */
+export const FLEET_WAIT_DEFAULTS = Object.freeze({ drained: true, timeoutMs: 30_000 });
 
 /**
  * Reads and writes the maintenance state through keyv (the embedded file store by default).
@@ -60,6 +83,12 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   private unsubscribe: (() => void) | undefined;
   private readonly watchers = new Set<() => void>();
   private closing = false;
+  /** The store revision this instance serves: it has read every change up to it. */
+  private applied = 0;
+  /** Requests let into the app while maintenance was off for them, still running (what a drain waits for). */
+  readonly inFlight: InFlight = createInFlight((scope) => this.drained(scope));
+  private member: FleetMember | undefined;
+  private readonly heldSources = new Set<() => number>();
 
   constructor(options?: MaintenanceServiceOptions) {
     super();
@@ -246,13 +275,13 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    */
   async enable(opts: EnableOptions = {}): Promise<void> {
     const scope = scopeOf(opts);
-    await this.write(enabledState(opts, new Date()), opts.source, undefined, scope);
+    await this.write(enabledState(opts, new Date()), opts.source, undefined, scope, opts.reason);
   }
 
   /** Switches maintenance off (the whole site, or `scope`). Throws like {@link MaintenanceService.enable}. */
   async disable(opts: DisableOptions = {}): Promise<void> {
     const scope = scopeOf(opts);
-    await this.write(disabledState(opts, new Date()), opts.source, undefined, scope);
+    await this.write(disabledState(opts, new Date()), opts.source, undefined, scope, opts.reason);
   }
 
   /**
@@ -262,6 +291,91 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   async restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
     const scope = scopeOf(opts);
     await this.write(normalizeState(state), opts.source ?? 'job', opts.by, scope);
+  }
+
+  /**
+   * Renews the lease of the stored state (global, or of `scope`) switched on with `enable({ leaseMs })`: it lapses
+   * `leaseMs` from now instead. Quiet: no history entry (the switch on has one). Throws `MaintenanceError` when the
+   * state has no lease, the store cannot be written, or `mode` forces the state.
+   */
+  async renewLease(scope?: string): Promise<void> {
+    this.refuseForced();
+    const name = scope === undefined ? undefined : checkScopeName(scope);
+    const current = await this.getStoredState(name);
+    await this.write(renewedState(current, new Date()), 'lease', current.updatedBy, name, undefined, true);
+  }
+
+  /** The store revision this instance serves (every change up to it has been read). */
+  get appliedRevision(): number {
+    return this.applied;
+  }
+
+  /**
+   * Joins the fleet of the store (called by `maintenance()` when it serves its first request): this instance reports
+   * its presence now, when it applies a revision, and every `intervalMs`. A no-op for stores that keep no presence
+   * (plain keyv), for a forced `mode`, and when already joined.
+   */
+  joinFleet(options: { intervalMs?: number } = {}): void {
+    const presence = presenceOf(this.keyv);
+    if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
+    this.member = createFleetMember({
+      presence,
+      intervalMs: options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs,
+      version: packageVersion(),
+      logger: this.config.logger,
+      facts: {
+        applied: () => this.applied,
+        inFlight: this.inFlight,
+        scopes: () => this.scopeCache.peek().keys(),
+        held: () => [...this.heldSources].reduce((n, held) => n + held(), 0),
+        catchUp: () => this.catchUp(),
+      },
+    });
+    this.listen();
+  }
+
+  /** Counts the requests a hold of this service keeps waiting (reported with the presence). */
+  trackHeld(held: () => number): void {
+    this.heldSources.add(held);
+  }
+
+  /**
+   * The instances that serve this store: what each has applied, runs and holds, compared with the store's current
+   * revision. Throws `ERR_MAINTENANCE_NO_FLEET` for a store that keeps no presence (plain keyv).
+   */
+  async fleet(scope?: string): Promise<Fleet> {
+    const presence = this.presence();
+    const name = scope === undefined ? undefined : checkScopeName(scope);
+    const [revision, records] = await Promise.all([this.store.readRevision(), presence.list()]);
+    return fleetOf(records, revision, new Date(), name);
+  }
+
+  /**
+   * Resolves once every live instance (not stale) has applied the store's current revision and, with `drained` while
+   * the state waited for blocks requests, runs no request it let in before; rejects `ERR_MAINTENANCE_FLEET_TIMEOUT`
+   * (its `.fleet` says who is behind, and with what) after `timeoutMs`. Emits `fleet-settled` when it resolves.
+   */
+  async waitForFleet(options: WaitForFleetOptions = {}): Promise<Fleet> {
+    const presence = this.presence();
+    const scope = options.scope === undefined ? undefined : checkScopeName(options.scope);
+    const drained = options.drained ?? FLEET_WAIT_DEFAULTS.drained;
+    const timeoutMs = options.timeoutMs ?? FLEET_WAIT_DEFAULTS.timeoutMs;
+    const [revision, state] = await Promise.all([this.store.readRevision(), this.getStoredState(scope)]);
+    const blocking =
+      blocksRequests(state, new Date()) ||
+      (scope !== undefined && blocksRequests(await this.getStoredState(), new Date()));
+    const fleet = await waitForFleet(presence, { revision, scope, drained: drained && blocking, timeoutMs });
+    this.emit('fleet-settled', fleet);
+    return fleet;
+  }
+
+  private presence(): PresenceStore {
+    const presence = presenceOf(this.keyv);
+    if (presence) return presence;
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_NO_FLEET',
+      `${this.store.description} keeps no presence of instances; the fleet needs Redis, PostgreSQL or the file store.`,
+    );
   }
 
   /**
@@ -301,7 +415,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     }
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    const member = this.member;
+    this.member = undefined;
     const graceful = (async () => {
+      await member?.leave().catch(() => undefined); // leaves the fleet at once; a store that is down forgets it later
       await this.feed?.close();
       await this.keyv.disconnect?.();
     })();
@@ -315,11 +432,11 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
 
   /** Subscribes to the store's change feed on first use (so a CLI run opens no subscriber connection). */
   private listen(): void {
-    if (this.unsubscribe || !this.feed || this.config.cacheTtlMs === 0) return;
-    this.unsubscribe = this.feed.subscribe((change) => this.readAgain(change.scope));
+    if (this.unsubscribe || !this.feed || (this.config.cacheTtlMs === 0 && !this.member)) return;
+    this.unsubscribe = this.feed.subscribe((change) => this.readAgain(change));
     // Changes made before we listened were not pushed to us: whatever we hold (e.g. from our own write) is re-read.
-    this.cache.invalidate();
-    if (this.scopeCache.known) this.scopeCache.invalidate();
+    this.readAgain({});
+    if (this.scopeCache.known) this.readAgain({ scope: ANY_SCOPE });
   }
 
   /** Puts one scope's state into the table held in memory (when there is one). */
@@ -343,32 +460,85 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    * state is overwritten (the history says the previous value was unreadable). When the outcome is unknown (a
    * timeout), what this instance holds is read again, so it converges on whatever the store ends up with.
    */
-  private async write(state: MaintenanceState, source = 'service', by = state.updatedBy, scope?: string) {
-    if (this.config.mode !== undefined) {
-      throw new MaintenanceError(
-        'ERR_MAINTENANCE_MODE_FORCED',
-        `The state is forced by the mode option (mode: ${this.config.mode}); remove mode to switch maintenance with enable()/disable().`,
-      );
-    }
-    const previous = await this.previousState(scope);
-    const entry = historyEntry(previous, state, source, new Date(), by, scope);
+  private async write(
+    state: MaintenanceState,
+    source = 'service',
+    by = state.updatedBy,
+    scope?: string,
+    reason?: string,
+    quiet = false,
+  ) {
+    this.refuseForced();
+    const previous = quiet ? undefined : await this.previousState(scope);
+    const entry =
+      previous === undefined ? undefined : historyEntry(previous, state, source, new Date(), by, scope, reason);
+    let revision: number;
     try {
-      await this.store.commit({ scope, state, entry });
+      revision = await this.store.commit(entry === undefined ? { scope, state } : { scope, state, entry });
     } catch (err) {
-      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN') this.readAgain(scope);
+      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN') this.readAgain({ scope });
       throw err;
     }
-    if (scope === undefined) this.cache.accept(state);
-    else this.acceptScope(scope, state);
+    // This instance holds it now; it counts as applied when its own change message has been read (like everyone's).
+    const stamped = { ...state, revision };
+    if (scope === undefined) this.cache.accept(stamped);
+    else this.acceptScope(scope, stamped);
+  }
+
+  private refuseForced(): void {
+    if (this.config.mode === undefined) return;
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_MODE_FORCED',
+      `The state is forced by the mode option (mode: ${this.config.mode}); remove mode to switch maintenance with enable()/disable().`,
+    );
   }
 
   /**
-   * Reads the global state, or the table of scopes, again: after a change message (which names what changed, never
-   * the state) or a write whose outcome is unknown. Without a table in memory the first use of scopes reads it anyway.
+   * Reads the global state, or the table of scopes, again: after a change message (which names what changed and its
+   * revision, never the state) or a write whose outcome is unknown; then this instance has applied that revision. A
+   * change of a scope this instance holds no table for is applied at once (there is nothing to read). Without the
+   * revision (a file event, a reconnect) the store's revision is read first, then the state.
    */
-  private readAgain(scope: string | undefined): void {
-    if (scope === undefined) this.cache.invalidate();
-    else if (this.scopeCache.known) this.scopeCache.invalidate();
+  private readAgain(change: StateChange): void {
+    const cache = change.scope === undefined ? this.cache : this.scopeCache.known ? this.scopeCache : undefined;
+    const known = change.revision;
+    if (known !== undefined) {
+      const read = cache ? cache.invalidate() : Promise.resolve(true);
+      void read.then((ok) => ok && this.markApplied(known));
+      return;
+    }
+    const now = cache?.invalidate(); // what requests see is read again at once
+    if (!this.member) return; // the applied revision matters to the fleet only
+    void this.store
+      .readRevision()
+      .then(async (r) => {
+        // Read once more, after the revision: only a read that started after it proves it applied.
+        await now;
+        if (!cache || (await cache.invalidate())) this.markApplied(r);
+      })
+      .catch(() => undefined); // the store is down: the next change or heartbeat catches up
+  }
+
+  /** Requests let in before maintenance finished: a wait for the drain hears of it now, not at the next heartbeat. */
+  private drained(scope: string | undefined): void {
+    if (!this.member) return;
+    const now = new Date();
+    const inForce = blocksRequests(this.cache.peek(), now);
+    if (inForce || (scope !== undefined && blocksRequests(this.lastKnownState(scope), now))) this.member.reportSoon();
+  }
+
+  /** A heartbeat's check: when the store is at a later revision than applied, reads what it holds again. */
+  private async catchUp(): Promise<void> {
+    const revision = await this.store.readRevision();
+    if (revision <= this.applied) return;
+    const reads = [this.cache.invalidate(), ...(this.scopeCache.known ? [this.scopeCache.invalidate()] : [])];
+    if ((await Promise.all(reads)).every(Boolean)) this.markApplied(revision);
+  }
+
+  private markApplied(revision: number): void {
+    if (revision <= this.applied) return;
+    this.applied = revision;
+    this.member?.reportSoon();
   }
 
   /**

@@ -53,7 +53,11 @@ export interface Cache<T> {
   /** Whether a value was read, written or pushed yet. */
   readonly known: boolean;
   accept(value: T): void;
-  invalidate(): void;
+  /**
+   * Drops the entry's freshness and reads again; resolves true once that read has been applied (false when it failed
+   * or a later signal superseded it: the later read then reports).
+   */
+  invalidate(): Promise<boolean>;
   readThrough(): Promise<ReadResult<T>>;
   /** Number of store reads so far (for benchmarks and tests). */
   readonly reads: number;
@@ -84,6 +88,9 @@ const FIELDS = [
   'readOnly',
   'bypassHash',
   'dryRun',
+  'revision',
+  'leaseUntil',
+  'leaseMs',
 ] as const;
 
 /** Whether two states are the same document. */
@@ -123,7 +130,7 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
   let lastGood: T | undefined;
   let outageSince: number | undefined;
   let generation = 0;
-  let inflight: Promise<void> | undefined;
+  let inflight: Promise<boolean> | undefined;
   let inflightGeneration = -1;
   let reads = 0;
 
@@ -164,16 +171,19 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
   }
 
   /** One read at a time per generation; a read from before a push or signal is left to finish and ignored. */
-  function refresh(): Promise<void> {
+  /** Reads once per generation; resolves whether the result was applied and was a good read. */
+  function refresh(): Promise<boolean> {
     if (inflight && inflightGeneration === generation) return inflight;
     const started = generation;
     reads++;
-    const run: Promise<void> = s.source
+    const run: Promise<boolean> = s.source
       .read()
       .then((result) => {
         s.onRead?.(result);
         // A read that raced a push is stale, unless nothing is known yet: then it is better than nothing.
-        if (started === generation || entry === undefined) apply(result);
+        const current = started === generation || entry === undefined;
+        if (current) apply(result);
+        return current && result.ok && started === generation;
       })
       .finally(() => {
         if (inflight === run) inflight = undefined;
@@ -208,7 +218,7 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
     invalidate() {
       generation++;
       if (entry) entry = { state: entry.state, at: Number.NEGATIVE_INFINITY };
-      void refresh();
+      return refresh();
     },
     async readThrough() {
       reads++;

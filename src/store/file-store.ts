@@ -49,7 +49,9 @@ async function modeOf(path: string): Promise<number | undefined> {
  * a new one gets 0644 narrowed by the umask.
  */
 export async function writeFileAtomic(path: string, text: string, target: FileTarget = STATE_FILE): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  // Named after the file (no leading dot), so the .gitignore line for the state file's siblings covers a temp file
+  // that a killed process leaves behind.
+  const tmp = join(dirname(path), `${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: fs.FileHandle | undefined;
   try {
     const keep = await modeOf(path);
@@ -63,13 +65,18 @@ export async function writeFileAtomic(path: string, text: string, target: FileTa
   } catch (err) {
     await handle?.close().catch(() => undefined);
     await fs.unlink(tmp).catch(() => undefined);
-    const code = errno(err);
-    const problem =
-      code === 'EISDIR'
-        ? `${path} is a directory, not ${target.what}: remove it, or ${target.fix}`
-        : `Cannot write ${target.what} ${path} (${code}). Make its directory exist and be writable by this process, or ${target.fix}`;
-    throw new MaintenanceError('ERR_MAINTENANCE_STORE_WRITE', problem, { cause: err });
+    throw writeError(path, err, target);
   }
+}
+
+/** The error for a file that cannot be written: a directory in its place, or the directory missing or read-only. */
+export function writeError(path: string, err: unknown, target: FileTarget = STATE_FILE): MaintenanceError {
+  const code = errno(err);
+  const problem =
+    code === 'EISDIR'
+      ? `${path} is a directory, not ${target.what}: remove it, or ${target.fix}`
+      : `Cannot write ${target.what} ${path} (${code}). Make its directory exist and be writable by this process, or ${target.fix}`;
+  return new MaintenanceError('ERR_MAINTENANCE_STORE_WRITE', problem, { cause: err });
 }
 
 const EMPTY_RETRY_MS = 15;

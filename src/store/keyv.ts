@@ -1,10 +1,14 @@
 /** The only file that imports keyv: builds the default file-backed keyv, and keyv instances over other adapters. */
 import Keyv from 'keyv';
 import { CHANGE_FEED } from '../core/change-feed.js';
+import { COMMITTER } from '../core/commit.js';
 import { HISTORY_LOG } from '../core/history.js';
 import { type KeyvLike, STATE_LOCATION } from '../core/keyv-like.js';
+import { PRESENCE } from '../core/presence.js';
 import { SCOPE_TABLE } from '../core/scope.js';
+import { createFileCommitter } from './file-commit.js';
 import { createFileHistoryLog } from './file-history.js';
+import { createFilePresence } from './file-presence.js';
 import { createFileScopeTable, scopeFilePrefix } from './file-scopes.js';
 import { createFileChangeFeed, FileStateStore } from './file-store.js';
 
@@ -17,10 +21,17 @@ export function createFileKeyv(filePath: string): KeyvLike {
     deserialize: undefined,
     throwOnErrors: true,
   } as unknown as ConstructorParameters<typeof Keyv>[0]);
-  Object.defineProperty(keyv, CHANGE_FEED, { value: createFileChangeFeed(filePath, scopeFilePrefix(filePath)) });
-  Object.defineProperty(keyv, SCOPE_TABLE, { value: createFileScopeTable(filePath) });
-  Object.defineProperty(keyv, HISTORY_LOG, { value: createFileHistoryLog(filePath) });
-  Object.defineProperty(keyv, STATE_LOCATION, { value: `The state file ${filePath}` });
+  const scopes = createFileScopeTable(filePath);
+  const log = createFileHistoryLog(filePath);
+  const properties: Array<[symbol, unknown]> = [
+    [CHANGE_FEED, createFileChangeFeed(filePath, scopeFilePrefix(filePath))],
+    [SCOPE_TABLE, scopes],
+    [HISTORY_LOG, log],
+    [COMMITTER, createFileCommitter(filePath, scopes, log)],
+    [PRESENCE, createFilePresence(filePath)],
+    [STATE_LOCATION, `The state file ${filePath}`],
+  ];
+  for (const [symbol, value] of properties) Object.defineProperty(keyv, symbol, { value });
   return keyv as unknown as KeyvLike;
 }
 

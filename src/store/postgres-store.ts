@@ -9,6 +9,7 @@ import {
   type ChangeFeed,
   decodeChange,
   encodeChange,
+  REVISION_PLACEHOLDER,
   type StateChange,
 } from '../core/change-feed.js';
 import { COMMITTER, type Committer } from '../core/commit.js';
@@ -16,6 +17,7 @@ import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_LOG, type HistoryEntry, type HistoryLog, normalizeHistory } from '../core/history.js';
 import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../core/keyv-like.js';
 import { loadPeer } from '../core/peer.js';
+import { PRESENCE } from '../core/presence.js';
 import { redactUrl, shownUrl } from '../core/redact.js';
 import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../core/state.js';
@@ -23,10 +25,11 @@ import { invalidOption } from '../core/validate.js';
 import { STATE_KEY } from './file-store.js';
 import { keyvOver } from './keyv.js';
 import { createPgPool, listenPg, type PgPool, type PgSettings, quoteIdent } from './pg-client.js';
+import { createPgPresence } from './pg-presence.js';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
-  /** Prefix of the tables (`<prefix>_keyv`, `<prefix>_scopes`, `<prefix>_history`) and of the NOTIFY channel. @default 'maintenance_mode' */
+  /** Prefix of the tables (`<prefix>_keyv`, `_scopes`, `_history`, `_meta`, `_presence`) and of the NOTIFY channels. @default 'maintenance_mode' */
   readonly tablePrefix?: string;
   /** How long connecting may take before a call fails, in milliseconds. @default 300 */
   readonly connectTimeoutMs?: number;
@@ -35,21 +38,40 @@ export interface PostgresStoreOptions {
 /** Default values of {@link PostgresStoreOptions}. */
 export const POSTGRES_DEFAULTS = Object.freeze({ tablePrefix: 'maintenance_mode', connectTimeoutMs: 300 });
 
-/** Runs the table setup once per store; concurrent setups by other processes are fine (already exists). */
+/**
+ * Runs the table setup once per store, in one round trip; when another process created a table meanwhile (a unique
+ * violation of the catalogue), again statement by statement, so that table stops nothing after it. A setup that fails
+ * otherwise is retried by the next call (the server may be down).
+ */
 function ensureTables(pool: PgPool, prefix: string): () => Promise<void> {
   let ready: Promise<void> | undefined;
-  const sql = `CREATE TABLE IF NOT EXISTS ${quoteIdent(`${prefix}_keyv`)} (key VARCHAR(255) PRIMARY KEY, value TEXT);
-    CREATE TABLE IF NOT EXISTS ${quoteIdent(`${prefix}_scopes`)} (scope text PRIMARY KEY, state jsonb NOT NULL);
-    CREATE TABLE IF NOT EXISTS ${quoteIdent(`${prefix}_history`)} (id bigserial PRIMARY KEY, entry jsonb NOT NULL)`;
+  const t = (name: string) => quoteIdent(`${prefix}_${name}`);
+  const statements = [
+    `CREATE TABLE IF NOT EXISTS ${t('keyv')} (key VARCHAR(255) PRIMARY KEY, value TEXT)`,
+    `CREATE TABLE IF NOT EXISTS ${t('scopes')} (scope text PRIMARY KEY, state jsonb NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${t('history')} (id bigserial PRIMARY KEY, entry jsonb NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${t('meta')} (id int PRIMARY KEY, revision bigint NOT NULL)`,
+    `INSERT INTO ${t('meta')} (id, revision) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`,
+    `CREATE TABLE IF NOT EXISTS ${t('presence')} (id text PRIMARY KEY, record jsonb NOT NULL, last_seen timestamptz NOT NULL)`,
+  ];
+  const raced = (err: { code?: string }) => err.code === '23505' || err.code === '42P07'; // created meanwhile
+  const run = async () => {
+    try {
+      await pool.query(statements.join(';\n')); // one round trip (one implicit transaction) when nobody races
+    } catch (err) {
+      if (!raced(err as { code?: string })) throw err;
+      for (const sql of statements) {
+        await pool.query(sql).catch((e: { code?: string }) => {
+          if (!raced(e)) throw e;
+        });
+      }
+    }
+  };
   return () => {
-    ready ??= pool.query(sql).then(
-      () => undefined,
-      (err: { code?: string }) => {
-        ready = undefined; // retried by the next call (the server may be down)
-        if (err.code === '23505' || err.code === '42P07') return; // created meanwhile by another process
-        throw err;
-      },
-    );
+    ready ??= run().catch((err) => {
+      ready = undefined;
+      throw err;
+    });
     return ready;
   };
 }
@@ -156,6 +178,8 @@ function createPgChangeFeed(pool: PgPool, settings: PgSettings, channel: string)
 /** The tables and the channel of one store. */
 interface PgNames {
   readonly keyv: string;
+  readonly meta: string;
+  readonly presence: string;
   readonly scopes: string;
   readonly history: string;
   readonly channel: string;
@@ -172,23 +196,39 @@ function createPgCommitter(
   ready: () => Promise<void>,
   serialize: (state: MaintenanceState) => Promise<string>,
 ): Committer {
-  const [k, sc, h] = [names.keyv, names.scopes, names.history].map(quoteIdent);
-  // $1 entry, $2 history limit, $3 channel, $4 message; then the state's key or scope ($5) and value ($6).
-  const history = `h AS (INSERT INTO ${h} (entry) VALUES ($1::jsonb) RETURNING id),
+  const [k, sc, h, m] = [names.keyv, names.scopes, names.history, names.meta].map(quoteIdent);
+  const stamp = (param: string) => `replace(${param}, '"revision":-1', '"revision":' || (SELECT revision FROM r))`;
+  // $1 entry, $2 history limit, $3 channel, $4 message; then the state's key or scope ($5) and value ($6). Each of
+  // them carries "revision":-1, replaced by the revision the statement takes from the counter row.
+  const head = `WITH r AS (UPDATE ${m} SET revision = revision + 1 WHERE id = 1 RETURNING revision)`;
+  // A quiet write ($1 is null: a lease renewed) inserts no entry; the trim then finds no new id and deletes nothing.
+  const tail = `h AS (INSERT INTO ${h} (entry) SELECT (${stamp('$1')})::jsonb WHERE $1::text IS NOT NULL RETURNING id),
     trim AS (DELETE FROM ${h} WHERE id <= (SELECT id FROM h) - $2)
-    SELECT pg_notify($3, $4)`;
+    SELECT pg_notify($3, ${stamp('$4')}), (SELECT revision FROM r) AS revision`;
   const sql = {
-    global: `WITH s AS (INSERT INTO ${k} (key, value) VALUES ($5, $6) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value), ${history}`,
-    scopeOn: `WITH s AS (INSERT INTO ${sc} (scope, state) VALUES ($5, $6::jsonb) ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state), ${history}`,
-    scopeOff: `WITH s AS (DELETE FROM ${sc} WHERE scope = $5), ${history}`,
+    global: `${head}, s AS (INSERT INTO ${k} (key, value) VALUES ($5, ${stamp('$6')}) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value), ${tail}`,
+    scopeOn: `${head}, s AS (INSERT INTO ${sc} (scope, state) VALUES ($5, ${stamp('$6')}::jsonb) ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state), ${tail}`,
+    scopeOff: `${head}, s AS (DELETE FROM ${sc} WHERE scope = $5), ${tail}`,
   };
   return {
     async commit({ scope, state, entry }, limit) {
       await ready();
-      const params: unknown[] = [JSON.stringify(entry), limit, names.channel, encodeChange({ scope })];
-      if (scope === undefined) await pool.query(sql.global, [...params, STATE_KEY, await serialize(state)]);
-      else if (state.enabled) await pool.query(sql.scopeOn, [...params, scope, JSON.stringify(state)]);
-      else await pool.query(sql.scopeOff, [...params, scope]);
+      const history = entry === undefined ? null : JSON.stringify({ ...entry, revision: REVISION_PLACEHOLDER });
+      const message = encodeChange({ scope, revision: REVISION_PLACEHOLDER });
+      const params: unknown[] = [history, limit, names.channel, message];
+      const stamped = { ...state, revision: REVISION_PLACEHOLDER };
+      const { rows } =
+        scope === undefined
+          ? await pool.query(sql.global, [...params, STATE_KEY, await serialize(stamped)])
+          : state.enabled
+            ? await pool.query(sql.scopeOn, [...params, scope, JSON.stringify(stamped)])
+            : await pool.query(sql.scopeOff, [...params, scope]);
+      return Number(rows[0].revision);
+    },
+    async revision() {
+      await ready();
+      const { rows } = await pool.query(`SELECT revision FROM ${m} WHERE id = 1`);
+      return Number(rows[0]?.revision ?? 0);
     },
   };
 }
@@ -241,6 +281,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   const keyv = keyvOver(adapter, prefix);
   const names: PgNames = {
     keyv: `${prefix}_keyv`,
+    meta: `${prefix}_meta`,
+    presence: `${prefix}_presence`,
     scopes: `${prefix}_scopes`,
     history: `${prefix}_history`,
     channel: `${prefix}_changes`,
@@ -256,6 +298,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     [SCOPE_TABLE, createPgScopeTable(pool, names.scopes, ready)],
     [CHANGE_FEED, feed],
     [COMMITTER, createPgCommitter(pool, names, ready, serialize)],
+    [PRESENCE, createPgPresence(pool, settings, names.presence, `${prefix}_presence`, ready)],
     [
       STORE_DESTROY,
       () => {

@@ -5,6 +5,7 @@ import {
   type ChangeFeed,
   decodeChange,
   encodeChange,
+  REVISION_PLACEHOLDER,
   type StateChange,
 } from '../core/change-feed.js';
 import { COMMITTER, type Committer } from '../core/commit.js';
@@ -12,11 +13,13 @@ import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../core/history.js';
 import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../core/keyv-like.js';
 import { loadPeer } from '../core/peer.js';
+import { PRESENCE } from '../core/presence.js';
 import { redactUrl, shownUrl } from '../core/redact.js';
 import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../core/state.js';
 import { invalidOption } from '../core/validate.js';
 import { STATE_KEY } from './file-store.js';
+import { createRedisPresence } from './redis-presence.js';
 
 /** Options for {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -85,6 +88,7 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   const connected = () => adapter.getClient() as Promise<unknown>;
   const keys: RedisKeys = {
     state: `${namespace}::${STATE_KEY}`,
+    revision: `${namespace}::maintenance_mode_revision`,
     scopes: `${namespace}::${SCOPES_KEY}`,
     history: `${namespace}::${HISTORY_KEY}`,
     channel: `${namespace}::changes`,
@@ -100,6 +104,14 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
     [SCOPE_TABLE, createRedisScopeTable(connected, keys.scopes)],
     [CHANGE_FEED, feed],
     [COMMITTER, createRedisCommitter(connected, keys, serialize)],
+    [
+      PRESENCE,
+      createRedisPresence(connected, {
+        index: `${namespace}::presence`,
+        prefix: `${namespace}::presence:`,
+        channel: `${namespace}::presence-changes`,
+      }),
+    ],
     [STORE_DESTROY, () => destroyClient(client)],
   ];
   for (const [symbol, value] of properties) Object.defineProperty(keyv, symbol, { value });
@@ -119,28 +131,34 @@ function destroyClient(client: unknown): void {
 /** The Redis keys and the channel of one store. */
 interface RedisKeys {
   readonly state: string;
+  readonly revision: string;
   readonly scopes: string;
   readonly history: string;
   readonly channel: string;
 }
 
 /**
- * One change in one script: the state (SET, or HSET / HDEL of the scope's field), the history entry (RPUSH + LTRIM)
- * and the change message (PUBLISH). Redis runs a script whole, so a write the client gave up on (a timeout) lands
- * later with its history entry and its push, or not at all.
+ * One change in one script: the next revision (INCR), the state (SET, or HSET / HDEL of the scope's field), the
+ * history entry (RPUSH + LTRIM) and the change message (PUBLISH), each stamped with the revision. Redis runs a script
+ * whole, so a write the client gave up on (a timeout) lands later with its history entry and its push, or not at all.
  */
 const COMMIT_SCRIPT = `
+local rev = redis.call('INCR', KEYS[3])
+local function stamp(s) return (string.gsub(s, '"revision":%-1', '"revision":' .. rev, 1)) end
 local op = ARGV[1]
-if op == 'set' then redis.call('SET', KEYS[1], ARGV[3])
-elseif op == 'hset' then redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+if op == 'set' then redis.call('SET', KEYS[1], stamp(ARGV[3]))
+elseif op == 'hset' then redis.call('HSET', KEYS[1], ARGV[2], stamp(ARGV[3]))
 else redis.call('HDEL', KEYS[1], ARGV[2]) end
-redis.call('RPUSH', KEYS[2], ARGV[4])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
-redis.call('PUBLISH', ARGV[6], ARGV[7])
-return 1`;
+if ARGV[4] ~= '' then
+  redis.call('RPUSH', KEYS[2], stamp(ARGV[4]))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
+end
+redis.call('PUBLISH', ARGV[6], stamp(ARGV[7]))
+return rev`;
 
 interface EvalClient {
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  get(key: string): Promise<string | null>;
 }
 
 function createRedisCommitter(
@@ -153,19 +171,19 @@ function createRedisCommitter(
       const c = (await connected()) as EvalClient;
       const global = scope === undefined;
       const op = global ? 'set' : state.enabled ? 'hset' : 'hdel';
-      const value = global ? await serialize(state) : JSON.stringify(state);
-      await c.eval(COMMIT_SCRIPT, {
-        keys: [global ? keys.state : keys.scopes, keys.history],
-        arguments: [
-          op,
-          scope ?? '',
-          value,
-          JSON.stringify(entry),
-          String(limit),
-          keys.channel,
-          encodeChange({ scope }),
-        ],
+      const stamped = { ...state, revision: REVISION_PLACEHOLDER };
+      const value = global ? await serialize(stamped) : JSON.stringify(stamped);
+      const message = encodeChange({ scope, revision: REVISION_PLACEHOLDER });
+      const history = entry === undefined ? '' : JSON.stringify({ ...entry, revision: REVISION_PLACEHOLDER });
+      const revision = await c.eval(COMMIT_SCRIPT, {
+        keys: [global ? keys.state : keys.scopes, keys.history, keys.revision],
+        arguments: [op, scope ?? '', value, history, String(limit), keys.channel, message],
       });
+      return Number(revision);
+    },
+    async revision() {
+      const c = (await connected()) as EvalClient;
+      return Number((await c.get(keys.revision)) ?? 0);
     },
   };
 }

@@ -42,10 +42,13 @@ export interface StateStore {
   read(): Promise<ReadResult>;
   /**
    * Lands a change: the state (global, or of `change.scope`; a disabled scope removes its entry), its history entry
-   * and the change message for other instances. Throws `ERR_MAINTENANCE_STORE_WRITE` when it was not done, and
-   * `ERR_MAINTENANCE_STORE_WRITE_UNKNOWN` when it did not answer in time (it may still land, whole).
+   * and the change message for other instances, and resolves with the revision the store gave it. Throws
+   * `ERR_MAINTENANCE_STORE_WRITE` when it was not done, and `ERR_MAINTENANCE_STORE_WRITE_UNKNOWN` when it did not
+   * answer in time (it may still land, whole).
    */
-  commit(change: Commit): Promise<void>;
+  commit(change: Commit): Promise<number>;
+  /** The store's current revision (0 before the first write); failures throw `MaintenanceError`. */
+  readRevision(): Promise<number>;
   /** The newest `limit` history entries, oldest first; failures throw `MaintenanceError`. */
   readHistory(limit: number): Promise<HistoryEntry[]>;
   /** The stored state of `scope` (off when it has none). */
@@ -132,9 +135,16 @@ export function createStateStore(s: StateStoreSettings): StateStore {
     }
   }
 
-  /** What a store without a committer does, in order: the state, then its history entry, then the push. */
-  async function landInSteps(change: Commit): Promise<void> {
-    const { scope, state, entry } = change;
+  /**
+   * What a store without a committer does, in order: the next revision (read, add one, write: two writers in the same
+   * instant can share one), the state, then its history entry, then the push.
+   */
+  async function landInSteps(change: Commit): Promise<number> {
+    const revision = Number((await s.keyv.get(REVISION_KEY)) ?? 0) + 1;
+    await s.keyv.set(REVISION_KEY, revision);
+    const state = { ...change.state, revision };
+    const { scope } = change;
+    const entry = change.entry === undefined ? undefined : { ...change.entry, revision };
     const done = scope === undefined ? await s.keyv.set(STATE_KEY, state) : await scopes.set(scope, live(state));
     if (done === false) {
       throw new MaintenanceError(
@@ -144,14 +154,17 @@ export function createStateStore(s: StateStoreSettings): StateStore {
     }
     // The change itself is saved: a failure of what follows is logged, not thrown (the switch did happen).
     try {
-      if (log) await log.append(entry, HISTORY_LIMIT);
+      if (entry === undefined) {
+        // a quiet write: no history entry
+      } else if (log) await log.append(entry, HISTORY_LIMIT);
       else await s.keyv.set(HISTORY_KEY, appendHistory(normalizeHistory(await s.keyv.get(HISTORY_KEY)), entry));
     } catch (err) {
       s.logger.warn(`koa-maintenance-mode: the change was saved but not added to the history: ${message(err)}`);
     }
-    await feed?.publish(scope === undefined ? {} : { scope }).catch((err: unknown) => {
+    await feed?.publish(scope === undefined ? { revision } : { scope, revision }).catch((err: unknown) => {
       s.logger.warn(`koa-maintenance-mode: the change was saved but not pushed to other instances: ${message(err)}`);
     });
+    return revision;
   }
 
   return {
@@ -175,7 +188,7 @@ export function createStateStore(s: StateStoreSettings): StateStore {
       // The whole change is one operation: when the timeout fires it goes on, so its parts still land together.
       const op = committer ? committer.commit(change, HISTORY_LIMIT) : landInSteps(change);
       try {
-        await withTimeout(op, s.timeoutMs, what);
+        return await withTimeout(op, s.timeoutMs, what);
       } catch (err) {
         if ((err as MaintenanceError).code !== 'ERR_MAINTENANCE_STORE_TIMEOUT') {
           throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_WRITE', what);
@@ -188,6 +201,11 @@ export function createStateStore(s: StateStoreSettings): StateStore {
           { cause: err },
         );
       }
+    },
+    async readRevision() {
+      const what = `Reading the revision of ${s.description}`;
+      const read = () => (committer ? committer.revision() : s.keyv.get(REVISION_KEY).then((v) => Number(v ?? 0)));
+      return (await call(read, 'ERR_MAINTENANCE_STORE_READ', what)) as number;
     },
     readScope: (scope) =>
       result(
@@ -205,6 +223,9 @@ export function createStateStore(s: StateStoreSettings): StateStore {
     },
   };
 }
+
+/** keyv key of the revision counter of stores without a committer of their own. */
+const REVISION_KEY = 'maintenance_mode_revision';
 
 /** The scope table keeps enabled states only: a disabled one is removed. */
 const live = (state: MaintenanceState) => (state.enabled ? state : undefined);

@@ -94,8 +94,11 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-/** Starts a private cluster (initdb, then postgres on a free port, trust auth on loopback, socket in the data dir). */
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * Starts a private cluster (initdb, then postgres on a free port, trust auth on loopback, socket in the data dir),
+ * taking `maxConnections` clients (a benchmark of hundreds of instances needs more than the tests).
+ */
+export async function startPostgres(maxConnections = 300): Promise<TestPostgres> {
   const initdb = postgresBin('initdb');
   const postgres = postgresBin('postgres');
   if (!initdb || !postgres) throw new Error('PostgreSQL is not installed; apt-get install postgresql');
@@ -123,7 +126,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       '-c',
       'fsync=off',
       '-c',
-      'max_connections=300',
+      `max_connections=${maxConnections}`,
     ]);
     spawn(c, a, { stdio: 'ignore' }).unref();
     for (let i = 0; i < 200; i++) {

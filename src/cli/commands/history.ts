@@ -16,8 +16,9 @@ export async function history(p: Parsed, service: MaintenanceService, io: CliIo)
   for (const e of entries) {
     const text = messageText(e.message, lang);
     const scope = e.scope ? ` [scope ${e.scope}]` : '';
+    const why = e.reason ? ` (${e.reason})` : '';
     io.stdout.write(
-      `${e.at}  ${e.from} -> ${e.to}${scope}  by ${e.by ?? 'unknown'} via ${e.source}${text ? ` ${text}` : ''}\n`,
+      `${e.at}  ${e.from} -> ${e.to}${scope}  by ${e.by ?? 'unknown'} via ${e.source}${why}${text ? ` ${text}` : ''}\n`,
     );
   }
   return EXIT.ok;

@@ -8,6 +8,7 @@ import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { accountName, type CliIo, confirm, EXIT, readerLanguage, UsageError } from '../io.js';
 import { describe, printer } from '../output.js';
+import { settle } from './wait.js';
 
 /** `--message TEXT` alone, or with `--message-in de=TEXT …` one text per language (`--message` is the English one). */
 function messageOf(p: Parsed): string | Record<string, string> | undefined {
@@ -27,7 +28,7 @@ function messageOf(p: Parsed): string | Record<string, string> | undefined {
 }
 
 /** The window fields the command line gives (`+30m` times resolved against `now`), and a new secret if asked. */
-function onRequest(p: Parsed, now: Date): { request: OnRequest; secret?: string } {
+export function onRequest(p: Parsed, now: Date): { request: OnRequest; secret?: string } {
   const secret = p.secret ? randomBytes(16).toString('hex') : undefined;
   const request: OnRequest = {
     start: p.start === undefined ? undefined : instantFrom(p.start, now),
@@ -36,6 +37,7 @@ function onRequest(p: Parsed, now: Date): { request: OnRequest; secret?: string 
     readOnly: p['read-only'] ? true : p['read-write'] ? false : undefined,
     dryRun: p['dry-run'] ? true : undefined,
     bypassHash: secret ? hashSecret(secret) : undefined,
+    leaseMs: p.leaseMs,
   };
   return { request, secret };
 }
@@ -60,7 +62,7 @@ export async function toggle(
   const unchanged = on ? plan.enable === undefined : current?.enabled === false;
   if (unchanged && current !== undefined) {
     print(current, `Maintenance mode${where} is already ${on ? 'on' : 'off'}. Nothing changed.`, { changed: false });
-    return EXIT.ok;
+    return p.wait ? settle(service, io, p.scope, p.timeoutMs) : EXIT.ok;
   }
   const question = `Switch maintenance mode${where} ${on ? 'on' : 'off'} in ${service.storeDescription}? [y/N] `;
   if (p.interactive && !(await confirm(io, question))) {
@@ -78,12 +80,12 @@ export async function toggle(
     ...(secret ? { bypassPath: `/${secret}` } : {}),
     ...(notes.length > 0 ? { notes: notes.map((n) => ON_NOTES[n]) } : {}),
   });
-  if (p.json) return EXIT.ok;
+  if (p.json) return p.wait ? settle(service, io, p.scope, p.timeoutMs) : EXIT.ok;
   for (const note of notes) io.stdout.write(`${ON_NOTES[note]}\n`);
   if (secret) {
     io.stdout.write(
       `Bypass: open https://<your-site>/${secret} to get through (or send x-maintenance-bypass: ${secret}).\n`,
     );
   }
-  return EXIT.ok;
+  return p.wait ? settle(service, io, p.scope, p.timeoutMs) : EXIT.ok;
 }

@@ -1,0 +1,114 @@
+/**
+ * Presence on Redis: one key per instance with a TTL (`<namespace>::presence:<id>`), a sorted set of the ids by last
+ * report (`<namespace>::presence`, pruned as it goes) and a channel that carries each report to waiters. Each report is
+ * one script (SET with PX, ZADD, ZREMRANGEBYSCORE, PUBLISH); a listing is one script (the live ids, then their keys).
+ */
+import type { PresenceRecord, PresenceStore } from '../core/presence.js';
+
+/** The keys and the channel of one store's presence. */
+export interface RedisPresenceKeys {
+  readonly index: string;
+  readonly prefix: string;
+  readonly channel: string;
+}
+
+const REPORT = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+redis.call('PUBLISH', ARGV[6], ARGV[1])
+return 1`;
+const LEAVE = `
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`;
+const LIST = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+local out = {}
+for _, id in ipairs(ids) do
+  local v = redis.call('GET', ARGV[2] .. id)
+  if v then out[#out + 1] = v end
+end
+return out`;
+
+interface Client {
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  duplicate(): SubscriberClient;
+}
+interface SubscriberClient {
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  destroy(): void;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/** Parses a record or a leave sent on the channel; undefined for anything else. */
+function parse(text: string): PresenceRecord | { id: string; left: true } | undefined {
+  try {
+    const value = JSON.parse(text);
+    return typeof value?.id === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The {@link PresenceStore} of a Redis store. `keepMs` of the latest report bounds listings too. */
+export function createRedisPresence(connected: () => Promise<unknown>, keys: RedisPresenceKeys): PresenceStore {
+  let keepMs = 0;
+  const listeners = new Set<(report: PresenceRecord | { id: string; left: true }) => void>();
+  let subscriber: { client?: SubscriberClient; closed: boolean } | undefined;
+  return {
+    async report(record, keep) {
+      keepMs = keep;
+      const c = (await connected()) as Client;
+      const now = Date.now();
+      await c.eval(REPORT, {
+        keys: [`${keys.prefix}${record.id}`, keys.index],
+        arguments: [JSON.stringify(record), String(keep), String(now), record.id, String(now - keep), keys.channel],
+      });
+    },
+    async leave(id) {
+      const c = (await connected()) as Client;
+      await c.eval(LEAVE, {
+        keys: [`${keys.prefix}${id}`, keys.index],
+        arguments: [id, keys.channel, JSON.stringify({ id, left: true })],
+      });
+    },
+    async list() {
+      const c = (await connected()) as Client;
+      const since = keepMs > 0 ? Date.now() - keepMs : 0;
+      const items = (await c.eval(LIST, { keys: [keys.index], arguments: [String(since), keys.prefix] })) as string[];
+      return items.map(parse).filter((r): r is PresenceRecord => r !== undefined && !('left' in r));
+    },
+    subscribe(onReport) {
+      listeners.add(onReport);
+      if (!subscriber) {
+        const session: { client?: SubscriberClient; closed: boolean } = { closed: false };
+        subscriber = session;
+        (async () => {
+          const sub = ((await connected()) as Client).duplicate();
+          session.client = sub;
+          sub.on('error', () => undefined);
+          await sub.connect();
+          if (session.closed) return sub.destroy();
+          await sub.subscribe(keys.channel, (message) => {
+            const report = parse(message);
+            if (report) for (const listener of listeners) listener(report);
+          });
+        })().catch(() => undefined); // the waiter reads the list again meanwhile
+      }
+      return () => {
+        listeners.delete(onReport);
+        if (listeners.size > 0 || !subscriber) return;
+        subscriber.closed = true;
+        try {
+          subscriber.client?.destroy();
+        } catch {
+          // not connected yet: closed when it is
+        }
+        subscriber = undefined;
+      };
+    },
+  };
+}

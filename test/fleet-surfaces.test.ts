@@ -1,0 +1,80 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import Koa from 'koa';
+import supertest from 'supertest';
+import { type Fleet, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
+import { captureLogger, userFromHeader } from './helpers/app.js';
+import { until } from './helpers/wait.js';
+
+const ALICE = JSON.stringify({ username: 'alice', isSuperuser: true });
+
+describe('the fleet: revisions and where people see it', () => {
+  let dir: string;
+  let file: string;
+  const services: MaintenanceService[] = [];
+  const service = () => {
+    const s = new MaintenanceService({ stateFilePath: file, logger: captureLogger() });
+    services.push(s);
+    return s;
+  };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kmm-fleet-surf-'));
+    file = join(dir, 'state.json');
+  });
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('bumps the revision with every write, of every scope, and reads django files as revision 0', async () => {
+    writeFileSync(file, '1\n');
+    const s = service();
+    expect((await s.getStoredState()).revision ?? 0).to.equal(0);
+    await s.enable({ message: 'a' });
+    expect((await s.getStoredState()).revision).to.equal(1);
+    await s.enable({ scope: 'billing' });
+    expect((await s.getStoredState('billing')).revision).to.equal(2);
+    await s.disable({ scope: 'billing' });
+    await s.disable();
+    expect((await s.getStoredState()).revision).to.equal(4);
+    expect(JSON.parse(readFileSync(file, 'utf8')).revision).to.equal(4);
+    const revisions = (await s.history(10)).map((e) => e.revision);
+    expect(revisions).to.deep.equal([4, 3, 2, 1]);
+  });
+
+  it('shows the fleet on /status and the status page, and emits fleet-settled when a wait settles', async () => {
+    const s = service();
+    const app = new Koa();
+    app.use(userFromHeader);
+    app.use(maintenance({ service: s, presence: { intervalMs: 1000 } }));
+    app.use(maintenanceRoutes({ service: s }).routes());
+    app.use((ctx) => {
+      ctx.body = 'shop';
+    });
+    const request = () => supertest(app.callback());
+    await request().get('/').expect(200); // the first request: this instance joins
+    await until(async () => (await s.fleet()).instances.length === 1, 3000);
+    const settled: Fleet[] = [];
+    s.on('fleet-settled', (fleet) => settled.push(fleet));
+    await s.enable();
+    const fleet = await s.waitForFleet({ timeoutMs: 3000 });
+    expect(settled).to.deep.equal([fleet]);
+    const status = await request().get('/maintenance-mode/status').set('x-user', ALICE).expect(200);
+    expect(status.body.fleet).to.deep.equal({ revision: 1, instances: 1, stale: 0, behind: 0, inFlight: 0, held: 0 });
+    const page = await request().get('/maintenance-mode/').set('x-user', ALICE).expect(200);
+    expect(page.text).to.include('<h2 id="fleet-heading">Fleet</h2>');
+    expect(page.text).to.match(/1 live instance at revision 1, all applied it\./);
+    expect(page.text).to.include(`pid ${process.pid}`);
+  });
+
+  it('refuses the fleet for a store that keeps no presence, naming the stores that do', async () => {
+    const Keyv = (await import('keyv')).default;
+    const s = new MaintenanceService({ store: new Keyv(), logger: captureLogger() });
+    services.push(s);
+    const err = await s.waitForFleet().catch((e) => e);
+    expect(err).to.have.property('code', 'ERR_MAINTENANCE_NO_FLEET');
+    expect(err.message).to.match(/needs Redis, PostgreSQL or the file store/);
+  });
+});

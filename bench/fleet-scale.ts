@@ -40,7 +40,9 @@ interface Backend {
 async function startInstances(b: Backend, total: number, intervalMs: number): Promise<ChildProcess[]> {
   const workers = Array.from({ length: WORKERS }, (_, i) => {
     const count = Math.floor(total / WORKERS) + (i < total % WORKERS ? 1 : 0);
-    return fork(join(__dirname, 'fleet-worker.js'), [b.kind, b.url, String(count), String(intervalMs)]);
+    return fork(join(__dirname, 'fleet-worker.js'), [b.kind, b.url, String(count), String(intervalMs)], {
+      execArgv: process.env.FLEET_WORKER_ARGS?.split(' ') ?? [], // e.g. --cpu-prof
+    });
   });
   await Promise.all(workers.map((w) => new Promise((ready) => w.once('message', ready))));
   return workers;
@@ -60,25 +62,60 @@ async function live(admin: MaintenanceService): Promise<number> {
   return (await admin.fleet()).instances.filter((i) => !i.stale).length;
 }
 
-/** p50/p99 of enable()/disable() → waitForFleet() with `total` instances. */
-async function settling(b: Backend, admin: MaintenanceService, total: number): Promise<void> {
+/** The CPU time (user + system, microseconds) the workers have used so far. */
+async function workersCpu(workers: ChildProcess[]): Promise<number> {
+  const usages = await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<number>((done) => {
+          const on = (m: { type: string; user: number; system: number }) => {
+            if (m.type !== 'cpu') return;
+            w.off('message', on);
+            done(m.user + m.system);
+          };
+          w.on('message', on);
+          w.send({ type: 'cpu' });
+        }),
+    ),
+  );
+  return usages.reduce((a, n) => a + n, 0);
+}
+
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/**
+ * p50/p99 of enable()/disable() → waitForFleet() with `total` instances, and the CPU a switch costs: each instance
+ * (its push, its read, its report: what bounds the time when every instance has its own core) and the waiter.
+ */
+async function settling(b: Backend, admin: MaintenanceService, total: number, workers: ChildProcess[]): Promise<void> {
   const deadline = performance.now() + 30_000;
   while ((await live(admin)) < total) {
     if (performance.now() > deadline) throw new Error(`${b.name}: ${total} instances did not all join within 30 s`);
     await sleep(100);
   }
   const times: number[] = [];
+  let cpu = { workers: 0, waiter: 0 };
   for (let i = 0; i < TOGGLES + 5; i++) {
+    if (i === 5) cpu = { workers: await workersCpu(workers), waiter: cpuNow() }; // the first 5 warm up
     const t0 = performance.now();
     await (i % 2 === 0 ? admin.enable({ by: 'bench' }) : admin.disable({ by: 'bench' }));
     const fleet = await admin.waitForFleet({ timeoutMs: 10_000 });
     if (fleet.instances.filter((x) => !x.stale).length !== total) throw new Error(`${b.name}: instances went stale`);
-    if (i >= 5) times.push(performance.now() - t0); // the first 5 warm up
+    if (i >= 5) times.push(performance.now() - t0);
   }
+  const waiterUs = (cpuNow() - cpu.waiter) / TOGGLES;
+  const instanceUs = ((await workersCpu(workers)) - cpu.workers) / TOGGLES / total;
   times.sort((a, c) => a - c);
   const p99 = pct(times, 99);
-  line(`${b.name}: enable() to fleet settled, ${total} instances, p50`, `${pct(times, 50).toFixed(1)} ms`, '', true);
-  line(`${b.name}: enable() to fleet settled, ${total} instances, p99`, `${p99.toFixed(1)} ms`, '<= 50 ms', p99 <= 50);
+  const name = `${b.name}, ${total} instances`;
+  line(`${name}: enable() to fleet settled, p50`, `${pct(times, 50).toFixed(1)} ms`, '', true);
+  line(`${name}: enable() to fleet settled, p99`, `${p99.toFixed(1)} ms`, '<= 50 ms', p99 <= 50);
+  line(`${name}: CPU per switch, each instance`, `${(instanceUs / 1000).toFixed(3)} ms`, '', true);
+  line(`${name}: CPU per switch, the waiter`, `${(waiterUs / 1000).toFixed(2)} ms`, '', true);
+  line(`${name}: CPU per switch, all instances`, `${((instanceUs * total) / 1000).toFixed(1)} ms`, '', true);
 }
 
 /** Operations per second over {@link WINDOW_MS} while nothing else uses the server. */
@@ -107,7 +144,7 @@ export async function fleetAtScale(b: Backend): Promise<void> {
     for (const total of SIZES) {
       const workers = await startInstances(b, total, 5000);
       try {
-        await settling(b, admin, total);
+        await settling(b, admin, total, workers);
         if (total === SIZES[SIZES.length - 1]) await presenceCost(b, total, idle);
       } finally {
         await stopInstances(workers);

@@ -1,7 +1,8 @@
 /**
  * One process of `bench/fleet-scale.ts`: `count` instances (each a MaintenanceService with its own store connections,
  * joined to the fleet as `maintenance()` joins it on a first request) on the store `kind` at `url`. Says `ready` over
- * IPC once every instance reported; closes them all (leaving the fleet) on `exit`.
+ * IPC once every instance reported; answers `cpu` with its CPU time so far; closes them all (leaving the fleet) on
+ * `exit`.
  */
 import { createPostgresStore, createRedisStore, MaintenanceService } from '../src/index.js';
 
@@ -18,6 +19,7 @@ async function main() {
   for (const s of services) s.joinFleet({ intervalMs: Number(intervalMs) });
   process.send?.({ type: 'ready' });
   process.on('message', async (m: { type: string }) => {
+    if (m.type === 'cpu') process.send?.({ type: 'cpu', ...process.cpuUsage() });
     if (m.type !== 'exit') return;
     await Promise.all(services.map((s) => s.close()));
     process.exit(0);

@@ -154,8 +154,9 @@ async function main() {
     if (!only || only === 'scopes') await scopes(redis.url);
     if (!only || only === 'fleet') {
       console.log('\nThe fleet: instances in 4 worker processes, each with its own store connections:');
-      await fleetAtScale(await redisBackend(redis.url));
-      await fleetAtScale(await postgresBackend(postgres.url));
+      const stores = process.env.FLEET_STORES ?? 'redis,postgres'; // or one of them
+      if (stores.includes('redis')) await fleetAtScale(await redisBackend(redis.url));
+      if (stores.includes('postgres')) await fleetAtScale(await postgresBackend(postgres.url));
     }
   } finally {
     await redis.dispose();

@@ -218,7 +218,7 @@ describe('maintenance-mode run and on --wait: a migration wrapped by the CLI', f
       `curl -s -o /dev/null -w '%{http_code}' ${a.base}/ > ${marker}; exit 7`,
     ]);
     expect(r.code, r.err).to.equal(7);
-    expect(r.out).to.match(/Every live instance \(1\) applied revision 1 and drained/);
+    expect(r.out, r.out).to.match(/Every live instance \(1\) applied revision 1 and drained/);
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(marker, 'utf8')).to.equal('503'); // during the command the site was in maintenance
     expect(await a.get()).to.equal(200); // and after it, back as it was

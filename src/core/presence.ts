@@ -59,10 +59,22 @@ export interface PresenceStore {
   report(record: PresenceRecord, keepMs: number): Promise<void>;
   /** Removes the record of `id` at once (a service that closes leaves the fleet). */
   leave(id: string): Promise<void>;
+  /**
+   * How long a subscription is worth keeping after its last use, in milliseconds: a connection to set up again (Redis)
+   * is kept a while; 0 when opening one is free (a watch, a poll). @default 30000
+   */
+  readonly lingerMs?: number;
   /** Every record the store still keeps (stale ones included). */
   list(): Promise<PresenceRecord[]>;
-  /** Calls `onReport` with each record reported from now on (and `{ id, left: true }` when one leaves). */
-  subscribe(onReport: (report: PresenceRecord | { readonly id: string; readonly left: true }) => void): () => void;
+  /**
+   * Calls `onReport` with each record reported from now on (and `{ id, left: true }` when one leaves), and
+   * `onConnected` once reports reach this subscription (after a reconnection too, where the store can tell): a listing
+   * started after it misses nothing. Returns the function that stops it.
+   */
+  subscribe(
+    onReport: (report: PresenceRecord | { readonly id: string; readonly left: true }) => void,
+    onConnected?: () => void,
+  ): () => void;
 }
 
 /** The presence store of `store`, if it has one. */
@@ -93,7 +105,21 @@ export function inFlightFor(instance: PresenceRecord, scope: string | undefined)
  * requests let in before maintenance became active. Stale instances are not waited for.
  */
 export function behind(fleet: Fleet, drained: boolean): FleetInstance[] {
-  return fleet.instances.filter(
-    (i) => !i.stale && (i.applied < fleet.revision || (drained && inFlightFor(i, fleet.scope) > 0)),
-  );
+  return fleet.instances.filter((i) => !i.stale && isBehind(i, fleet.revision, fleet.scope, drained));
+}
+
+/** Whether a live `record` has not applied `revision` yet or (with `drained`) still runs requests for `scope`. */
+export function isBehind(record: PresenceRecord, revision: number, scope: string | undefined, drained: boolean) {
+  return record.applied < revision || (drained && inFlightFor(record, scope) > 0);
+}
+
+/** Whether a wait for `revision` still waits for `record` at `now`: live and {@link isBehind}. */
+export function waitsFor(
+  record: PresenceRecord,
+  revision: number,
+  scope: string | undefined,
+  drained: boolean,
+  now: Date,
+): boolean {
+  return !isStale(record, now) && isBehind(record, revision, scope, drained);
 }

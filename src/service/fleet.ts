@@ -1,20 +1,12 @@
 /**
- * An instance's part in its fleet: the requests it runs that a drain waits for, the presence record it reports (at
- * once when it applies a revision, and every interval), and the wait for every instance to catch up. Nothing here is
- * on a request's path but two counter updates; a report that fails is logged once per outage and never affects a
- * request.
+ * An instance's part in its fleet: the requests it runs that a drain waits for, and the presence record it reports
+ * (at once when it applies a revision, and every interval). Nothing here is on a request's path but two counter
+ * updates; a report that fails is logged once per outage and never affects a request. Waiting for the fleet is
+ * `fleet-wait.ts`.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { MaintenanceError } from '../core/errors.js';
-import {
-  behind,
-  type Fleet,
-  FORGET_AFTER_INTERVALS,
-  fleetOf,
-  type PresenceRecord,
-  type PresenceStore,
-} from '../core/presence.js';
+import { FORGET_AFTER_INTERVALS, type PresenceRecord, type PresenceStore } from '../core/presence.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
 
 /** Requests an instance let into the app while maintenance was off for them, by scope, still running. */
@@ -161,76 +153,4 @@ export function createFleetMember(s: MemberSettings): FleetMember {
       await s.presence.leave(id);
     },
   };
-}
-
-/** What a wait compares the fleet with. */
-export interface WaitTarget {
-  readonly revision: number;
-  readonly scope?: string;
-  /** Wait for requests in flight too (only when the state waited for blocks requests). */
-  readonly drained: boolean;
-  readonly timeoutMs: number;
-}
-
-/** How often a wait reads the whole fleet again (joins, leaves and staleness are not all pushed). */
-const RELIST_MS = 250;
-
-/**
- * Resolves once every live instance of `presence` has applied `target.revision` (and, with `drained`, runs nothing
- * let in before maintenance); rejects `ERR_MAINTENANCE_FLEET_TIMEOUT` with `.fleet` after `timeoutMs`. Reports pushed
- * by the store settle it at once; the list is read again every 250 ms.
- */
-export function waitForFleet(presence: PresenceStore, target: WaitTarget): Promise<Fleet> {
-  return new Promise<Fleet>((resolve, reject) => {
-    const records = new Map<string, PresenceRecord>();
-    let done = false;
-    let listed = false; // reports pushed before the first listing cannot say who else there is
-    let last: Fleet = fleetOf([], target.revision, new Date(), target.scope);
-    const check = () => {
-      last = fleetOf([...records.values()], target.revision, new Date(), target.scope);
-      if (!done && listed && behind(last, target.drained).length === 0) finish(() => resolve(last));
-    };
-    const relist = () =>
-      presence.list().then(
-        (list) => {
-          listed = true;
-          const pushed = new Map(records);
-          records.clear();
-          for (const r of list) records.set(r.id, r);
-          // A report pushed while the listing ran may be newer than what the listing read.
-          for (const [id, r] of pushed)
-            if (Date.parse(r.lastSeen) > Date.parse(records.get(id)?.lastSeen ?? '')) records.set(id, r);
-          check();
-        },
-        () => undefined, // the store is down for a moment: the next listing or the timeout decides
-      );
-    const unsubscribe = presence.subscribe((report) => {
-      if ('left' in report) records.delete(report.id);
-      else records.set(report.id, report);
-      check();
-    });
-    const poll = setInterval(relist, RELIST_MS);
-    const timeout = setTimeout(() => finish(() => reject(timedOut(last, target))), target.timeoutMs);
-    const finish = (settle: () => void) => {
-      if (done) return;
-      done = true;
-      clearInterval(poll);
-      clearTimeout(timeout);
-      unsubscribe();
-      settle();
-    };
-    void relist();
-  });
-}
-
-function timedOut(fleet: Fleet, target: WaitTarget): MaintenanceError {
-  const late = behind(fleet, target.drained);
-  const who = late
-    .map((i) => `${i.host} pid ${i.pid} (applied ${i.applied} of ${fleet.revision}, ${i.inFlight} in flight)`)
-    .join(', ');
-  const err = new MaintenanceError(
-    'ERR_MAINTENANCE_FLEET_TIMEOUT',
-    `The fleet did not settle within ${target.timeoutMs} ms: ${late.length} of ${fleet.instances.filter((i) => !i.stale).length} live instance(s) behind: ${who}.`,
-  );
-  return Object.assign(err, { fleet });
 }

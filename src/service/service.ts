@@ -24,7 +24,8 @@ import { createFileKeyv } from '../store/keyv.js';
 import { createPostgresStore } from '../store/postgres-store.js';
 import { createRedisStore } from '../store/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
-import { createFleetMember, createInFlight, type FleetMember, type InFlight, waitForFleet } from './fleet.js';
+import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
+import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
 import { packageVersion } from './package-version.js';
 import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
 import {
@@ -85,6 +86,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   private closing = false;
   /** The store revision this instance serves: it has read every change up to it. */
   private applied = 0;
+  /** The reports pushed to this service's waits (opened by the first wait). */
+  private presenceFeed?: PresenceFeed;
   /** Requests let into the app while maintenance was off for them, still running (what a drain waits for). */
   readonly inFlight: InFlight = createInFlight((scope) => this.drained(scope));
   private member: FleetMember | undefined;
@@ -364,7 +367,9 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     const blocking =
       blocksRequests(state, new Date()) ||
       (scope !== undefined && blocksRequests(await this.getStoredState(), new Date()));
-    const fleet = await waitForFleet(presence, { revision, scope, drained: drained && blocking, timeoutMs });
+    this.presenceFeed ??= createPresenceFeed(presence);
+    const target = { revision, scope, drained: drained && blocking, timeoutMs };
+    const fleet = await waitForFleet(presence, this.presenceFeed, target);
     this.emit('fleet-settled', fleet);
     return fleet;
   }
@@ -415,6 +420,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     }
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.presenceFeed?.close();
     const member = this.member;
     this.member = undefined;
     const graceful = (async () => {

@@ -32,6 +32,7 @@ export function createFilePresence(statePath: string): PresenceStore {
   }
 
   return {
+    lingerMs: 0, // a watch is free to make again
     async report(record, keep) {
       keepMs = keep;
       await writeFileAtomic(pathOf(record.id), `${JSON.stringify(record)}\n`, target);
@@ -46,7 +47,7 @@ export function createFilePresence(statePath: string): PresenceStore {
       );
       return found.filter((r): r is PresenceRecord => r !== undefined);
     },
-    subscribe(onReport) {
+    subscribe(onReport, onConnected) {
       listeners.add(onReport);
       if (!watcher) {
         try {
@@ -62,6 +63,7 @@ export function createFilePresence(statePath: string): PresenceStore {
           watcher = undefined; // the waiter reads the list again meanwhile
         }
       }
+      if (watcher && onConnected) queueMicrotask(onConnected); // a watch sees every change from the moment it is made
       return () => {
         listeners.delete(onReport);
         if (listeners.size === 0) {

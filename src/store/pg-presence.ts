@@ -1,81 +1,96 @@
 /**
  * Presence on PostgreSQL: one row per instance in `<prefix>_presence` (`record jsonb`, `last_seen`), each report one
- * statement (upsert, prune the forgotten, NOTIFY the record), listed by one SELECT; waiters LISTEN on
- * `<prefix>_presence` (their own connection, opened while they wait).
+ * statement (upsert, and prune the forgotten), listed by one SELECT. Waiters read the table every 20 ms while they
+ * wait rather than LISTEN: a NOTIFY wakes every listening backend of the database (each instance listens for state
+ * changes), so a NOTIFY per report would cost instances² wakeups per switch — 40,000 at 200 instances.
  */
 import type { PresenceRecord, PresenceStore } from '../core/presence.js';
-import { listenPg, type PgPool, type PgSettings, quoteIdent } from './pg-client.js';
+import type { PgPool } from './pg-client.js';
+import { quoteIdent } from './pg-client.js';
 
-/** Parses a record or a leave sent on the channel; undefined for anything else. */
-function parse(text: string): PresenceRecord | { id: string; left: true } | undefined {
-  try {
-    const value = JSON.parse(text);
-    return typeof value?.id === 'string' ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** How often a subscription reads the table. */
+const POLL_MS = 20;
+
+type Report = PresenceRecord | { id: string; left: true };
 
 /** The {@link PresenceStore} of a PostgreSQL store (tables made by `ready`). */
-export function createPgPresence(
-  pool: PgPool,
-  settings: PgSettings,
-  table: string,
-  channel: string,
-  ready: () => Promise<void>,
-): PresenceStore {
+export function createPgPresence(pool: PgPool, table: string, ready: () => Promise<void>): PresenceStore {
   const t = quoteIdent(table);
   let keepMs = 0;
-  const listeners = new Set<(report: PresenceRecord | { id: string; left: true }) => void>();
-  let listener: ReturnType<typeof listenPg> | undefined;
+  const listeners = new Set<(report: Report) => void>();
+  let poller: NodeJS.Timeout | undefined;
+
+  const list = async (): Promise<PresenceRecord[]> => {
+    await ready();
+    const { rows } =
+      keepMs > 0
+        ? await pool.query(
+            `SELECT record FROM ${t} WHERE last_seen > now() - make_interval(secs => $1::double precision / 1000)`,
+            [keepMs],
+          )
+        : await pool.query(`SELECT record FROM ${t}`);
+    return rows.map((r) => r.record as PresenceRecord);
+  };
+
+  /** Reads the table at every tick and tells the listeners what changed since the last read. */
+  const startPolling = () => {
+    const seen = new Map<string, string>(); // id → lastSeen told
+    let busy = false;
+    const tick = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const records = await list();
+        const now = new Set<string>();
+        for (const r of records) {
+          now.add(r.id);
+          if (seen.get(r.id) === r.lastSeen) continue;
+          seen.set(r.id, r.lastSeen);
+          for (const l of listeners) l(r);
+        }
+        for (const id of seen.keys()) {
+          if (now.has(id)) continue;
+          seen.delete(id);
+          for (const l of listeners) l({ id, left: true });
+        }
+      } catch {
+        // the server is down for a moment: the next tick, the waiter's listing or its timeout decides
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(tick, POLL_MS);
+    timer.unref();
+    void tick();
+    return timer;
+  };
+
   return {
+    lingerMs: 0, // nothing to connect: a subscription is free to open again
     async report(record, keep) {
       keepMs = keep;
       await ready();
       await pool.query(
         `WITH u AS (INSERT INTO ${t} (id, record, last_seen) VALUES ($1, $2::jsonb, now())
-           ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, last_seen = EXCLUDED.last_seen),
-         d AS (DELETE FROM ${t} WHERE id <> $1 AND last_seen < now() - make_interval(secs => $3::double precision / 1000))
-         SELECT pg_notify($4, $2::text)`,
-        [record.id, JSON.stringify(record), keep, channel],
+           ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, last_seen = EXCLUDED.last_seen)
+         DELETE FROM ${t} WHERE id <> $1 AND last_seen < now() - make_interval(secs => $3::double precision / 1000)`,
+        [record.id, JSON.stringify(record), keep],
       );
     },
     async leave(id) {
       await ready();
-      await pool.query(`WITH d AS (DELETE FROM ${t} WHERE id = $1) SELECT pg_notify($2, $3)`, [
-        id,
-        channel,
-        JSON.stringify({ id, left: true }),
-      ]);
+      await pool.query(`DELETE FROM ${t} WHERE id = $1`, [id]);
     },
-    async list() {
-      await ready();
-      const { rows } =
-        keepMs > 0
-          ? await pool.query(
-              `SELECT record FROM ${t} WHERE last_seen > now() - make_interval(secs => $1::double precision / 1000)`,
-              [keepMs],
-            )
-          : await pool.query(`SELECT record FROM ${t}`);
-      return rows.map((r) => r.record as PresenceRecord);
-    },
-    subscribe(onReport) {
+    list,
+    subscribe(onReport, onConnected) {
       listeners.add(onReport);
-      listener ??= listenPg(
-        settings,
-        channel,
-        (payload) => {
-          const report = parse(payload);
-          if (report) for (const l of listeners) l(report);
-        },
-        () => undefined,
-      );
+      poller ??= startPolling();
+      if (onConnected) queueMicrotask(onConnected); // every later report is in a later read
       return () => {
         listeners.delete(onReport);
-        if (listeners.size === 0 && listener) {
-          void listener.close();
-          listener = undefined;
-        }
+        if (listeners.size > 0 || !poller) return;
+        clearInterval(poller);
+        poller = undefined;
       };
     },
   };

@@ -29,7 +29,7 @@ import { createPgPresence } from './pg-presence.js';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
-  /** Prefix of the tables (`<prefix>_keyv`, `_scopes`, `_history`, `_meta`, `_presence`) and of the NOTIFY channels. @default 'maintenance_mode' */
+  /** Prefix of the tables (`<prefix>_keyv`, `_scopes`, `_history`, `_meta`, `_presence`) and of the NOTIFY channel. @default 'maintenance_mode' */
   readonly tablePrefix?: string;
   /** How long connecting may take before a call fails, in milliseconds. @default 300 */
   readonly connectTimeoutMs?: number;
@@ -298,7 +298,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     [SCOPE_TABLE, createPgScopeTable(pool, names.scopes, ready)],
     [CHANGE_FEED, feed],
     [COMMITTER, createPgCommitter(pool, names, ready, serialize)],
-    [PRESENCE, createPgPresence(pool, settings, names.presence, `${prefix}_presence`, ready)],
+    [PRESENCE, createPgPresence(pool, names.presence, ready)],
     [
       STORE_DESTROY,
       () => {

@@ -43,6 +43,14 @@ interface SubscriberClient {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
+/** The subscriber connection shared by the subscriptions of one store. */
+interface Session {
+  client?: SubscriberClient;
+  closed: boolean;
+  /** SUBSCRIBE answered: reports reach the listeners. */
+  subscribed: boolean;
+}
+
 /** Parses a record or a leave sent on the channel; undefined for anything else. */
 function parse(text: string): PresenceRecord | { id: string; left: true } | undefined {
   try {
@@ -57,7 +65,8 @@ function parse(text: string): PresenceRecord | { id: string; left: true } | unde
 export function createRedisPresence(connected: () => Promise<unknown>, keys: RedisPresenceKeys): PresenceStore {
   let keepMs = 0;
   const listeners = new Set<(report: PresenceRecord | { id: string; left: true }) => void>();
-  let subscriber: { client?: SubscriberClient; closed: boolean } | undefined;
+  let subscriber: Session | undefined;
+  const connectedListeners = new Set<() => void>();
   return {
     async report(record, keep) {
       keepMs = keep;
@@ -81,10 +90,12 @@ export function createRedisPresence(connected: () => Promise<unknown>, keys: Red
       const items = (await c.eval(LIST, { keys: [keys.index], arguments: [String(since), keys.prefix] })) as string[];
       return items.map(parse).filter((r): r is PresenceRecord => r !== undefined && !('left' in r));
     },
-    subscribe(onReport) {
+    subscribe(onReport, onConnected) {
       listeners.add(onReport);
+      if (onConnected) connectedListeners.add(onConnected);
+      if (subscriber?.subscribed && onConnected) queueMicrotask(onConnected);
       if (!subscriber) {
-        const session: { client?: SubscriberClient; closed: boolean } = { closed: false };
+        const session: Session = { closed: false, subscribed: false };
         subscriber = session;
         (async () => {
           const sub = ((await connected()) as Client).duplicate();
@@ -96,10 +107,13 @@ export function createRedisPresence(connected: () => Promise<unknown>, keys: Red
             const report = parse(message);
             if (report) for (const listener of listeners) listener(report);
           });
+          session.subscribed = true;
+          if (!session.closed) for (const l of connectedListeners) l();
         })().catch(() => undefined); // the waiter reads the list again meanwhile
       }
       return () => {
         listeners.delete(onReport);
+        if (onConnected) connectedListeners.delete(onConnected);
         if (listeners.size > 0 || !subscriber) return;
         subscriber.closed = true;
         try {

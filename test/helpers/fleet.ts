@@ -57,5 +57,10 @@ export async function startFleetApp(env: Record<string, string>, intervalMs: num
     stderr: () => err,
   };
   await app.get(); // the first request: it joins the fleet
+  // Joining reports in the background: wait until the store lists it, so a wait that follows counts it.
+  for (let i = 0; (await app.get('/ready')) !== 200; i++) {
+    if (i > 200) throw new Error(`the app did not join the fleet: ${err}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
   return app;
 }

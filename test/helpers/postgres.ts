@@ -130,10 +130,21 @@ export async function startPostgres(maxConnections = 300): Promise<TestPostgres>
     ]);
     spawn(c, a, { stdio: 'ignore' }).unref();
     for (let i = 0; i < 200; i++) {
-      if (await answers(port)) return;
+      if (ready() && (await answers(port))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`postgres did not listen on port ${port} within 10 s`);
+    throw new Error(`postgres did not get ready on port ${port} within 10 s`);
+  };
+  /**
+   * The postmaster says it accepts connections: the status line of its pid file reads `ready` (a port that answers
+   * may still refuse with "the database system is starting up").
+   */
+  const ready = () => {
+    try {
+      return readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[7]?.trim() === 'ready';
+    } catch {
+      return false; // not written yet
+    }
   };
   /** The postmaster's pid, from its own pid file. */
   const pid = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);

@@ -1,0 +1,162 @@
+/**
+ * Waiting for the fleet: every live instance applied a revision (and drained). The reports pushed by the store settle
+ * a wait at once; the list is read again every 250 ms (joins, leaves and staleness are not all pushed) and whenever the
+ * push (re)connects. One subscription per service serves all its waits, and stays a while after the last one, so
+ * the next wait (a runner's second switch, a pipeline's next step) starts with it connected.
+ */
+import { MaintenanceError } from '../core/errors.js';
+import { behind, type Fleet, fleetOf, type PresenceRecord, type PresenceStore, waitsFor } from '../core/presence.js';
+
+type Report = PresenceRecord | { readonly id: string; readonly left: true };
+
+/** How long the shared subscription stays after its last wait, unless the store says otherwise. */
+const LINGER_MS = 30_000;
+
+/** The pushed reports of one store, shared by the waits of one service. */
+export interface PresenceFeed {
+  /** Like {@link PresenceStore.subscribe}; `onConnected` also runs at once when the push is already connected. */
+  subscribe(onReport: (report: Report) => void, onConnected: () => void): () => void;
+  /** Reports reach the subscription (a listing started now misses nothing). */
+  readonly connected: boolean;
+  /** Drops the subscription now (the service closes). */
+  close(): void;
+}
+
+/** One subscription to `presence`, opened by the first wait, closed its `lingerMs` after the last. */
+export function createPresenceFeed(presence: PresenceStore): PresenceFeed {
+  const waits = new Set<{ onReport: (report: Report) => void; onConnected: () => void }>();
+  let connected = false;
+  let stop: (() => void) | undefined;
+  let linger: NodeJS.Timeout | undefined;
+  const shut = () => {
+    stop?.();
+    stop = undefined;
+    connected = false;
+  };
+  return {
+    subscribe(onReport, onConnected) {
+      clearTimeout(linger);
+      const wait = { onReport, onConnected };
+      waits.add(wait);
+      if (connected) queueMicrotask(onConnected);
+      stop ??= presence.subscribe(
+        (report) => {
+          for (const w of waits) w.onReport(report);
+        },
+        () => {
+          connected = true;
+          for (const w of waits) w.onConnected();
+        },
+      );
+      return () => {
+        waits.delete(wait);
+        if (waits.size > 0 || !stop) return;
+        linger = setTimeout(shut, presence.lingerMs ?? LINGER_MS);
+        linger.unref();
+      };
+    },
+    get connected() {
+      return connected;
+    },
+    close() {
+      clearTimeout(linger);
+      waits.clear();
+      shut();
+    },
+  };
+}
+
+/** What a wait compares the fleet with. */
+export interface WaitTarget {
+  readonly revision: number;
+  readonly scope?: string;
+  /** Wait for requests in flight too (only when the state waited for blocks requests). */
+  readonly drained: boolean;
+  readonly timeoutMs: number;
+}
+
+/** How often a wait reads the whole fleet again (joins, leaves and staleness are not all pushed). */
+const RELIST_MS = 250;
+
+/**
+ * Resolves once every live instance of `presence` has applied `target.revision` (and, with `drained`, runs nothing
+ * let in before maintenance); rejects `ERR_MAINTENANCE_FLEET_TIMEOUT` with `.fleet` after `timeoutMs`. Reports pushed
+ * through `feed` settle it at once; the list is read now, every 250 ms, and when the push (re)connects.
+ */
+export function waitForFleet(presence: PresenceStore, feed: PresenceFeed, target: WaitTarget): Promise<Fleet> {
+  return new Promise<Fleet>((resolve, reject) => {
+    const records = new Map<string, PresenceRecord>();
+    /** The ids still waited for: kept up to date report by report, so a report costs O(1), not a fleet's worth. */
+    const pending = new Set<string>();
+    let done = false;
+    let listed = false; // reports pushed before the first listing cannot say who else there is
+    const fleet = () => fleetOf([...records.values()], target.revision, new Date(), target.scope);
+    const judge = (r: PresenceRecord, now: Date) => {
+      if (waitsFor(r, target.revision, target.scope, target.drained, now)) pending.add(r.id);
+      else pending.delete(r.id);
+    };
+    const check = () => {
+      if (!done && listed && pending.size === 0) finish(() => resolve(fleet()));
+    };
+    /** At every tick: one waited for may have gone stale meanwhile (even while the store cannot be listed). */
+    const tick = () => {
+      const now = new Date();
+      for (const id of pending) judge(records.get(id) as PresenceRecord, now);
+      check();
+      void relist();
+    };
+    const relist = () =>
+      presence.list().then(
+        (list) => {
+          listed = true;
+          const pushed = new Map(records);
+          records.clear();
+          for (const r of list) records.set(r.id, r);
+          // A report pushed while the listing ran may be newer than what the listing read.
+          for (const [id, r] of pushed)
+            if (Date.parse(r.lastSeen) > Date.parse(records.get(id)?.lastSeen ?? '')) records.set(id, r);
+          pending.clear();
+          const now = new Date();
+          for (const r of records.values()) judge(r, now);
+          check();
+        },
+        () => undefined, // the store is down for a moment: the next listing or the timeout decides
+      );
+    const unsubscribe = feed.subscribe(
+      (report) => {
+        if ('left' in report) {
+          records.delete(report.id);
+          pending.delete(report.id);
+        } else {
+          records.set(report.id, report);
+          judge(report, new Date());
+        }
+        check();
+      },
+      () => void relist(), // from now on nothing is missed: a listing settles whatever was reported before
+    );
+    const poll = setInterval(tick, RELIST_MS);
+    const timeout = setTimeout(() => finish(() => reject(timedOut(fleet(), target))), target.timeoutMs);
+    const finish = (settle: () => void) => {
+      if (done) return;
+      done = true;
+      clearInterval(poll);
+      clearTimeout(timeout);
+      unsubscribe();
+      settle();
+    };
+    if (!feed.connected) void relist(); // connected, it lists at once (onConnected); else list now, then every 250 ms
+  });
+}
+
+function timedOut(fleet: Fleet, target: WaitTarget): MaintenanceError {
+  const late = behind(fleet, target.drained);
+  const who = late
+    .map((i) => `${i.host} pid ${i.pid} (applied ${i.applied} of ${fleet.revision}, ${i.inFlight} in flight)`)
+    .join(', ');
+  const err = new MaintenanceError(
+    'ERR_MAINTENANCE_FLEET_TIMEOUT',
+    `The fleet did not settle within ${target.timeoutMs} ms: ${late.length} of ${fleet.instances.filter((i) => !i.stale).length} live instance(s) behind: ${who}.`,
+  );
+  return Object.assign(err, { fleet });
+}

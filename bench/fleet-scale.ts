@@ -58,8 +58,12 @@ async function stopInstances(workers: ChildProcess[]): Promise<void> {
   );
 }
 
+/** Live instances; 0 while the store does not answer (hundreds of instances connecting at once can delay it). */
 async function live(admin: MaintenanceService): Promise<number> {
-  return (await admin.fleet()).instances.filter((i) => !i.stale).length;
+  return admin.fleet().then(
+    (f) => f.instances.filter((i) => !i.stale).length,
+    () => 0,
+  );
 }
 
 /** The CPU time (user + system, microseconds) the workers have used so far. */
@@ -137,7 +141,7 @@ async function presenceCost(b: Backend, total: number, idle: number): Promise<vo
 
 /** Settling at each size, then what presence costs the store at the largest size (default interval, 5 s). */
 export async function fleetAtScale(b: Backend): Promise<void> {
-  const admin = new MaintenanceService({ store: b.store(), logger: quiet });
+  const admin = new MaintenanceService({ store: b.store(), logger: quiet, storeTimeoutMs: 5000 });
   try {
     await admin.getState();
     const idle = await rate(b); // no instances: what counting itself and the admin's connection cost
@@ -181,7 +185,7 @@ export async function postgresBackend(url: string): Promise<Backend> {
     name: 'PostgreSQL',
     kind: 'postgres',
     url,
-    store: () => createPostgresStore(url),
+    store: () => createPostgresStore(url, { connectTimeoutMs: 5000 }), // see bench/fleet-worker.ts
     operations: async () => {
       const { rows } = await client.query(
         'SELECT xact_commit::bigint AS n FROM pg_stat_database WHERE datname = current_database()',

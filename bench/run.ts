@@ -102,17 +102,28 @@ async function inProcessCost(): Promise<Record<string, number>> {
   const on = new MaintenanceService({ store: new Keyv() });
   await on.enable({ message: 'Benchmarking the maintenance page' });
   await off.enable({ scope: 'tenant-down' });
+  // The file store keeps a fleet: its middleware joins it on the first request and counts requests in flight.
+  const fleetDir = mkdtempSync(join(tmpdir(), 'kmm-bench-fleet-'));
+  const inFleet = new MaintenanceService({ stateFilePath: join(fleetDir, 'state.json') });
+  await inFleet.disable();
   const tenants = Array.from({ length: 1000 }, (_, i) => `tenant-${i}`);
   let tenant = 0;
   const cases: Array<[string, (ctx: never, next: () => Promise<void>) => unknown]> = [
     ['pass-through', (_ctx, n) => n()],
     ['off', maintenance({ service: off }) as never],
     ['off-scope', maintenance({ service: off, scope: () => tenants[tenant++ % 1000] }) as never],
+    ['off-file', maintenance({ service: inFleet, presence: false }) as never],
+    ['off-fleet', maintenance({ service: inFleet, presence: { intervalMs: 60_000 } }) as never],
     ['on-page', maintenance({ service: on }) as never],
   ];
   const ctxOf = () => app.createContext(req, new http.ServerResponse(req)) as never;
   const timed = cases.map(([name, fn]) => [name, () => fn(ctxOf(), next)] as const);
-  return { ...(await bestNsPerCall(timed, 200_000)), ...(await hostileHeaderCost()) };
+  try {
+    return { ...(await bestNsPerCall(timed, 200_000)), ...(await hostileHeaderCost()) };
+  } finally {
+    await inFleet.close();
+    rmSync(fleetDir, { recursive: true, force: true });
+  }
 }
 
 /** The best of 3 rounds of `n` calls of each case, in nanoseconds per call (rounds alternate between the cases). */
@@ -188,6 +199,11 @@ async function main() {
     printHostile(await hostileHeaderCost());
     return;
   }
+  if (process.argv.includes('--in-process')) {
+    const cost = await inProcessCost();
+    for (const [name, ns] of Object.entries(cost)) console.log(`${name.padEnd(26)} ${ns.toFixed(0).padStart(7)} ns`);
+    return;
+  }
   const redis = await startRedis();
   const postgres = await startPostgres();
   const urls: Urls = { redis: redis.url, postgres: postgres.url };
@@ -242,6 +258,7 @@ async function main() {
       `\nIn-process cost per request (best of 3 x 200k, context creation included): pass-through ${cost['pass-through'].toFixed(0)} ns, ` +
         `maintenance off ${cost.off.toFixed(0)} ns (+${(cost.off - cost['pass-through']).toFixed(0)} ns), ` +
         `off with a per-tenant scope ${cost['off-scope'].toFixed(0)} ns (+${(cost['off-scope'] - cost['pass-through']).toFixed(0)} ns), ` +
+        `off in a fleet (file store, joined: requests in flight counted) ${cost['off-fleet'].toFixed(0)} ns (+${(cost['off-fleet'] - cost['pass-through']).toFixed(0)} ns), ` +
         `maintenance on with the page ${cost['on-page'].toFixed(0)} ns.`,
     );
     console.log(

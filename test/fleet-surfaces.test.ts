@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import Koa from 'koa';
 import supertest from 'supertest';
+import { type PresenceStore, presenceOf } from '../src/core/presence.js';
 import { type Fleet, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
+import { createFilePresence } from '../src/store/file-presence.js';
+import { createFileKeyv } from '../src/store/keyv.js';
 import { captureLogger, userFromHeader } from './helpers/app.js';
-import { until } from './helpers/wait.js';
+import { sleep, until } from './helpers/wait.js';
 
 const ALICE = JSON.stringify({ username: 'alice', isSuperuser: true });
 
@@ -67,6 +70,45 @@ describe('the fleet: revisions and where people see it', () => {
     expect(page.text).to.include('<h2 id="fleet-heading">Fleet</h2>');
     expect(page.text).to.match(/1 live instance at revision 1, all applied it\./);
     expect(page.text).to.include(`pid ${process.pid}`);
+  });
+
+  it('lands its reports in order: a newer one never lands before a slow older one', async () => {
+    const store = createFileKeyv(file);
+    const s = new MaintenanceService({ store, logger: captureLogger() });
+    services.push(s);
+    const presence = presenceOf(store) as PresenceStore;
+    const report = presence.report.bind(presence);
+    let calls = 0;
+    // The first report (applied 0) is slow, as on a pool connection that waits; the next ones are quick.
+    presence.report = async (record, keep) => {
+      if (calls++ === 0) await sleep(200);
+      return report(record, keep);
+    };
+    s.joinFleet({ intervalMs: 60_000 });
+    await service().enable();
+    await until(() => s.appliedRevision === 1, 2000);
+    await sleep(400); // the slow report has landed
+    const [me] = (await s.fleet()).instances;
+    expect(me?.applied).to.equal(1);
+    expect((await s.waitForFleet({ timeoutMs: 1000 })).revision).to.equal(1);
+  });
+
+  it('names at most ten of those behind in a timeout message, and all of them in its .fleet', async () => {
+    const s = service();
+    await s.enable();
+    const presence = createFilePresence(file);
+    const now = new Date().toISOString();
+    for (let i = 0; i < 12; i++) {
+      const id = `host-${i}`;
+      const r = { id, host: id, pid: 1000 + i, version: '0', startedAt: now, lastSeen: now, applied: 0 };
+      await presence.report({ ...r, inFlight: 0, held: 0, intervalMs: 60_000 }, 600_000);
+    }
+    const err = await s.waitForFleet({ timeoutMs: 300 }).catch((e) => e);
+    expect(err).to.have.property('code', 'ERR_MAINTENANCE_FLEET_TIMEOUT');
+    expect(err.message).to.match(/12 of 12 live instance\(s\) behind: /);
+    expect(err.message.match(/host-\d+ pid/g)).to.have.length(10);
+    expect(err.message).to.include('and 2 more (see .fleet)');
+    expect(err.fleet.instances).to.have.length(12);
   });
 
   it('refuses the fleet for a store that keeps no presence, naming the stores that do', async () => {

@@ -149,11 +149,16 @@ export function waitForFleet(presence: PresenceStore, feed: PresenceFeed, target
   });
 }
 
+/** How many of those behind a timeout's message names (all of them are in its `.fleet`). */
+const NAMED_BEHIND = 10;
+
 function timedOut(fleet: Fleet, target: WaitTarget): MaintenanceError {
   const late = behind(fleet, target.drained);
-  const who = late
-    .map((i) => `${i.host} pid ${i.pid} (applied ${i.applied} of ${fleet.revision}, ${i.inFlight} in flight)`)
-    .join(', ');
+  const named = late
+    .slice(0, NAMED_BEHIND)
+    .map((i) => `${i.host} pid ${i.pid} (applied ${i.applied} of ${fleet.revision}, ${i.inFlight} in flight)`);
+  const more = late.length > NAMED_BEHIND ? ` and ${late.length - NAMED_BEHIND} more (see .fleet)` : '';
+  const who = `${named.join(', ')}${more}`;
   const err = new MaintenanceError(
     'ERR_MAINTENANCE_FLEET_TIMEOUT',
     `The fleet did not settle within ${target.timeoutMs} ms: ${late.length} of ${fleet.instances.filter((i) => !i.stale).length} live instance(s) behind: ${who}.`,

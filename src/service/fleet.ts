@@ -115,41 +115,65 @@ export function createFleetMember(s: MemberSettings): FleetMember {
       intervalMs: s.intervalMs,
     };
   };
+  let sending: Promise<void> | undefined;
+  let again = false;
+  /**
+   * One report at a time: two in flight may land out of order (a pool runs them on two connections), and the older
+   * record would stand until the next heartbeat. A report asked for meanwhile goes once the one in flight lands.
+   */
   const report = () => {
     if (left) return;
-    s.presence.report(record(), FORGET_AFTER_INTERVALS * s.intervalMs).then(
-      () => {
-        if (failing) (s.logger.info ?? s.logger.warn).call(s.logger, 'koa-maintenance-mode: presence reports again.');
-        failing = false;
-      },
-      (err: Error) => {
-        if (!failing) {
-          s.logger.warn(`koa-maintenance-mode: cannot report this instance's presence: ${err.message}`);
-        }
-        failing = true;
-      },
-    );
+    if (sending) {
+      again = true;
+      return;
+    }
+    sending = s.presence
+      .report(record(), FORGET_AFTER_INTERVALS * s.intervalMs)
+      .then(
+        () => {
+          if (failing) (s.logger.info ?? s.logger.warn).call(s.logger, 'koa-maintenance-mode: presence reports again.');
+          failing = false;
+        },
+        (err: Error) => {
+          if (!failing) {
+            s.logger.warn(`koa-maintenance-mode: cannot report this instance's presence: ${err.message}`);
+          }
+          failing = true;
+        },
+      )
+      .finally(() => {
+        sending = undefined;
+        if (!again) return;
+        again = false;
+        report();
+      });
   };
+  const reportSoon = () => {
+    if (queued || left) return;
+    queued = true;
+    setImmediate(() => {
+      queued = false;
+      report();
+    });
+  };
+  /** Catches up, then reports what it applied: one store connection at a time, one report per beat. */
   const beat = () => {
-    report();
-    s.facts.catchUp().catch(() => undefined); // the store is down: the next beat tries again
+    s.facts
+      .catchUp()
+      .catch(() => undefined) // the store is down: report anyway (it fails too, or says who is alive), retry next beat
+      .finally(reportSoon);
   };
   const timer = setInterval(beat, s.intervalMs);
   timer.unref();
-  report();
+  report(); // listed at once; the state it read before joining may be older than the store's: catch up now too
+  s.facts.catchUp().catch(() => undefined);
   return {
     id,
-    reportSoon() {
-      if (queued || left) return;
-      queued = true;
-      setImmediate(() => {
-        queued = false;
-        report();
-      });
-    },
+    reportSoon,
     async leave() {
       left = true;
       clearInterval(timer);
+      await sending; // a report landing after the removal would bring the record back
       await s.presence.leave(id);
     },
   };

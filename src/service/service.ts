@@ -528,9 +528,11 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   /** Requests let in before maintenance finished: a wait for the drain hears of it now, not at the next heartbeat. */
   private drained(scope: string | undefined): void {
     if (!this.member) return;
+    const global = this.cache.peek();
+    const scoped = scope === undefined ? undefined : this.lastKnownState(scope);
+    if (!global.enabled && !scoped?.enabled) return; // the usual case, on every request while off: no clock, no report
     const now = new Date();
-    const inForce = blocksRequests(this.cache.peek(), now);
-    if (inForce || (scope !== undefined && blocksRequests(this.lastKnownState(scope), now))) this.member.reportSoon();
+    if (blocksRequests(global, now) || (scoped !== undefined && blocksRequests(scoped, now))) this.member.reportSoon();
   }
 
   /** A heartbeat's check: when the store is at a later revision than applied, reads what it holds again. */

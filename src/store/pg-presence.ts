@@ -1,6 +1,6 @@
 /**
  * Presence on PostgreSQL: one row per instance in `<prefix>_presence` (`record jsonb`, `last_seen`), each report one
- * statement (upsert, and prune the forgotten), listed by one SELECT. Waiters read the table every 20 ms while they
+ * statement (upsert, and prune the forgotten), listed by one SELECT. Waiters read what changed every 20 ms while they
  * wait rather than LISTEN: a NOTIFY wakes every listening backend of the database (each instance listens for state
  * changes), so a NOTIFY per report would cost instances² wakeups per switch — 40,000 at 200 instances.
  */
@@ -10,6 +10,8 @@ import { quoteIdent } from './pg-client.js';
 
 /** How often a subscription reads the table. */
 const POLL_MS = 20;
+/** How far before the newest report read a poll reads again (reports that committed late). */
+const OVERLAP_MS = 100;
 
 type Report = PresenceRecord | { id: string; left: true };
 
@@ -32,26 +34,30 @@ export function createPgPresence(pool: PgPool, table: string, ready: () => Promi
     return rows.map((r) => r.record as PresenceRecord);
   };
 
-  /** Reads the table at every tick and tells the listeners what changed since the last read. */
+  /**
+   * Reads what changed at every tick and tells the listeners: rows whose `last_seen` is at most {@link OVERLAP_MS}
+   * before the newest one read (a report's time is its transaction's start; one that commits later than a newer one
+   * is still read). Leaves are not told: a waiter's own listing (every 250 ms) drops those gone.
+   */
   const startPolling = () => {
-    const seen = new Map<string, string>(); // id → lastSeen told
+    const told = new Map<string, string>(); // id → lastSeen told
+    let since: number | undefined; // the newest last_seen read, in seconds since the epoch
     let busy = false;
     const tick = async () => {
       if (busy) return;
       busy = true;
       try {
-        const records = await list();
-        const now = new Set<string>();
-        for (const r of records) {
-          now.add(r.id);
-          if (seen.get(r.id) === r.lastSeen) continue;
-          seen.set(r.id, r.lastSeen);
-          for (const l of listeners) l(r);
-        }
-        for (const id of seen.keys()) {
-          if (now.has(id)) continue;
-          seen.delete(id);
-          for (const l of listeners) l({ id, left: true });
+        await ready();
+        const { rows } = await pool.query(
+          `SELECT record, extract(epoch FROM last_seen)::float8 AS at FROM ${t}
+             WHERE $1::float8 IS NULL OR last_seen >= to_timestamp($1::float8 - $2::float8)`,
+          [since ?? null, OVERLAP_MS / 1000],
+        );
+        for (const row of rows as Array<{ record: PresenceRecord; at: number }>) {
+          since = Math.max(since ?? row.at, row.at);
+          if (told.get(row.record.id) === row.record.lastSeen) continue;
+          told.set(row.record.id, row.record.lastSeen);
+          for (const l of listeners) l(row.record);
         }
       } catch {
         // the server is down for a moment: the next tick, the waiter's listing or its timeout decides

@@ -32,6 +32,36 @@ export interface MaintenanceState {
   readonly leaseUntil?: string;
   /** The lease's length in milliseconds, which `renewLease()` extends by. @default undefined */
   readonly leaseMs?: number;
+  /** The recurring windows (kept in the global state only; see `addWindow()`). @default undefined (none) */
+  readonly windows?: readonly RecurringWindow[];
+  /** Set on a state in force computed from a recurring window's occurrence: that window's id. @default undefined */
+  readonly window?: string;
+}
+
+/** A recurring window as stored. */
+export interface RecurringWindow {
+  /** Names the window (`window rm ID`). */
+  readonly id: string;
+  /** An RFC 5545 RRULE: FREQ, INTERVAL, BYDAY (with ordinals), BYMONTHDAY (negative too), BYMONTH, BYSETPOS, COUNT, UNTIL, WKST. */
+  readonly rrule: string;
+  /** The IANA time zone the rule and `start` are in, e.g. `Europe/Berlin`. */
+  readonly tz: string;
+  /** The first occurrence's local date and time in `tz`: `YYYY-MM-DDTHH:MM`. */
+  readonly start: string;
+  /** How long each occurrence lasts, in minutes (1–10080). */
+  readonly durationMinutes: number;
+  /** Shown during an occurrence. @default undefined */
+  readonly message?: string | LocalizedText;
+  /** Only this scope is in maintenance during an occurrence. @default undefined (the whole site) */
+  readonly scope?: string;
+  /** Occurrences are read-only maintenance. @default false */
+  readonly readOnly?: boolean;
+  /** Occurrences are dry runs (reported, nothing blocked; never announced or public). @default false */
+  readonly dryRun?: boolean;
+  /** Who defined it. @default undefined */
+  readonly by?: string;
+  /** ISO instants of occurrences ended early by `disable()` (only the recent ones are kept). @default undefined */
+  readonly ended?: readonly string[];
 }
 
 /** Arguments of `MaintenanceService.enable()`. */
@@ -160,6 +190,25 @@ function textField(obj: Record<string, unknown>, name: 'updatedAt' | 'updatedBy'
   return v;
 }
 
+/** The stored recurring windows: an array of objects with the fields every window has (checked when added). */
+function windowsField(obj: Record<string, unknown>): readonly RecurringWindow[] | undefined {
+  const v = obj.windows;
+  if (v === undefined || v === null) return undefined;
+  const ok = (w: unknown) => {
+    const r = w as Record<string, unknown>;
+    return (
+      typeof w === 'object' &&
+      w !== null &&
+      ['id', 'rrule', 'tz', 'start'].every((k) => typeof r[k] === 'string') &&
+      typeof r.durationMinutes === 'number'
+    );
+  };
+  if (!Array.isArray(v) || !v.every(ok)) {
+    throw corrupt('"windows" must be a list of { id, rrule, tz, start, durationMinutes }');
+  }
+  return v.length > 0 ? (v as RecurringWindow[]) : undefined;
+}
+
 /**
  * Turns a stored value into a {@link MaintenanceState}. Accepts this library's object and
  * django-maintenance-mode's formats: `0`, `1` (also as strings and booleans) and `{"start": …, "end": …}`.
@@ -206,6 +255,8 @@ export function normalizeState(value: unknown): MaintenanceState {
   }
   const leaseUntil = instantField(obj, 'leaseUntil');
   if (leaseUntil !== undefined) state.leaseUntil = leaseUntil;
+  const windows = windowsField(obj);
+  if (windows !== undefined) state.windows = windows;
   if (obj.leaseMs !== undefined && obj.leaseMs !== null) {
     if (!Number.isSafeInteger(obj.leaseMs) || (obj.leaseMs as number) <= 0) {
       throw corrupt(`"leaseMs" must be a whole number of milliseconds > 0; found ${JSON.stringify(obj.leaseMs)}`);

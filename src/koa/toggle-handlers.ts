@@ -5,11 +5,13 @@ import { hashSecret } from '../core/bypass.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
 import { type LocalizedText, messageView, negotiateLocale } from '../core/i18n.js';
+import { icsFeed } from '../core/ics.js';
 import type { Fleet } from '../core/presence.js';
 import { checkScopeName, stateInForce } from '../core/scope.js';
 import { type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
 import { fleetSummary, publicStatusBody, scopesBody, statusBody } from '../core/status.js';
 import { ON_NOTES, type OnNote, planOn } from '../core/switch-on.js';
+import { type PublicOccurrence, publicOccurrence } from '../core/windows.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { createRenderer, type Renderer } from './render.js';
 import { neverCache } from './respond.js';
@@ -22,6 +24,8 @@ export interface ToggleHandlers {
   readonly status: (ctx: ParameterizedContext) => Promise<void>;
   readonly page: (ctx: ParameterizedContext) => Promise<void>;
   readonly publicStatus: (ctx: ParameterizedContext) => Promise<void>;
+  /** `windows.ics`: the recurring windows' next occurrences as an iCalendar feed. */
+  readonly calendar: (ctx: ParameterizedContext) => Promise<void>;
 }
 
 /** Renders the status page from its context (see `views/maintenance-status.html`). */
@@ -289,7 +293,43 @@ async function publicStatus(r: Routes, ctx: ParameterizedContext): Promise<void>
   ctx.vary('Accept-Language');
   const message = inForce.state.message;
   const lang = typeof message === 'object' ? readerLanguageOf(ctx, message) : undefined;
-  ctx.body = publicStatusBody(inForce.state, inForce.scope, now, lang);
+  const body = publicStatusBody(inForce.state, inForce.scope, now, lang);
+  const windows = publicWindows(s, scope, 10, (m) => readerView(ctx, m).text);
+  ctx.body = windows.length > 0 ? { ...body, windows } : body;
+}
+
+/** The next `count` occurrences anyone may see (dry runs are private), their messages in the reader's language. */
+function publicWindows(
+  s: MaintenanceService,
+  scope: string | undefined,
+  count: number,
+  textOf: (message: string | LocalizedText) => string | undefined,
+): PublicOccurrence[] {
+  return s
+    .upcoming({ count: count * 2, ...(scope !== undefined ? { scope } : {}) })
+    .filter((o) => !o.window.dryRun)
+    .slice(0, count)
+    .map((o) => {
+      const p = publicOccurrence(o);
+      const message = p.message === undefined ? undefined : textOf(p.message);
+      const { message: _, ...rest } = p;
+      return message === undefined ? rest : { ...rest, message };
+    });
+}
+
+/** `windows.ics`: the next occurrences (up to 100) as an iCalendar feed calendar apps subscribe to. */
+async function calendar(r: Routes, ctx: ParameterizedContext): Promise<void> {
+  const s = r.service();
+  const scope = statusScopeOf(ctx);
+  if (scope === false) return;
+  await s.getState(); // read at least once
+  neverCache(ctx);
+  ctx.set('Access-Control-Allow-Origin', '*');
+  ctx.type = 'text/calendar; charset=utf-8';
+  ctx.body = icsFeed(
+    publicWindows(s, scope, 100, (m) => readerView(ctx, m).text),
+    new Date(),
+  );
 }
 
 /** Builds the handlers for one configuration. */
@@ -301,5 +341,6 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
     status: (ctx) => status(r, ctx),
     page: (ctx) => page(r, ctx),
     publicStatus: (ctx) => publicStatus(r, ctx),
+    calendar: (ctx) => calendar(r, ctx),
   };
 }

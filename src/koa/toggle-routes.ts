@@ -42,5 +42,6 @@ export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterTyp
   router.get('/status', served, h.status);
   router.get('/', served, h.page);
   if (config.publicStatus) router.get('/public.json', served, h.publicStatus);
+  if (config.publicStatus) router.get('/windows.ics', served, h.calendar);
   return router;
 }

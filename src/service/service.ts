@@ -20,6 +20,13 @@ import {
   OFF_STATE,
   renewedState,
 } from '../core/state.js';
+import {
+  type Occurrence,
+  type RecurringWindow,
+  type WindowDefinition,
+  windowsOf,
+  withWindows,
+} from '../core/windows.js';
 import { createFileKeyv } from '../store/keyv.js';
 import { createPostgresStore } from '../store/postgres-store.js';
 import { createRedisStore } from '../store/redis-store.js';
@@ -34,6 +41,8 @@ import {
   resolveServiceOptions,
 } from './service-options.js';
 import { createStateCache, type StateCache } from './state-cache.js';
+import { createWindowOverlay } from './window-overlay.js';
+import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './windows.js';
 
 /** Events of {@link MaintenanceService}: the state in force changed (seen by every instance), or a read failed. */
 export interface MaintenanceServiceEvents {
@@ -92,6 +101,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   readonly inFlight: InFlight = createInFlight((scope) => this.drained(scope));
   private member: FleetMember | undefined;
   private readonly heldSources = new Set<() => number>();
+  private readonly overlay = createWindowOverlay();
 
   constructor(options?: MaintenanceServiceOptions) {
     super();
@@ -155,14 +165,14 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     if (scope !== undefined) return (await this.scopeStates()).get(checkScopeName(scope)) ?? OFF_STATE;
     if (this.config.mode !== undefined) return this.cache.peek();
     this.listen();
-    return this.cache.get();
+    return this.overlay.global(await this.cache.get());
   }
 
   /** Every enabled scoped state, from memory under the same cache policy as the global state. Never throws. */
   async scopeStates(): Promise<ScopeStates> {
     if (this.config.mode !== undefined) return this.scopeCache.peek();
     this.listen();
-    return this.scopeCache.get();
+    return this.overlay.table(this.cache.peek(), await this.scopeCache.get());
   }
 
   /** The scope table this service last read, wrote or was pushed, synchronously (empty until scopes are used). */
@@ -174,7 +184,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   freshScopeStates(): ScopeStates | undefined {
     if (this.config.mode !== undefined) return this.scopeCache.peek();
     if (this.feed && !this.unsubscribe && this.config.cacheTtlMs > 0) return undefined; // first call subscribes
-    return this.scopeCache.fresh();
+    const table = this.scopeCache.fresh();
+    return table === undefined ? undefined : this.overlay.table(this.cache.peek(), table);
   }
 
   /**
@@ -185,7 +196,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   freshState(): MaintenanceState | undefined {
     if (this.config.mode !== undefined) return this.cache.peek();
     if (this.feed && !this.unsubscribe && this.config.cacheTtlMs > 0) return undefined; // first call subscribes
-    return this.cache.fresh();
+    const state = this.cache.fresh();
+    return state === undefined ? undefined : this.overlay.global(state);
   }
 
   /**
@@ -246,8 +258,9 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    * With `scope`: that scope's last known state (off when scopes were never read here).
    */
   lastKnownState(scope?: string): MaintenanceState {
-    if (scope === undefined) return this.cache.peek();
-    return this.scopeCache.peek().get(scope) ?? OFF_STATE;
+    if (this.config.mode !== undefined) return scope === undefined ? this.cache.peek() : OFF_STATE;
+    if (scope === undefined) return this.overlay.global(this.cache.peek());
+    return this.overlay.table(this.cache.peek(), this.scopeCache.peek()).get(scope) ?? OFF_STATE;
   }
 
   /**
@@ -284,7 +297,63 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   /** Switches maintenance off (the whole site, or `scope`). Throws like {@link MaintenanceService.enable}. */
   async disable(opts: DisableOptions = {}): Promise<void> {
     const scope = scopeOf(opts);
-    await this.write(disabledState(opts, new Date()), opts.source, undefined, scope, opts.reason);
+    const ended = await this.occurrencesToEnd(scope);
+    // A scope's windows are in the global state: ending its occurrence is a write of its own, before the switch.
+    if (ended && scope !== undefined)
+      await this.write(ended.stored, 'window', opts.by, undefined, undefined, true, ended.windows);
+    const windows = scope === undefined ? ended?.windows : undefined;
+    await this.write(
+      disabledState(opts, new Date()),
+      opts.source,
+      undefined,
+      scope,
+      opts.reason ?? ended?.reason,
+      false,
+      windows,
+    );
+  }
+
+  /**
+   * Recurring windows: adds one (RFC 5545 `rrule` in the IANA zone `tz`, the first occurrence at the local time
+   * `start`, each lasting `durationMinutes`). Stored with the state, pushed like it; an occurrence in progress acts
+   * like an enabled state with that start and end. Throws `ERR_MAINTENANCE_INVALID_WINDOW` naming the field.
+   */
+  async addWindow(def: WindowDefinition): Promise<RecurringWindow> {
+    if (def?.scope !== undefined) checkScopeName(def.scope);
+    const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
+    const { windows, window } = addedWindow(windowsOf(stored), def, new Date());
+    await this.write(stored, 'window', def.by, undefined, `window added: ${window.id}`, false, windows);
+    return window;
+  }
+
+  /** Removes the window `id` (its occurrence in progress ends). Throws `ERR_MAINTENANCE_INVALID_WINDOW` if none. */
+  async removeWindow(id: string, opts: { by?: string } = {}): Promise<void> {
+    const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
+    const windows = withoutWindow(windowsOf(stored), id);
+    await this.write(stored, 'window', opts.by, undefined, `window removed: ${id}`, false, windows);
+  }
+
+  /** The recurring windows defined, read now. Throws `MaintenanceError` when the store cannot be read. */
+  async windows(): Promise<readonly RecurringWindow[]> {
+    return windowsOf(await this.getStoredState());
+  }
+
+  /**
+   * The next occurrences (in progress first), in time order, from memory: `count` of them (default 10) ending after
+   * `from` (default now); with `scope`, those that put that scope in maintenance (its own and the site-wide ones).
+   */
+  upcoming(options: { from?: Date; count?: number; scope?: string } = {}): Occurrence[] {
+    return upcomingWindows(windowsOf(this.cache.peek()), options);
+  }
+
+  /** The occurrences in progress for `scope` that a `disable()` ends (only them: the windows recur), if any. */
+  private async occurrencesToEnd(scope: string | undefined) {
+    if (this.config.mode !== undefined) return undefined;
+    // From memory first: a disable with no occurrence in progress reads nothing more than it did before windows.
+    if (!endOccurrences(windowsOf(this.cache.peek()), scope, new Date())) return undefined;
+    const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
+    const ended = endOccurrences(windowsOf(stored), scope, new Date());
+    return ended && { ...ended, stored };
   }
 
   /**
@@ -473,9 +542,15 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     scope?: string,
     reason?: string,
     quiet = false,
+    windows?: readonly RecurringWindow[],
   ) {
     this.refuseForced();
     const previous = quiet ? undefined : await this.previousState(scope);
+    if (scope === undefined) {
+      // The windows live in the global state: a switch keeps them as stored, a window change sets them.
+      const base = previous !== undefined && previous !== 'unreadable' ? previous : this.cache.peek();
+      state = withWindows(state, windows ?? windowsOf(base));
+    }
     const entry =
       previous === undefined ? undefined : historyEntry(previous, state, source, new Date(), by, scope, reason);
     let revision: number;
@@ -556,7 +631,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   private async previousState(scope: string | undefined): Promise<MaintenanceState | 'unreadable'> {
     const before = scope === undefined ? await this.store.read() : await this.store.readScope(scope);
     if (before.ok) return before.state;
-    return before.error.code === 'ERR_MAINTENANCE_STATE_CORRUPT' ? 'unreadable' : this.lastKnownState(scope);
+    if (before.error.code === 'ERR_MAINTENANCE_STATE_CORRUPT') return 'unreadable';
+    return scope === undefined ? this.cache.peek() : (this.scopeCache.peek().get(scope) ?? OFF_STATE); // as stored
   }
 }
 

@@ -1,0 +1,115 @@
+/**
+ * The state in force with recurring windows: the stored states overlaid with the occurrence in progress or next, per
+ * scope. Computed from memory and kept until the next boundary (an occurrence starting or ending, the manual state's
+ * start or end): a request costs an identity check and a clock read, never a recurrence expansion.
+ */
+import { isActive, type MaintenanceState, OFF_STATE } from '../core/state.js';
+import { effectiveState, type Occurrence, type RecurringWindow, windowsOf } from '../core/windows.js';
+import { occurrencesOf } from './recurrence.js';
+
+/** Recomputed at least this often (a clock change, a rule's later occurrences). */
+const MAX_KEEP_MS = 60_000;
+
+/** The overlay of one service. */
+export interface WindowOverlay {
+  /** The global state in force given the stored one (the same object when no site-wide window is defined). */
+  global(stored: MaintenanceState): MaintenanceState;
+  /** The scope table in force given the stored global state (which holds the windows) and table. */
+  table(
+    storedGlobal: MaintenanceState,
+    table: ReadonlyMap<string, MaintenanceState>,
+  ): ReadonlyMap<string, MaintenanceState>;
+}
+
+interface Computed<T> {
+  readonly value: T;
+  readonly until: number;
+}
+
+/** The occurrence in progress and the next one among `windows`, and when that answer changes. */
+function schedule(windows: readonly RecurringWindow[], manual: MaintenanceState, now: number) {
+  let current: Occurrence | undefined;
+  let next: Occurrence | undefined;
+  let until = now + MAX_KEEP_MS;
+  for (const w of windows) {
+    let occurrences: Occurrence[];
+    try {
+      occurrences = occurrencesOf(w, new Date(now), 2);
+    } catch {
+      continue; // a definition checked when added cannot fail here; one written by hand is ignored
+    }
+    for (const o of occurrences) {
+      const s = o.start.getTime();
+      if (s <= now) {
+        if (!current || s < current.start.getTime()) current = o;
+        until = Math.min(until, o.end.getTime());
+      } else {
+        if (!next || s < next.start.getTime()) next = o;
+        until = Math.min(until, s, o.end.getTime());
+      }
+    }
+  }
+  for (const edge of [manual.start, manual.end]) {
+    const t = edge === undefined ? Number.NaN : Date.parse(edge);
+    if (t > now) until = Math.min(until, t);
+  }
+  return { current, next, until };
+}
+
+function inForce(
+  windows: readonly RecurringWindow[],
+  manual: MaintenanceState,
+  now: number,
+): Computed<MaintenanceState> {
+  const { current, next, until } = schedule(windows, manual, now);
+  const at = new Date(now);
+  return { value: effectiveState(manual, current, next, (s) => isActive(s, at)), until };
+}
+
+/** Builds the overlay of one service; `clock` for tests. */
+export function createWindowOverlay(clock: () => number = Date.now): WindowOverlay {
+  let globalMemo: { stored: MaintenanceState; result: Computed<MaintenanceState> } | undefined;
+  let tableMemo:
+    | {
+        global: MaintenanceState;
+        table: ReadonlyMap<string, MaintenanceState>;
+        result: Computed<ReadonlyMap<string, MaintenanceState>>;
+      }
+    | undefined;
+  return {
+    global(stored) {
+      const windows = windowsOf(stored);
+      if (windows.length === 0) return stored;
+      const now = clock();
+      if (globalMemo?.stored === stored && now < globalMemo.result.until) return globalMemo.result.value;
+      const siteWide = windows.filter((w) => w.scope === undefined);
+      const result =
+        siteWide.length === 0 ? { value: stored, until: Number.POSITIVE_INFINITY } : inForce(siteWide, stored, now);
+      globalMemo = { stored, result };
+      return result.value;
+    },
+    table(global, table) {
+      const windows = windowsOf(global);
+      if (windows.length === 0) return table;
+      const now = clock();
+      if (tableMemo?.global === global && tableMemo.table === table && now < tableMemo.result.until) {
+        return tableMemo.result.value;
+      }
+      const byScope = new Map<string, RecurringWindow[]>();
+      for (const w of windows) if (w.scope !== undefined) byScope.set(w.scope, [...(byScope.get(w.scope) ?? []), w]);
+      let until = Number.POSITIVE_INFINITY;
+      let value: ReadonlyMap<string, MaintenanceState> = table;
+      if (byScope.size > 0) {
+        const out = new Map(table);
+        for (const [scope, ws] of byScope) {
+          const computed = inForce(ws, table.get(scope) ?? OFF_STATE, now);
+          until = Math.min(until, computed.until);
+          if (computed.value.enabled) out.set(scope, computed.value);
+        }
+        value = out;
+      }
+      tableMemo = { global, table, result: { value, until } };
+      return value;
+    },
+  };
+}

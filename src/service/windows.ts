@@ -1,0 +1,79 @@
+/** Window operations on the list stored in the global state: add, remove, end what is in progress, list ahead. */
+import { MaintenanceError } from '../core/errors.js';
+import {
+  checkWindowFields,
+  endedOccurrence,
+  MAX_WINDOWS,
+  type Occurrence,
+  type RecurringWindow,
+  type WindowDefinition,
+} from '../core/windows.js';
+import { checkRecurrence, occurrencesOf, upcomingOf, windowFrom } from './recurrence.js';
+
+function invalid(field: string, detail: string): never {
+  throw new MaintenanceError('ERR_MAINTENANCE_INVALID_WINDOW', `${field} ${detail}`);
+}
+
+/** `windows` with the window `def` defines (checked: fields, calendar, a future occurrence, the id free, the limit). */
+export function addedWindow(
+  windows: readonly RecurringWindow[],
+  def: WindowDefinition,
+  now: Date,
+): { windows: RecurringWindow[]; window: RecurringWindow } {
+  if (typeof def !== 'object' || def === null) invalid('addWindow()', 'takes { rrule, tz, start, durationMinutes }');
+  checkWindowFields(def);
+  if (windows.length >= MAX_WINDOWS) invalid('addWindow()', `refused: ${MAX_WINDOWS} windows are defined already`);
+  const id = def.id ?? `w-${Math.random().toString(36).slice(2, 8)}`;
+  if (windows.some((w) => w.id === id)) invalid('id', `"${id}" is taken: remove that window first, or pick another id`);
+  const window = windowFrom(def, id);
+  checkRecurrence(window, now);
+  return { windows: [...windows, window], window };
+}
+
+/** `windows` without `id`; throws naming the ids there are. */
+export function withoutWindow(windows: readonly RecurringWindow[], id: string): RecurringWindow[] {
+  if (!windows.some((w) => w.id === id)) {
+    const ids = windows.map((w) => w.id).join(', ') || 'none';
+    invalid('id', `"${id}" names no window (defined: ${ids})`);
+  }
+  return windows.filter((w) => w.id !== id);
+}
+
+/** The occurrence of `window` in progress at `now`, if any. */
+function inProgress(window: RecurringWindow, now: Date): Occurrence | undefined {
+  const [first] = occurrencesOf(window, now, 1);
+  return first && first.start.getTime() <= now.getTime() ? first : undefined;
+}
+
+/**
+ * `windows` with the occurrences in progress at `now` of `scope` (site-wide windows when undefined) ended, and the
+ * history's reason; undefined when none is in progress.
+ */
+export function endOccurrences(
+  windows: readonly RecurringWindow[],
+  scope: string | undefined,
+  now: Date,
+): { windows: RecurringWindow[]; reason: string } | undefined {
+  const ended: string[] = [];
+  const next = windows.map((w) => {
+    const o = w.scope === scope ? inProgress(w, now) : undefined;
+    if (!o) return w;
+    ended.push(`${w.id} (${o.start.toISOString()})`);
+    return endedOccurrence(w, o.start);
+  });
+  if (ended.length === 0) return undefined;
+  return { windows: next, reason: `ended the occurrence of window ${ended.join(', ')}; the window recurs` };
+}
+
+/** The next `count` occurrences (default 10) from `from` (default now), of `scope` and site-wide when given. */
+export function upcomingWindows(
+  windows: readonly RecurringWindow[],
+  options: { from?: Date; count?: number; scope?: string },
+): Occurrence[] {
+  const count = options.count ?? 10;
+  if (!Number.isInteger(count) || count < 1 || count > 1000) invalid('count', 'must be a whole number from 1 to 1000');
+  const from = options.from ?? new Date();
+  const mine =
+    options.scope === undefined ? windows : windows.filter((w) => w.scope === undefined || w.scope === options.scope);
+  return upcomingOf(mine, from, count, null);
+}

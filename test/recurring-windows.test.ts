@@ -1,0 +1,177 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { MaintenanceError, MaintenanceService } from '../src/index.js';
+import { captureLogger, createTestApp, memoryService } from './helpers/app.js';
+import { until } from './helpers/wait.js';
+
+/** The wall-clock time in UTC `minutes` from now, as a window's local start (`YYYY-MM-DDTHH:MM`). */
+const utcLocal = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString().slice(0, 16);
+const starts = (s: MaintenanceService, from: string, count: number) =>
+  s.upcoming({ from: new Date(from), count }).map((o) => o.start.toISOString());
+
+describe('recurring windows: the calendar', () => {
+  it('keeps 03:00 Europe/Berlin on the wall clock across the March change (02:00Z before, 01:00Z after)', async () => {
+    const s = memoryService();
+    await s.addWindow({
+      id: 'sunday',
+      rrule: 'FREQ=WEEKLY;BYDAY=SU',
+      tz: 'Europe/Berlin',
+      start: '2026-03-15T03:00',
+      durationMinutes: 30,
+    });
+    expect(starts(s, '2027-03-15T00:00:00Z', 3)).to.deep.equal([
+      '2027-03-21T02:00:00.000Z',
+      '2027-03-28T01:00:00.000Z', // the change is that night, at 02:00 local
+      '2027-04-04T01:00:00.000Z',
+    ]);
+  });
+
+  it('moves a local time that does not exist forward by the gap, and takes the first of one that exists twice', async () => {
+    const s = memoryService();
+    await s.addWindow({
+      id: 'nightly',
+      rrule: 'FREQ=DAILY',
+      tz: 'Europe/Berlin',
+      start: '2026-01-01T02:30',
+      durationMinutes: 20,
+    });
+    // 2027-03-28 02:30 does not exist in Berlin: 03:30 CEST (01:30Z); 2027-10-31 02:30 exists twice: the CEST one.
+    expect(starts(s, '2027-03-27T12:00:00Z', 2)).to.deep.equal([
+      '2027-03-28T01:30:00.000Z',
+      '2027-03-29T00:30:00.000Z',
+    ]);
+    expect(starts(s, '2027-10-30T12:00:00Z', 2)).to.deep.equal([
+      '2027-10-31T00:30:00.000Z',
+      '2027-11-01T01:30:00.000Z',
+    ]);
+  });
+
+  it('finds the last day of the month and the second Tuesday', async () => {
+    const s = memoryService();
+    await s.addWindow({
+      id: 'month-end',
+      rrule: 'FREQ=MONTHLY;BYMONTHDAY=-1',
+      tz: 'UTC',
+      start: '2026-01-31T22:00',
+      durationMinutes: 60,
+    });
+    await s.addWindow({
+      id: 'patch-tuesday',
+      rrule: 'FREQ=MONTHLY;BYDAY=2TU',
+      tz: 'America/New_York',
+      start: '2026-01-13T20:00',
+      durationMinutes: 60,
+    });
+    const list = s.upcoming({ from: new Date('2027-01-20T00:00:00Z'), count: 4 });
+    expect(list.map((o) => [o.window.id, o.start.toISOString()])).to.deep.equal([
+      ['month-end', '2027-01-31T22:00:00.000Z'],
+      ['patch-tuesday', '2027-02-10T01:00:00.000Z'], // Tuesday 9 February, 20:00 EST
+      ['month-end', '2027-02-28T22:00:00.000Z'],
+      ['patch-tuesday', '2027-03-10T01:00:00.000Z'], // Tuesday 9 March, 20:00 EST (summer time starts on the 14th)
+    ]);
+  });
+
+  it('refuses bad definitions with an error naming the field', async () => {
+    const s = memoryService();
+    const base = { rrule: 'FREQ=DAILY', tz: 'UTC', start: '2026-01-01T02:00', durationMinutes: 30 };
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ rrule: 'FREQ=SOMETIMES' }, /^rrule needs FREQ=YEARLY, MONTHLY, WEEKLY or DAILY/],
+      [{ rrule: 'FREQ=DAILY;BYHOUR=3' }, /^rrule has "BYHOUR=3"/],
+      [{ tz: 'Mars/Olympus' }, /^tz must be an IANA time zone/],
+      [{ start: '2026-02-30T02:00' }, /^start must be the first occurrence's local time/],
+      [{ durationMinutes: 0 }, /^durationMinutes must be a whole number of minutes from 1/],
+      [{ rrule: 'FREQ=DAILY;COUNT=3' }, /^rrule has no occurrence after/],
+      [{ rrule: 'FREQ=DAILY;UNTIL=20260110T000000Z' }, /^rrule has no occurrence after/],
+      [{ id: 'Bad Id' }, /^id must be lower-case/],
+    ];
+    for (const [change, message] of cases) {
+      const err = await s.addWindow({ ...base, ...change } as never).catch((e) => e);
+      expect(err, JSON.stringify(change)).to.be.instanceOf(MaintenanceError);
+      expect(err.code).to.equal('ERR_MAINTENANCE_INVALID_WINDOW');
+      expect(err.message, JSON.stringify(change)).to.match(message);
+    }
+    await s.addWindow({ ...base, id: 'one' });
+    const taken = await s.addWindow({ ...base, id: 'one' }).catch((e) => e);
+    expect(taken.message).to.match(/^id "one" is taken/);
+    const none = await s.removeWindow('two').catch((e) => e);
+    expect(none.message).to.equal('id "two" names no window (defined: one)');
+  });
+});
+
+describe('recurring windows: an occurrence in progress', () => {
+  it('blocks like an enabled state with its start and end, and disable() ends only that occurrence', async () => {
+    const t = createTestApp();
+    await t.service.addWindow({
+      id: 'daily',
+      rrule: 'FREQ=DAILY',
+      tz: 'UTC',
+      start: utcLocal(-5),
+      durationMinutes: 30,
+      message: 'Nightly maintenance',
+    });
+    const blocked = await t.request().get('/shop').expect(503);
+    expect(blocked.text).to.include('Nightly maintenance');
+    const retryAfter = Date.parse(blocked.headers['retry-after'] as string); // the occurrence's end, as an HTTP date
+    expect(retryAfter - Date.now()).to.be.within(24 * 60_000, 25 * 60_000);
+    await t.service.disable({ by: 'ops' });
+    await t.request().get('/shop').expect(200);
+    const [entry] = await t.service.history(1);
+    expect(entry?.reason).to.match(/^ended the occurrence of window daily \(.*\); the window recurs$/);
+    const [next] = t.service.upcoming({ count: 1 });
+    expect(next?.window.id).to.equal('daily');
+    expect(next?.start.getTime()).to.be.above(Date.now() + 23 * 3_600_000); // tomorrow's is still there
+  });
+
+  it('lets a manual enable win and a switch keep the windows', async () => {
+    const t = createTestApp();
+    await t.service.addWindow({
+      id: 'later',
+      rrule: 'FREQ=DAILY',
+      tz: 'UTC',
+      start: utcLocal(120),
+      durationMinutes: 30,
+    });
+    await t.service.enable({ message: 'Manual' });
+    const res = await t.request().get('/').expect(503);
+    expect(res.text).to.include('Manual');
+    await t.service.disable();
+    await t.request().get('/').expect(200);
+    expect((await t.service.windows()).map((w) => w.id)).to.deep.equal(['later']);
+  });
+
+  it('puts only its scope in maintenance', async () => {
+    const t = createTestApp({ scope: (ctx) => (ctx.path.startsWith('/billing') ? 'billing' : undefined) });
+    await t.service.addWindow({
+      id: 'billing-nightly',
+      rrule: 'FREQ=DAILY',
+      tz: 'UTC',
+      start: utcLocal(-1),
+      durationMinutes: 10,
+      scope: 'billing',
+    });
+    await t.request().get('/billing/invoices').expect(503);
+    await t.request().get('/shop').expect(200);
+  });
+
+  it('reaches another instance by push, and is computed from memory there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-windows-'));
+    const file = join(dir, 'state.json');
+    const a = new MaintenanceService({ stateFilePath: file, logger: captureLogger() });
+    const b = new MaintenanceService({ stateFilePath: file, logger: captureLogger(), cacheTtlMs: 60_000 });
+    try {
+      const t = createTestApp({ service: b });
+      await t.request().get('/').expect(200); // b listens
+      await a.addWindow({ id: 'now', rrule: 'FREQ=DAILY', tz: 'UTC', start: utcLocal(-1), durationMinutes: 10 });
+      await until(() => b.lastKnownState().window === 'now', 3000);
+      await t.request().get('/').expect(503);
+      const reads = b.storeReads;
+      for (let i = 0; i < 20; i++) await t.request().get('/').expect(503);
+      expect(b.storeReads).to.equal(reads);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -2,8 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { MaintenanceError, MaintenanceService } from '../src/index.js';
+import ICAL from 'ical.js';
+import Koa from 'koa';
+import supertest from 'supertest';
+import { MaintenanceError, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
 import { captureLogger, createTestApp, memoryService } from './helpers/app.js';
+import { cliRunner } from './helpers/cli.js';
 import { until } from './helpers/wait.js';
 
 /** The wall-clock time in UTC `minutes` from now, as a window's local start (`YYYY-MM-DDTHH:MM`). */
@@ -171,6 +175,130 @@ describe('recurring windows: an occurrence in progress', () => {
       expect(b.storeReads).to.equal(reads);
     } finally {
       await Promise.all([a.close(), b.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('recurring windows: where people see them', () => {
+  const app = (service: MaintenanceService) => {
+    const a = new Koa();
+    a.use(maintenanceRoutes({ service, publicStatus: true, isSuperuser: () => false }).routes());
+    a.use(maintenance({ service }));
+    a.use((ctx) => {
+      ctx.body = 'ok';
+    });
+    return supertest(a.callback());
+  };
+
+  it('lists the next occurrences in public.json, public fields only and no dry runs', async () => {
+    const s = memoryService();
+    await s.addWindow({
+      id: 'weekly',
+      rrule: 'FREQ=WEEKLY',
+      tz: 'Europe/Berlin',
+      start: '2026-01-04T03:00',
+      durationMinutes: 30,
+      message: { en: 'Weekly upkeep', de: 'Wöchentliche Wartung' },
+      by: 'alice',
+    });
+    await s.addWindow({
+      id: 'rehearsal',
+      rrule: 'FREQ=DAILY',
+      tz: 'UTC',
+      start: '2026-01-01T01:00',
+      durationMinutes: 5,
+      dryRun: true,
+    });
+    const res = await app(s).get('/maintenance-mode/public.json').set('accept-language', 'de').expect(200);
+    expect(res.body.windows, JSON.stringify(res.body)).to.have.length(10);
+    const [first] = res.body.windows;
+    expect(Object.keys(first).sort()).to.deep.equal(['end', 'message', 'start', 'window']);
+    expect(first.message).to.equal('Wöchentliche Wartung');
+    expect(res.body.windows.every((w: { window: string }) => w.window === 'weekly')).to.equal(true);
+    expect(JSON.stringify(res.body)).to.not.include('alice');
+  });
+
+  it('serves windows.ics, an iCalendar feed a calendar parses back, one event per occurrence', async () => {
+    const s = memoryService();
+    await s.addWindow({
+      id: 'patch',
+      rrule: 'FREQ=MONTHLY;BYDAY=2TU',
+      tz: 'America/New_York',
+      start: '2026-01-13T20:00',
+      durationMinutes: 90,
+      message: 'Patches; reboots, then checks',
+      scope: 'billing',
+    });
+    const res = await app(s).get('/maintenance-mode/windows.ics').expect(200);
+    expect(res.headers['content-type']).to.equal('text/calendar; charset=utf-8');
+    const calendar = new ICAL.Component(ICAL.parse(res.text));
+    const events = calendar.getAllSubcomponents('vevent').map((v) => new ICAL.Event(v));
+    const expected = s.upcoming({ count: 100 });
+    expect(events).to.have.length(expected.length);
+    expect(events[0]?.startDate.toJSDate().getTime()).to.equal(expected[0]?.start.getTime());
+    expect(events[0]?.endDate.toJSDate().getTime()).to.equal(expected[0]?.end.getTime());
+    expect(events[0]?.summary).to.equal('Maintenance (billing)');
+    expect(events[0]?.description).to.equal('Patches; reboots, then checks');
+    expect(new Set(events.map((e) => e.uid)).size).to.equal(events.length);
+  });
+
+  it('is managed from the CLI: window add, list, upcoming, rm', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-windows-cli-'));
+    try {
+      const cli = cliRunner(dir, { USER: 'ops', MAINTENANCE_MODE_STATE_FILE_PATH: join(dir, 'state.json') });
+      const add = await cli([
+        'window',
+        'add',
+        '--id',
+        'sunday',
+        '--rrule',
+        'FREQ=WEEKLY;BYDAY=SU',
+        '--tz',
+        'Europe/Berlin',
+        '--start',
+        '2026-01-04T03:00',
+        '--duration',
+        '30m',
+        '--message',
+        'Sunday upkeep',
+      ]);
+      expect(add.code, add.err).to.equal(0);
+      expect(add.out).to.match(
+        /^Added window sunday; next occurrence \S+ to \S+ \(\d{4}-\d{2}-\d{2} 03:00 Europe\/Berlin\) "Sunday upkeep"\.\n$/,
+      );
+      expect((await cli(['window', 'list'])).out).to.equal(
+        'sunday  FREQ=WEEKLY;BYDAY=SU  from 2026-01-04T03:00 Europe/Berlin, 30 min\n',
+      );
+      const next = JSON.parse((await cli(['upcoming', '--count', '3', '--json'])).out);
+      expect(next).to.have.length(3);
+      for (const o of next) {
+        const local = new Date(o.start).toLocaleString('en-GB', {
+          timeZone: 'Europe/Berlin',
+          weekday: 'short',
+          hour: '2-digit',
+          minute: '2-digit',
+        });
+        expect(local).to.equal('Sun 03:00');
+      }
+      const bad = await cli([
+        'window',
+        'add',
+        '--rrule',
+        'FREQ=DAILY',
+        '--tz',
+        'Nowhere/Land',
+        '--start',
+        '2026-01-01T00:00',
+        '--duration',
+        '1h',
+      ]);
+      expect(bad.code).to.equal(1);
+      expect(bad.err).to.match(/^Error: tz must be an IANA time zone/);
+      expect((await cli(['window', 'rm', 'sunday'])).out).to.equal('Removed window sunday.\n');
+      expect((await cli(['upcoming'])).out).to.equal('No upcoming windows.\n');
+      expect((await cli(['window', 'rm'])).code).to.equal(2);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

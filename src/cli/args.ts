@@ -15,11 +15,14 @@ Switch maintenance mode of a koa-maintenance-mode app, or show it.
   why <path>                 which rule lets a request through or blocks it
   render                     write the maintenance page from the state, for a proxy to serve while the app is down
   fleet                      the instances serving the store: what each applied, runs and holds
+  window add|list|rm [ID]    recurring windows: add (--rrule, --tz, --start, --duration), list them, remove ID
+  upcoming                   the next occurrences of the recurring windows (--count N, default 10)
   run [on options] -- CMD    on, wait for every instance to apply it and drain, run CMD, then off (CMD's exit code)
   help                       show this help
 
 Options:
-  --start TIME       start of the window: ISO-8601 (2030-01-31T02:00:00Z) or from now (+30m, +2h, +1d) (with on)
+  --start TIME       start of the window: ISO-8601 (2030-01-31T02:00:00Z) or from now (+30m, +2h, +1d) (with on);
+                     window add: the first occurrence's local time in --tz, YYYY-MM-DDTHH:MM
   --end TIME         end of the window, the same forms; the page shows it and Retry-After uses it (with on)
   --message TEXT     message for the page and JSON answers (with on)
   --message-in L=TEXT  the message in language L, e.g. --message-in "de=Wartung bis 3 Uhr" (repeat for each;
@@ -33,6 +36,11 @@ Options:
   --lease DUR        the state lapses unless renewed within DUR (run renews it while CMD runs), e.g. 60s (on, run)
   --keep-on-failure  run leaves maintenance on when CMD fails (exit code not 0)
   --limit N          how many changes history shows (default 20)
+  --rrule RULE       window add: an RFC 5545 rule, e.g. "FREQ=WEEKLY;BYDAY=SU" or "FREQ=MONTHLY;BYDAY=2TU"
+  --tz ZONE          window add: the IANA zone of the rule and --start, e.g. Europe/Berlin (default UTC)
+  --duration DUR     window add: how long each occurrence lasts, e.g. 30m, 2h
+  --id ID            window add: name the window (default generated)
+  --count N          how many occurrences upcoming shows (default 10)
   --out FILE, --json-out FILE, --locale L   where render writes the page and its JSON twin, and in which language
   --ip IP, --method M, --superuser, --staff, --user   the request that why evaluates
   -i, --interactive  ask before changing anything (declining exits 1, nothing changed)
@@ -81,9 +89,28 @@ const OPTIONS = {
   timeout: { type: 'string' },
   lease: { type: 'string' },
   'keep-on-failure': { type: 'boolean' },
+  rrule: { type: 'string' },
+  tz: { type: 'string' },
+  duration: { type: 'string' },
+  id: { type: 'string' },
+  count: { type: 'string' },
 } as const;
 
-const COMMANDS = ['on', 'off', 'status', 'history', 'why', 'render', 'fleet', 'run', 'help'] as const;
+const COMMANDS = [
+  'on',
+  'off',
+  'status',
+  'history',
+  'why',
+  'render',
+  'fleet',
+  'run',
+  'window',
+  'upcoming',
+  'help',
+] as const;
+/** What `window` does. */
+const WINDOW_ACTIONS = ['add', 'list', 'rm'];
 /** A command of the CLI. */
 export type Command = (typeof COMMANDS)[number];
 const ON = ['on', 'yes', 'true', '1'];
@@ -92,16 +119,22 @@ const OFF = ['off', 'no', 'false', '0'];
 /** Options that belong to one command only, and the command(s) they go with. */
 const ONLY: ReadonlyArray<[readonly (keyof typeof OPTIONS)[], readonly Command[]]> = [
   [
-    ['start', 'end', 'message', 'message-in', 'read-only', 'read-write', 'dry-run', 'secret', 'lease'],
+    ['end', 'message-in', 'read-write', 'secret', 'lease'],
     ['on', 'run'],
   ],
+  [
+    ['start', 'message', 'read-only', 'dry-run'],
+    ['on', 'run', 'window'],
+  ],
+  [['rrule', 'tz', 'duration', 'id'], ['window']],
+  [['count'], ['upcoming']],
   [['wait'], ['on']],
   [['timeout'], ['on', 'run']],
   [['keep-on-failure'], ['run']],
   [['ip', 'method', 'superuser', 'staff', 'user'], ['why']],
   [['out', 'json-out', 'locale'], ['render']],
   [['limit'], ['history']],
-  [['scope'], ['on', 'off', 'status', 'render', 'fleet', 'run']],
+  [['scope'], ['on', 'off', 'status', 'render', 'fleet', 'run', 'window', 'upcoming']],
 ];
 
 /** The parsed command line. */
@@ -174,6 +207,7 @@ export function parse(argv: readonly string[]): Parsed {
     }
   }
   if (values.limit !== undefined && !/^\d+$/.test(values.limit)) throw new UsageError('--limit takes a whole number.');
+  if (values.count !== undefined && !/^\d+$/.test(values.count)) throw new UsageError('--count takes a whole number.');
   if (values['read-only'] && values['read-write'])
     throw new UsageError('--read-only and --read-write exclude each other.');
   if (values.timeout !== undefined && command === 'on' && !values.wait)
@@ -189,6 +223,7 @@ export function parse(argv: readonly string[]): Parsed {
     ...values,
     command,
     path: positionals[1],
+    ...(command === 'window' && positionals[2] !== undefined ? { id: positionals[2] } : {}),
     cmd,
     timeoutMs: durationOf('--timeout', values.timeout),
     leaseMs: durationOf('--lease', values.lease),
@@ -206,6 +241,20 @@ function durationOf(option: string, text: string | undefined): number | undefine
 }
 
 function checkArity(command: Command, positionals: readonly string[]): void {
+  if (command === 'window') {
+    const action = positionals[1];
+    if (!action || !WINDOW_ACTIONS.includes(action)) {
+      throw new UsageError(
+        'Usage: maintenance-mode window add --rrule R --start T --duration D | window list | window rm ID',
+      );
+    }
+    if (action === 'rm' ? positionals.length !== 3 : positionals.length !== 2) {
+      throw new UsageError(
+        action === 'rm' ? 'window rm takes the id of one window.' : `window ${action} takes no argument.`,
+      );
+    }
+    return;
+  }
   if (command === 'why') {
     if (positionals.length !== 2) {
       throw new UsageError('Usage: maintenance-mode why <path> [--ip IP] [--method M] [--superuser|--staff|--user]');

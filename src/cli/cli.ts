@@ -13,6 +13,7 @@ import { run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { toggle } from './commands/toggle.js';
 import { why } from './commands/why.js';
+import { upcoming, window } from './commands/window.js';
 import { loadConfig } from './config.js';
 import { type CliIo, EXIT, processIo, UsageError } from './io.js';
 
@@ -40,6 +41,8 @@ function serviceFor(config: MaintenanceServiceOptions, io: CliIo): MaintenanceSe
 async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, options: MaintenanceOptions | undefined) {
   if (p.command === 'history') return history(p, service, io);
   if (p.command === 'fleet') return fleet(p, service, io);
+  if (p.command === 'window') return window(p, service, io);
+  if (p.command === 'upcoming') return upcoming(p, service, io);
   if (p.command === 'run') return run(p, service, io, await service.storedStateForSwitch(p.scope));
   if (p.command === 'on' || p.command === 'off')
     return toggle(p, service, io, await service.storedStateForSwitch(p.scope));

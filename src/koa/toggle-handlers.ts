@@ -305,16 +305,12 @@ function publicWindows(
   count: number,
   textOf: (message: string | LocalizedText) => string | undefined,
 ): PublicOccurrence[] {
-  return s
-    .upcoming({ count: count * 2, ...(scope !== undefined ? { scope } : {}) })
-    .filter((o) => !o.window.dryRun)
-    .slice(0, count)
-    .map((o) => {
-      const p = publicOccurrence(o);
-      const message = p.message === undefined ? undefined : textOf(p.message);
-      const { message: _, ...rest } = p;
-      return message === undefined ? rest : { ...rest, message };
-    });
+  return s.upcoming({ count, dryRuns: false, ...(scope !== undefined ? { scope } : {}) }).map((o) => {
+    const p = publicOccurrence(o);
+    const message = p.message === undefined ? undefined : textOf(p.message);
+    const { message: _, ...rest } = p;
+    return message === undefined ? rest : { ...rest, message };
+  });
 }
 
 /** `windows.ics`: the next occurrences (up to 100) as an iCalendar feed calendar apps subscribe to. */

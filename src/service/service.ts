@@ -340,9 +340,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
 
   /**
    * The next occurrences (in progress first), in time order, from memory: `count` of them (default 10) ending after
-   * `from` (default now); with `scope`, those that put that scope in maintenance (its own and the site-wide ones).
+   * `from` (default now); with `scope`, those that put that scope in maintenance (its own and the site-wide ones);
+   * `dryRuns: false` leaves out dry-run windows (what the public status and the calendar feed show).
    */
-  upcoming(options: { from?: Date; count?: number; scope?: string } = {}): Occurrence[] {
+  upcoming(options: { from?: Date; count?: number; scope?: string; dryRuns?: boolean } = {}): Occurrence[] {
     return upcomingWindows(windowsOf(this.cache.peek()), options);
   }
 

@@ -65,15 +65,18 @@ export function endOccurrences(
   return { windows: next, reason: `ended the occurrence of window ${ended.join(', ')}; the window recurs` };
 }
 
-/** The next `count` occurrences (default 10) from `from` (default now), of `scope` and site-wide when given. */
+/** The next `count` occurrences (default 10) from `from` (default now), of `scope` and site-wide when given; `dryRuns: false` leaves dry runs out. */
 export function upcomingWindows(
   windows: readonly RecurringWindow[],
-  options: { from?: Date; count?: number; scope?: string },
+  options: { from?: Date; count?: number; scope?: string; dryRuns?: boolean },
 ): Occurrence[] {
   const count = options.count ?? 10;
   if (!Number.isInteger(count) || count < 1 || count > 1000) invalid('count', 'must be a whole number from 1 to 1000');
   const from = options.from ?? new Date();
-  const mine =
-    options.scope === undefined ? windows : windows.filter((w) => w.scope === undefined || w.scope === options.scope);
+  const mine = windows.filter(
+    (w) =>
+      (options.scope === undefined || w.scope === undefined || w.scope === options.scope) &&
+      (options.dryRuns !== false || !w.dryRun),
+  );
   return upcomingOf(mine, from, count, null);
 }

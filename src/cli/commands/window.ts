@@ -1,0 +1,83 @@
+/** `window add|list|rm` and `upcoming`: recurring windows from the command line. */
+import { parseDuration } from '../../core/duration.js';
+import type { Occurrence } from '../../core/windows.js';
+import type { MaintenanceService } from '../../service/service.js';
+import type { Parsed } from '../args.js';
+import { accountName, type CliIo, EXIT, readerLanguage, UsageError } from '../io.js';
+import { messageText } from '../output.js';
+
+/** Adds, lists or removes a recurring window. */
+export async function window(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
+  if (p.path === 'rm') {
+    await service.removeWindow(p.id as string, { by: accountName(io) });
+    io.stdout.write(`Removed window ${p.id}.\n`);
+    return EXIT.ok;
+  }
+  if (p.path === 'list') return list(p, service, io);
+  const minutes = p.duration === undefined ? undefined : parseDuration(p.duration);
+  if (!p.rrule || !p.start || minutes === undefined) {
+    throw new UsageError('window add needs --rrule, --start (local YYYY-MM-DDTHH:MM) and --duration (e.g. 30m).');
+  }
+  const added = await service.addWindow({
+    rrule: p.rrule,
+    tz: p.tz ?? 'UTC',
+    start: p.start,
+    durationMinutes: Math.round(minutes / 60_000),
+    ...(p.id !== undefined ? { id: p.id } : {}),
+    ...(p.message !== undefined ? { message: p.message } : {}),
+    ...(p.scope !== undefined ? { scope: p.scope } : {}),
+    ...(p['read-only'] ? { readOnly: true } : {}),
+    ...(p['dry-run'] ? { dryRun: true } : {}),
+    by: accountName(io),
+  });
+  const [next] = service.upcoming({ count: 1, scope: added.scope });
+  if (p.json) io.stdout.write(`${JSON.stringify(added)}\n`);
+  else io.stdout.write(`Added window ${added.id}${next ? `; next occurrence ${line(next, io)}` : ''}.\n`);
+  return EXIT.ok;
+}
+
+async function list(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
+  await service.getState();
+  const windows = await service.windows();
+  if (p.json) {
+    io.stdout.write(`${JSON.stringify(windows)}\n`);
+    return EXIT.ok;
+  }
+  if (windows.length === 0) io.stdout.write('No recurring windows.\n');
+  for (const w of windows) {
+    const flags = [w.scope && `scope ${w.scope}`, w.readOnly && 'read-only', w.dryRun && 'dry run'].filter(Boolean);
+    io.stdout.write(
+      `${w.id}  ${w.rrule}  from ${w.start} ${w.tz}, ${w.durationMinutes} min${flags.length ? ` (${flags.join(', ')})` : ''}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+function line(o: Occurrence, io: CliIo): string {
+  const text = messageText(o.window.message, readerLanguage(io));
+  const local = o.start.toLocaleString('sv-SE', { timeZone: o.window.tz }).slice(0, 16);
+  return `${o.start.toISOString()} to ${o.end.toISOString()} (${local} ${o.window.tz})${text ? ` ${text}` : ''}`;
+}
+
+/** Prints the next `--count` occurrences (default 10), in time order. */
+export async function upcoming(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
+  await service.getStoredState(); // what the store holds now, not a cache
+  const list = service.upcoming({
+    count: p.count === undefined ? 10 : Number(p.count),
+    ...(p.scope !== undefined ? { scope: p.scope } : {}),
+  });
+  if (p.json) {
+    const out = list.map((o) => ({
+      window: o.window.id,
+      start: o.start.toISOString(),
+      end: o.end.toISOString(),
+      scope: o.window.scope,
+    }));
+    io.stdout.write(`${JSON.stringify(out)}\n`);
+    return EXIT.ok;
+  }
+  if (list.length === 0) io.stdout.write('No upcoming windows.\n');
+  for (const o of list)
+    io.stdout.write(`${o.window.id}  ${line(o, io)}${o.window.scope ? ` [scope ${o.window.scope}]` : ''}\n`);
+  return EXIT.ok;
+}

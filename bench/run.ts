@@ -106,6 +106,18 @@ async function inProcessCost(): Promise<Record<string, number>> {
   const fleetDir = mkdtempSync(join(tmpdir(), 'kmm-bench-fleet-'));
   const inFleet = new MaintenanceService({ stateFilePath: join(fleetDir, 'state.json') });
   await inFleet.disable();
+  // 100 recurring windows (#20): the next occurrence is scheduled, so the state in force is a scheduled window.
+  const withWindows = new MaintenanceService({ store: new Keyv() });
+  for (let i = 0; i < 100; i++) {
+    const day = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][i % 7];
+    await withWindows.addWindow({
+      rrule: `FREQ=WEEKLY;BYDAY=${day}`,
+      tz: 'Europe/Berlin',
+      start: `0${i % 6}:${10 + (i % 50)}`,
+      durationMinutes: 5,
+      ...(i % 2 ? { scope: `tenant-${i}` } : {}),
+    });
+  }
   const tenants = Array.from({ length: 1000 }, (_, i) => `tenant-${i}`);
   let tenant = 0;
   const cases: Array<[string, (ctx: never, next: () => Promise<void>) => unknown]> = [
@@ -114,6 +126,7 @@ async function inProcessCost(): Promise<Record<string, number>> {
     ['off-scope', maintenance({ service: off, scope: () => tenants[tenant++ % 1000] }) as never],
     ['off-file', maintenance({ service: inFleet, presence: false }) as never],
     ['off-fleet', maintenance({ service: inFleet, presence: { intervalMs: 60_000 } }) as never],
+    ['off-100-windows', maintenance({ service: withWindows }) as never],
     ['on-page', maintenance({ service: on }) as never],
   ];
   const ctxOf = () => app.createContext(req, new http.ServerResponse(req)) as never;
@@ -259,6 +272,7 @@ async function main() {
         `maintenance off ${cost.off.toFixed(0)} ns (+${(cost.off - cost['pass-through']).toFixed(0)} ns), ` +
         `off with a per-tenant scope ${cost['off-scope'].toFixed(0)} ns (+${(cost['off-scope'] - cost['pass-through']).toFixed(0)} ns), ` +
         `off in a fleet (file store, joined: requests in flight counted) ${cost['off-fleet'].toFixed(0)} ns (+${(cost['off-fleet'] - cost['pass-through']).toFixed(0)} ns), ` +
+        `off with 100 recurring windows defined ${cost['off-100-windows'].toFixed(0)} ns (+${(cost['off-100-windows'] - cost['pass-through']).toFixed(0)} ns), ` +
         `maintenance on with the page ${cost['on-page'].toFixed(0)} ns.`,
     );
     console.log(

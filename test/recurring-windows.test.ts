@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import ICAL from 'ical.js';
 import Koa from 'koa';
+import bodyParser from 'koa-bodyparser';
 import supertest from 'supertest';
 import { MaintenanceError, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
 import { captureLogger, createTestApp, memoryService } from './helpers/app.js';
@@ -301,5 +302,77 @@ describe('recurring windows: where people see them', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('recurring windows: the status page', () => {
+  const ALICE = JSON.stringify({ username: 'alice', isSuperuser: true });
+  const pageApp = () => {
+    const service = memoryService();
+    const a = new Koa();
+    a.use(bodyParser());
+    a.use(async (ctx, next) => {
+      const raw = ctx.get('x-user');
+      if (raw) ctx.state.user = JSON.parse(raw);
+      await next();
+    });
+    a.use(maintenanceRoutes({ service }).routes());
+    return { service, request: () => supertest(a.callback()) };
+  };
+
+  it('lists the windows with their next occurrences, adds and removes them, and refuses cross-site forms', async () => {
+    const t = pageApp();
+    await t
+      .request()
+      .post('/maintenance-mode/windows?next=/maintenance-mode/')
+      .set('x-user', ALICE)
+      .type('form')
+      .send({
+        id: 'sunday',
+        rrule: 'FREQ=WEEKLY;BYDAY=SU',
+        tz: 'Europe/Berlin',
+        start: '03:00',
+        durationMinutes: '30',
+        message: 'Sunday upkeep',
+      })
+      .expect(302);
+    const [w] = await t.service.windows();
+    expect(w).to.include({
+      id: 'sunday',
+      tz: 'Europe/Berlin',
+      durationMinutes: 30,
+      message: 'Sunday upkeep',
+      by: 'alice',
+    });
+    const page = await t.request().get('/maintenance-mode/').set('x-user', ALICE).expect(200);
+    expect(page.text)
+      .to.include('id="window-sunday"')
+      .and.match(/\d{4}-\d{2}-\d{2} 03:00 Europe\/Berlin/);
+    const bad = await t
+      .request()
+      .post('/maintenance-mode/windows')
+      .set('x-user', ALICE)
+      .set('accept', 'application/json')
+      .send({ rrule: 'FREQ=DAILY', tz: 'Nowhere', start: '03:00', durationMinutes: 5 })
+      .expect(400);
+    expect(bad.body.message).to.match(/^The window was not added: tz must be an IANA time zone/);
+    await t
+      .request()
+      .post('/maintenance-mode/windows/sunday/remove')
+      .set('x-user', ALICE)
+      .set('sec-fetch-site', 'cross-site')
+      .expect(403);
+    await t
+      .request()
+      .post('/maintenance-mode/windows/sunday/remove')
+      .set('x-user', JSON.stringify({ username: 'bob' }))
+      .expect(403);
+    expect(await t.service.windows()).to.have.length(1);
+    await t
+      .request()
+      .post('/maintenance-mode/windows/sunday/remove?next=/maintenance-mode/')
+      .set('x-user', ALICE)
+      .expect(302);
+    expect(await t.service.windows()).to.have.length(0);
   });
 });

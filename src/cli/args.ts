@@ -22,7 +22,7 @@ Switch maintenance mode of a koa-maintenance-mode app, or show it.
 
 Options:
   --start TIME       start of the window: ISO-8601 (2030-01-31T02:00:00Z) or from now (+30m, +2h, +1d) (with on);
-                     window add: the first occurrence's local time in --tz, YYYY-MM-DDTHH:MM
+                     window add: the local time in --tz, HH:MM (from today on) or YYYY-MM-DDTHH:MM
   --end TIME         end of the window, the same forms; the page shows it and Retry-After uses it (with on)
   --message TEXT     message for the page and JSON answers (with on)
   --message-in L=TEXT  the message in language L, e.g. --message-in "de=Wartung bis 3 Uhr" (repeat for each;

@@ -131,11 +131,30 @@ export function blocksRequests(state: MaintenanceState, now: Date): boolean {
  */
 export function isActive(state: MaintenanceState, now: Date): boolean {
   if (!state.enabled) return false;
+  if (state.start === undefined && state.end === undefined && state.leaseUntil === undefined) return true;
   const t = now.getTime();
-  if (state.start !== undefined && t < Date.parse(state.start)) return false;
-  if (state.end !== undefined && t >= Date.parse(state.end)) return false;
-  if (state.leaseUntil !== undefined && t >= Date.parse(state.leaseUntil)) return false;
-  return true;
+  const b = boundsOf(state);
+  return t >= b.start && t < b.end && t < b.leaseUntil;
+}
+
+/** The instants of a state's window, parsed once per state object (a scheduled state is checked on every request). */
+const bounds = new WeakMap<MaintenanceState, { start: number; end: number; leaseUntil: number }>();
+
+function boundsOf(state: MaintenanceState) {
+  let b = bounds.get(state);
+  if (b === undefined) {
+    const at = (iso: string | undefined, none: number) => {
+      const v = iso === undefined ? Number.NaN : Date.parse(iso);
+      return Number.isNaN(v) ? none : v; // as before: a bound that does not parse does not bound
+    };
+    b = {
+      start: at(state.start, Number.NEGATIVE_INFINITY),
+      end: at(state.end, Number.POSITIVE_INFINITY),
+      leaseUntil: at(state.leaseUntil, Number.POSITIVE_INFINITY),
+    };
+    bounds.set(state, b);
+  }
+  return b;
 }
 
 /** The revision of `state`: 0 when it has none (written before revisions, or a django-maintenance-mode file). */

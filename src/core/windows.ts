@@ -15,6 +15,7 @@ export interface WindowDefinition {
   readonly id?: string;
   readonly rrule: string;
   readonly tz: string;
+  /** The first occurrence's local time in `tz`: `YYYY-MM-DDTHH:MM`, or `HH:MM` (that time today, then as the rule says). */
   readonly start: string;
   readonly durationMinutes: number;
   /** @default undefined */
@@ -61,8 +62,11 @@ export function checkWindowFields(def: WindowDefinition): void {
   if (typeof def.tz !== 'string' || !isTimeZone(def.tz)) {
     invalid('tz', `must be an IANA time zone such as "Europe/Berlin"; got ${JSON.stringify(def.tz)}`);
   }
-  if (typeof def.start !== 'string' || !isLocalDateTime(def.start)) {
-    invalid('start', `must be the first occurrence's local time as YYYY-MM-DDTHH:MM; got ${JSON.stringify(def.start)}`);
+  if (typeof def.start !== 'string' || !(isLocalDateTime(def.start) || isLocalTime(def.start))) {
+    invalid(
+      'start',
+      `must be the first occurrence's local time as YYYY-MM-DDTHH:MM, or HH:MM (from today on); got ${JSON.stringify(def.start)}`,
+    );
   }
   const d = def.durationMinutes;
   if (!Number.isInteger(d) || d < 1 || d > MAX_DURATION_MINUTES) {
@@ -83,6 +87,12 @@ function isTimeZone(tz: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `HH:MM`: a time of day (the rule runs from today). */
+export function isLocalTime(s: string): boolean {
+  const m = /^(\d{2}):(\d{2})$/.exec(s);
+  return m !== null && Number(m[1]) < 24 && Number(m[2]) < 60;
 }
 
 function isLocalDateTime(s: string): boolean {

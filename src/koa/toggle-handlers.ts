@@ -11,7 +11,7 @@ import { checkScopeName, stateInForce } from '../core/scope.js';
 import { type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
 import { fleetSummary, publicStatusBody, scopesBody, statusBody } from '../core/status.js';
 import { ON_NOTES, type OnNote, planOn } from '../core/switch-on.js';
-import { type PublicOccurrence, publicOccurrence } from '../core/windows.js';
+import { type PublicOccurrence, publicOccurrence, type RecurringWindow } from '../core/windows.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { createRenderer, type Renderer } from './render.js';
 import { neverCache } from './respond.js';
@@ -24,6 +24,10 @@ export interface ToggleHandlers {
   readonly status: (ctx: ParameterizedContext) => Promise<void>;
   readonly page: (ctx: ParameterizedContext) => Promise<void>;
   readonly publicStatus: (ctx: ParameterizedContext) => Promise<void>;
+  /** `POST /windows`: adds a recurring window (superusers, same-site; form or JSON). */
+  readonly addWindow: (ctx: ParameterizedContext) => Promise<void>;
+  /** `POST /windows/:id/remove`: removes one (superusers, same-site). */
+  readonly removeWindow: (ctx: ParameterizedContext) => Promise<void>;
   /** `windows.ics`: the recurring windows' next occurrences as an iCalendar feed. */
   readonly calendar: (ctx: ParameterizedContext) => Promise<void>;
 }
@@ -36,6 +40,7 @@ const STATUS_OF: Partial<Record<MaintenanceError['code'], number>> = {
   ERR_MAINTENANCE_MODE_FORCED: 409,
   ERR_MAINTENANCE_INVALID_SCHEDULE: 400,
   ERR_MAINTENANCE_INVALID_SCOPE: 400,
+  ERR_MAINTENANCE_INVALID_WINDOW: 400,
 };
 
 const wantsJson = (ctx: ParameterizedContext) => ctx.accepts('html', 'json') === 'json';
@@ -255,6 +260,7 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     },
     bypassLink,
     unreadable,
+    windows: windowsView(s, state),
     scopes: scopes.map(({ scope, state: scoped }) => ({
       scope,
       summary: summarize(scoped, now),
@@ -262,6 +268,22 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
       messageView: readerView(ctx, scoped.message),
     })),
   });
+}
+
+/** The windows for the status page: each with its next occurrences, in UTC and in its own zone. */
+function windowsView(s: MaintenanceService, state: MaintenanceState) {
+  const occurrences = s.upcoming({ count: 50 });
+  return (state.windows ?? []).map((w) => ({
+    ...w,
+    next: occurrences
+      .filter((o) => o.window.id === w.id)
+      .slice(0, 3)
+      .map((o) => ({
+        start: o.start.toISOString(),
+        end: o.end.toISOString(),
+        local: o.start.toLocaleString('sv-SE', { timeZone: w.tz }).slice(0, 16),
+      })),
+  }));
 }
 
 /** The language a reader of `ctx` gets `message` in: the best of its own languages for `Accept-Language`. */
@@ -313,6 +335,66 @@ function publicWindows(
   });
 }
 
+/** Who makes a window change: as for a switch. */
+function byOf(r: Routes, ctx: ParameterizedContext): { by?: string } {
+  const by = r.config.getUpdatedBy ? r.config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
+  return by === undefined ? {} : { by };
+}
+
+/** A field of the window form, trimmed; empty is absent. */
+function field(ctx: ParameterizedContext, name: string): string | undefined {
+  const v = bodyOf(ctx)[name];
+  const text = typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : undefined;
+  return text === '' ? undefined : text;
+}
+
+/** Adds the window the form (or JSON body) defines; the page again, or the window as JSON. */
+async function addWindow(r: Routes, ctx: ParameterizedContext): Promise<void> {
+  if (!(await allowed(r, ctx))) return;
+  const message = field(ctx, 'message');
+  const scope = field(ctx, 'scope');
+  const id = field(ctx, 'id');
+  let added: RecurringWindow;
+  try {
+    added = await r.service().addWindow({
+      rrule: field(ctx, 'rrule') ?? '',
+      tz: field(ctx, 'tz') ?? 'UTC',
+      start: field(ctx, 'start') ?? '',
+      durationMinutes: Number(field(ctx, 'durationMinutes')),
+      ...(id !== undefined ? { id } : {}),
+      ...(message !== undefined ? { message } : {}),
+      ...(scope !== undefined ? { scope } : {}),
+      ...(field(ctx, 'readOnly') ? { readOnly: true } : {}),
+      ...(field(ctx, 'dryRun') ? { dryRun: true } : {}),
+      ...byOf(r, ctx),
+    });
+  } catch (err) {
+    refuse(ctx, err, 'The window was not added');
+    return;
+  }
+  neverCache(ctx);
+  if (wantsJson(ctx)) {
+    ctx.status = 201;
+    ctx.body = added;
+    return;
+  }
+  ctx.redirect(safeNextPath(ctx.query.next ?? bodyOf(ctx).next));
+}
+
+/** Removes the window named in the path. */
+async function removeWindow(r: Routes, ctx: ParameterizedContext): Promise<void> {
+  if (!(await allowed(r, ctx))) return;
+  try {
+    await r.service().removeWindow(String((ctx as { params?: { id?: string } }).params?.id), byOf(r, ctx));
+  } catch (err) {
+    refuse(ctx, err, 'The window was not removed');
+    return;
+  }
+  neverCache(ctx);
+  if (wantsJson(ctx)) ctx.status = 204;
+  else ctx.redirect(safeNextPath(ctx.query.next ?? bodyOf(ctx).next));
+}
+
 /** `windows.ics`: the next occurrences (up to 100) as an iCalendar feed calendar apps subscribe to. */
 async function calendar(r: Routes, ctx: ParameterizedContext): Promise<void> {
   const s = r.service();
@@ -338,5 +420,7 @@ export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage
     page: (ctx) => page(r, ctx),
     publicStatus: (ctx) => publicStatus(r, ctx),
     calendar: (ctx) => calendar(r, ctx),
+    addWindow: (ctx) => addWindow(r, ctx),
+    removeWindow: (ctx) => removeWindow(r, ctx),
   };
 }

@@ -40,6 +40,8 @@ export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterTyp
   router.get('/off', off, h.off);
   router.post('/off', off, h.off);
   router.get('/status', served, h.status);
+  router.post('/windows', served, h.addWindow);
+  router.post('/windows/:id/remove', served, h.removeWindow);
   router.get('/', served, h.page);
   if (config.publicStatus) router.get('/public.json', served, h.publicStatus);
   if (config.publicStatus) router.get('/windows.ics', served, h.calendar);

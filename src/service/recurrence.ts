@@ -7,7 +7,7 @@
  */
 import { RRuleTemporal } from 'rrule-temporal';
 import { MaintenanceError } from '../core/errors.js';
-import type { Occurrence, RecurringWindow, WindowDefinition } from '../core/windows.js';
+import { isLocalTime, type Occurrence, type RecurringWindow, type WindowDefinition } from '../core/windows.js';
 import { Temporal } from './temporal.js';
 
 const PARTS = new Set(['FREQ', 'INTERVAL', 'BYDAY', 'BYMONTHDAY', 'BYMONTH', 'BYSETPOS', 'COUNT', 'UNTIL', 'WKST']);
@@ -127,13 +127,20 @@ export function checkRecurrence(window: RecurringWindow, now: Date): void {
   }
 }
 
-/** The window a definition makes (validated fields are the caller's). */
-export function windowFrom(def: WindowDefinition, id: string): RecurringWindow {
+/** `start` as a local date and time: `HH:MM` is that time today in `tz`. */
+function localStart(start: string, tz: string, now: Date): string {
+  if (!isLocalTime(start)) return start;
+  const today = Temporal.Instant.fromEpochMilliseconds(now.getTime()).toZonedDateTimeISO(tz).toPlainDate();
+  return `${today.toString()}T${start}`;
+}
+
+/** The window a definition makes (validated fields are the caller's); a start of `HH:MM` is that time today. */
+export function windowFrom(def: WindowDefinition, id: string, now: Date): RecurringWindow {
   return {
     id,
     rrule: def.rrule.trim().replace(/^RRULE:/i, ''),
     tz: def.tz,
-    start: def.start,
+    start: localStart(def.start, def.tz, now),
     durationMinutes: def.durationMinutes,
     ...(def.message !== undefined ? { message: def.message } : {}),
     ...(def.scope !== undefined ? { scope: def.scope } : {}),

@@ -25,7 +25,7 @@ export function addedWindow(
   if (windows.length >= MAX_WINDOWS) invalid('addWindow()', `refused: ${MAX_WINDOWS} windows are defined already`);
   const id = def.id ?? `w-${Math.random().toString(36).slice(2, 8)}`;
   if (windows.some((w) => w.id === id)) invalid('id', `"${id}" is taken: remove that window first, or pick another id`);
-  const window = windowFrom(def, id);
+  const window = windowFrom(def, id, now);
   checkRecurrence(window, now);
   return { windows: [...windows, window], window };
 }

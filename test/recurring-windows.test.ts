@@ -129,6 +129,37 @@ describe('recurring windows: an occurrence in progress', () => {
     expect(next?.start.getTime()).to.be.above(Date.now() + 23 * 3_600_000); // tomorrow's is still there
   });
 
+  it('announces the next occurrence within announceBeforeSeconds, and makes a read-only one block writes only', async () => {
+    const t = createTestApp({ announceBeforeSeconds: 3600 }, (app) => {
+      app.use(async (ctx, next) => {
+        await next();
+        if (ctx.status === 200) (ctx.body as Record<string, unknown>).upcoming = ctx.state.maintenanceUpcoming;
+      });
+    });
+    await t.service.addWindow({
+      id: 'soon',
+      rrule: 'FREQ=DAILY',
+      tz: 'UTC',
+      start: utcLocal(30),
+      durationMinutes: 10,
+      message: 'Soon',
+    });
+    const ahead = await t.request().get('/').expect(200);
+    expect(ahead.body.upcoming).to.include({ message: 'Soon' });
+    expect(Date.parse(ahead.body.upcoming.start) - Date.now()).to.be.within(28 * 60_000, 30 * 60_000);
+    await t.service.removeWindow('soon');
+    await t.service.addWindow({
+      id: 'ro',
+      rrule: 'FREQ=DAILY',
+      tz: 'UTC',
+      start: utcLocal(-1),
+      durationMinutes: 10,
+      readOnly: true,
+    });
+    await t.request().get('/orders').expect(200);
+    await t.request().post('/orders').expect(503);
+  });
+
   it('lets a manual enable win and a switch keep the windows', async () => {
     const t = createTestApp();
     await t.service.addWindow({

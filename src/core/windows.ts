@@ -9,26 +9,11 @@ import type { MaintenanceState, RecurringWindow } from './state.js';
 
 export type { RecurringWindow };
 
-/** Arguments of `MaintenanceService.addWindow()`. */
-export interface WindowDefinition {
-  /** @default a generated `w-xxxxxx` */
-  readonly id?: string;
-  readonly rrule: string;
-  readonly tz: string;
-  /** The first occurrence's local time in `tz`: `YYYY-MM-DDTHH:MM`, or `HH:MM` (that time today, then as the rule says). */
-  readonly start: string;
-  readonly durationMinutes: number;
-  /** @default undefined */
-  readonly message?: string | LocalizedText;
-  /** @default undefined (the whole site) */
-  readonly scope?: string;
-  /** @default false */
-  readonly readOnly?: boolean;
-  /** @default false */
-  readonly dryRun?: boolean;
-  /** @default undefined */
-  readonly by?: string;
-}
+/**
+ * Arguments of `MaintenanceService.addWindow()`: the fields of a {@link RecurringWindow}, the id optional (default a
+ * generated `w-xxxxxx`), and `start` may also be `HH:MM` (that time today, then as the rule says).
+ */
+export type WindowDefinition = Omit<RecurringWindow, 'id' | 'ended'> & { readonly id?: string };
 
 /** One occurrence of a window. */
 export interface Occurrence {
@@ -44,39 +29,40 @@ export const MAX_DURATION_MINUTES = 10_080;
 /** Ended occurrences kept per window. */
 const ENDED_KEPT = 20;
 
-function invalid(field: string, detail: string): never {
+/** Throws `ERR_MAINTENANCE_INVALID_WINDOW`: "`field` `detail`". */
+export function invalidWindow(field: string, detail: string): never {
   throw new MaintenanceError('ERR_MAINTENANCE_INVALID_WINDOW', `${field} ${detail}`);
 }
 
 /** Checks the fields that need no calendar; throws `ERR_MAINTENANCE_INVALID_WINDOW` naming the field. */
 export function checkWindowFields(def: WindowDefinition): void {
   if (def.id !== undefined && (typeof def.id !== 'string' || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(def.id))) {
-    invalid(
+    invalidWindow(
       'id',
       `must be lower-case letters, digits and dashes (at most 41), such as "nightly"; got ${JSON.stringify(def.id)}`,
     );
   }
   if (typeof def.rrule !== 'string' || def.rrule.trim() === '') {
-    invalid('rrule', 'is required: an RFC 5545 rule such as "FREQ=WEEKLY;BYDAY=SU"');
+    invalidWindow('rrule', 'is required: an RFC 5545 rule such as "FREQ=WEEKLY;BYDAY=SU"');
   }
   if (typeof def.tz !== 'string' || !isTimeZone(def.tz)) {
-    invalid('tz', `must be an IANA time zone such as "Europe/Berlin"; got ${JSON.stringify(def.tz)}`);
+    invalidWindow('tz', `must be an IANA time zone such as "Europe/Berlin"; got ${JSON.stringify(def.tz)}`);
   }
   if (typeof def.start !== 'string' || !(isLocalDateTime(def.start) || isLocalTime(def.start))) {
-    invalid(
+    invalidWindow(
       'start',
       `must be the first occurrence's local time as YYYY-MM-DDTHH:MM, or HH:MM (from today on); got ${JSON.stringify(def.start)}`,
     );
   }
   const d = def.durationMinutes;
   if (!Number.isInteger(d) || d < 1 || d > MAX_DURATION_MINUTES) {
-    invalid(
+    invalidWindow(
       'durationMinutes',
       `must be a whole number of minutes from 1 to ${MAX_DURATION_MINUTES}; got ${JSON.stringify(d)}`,
     );
   }
   for (const flag of ['readOnly', 'dryRun'] as const) {
-    if (def[flag] !== undefined && typeof def[flag] !== 'boolean') invalid(flag, 'must be true or false');
+    if (def[flag] !== undefined && typeof def[flag] !== 'boolean') invalidWindow(flag, 'must be true or false');
   }
 }
 

@@ -6,16 +6,17 @@
  * happens exactly once, and COUNT counts them all. UNTIL is applied to the placed instants.
  */
 import { RRuleTemporal } from 'rrule-temporal';
-import { MaintenanceError } from '../core/errors.js';
-import { isLocalTime, type Occurrence, type RecurringWindow, type WindowDefinition } from '../core/windows.js';
+import {
+  invalidWindow,
+  isLocalTime,
+  type Occurrence,
+  type RecurringWindow,
+  type WindowDefinition,
+} from '../core/windows.js';
 import { Temporal } from './temporal.js';
 
 const PARTS = new Set(['FREQ', 'INTERVAL', 'BYDAY', 'BYMONTHDAY', 'BYMONTH', 'BYSETPOS', 'COUNT', 'UNTIL', 'WKST']);
 const FREQS = new Set(['YEARLY', 'MONTHLY', 'WEEKLY', 'DAILY']);
-
-function invalid(field: string, detail: string): never {
-  throw new MaintenanceError('ERR_MAINTENANCE_INVALID_WINDOW', `${field} ${detail}`);
-}
 
 /** A window's rule, ready to expand. */
 interface Rule {
@@ -36,7 +37,7 @@ function partsOf(rrule: string): Map<string, string> {
     const [key, value] = part.split('=') as [string, string | undefined];
     const name = key.trim().toUpperCase();
     if (!PARTS.has(name) || !value) {
-      invalid(
+      invalidWindow(
         'rrule',
         `has "${part}": use FREQ, INTERVAL, BYDAY, BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, UNTIL and WKST`,
       );
@@ -44,7 +45,8 @@ function partsOf(rrule: string): Map<string, string> {
     parts.set(name, value.trim().toUpperCase());
   }
   const freq = parts.get('FREQ');
-  if (!freq || !FREQS.has(freq)) invalid('rrule', `needs FREQ=YEARLY, MONTHLY, WEEKLY or DAILY; got ${freq ?? 'none'}`);
+  if (!freq || !FREQS.has(freq))
+    invalidWindow('rrule', `needs FREQ=YEARLY, MONTHLY, WEEKLY or DAILY; got ${freq ?? 'none'}`);
   return parts;
 }
 
@@ -52,7 +54,8 @@ function partsOf(rrule: string): Map<string, string> {
 function untilOf(value: string | undefined, tz: string): number {
   if (value === undefined) return Number.POSITIVE_INFINITY;
   const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z)?$/.exec(value);
-  if (!m) invalid('rrule', `has UNTIL=${value}: use a UTC time such as 20271231T230000Z, or a date such as 20271231`);
+  if (!m)
+    invalidWindow('rrule', `has UNTIL=${value}: use a UTC time such as 20271231T230000Z, or a date such as 20271231`);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (m[4] !== undefined) return Date.UTC(y, mo - 1, d, Number(m[4]), Number(m[5]), Number(m[6]));
   return Temporal.PlainDateTime.from({ year: y, month: mo, day: d, hour: 23, minute: 59, second: 59 }).toZonedDateTime(
@@ -72,7 +75,7 @@ function ruleOf(window: RecurringWindow): Rule {
     const rruleString = [...parts].map(([k, v]) => `${k}=${v}`).join(';');
     rule = new RRuleTemporal({ rruleString, dtstart: wallStart, temporal: Temporal } as never);
   } catch (err) {
-    invalid('rrule', `is not a valid rule: ${(err as Error).message}`);
+    invalidWindow('rrule', `is not a valid rule: ${(err as Error).message}`);
   }
   const made = { rule, until, window };
   rules.set(window, made);
@@ -123,7 +126,7 @@ export function occurrencesOf(window: RecurringWindow, from: Date, count: number
 /** Checks a whole definition against the calendar: the rule parses and has an occurrence after `now`. */
 export function checkRecurrence(window: RecurringWindow, now: Date): void {
   if (occurrencesOf(window, now, 1).length === 0) {
-    invalid('rrule', `has no occurrence after ${now.toISOString()} (COUNT or UNTIL are in the past)`);
+    invalidWindow('rrule', `has no occurrence after ${now.toISOString()} (COUNT or UNTIL are in the past)`);
   }
 }
 

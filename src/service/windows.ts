@@ -1,8 +1,8 @@
 /** Window operations on the list stored in the global state: add, remove, end what is in progress, list ahead. */
-import { MaintenanceError } from '../core/errors.js';
 import {
   checkWindowFields,
   endedOccurrence,
+  invalidWindow,
   MAX_WINDOWS,
   type Occurrence,
   type RecurringWindow,
@@ -10,21 +10,20 @@ import {
 } from '../core/windows.js';
 import { checkRecurrence, occurrencesOf, upcomingOf, windowFrom } from './recurrence.js';
 
-function invalid(field: string, detail: string): never {
-  throw new MaintenanceError('ERR_MAINTENANCE_INVALID_WINDOW', `${field} ${detail}`);
-}
-
 /** `windows` with the window `def` defines (checked: fields, calendar, a future occurrence, the id free, the limit). */
 export function addedWindow(
   windows: readonly RecurringWindow[],
   def: WindowDefinition,
   now: Date,
 ): { windows: RecurringWindow[]; window: RecurringWindow } {
-  if (typeof def !== 'object' || def === null) invalid('addWindow()', 'takes { rrule, tz, start, durationMinutes }');
+  if (typeof def !== 'object' || def === null)
+    invalidWindow('addWindow()', 'takes { rrule, tz, start, durationMinutes }');
   checkWindowFields(def);
-  if (windows.length >= MAX_WINDOWS) invalid('addWindow()', `refused: ${MAX_WINDOWS} windows are defined already`);
+  if (windows.length >= MAX_WINDOWS)
+    invalidWindow('addWindow()', `refused: ${MAX_WINDOWS} windows are defined already`);
   const id = def.id ?? `w-${Math.random().toString(36).slice(2, 8)}`;
-  if (windows.some((w) => w.id === id)) invalid('id', `"${id}" is taken: remove that window first, or pick another id`);
+  if (windows.some((w) => w.id === id))
+    invalidWindow('id', `"${id}" is taken: remove that window first, or pick another id`);
   const window = windowFrom(def, id, now);
   checkRecurrence(window, now);
   return { windows: [...windows, window], window };
@@ -34,7 +33,7 @@ export function addedWindow(
 export function withoutWindow(windows: readonly RecurringWindow[], id: string): RecurringWindow[] {
   if (!windows.some((w) => w.id === id)) {
     const ids = windows.map((w) => w.id).join(', ') || 'none';
-    invalid('id', `"${id}" names no window (defined: ${ids})`);
+    invalidWindow('id', `"${id}" names no window (defined: ${ids})`);
   }
   return windows.filter((w) => w.id !== id);
 }
@@ -71,7 +70,8 @@ export function upcomingWindows(
   options: { from?: Date; count?: number; scope?: string; dryRuns?: boolean },
 ): Occurrence[] {
   const count = options.count ?? 10;
-  if (!Number.isInteger(count) || count < 1 || count > 1000) invalid('count', 'must be a whole number from 1 to 1000');
+  if (!Number.isInteger(count) || count < 1 || count > 1000)
+    invalidWindow('count', 'must be a whole number from 1 to 1000');
   const from = options.from ?? new Date();
   const mine = windows.filter(
     (w) =>

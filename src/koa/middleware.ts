@@ -218,6 +218,7 @@ function onFirstRequest(s: Setup, ctx: ParameterizedContext, service: Maintenanc
     if (warning) service.config.logger.warn(warning);
   }
   registerActiveGauge(service);
+  if (s.announceMs > 0) service.announceAhead(s.announceMs);
   if (s.config.presence) service.joinFleet(s.config.presence);
   if (s.holder) {
     const holder = s.holder;

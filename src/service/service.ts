@@ -101,7 +101,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   readonly inFlight: InFlight = createInFlight((scope) => this.drained(scope));
   private member: FleetMember | undefined;
   private readonly heldSources = new Set<() => number>();
-  private readonly overlay = createWindowOverlay();
+  private announceHorizonMs = 0;
+  private readonly overlay = createWindowOverlay(() => this.announceHorizonMs);
 
   constructor(options?: MaintenanceServiceOptions) {
     super();
@@ -405,6 +406,14 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       },
     });
     this.listen();
+  }
+
+  /**
+   * How long before its start a middleware of this service announces a window (`announceBeforeSeconds`): the next
+   * occurrence of a recurring window is put in force (as a scheduled state) from then on. `maintenance()` calls it.
+   */
+  announceAhead(ms: number): void {
+    this.announceHorizonMs = Math.max(this.announceHorizonMs, ms);
   }
 
   /** Counts the requests a hold of this service keeps waiting (reported with the presence). */

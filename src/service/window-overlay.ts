@@ -26,8 +26,11 @@ interface Computed<T> {
   readonly until: number;
 }
 
-/** The occurrence in progress and the next one among `windows`, and when that answer changes. */
-function schedule(windows: readonly RecurringWindow[], manual: MaintenanceState, now: number) {
+/**
+ * The occurrence in progress and the next one among `windows` (only when it starts within `horizon`: further ahead,
+ * nothing on a request needs it, and a scheduled state costs a request more than none), and when that answer changes.
+ */
+function schedule(windows: readonly RecurringWindow[], manual: MaintenanceState, now: number, horizon: number) {
   let current: Occurrence | undefined;
   let next: Occurrence | undefined;
   let until = now + MAX_KEEP_MS;
@@ -43,6 +46,8 @@ function schedule(windows: readonly RecurringWindow[], manual: MaintenanceState,
       if (s <= now) {
         if (!current || s < current.start.getTime()) current = o;
         until = Math.min(until, o.end.getTime());
+      } else if (s - now > horizon) {
+        until = Math.min(until, s - horizon); // it comes within the horizon then
       } else {
         if (!next || s < next.start.getTime()) next = o;
         until = Math.min(until, s, o.end.getTime());
@@ -60,56 +65,68 @@ function inForce(
   windows: readonly RecurringWindow[],
   manual: MaintenanceState,
   now: number,
+  horizon: number,
 ): Computed<MaintenanceState> {
-  const { current, next, until } = schedule(windows, manual, now);
+  const { current, next, until } = schedule(windows, manual, now, horizon);
   const at = new Date(now);
   return { value: effectiveState(manual, current, next, (s) => isActive(s, at)), until };
 }
 
-/** Builds the overlay of one service; `clock` for tests. */
-export function createWindowOverlay(clock: () => number = Date.now): WindowOverlay {
-  let globalMemo: { stored: MaintenanceState; result: Computed<MaintenanceState> } | undefined;
-  let tableMemo:
-    | {
-        global: MaintenanceState;
-        table: ReadonlyMap<string, MaintenanceState>;
-        result: Computed<ReadonlyMap<string, MaintenanceState>>;
-      }
-    | undefined;
+type Table = ReadonlyMap<string, MaintenanceState>;
+
+/** The scope table in force: each scope with windows overlaid, and when that answer changes. */
+function tableInForce(
+  windows: readonly RecurringWindow[],
+  table: Table,
+  now: number,
+  horizon: number,
+): Computed<Table> {
+  const byScope = new Map<string, RecurringWindow[]>();
+  for (const w of windows) if (w.scope !== undefined) byScope.set(w.scope, [...(byScope.get(w.scope) ?? []), w]);
+  if (byScope.size === 0) return { value: table, until: Number.POSITIVE_INFINITY };
+  let until = Number.POSITIVE_INFINITY;
+  const out = new Map(table);
+  for (const [scope, ws] of byScope) {
+    const computed = inForce(ws, table.get(scope) ?? OFF_STATE, now, horizon);
+    until = Math.min(until, computed.until);
+    if (computed.value.enabled) out.set(scope, computed.value);
+  }
+  return { value: out, until };
+}
+
+/**
+ * Builds the overlay of one service. `horizon()`: how long before its start the next occurrence is put in force as a
+ * scheduled state (the longest `announceBeforeSeconds` of the service's middleware); `clock` for tests.
+ */
+export function createWindowOverlay(horizon: () => number, clock: () => number = Date.now): WindowOverlay {
+  let globalMemo: { stored: MaintenanceState; horizon: number; result: Computed<MaintenanceState> } | undefined;
+  let tableMemo: { global: MaintenanceState; table: Table; horizon: number; result: Computed<Table> } | undefined;
   return {
     global(stored) {
       const windows = windowsOf(stored);
       if (windows.length === 0) return stored;
       const now = clock();
-      if (globalMemo?.stored === stored && now < globalMemo.result.until) return globalMemo.result.value;
+      const h = horizon();
+      const memo = globalMemo;
+      if (memo?.stored === stored && memo.horizon === h && now < memo.result.until) return memo.result.value;
       const siteWide = windows.filter((w) => w.scope === undefined);
       const result =
-        siteWide.length === 0 ? { value: stored, until: Number.POSITIVE_INFINITY } : inForce(siteWide, stored, now);
-      globalMemo = { stored, result };
+        siteWide.length === 0 ? { value: stored, until: Number.POSITIVE_INFINITY } : inForce(siteWide, stored, now, h);
+      globalMemo = { stored, horizon: h, result };
       return result.value;
     },
     table(global, table) {
       const windows = windowsOf(global);
       if (windows.length === 0) return table;
       const now = clock();
-      if (tableMemo?.global === global && tableMemo.table === table && now < tableMemo.result.until) {
-        return tableMemo.result.value;
+      const h = horizon();
+      const memo = tableMemo;
+      if (memo?.global === global && memo.table === table && memo.horizon === h && now < memo.result.until) {
+        return memo.result.value;
       }
-      const byScope = new Map<string, RecurringWindow[]>();
-      for (const w of windows) if (w.scope !== undefined) byScope.set(w.scope, [...(byScope.get(w.scope) ?? []), w]);
-      let until = Number.POSITIVE_INFINITY;
-      let value: ReadonlyMap<string, MaintenanceState> = table;
-      if (byScope.size > 0) {
-        const out = new Map(table);
-        for (const [scope, ws] of byScope) {
-          const computed = inForce(ws, table.get(scope) ?? OFF_STATE, now);
-          until = Math.min(until, computed.until);
-          if (computed.value.enabled) out.set(scope, computed.value);
-        }
-        value = out;
-      }
-      tableMemo = { global, table, result: { value, until } };
-      return value;
+      const result = tableInForce(windows, table, now, h);
+      tableMemo = { global, table, horizon: h, result };
+      return result.value;
     },
   };
 }

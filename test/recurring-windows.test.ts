@@ -160,6 +160,23 @@ describe('recurring windows: an occurrence in progress', () => {
     await t.request().post('/orders').expect(503);
   });
 
+  it('keeps a request on the plain off path until an occurrence comes within the announce horizon', async () => {
+    const t = createTestApp();
+    await t.service.addWindow({
+      id: 'later',
+      rrule: 'FREQ=DAILY',
+      tz: 'UTC',
+      start: utcLocal(30),
+      durationMinutes: 10,
+    });
+    const r = await t.request().get('/').expect(200);
+    expect(r.body.decision).to.deep.equal({ blocked: false, rule: 'state-off' });
+    expect(t.service.lastKnownState().enabled).to.equal(false); // nothing scheduled in force: no announce configured
+    t.service.announceAhead(3600_000);
+    expect(t.service.lastKnownState()).to.include({ enabled: true, window: 'later' }); // now scheduled, not active
+    await t.request().get('/').expect(200);
+  });
+
   it('lets a manual enable win and a switch keep the windows', async () => {
     const t = createTestApp();
     await t.service.addWindow({

@@ -219,6 +219,20 @@ describe('hold and release: hardening', function () {
     }
   });
 
+  it('holds a request during a recurring window’s occurrence and releases it when disable() ends the occurrence', async () => {
+    const service = memoryService();
+    const t = holdApp(service, { hold: { maxMs: 5000 } });
+    const start = new Date(Date.now() - 60_000).toISOString().slice(0, 16); // the occurrence began a minute ago
+    await service.addWindow({ id: 'nightly', rrule: 'FREQ=DAILY', tz: 'UTC', start, durationMinutes: 30 });
+    const pending = timed(t);
+    await sleep(300);
+    await service.disable();
+    const r = await pending;
+    expect(r.status).to.equal(200);
+    expect(r.body.decision.rule).to.equal('released');
+    expect(r.ms).to.be.within(300, 2000);
+  });
+
   it('releases a request whose scope hook returned no scope name, like one without a scope', async () => {
     const service = memoryService();
     const t = holdApp(service, { hold: { maxMs: 5000 }, scope: () => 'not a valid name!' });

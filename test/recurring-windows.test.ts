@@ -6,9 +6,17 @@ import ICAL from 'ical.js';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import supertest from 'supertest';
-import { MaintenanceError, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
+import {
+  createRedisStore,
+  MaintenanceError,
+  MaintenanceService,
+  maintenance,
+  maintenanceRoutes,
+} from '../src/index.js';
 import { captureLogger, createTestApp, memoryService } from './helpers/app.js';
 import { cliRunner } from './helpers/cli.js';
+import { startRedis } from './helpers/redis.js';
+import { requireBinary } from './helpers/system.js';
 import { until } from './helpers/wait.js';
 
 /** The wall-clock time in UTC `minutes` from now, as a window's local start (`YYYY-MM-DDTHH:MM`). */
@@ -225,6 +233,32 @@ describe('recurring windows: an occurrence in progress', () => {
     } finally {
       await Promise.all([a.close(), b.close()]);
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('recurring windows on a real Redis', () => {
+  it('reaches another instance by push within milliseconds, and its removal too', async function () {
+    requireBinary(this, 'redis-server', 'redis-server');
+    const redis = await startRedis();
+    const a = new MaintenanceService({ store: createRedisStore(redis.url), logger: captureLogger() });
+    const b = new MaintenanceService({
+      store: createRedisStore(redis.url),
+      logger: captureLogger(),
+      cacheTtlMs: 60_000,
+    });
+    try {
+      const t = createTestApp({ service: b });
+      await t.request().get('/').expect(200); // b reads and subscribes
+      await a.addWindow({ id: 'now', rrule: 'FREQ=DAILY', tz: 'UTC', start: utcLocal(-1), durationMinutes: 10 });
+      await until(() => b.lastKnownState().window === 'now', 2000);
+      await t.request().get('/').expect(503);
+      await a.removeWindow('now');
+      await until(() => b.lastKnownState().window === undefined, 2000);
+      await t.request().get('/').expect(200);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await redis.dispose();
     }
   });
 });

@@ -43,6 +43,17 @@ async function timed(t: { request: () => supertest.Agent }, path = '/') {
   return { status: r.status, body: r.body, ms: performance.now() - t0 };
 }
 
+/** A request held `heldMs`, then `service.disable()`: asserts it was released to the app (200) and returns it. */
+async function releasedByDisable(t: { request: () => supertest.Agent }, service: MaintenanceService, heldMs: number) {
+  const pending = timed(t);
+  await sleep(heldMs);
+  await service.disable();
+  const r = await pending;
+  expect(r.status).to.equal(200);
+  expect(r.body.decision.rule).to.equal('released');
+  return r;
+}
+
 describe('hold and release', function () {
   this.timeout(20_000);
 
@@ -102,12 +113,7 @@ describe('hold and release', function () {
       gone.destroy(); // the visitor closes the tab
       await sleep(50);
       // The place is free again: this request is held (maxHeld 1), not answered at once.
-      const next = timed(t);
-      await sleep(200);
-      await service.disable();
-      const r = await next;
-      expect(r.status).to.equal(200);
-      expect(r.body.decision.rule).to.equal('released');
+      await releasedByDisable(t, service, 200);
       expect(t.served()).to.equal(1); // the dropped request never reached the app
     } finally {
       server.close();
@@ -224,12 +230,7 @@ describe('hold and release: hardening', function () {
     const t = holdApp(service, { hold: { maxMs: 5000 } });
     const start = new Date(Date.now() - 60_000).toISOString().slice(0, 16); // the occurrence began a minute ago
     await service.addWindow({ id: 'nightly', rrule: 'FREQ=DAILY', tz: 'UTC', start, durationMinutes: 30 });
-    const pending = timed(t);
-    await sleep(300);
-    await service.disable();
-    const r = await pending;
-    expect(r.status).to.equal(200);
-    expect(r.body.decision.rule).to.equal('released');
+    const r = await releasedByDisable(t, service, 300);
     expect(r.ms).to.be.within(300, 2000);
   });
 
@@ -237,12 +238,7 @@ describe('hold and release: hardening', function () {
     const service = memoryService();
     const t = holdApp(service, { hold: { maxMs: 5000 }, scope: () => 'not a valid name!' });
     await service.enable();
-    const pending = timed(t);
-    await sleep(300);
-    await service.disable();
-    const r = await pending;
-    expect(r.status).to.equal(200);
-    expect(r.body.decision.rule).to.equal('released');
+    const r = await releasedByDisable(t, service, 300);
     expect(r.ms).to.be.below(2000); // released, not answered after maxMs
   });
 

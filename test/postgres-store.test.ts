@@ -83,7 +83,13 @@ describe('PostgreSQL store: a real private cluster', function () {
     const tablePrefix = `race_${Date.now().toString(36)}`;
     const logger = captureLogger();
     const many = Array.from({ length: 8 }, () =>
-      instance({ store: createPostgresStore(db.url, { tablePrefix }), cacheTtlMs: 0, logger }),
+      // Generous timeouts: the race under test is the catalogue's, not 8 connections being made on a busy machine.
+      instance({
+        store: createPostgresStore(db.url, { tablePrefix, connectTimeoutMs: 5000 }),
+        cacheTtlMs: 0,
+        storeTimeoutMs: 5000,
+        logger,
+      }),
     );
     // All at once: every store runs its table setup concurrently with the others (a catalogue race for most).
     await Promise.all(many.map((s, i) => s.enable({ scope: `part-${i}`, by: 'ops' })));

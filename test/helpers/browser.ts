@@ -51,7 +51,13 @@ export interface BrowserDemo {
 export async function startBrowserDemo(): Promise<BrowserDemo> {
   mkdirSync(RESULTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'kmm-browser-'));
-  const service = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), logger: captureLogger() });
+  // storeTimeoutMs 5 s: these tests look at pages, and a file write beside a running Chromium on 2 busy cores once
+  // took longer than the default 500 ms.
+  const service = new MaintenanceService({
+    stateFilePath: join(dir, 'state.json'),
+    logger: captureLogger(),
+    storeTimeoutMs: 5000,
+  });
   const server: Server = createDemoApp({ service }).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

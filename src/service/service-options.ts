@@ -1,6 +1,7 @@
 /** Options of `MaintenanceService`: the public type, defaults, and the pure resolver (env and cwd passed in). */
 import { isAbsolute, resolve } from 'node:path';
 import { isKeyvLike, type KeyvLike } from '../core/keyv-like.js';
+import { type NotifyConfig, type NotifyTarget, resolveNotify } from '../core/notify.js';
 import { shownUrl } from '../core/redact.js';
 import { invalidOption, knownEntries } from '../core/validate.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
@@ -28,6 +29,12 @@ export interface MaintenanceServiceOptions {
   readonly storeTimeoutMs?: number;
   /** Receives the store warnings (one per outage). @default console */
   readonly logger?: MaintenanceLogger;
+  /**
+   * Webhooks told of `enabled`, `disabled`, `scheduled` and `reminder` events, each once per fleet: a change by the
+   * instance that writes it, reminders and windows that start or end by the serving instance that claims the event
+   * in the store. Signed with `secret`, retried with backoff, never delaying a switch. @default [] (none)
+   */
+  readonly notify?: readonly NotifyTarget[];
 }
 
 /** Default values of {@link MaintenanceServiceOptions}. */
@@ -56,6 +63,7 @@ export interface MaintenanceServiceConfig {
   readonly storeTimeoutMs: number;
   readonly cacheTtlMs: number;
   readonly logger: MaintenanceLogger;
+  readonly notify: readonly NotifyConfig[];
 }
 
 /** The names of every `MaintenanceService` option (the README's table lists exactly these). */
@@ -69,6 +77,7 @@ export const SERVICE_OPTION_NAMES = [
   'storeTimeoutMs',
   'cacheTtlMs',
   'logger',
+  'notify',
 ] as const;
 
 /** Validates service options; `env` and `cwd` are passed in so this stays pure. */
@@ -140,5 +149,6 @@ export function resolveServiceOptions(
     storeTimeoutMs: timeout as number,
     cacheTtlMs: ttl as number,
     logger,
+    notify: resolveNotify(o.notify),
   });
 }

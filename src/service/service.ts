@@ -3,9 +3,11 @@ import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
 import { Container, Service } from 'typedi';
 import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
+import { claimsOf } from '../core/claims.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
+import { changeEvent, type NotifyEvent, plannedWindows } from '../core/notify.js';
 import { type Fleet, fleetOf, PRESENCE_DEFAULTS, type PresenceStore, presenceOf } from '../core/presence.js';
 import { checkScopeName } from '../core/scope.js';
 import {
@@ -20,19 +22,24 @@ import {
   OFF_STATE,
   renewedState,
 } from '../core/state.js';
+import type { TokenInfo, TokenRequest } from '../core/tokens.js';
 import {
   type Occurrence,
+  occurrenceState,
   type RecurringWindow,
   type WindowDefinition,
   windowsOf,
   withWindows,
 } from '../core/windows.js';
 import { createFileKeyv } from '../store/keyv.js';
+import { createKeyvClaims } from '../store/keyv-claims.js';
 import { createPostgresStore } from '../store/postgres-store.js';
 import { createRedisStore } from '../store/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
 import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
 import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
+import { createNotifyClock, type NotifyClock } from './notify-clock.js';
+import { createNotifier, type Notifier, type NotifyFailure } from './notify-delivery.js';
 import { packageVersion } from './package-version.js';
 import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
 import {
@@ -41,6 +48,7 @@ import {
   resolveServiceOptions,
 } from './service-options.js';
 import { createStateCache, type StateCache } from './state-cache.js';
+import { type CreatedToken, createTokenVault, type TokenVault } from './tokens.js';
 import { createWindowOverlay } from './window-overlay.js';
 import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './windows.js';
 
@@ -53,6 +61,10 @@ export interface MaintenanceServiceEvents {
   storeError: [error: MaintenanceError];
   /** A `waitForFleet()` of this service settled: every live instance applied the revision (and drained). */
   'fleet-settled': [fleet: Fleet];
+  /** A notification (`notify`) was posted; `url` is the webhook's origin. */
+  notified: [event: NotifyEvent, url: string];
+  /** A notification failed after its retries (also logged once). */
+  'notify-failed': [failure: NotifyFailure];
 }
 
 /** Options of {@link MaintenanceService.waitForFleet}. */
@@ -103,6 +115,9 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   private readonly heldSources = new Set<() => number>();
   private announceHorizonMs = 0;
   private readonly overlay = createWindowOverlay(() => this.announceHorizonMs);
+  private readonly notifier: Notifier;
+  private clock: NotifyClock | undefined;
+  private vault: TokenVault | undefined;
 
   constructor(options?: MaintenanceServiceOptions) {
     super();
@@ -153,6 +168,13 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       },
     });
     this.feed = changeFeedOf(keyv);
+    this.notifier = createNotifier({
+      targets: this.config.notify,
+      logger: this.config.logger,
+      userAgent: `koa-maintenance-mode/${packageVersion()}`,
+      onFailure: (failure) => this.emit('notify-failed', failure),
+      onDelivered: (n, url) => this.emit('notified', n.event, url),
+    });
     if (this.config.mode !== undefined) this.cache.accept({ enabled: this.config.mode });
   }
 
@@ -303,7 +325,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     if (ended && scope !== undefined)
       await this.write(ended.stored, 'window', opts.by, undefined, undefined, true, ended.windows);
     const windows = scope === undefined ? ended?.windows : undefined;
-    await this.write(
+    const told = await this.write(
       disabledState(opts, new Date()),
       opts.source,
       undefined,
@@ -312,6 +334,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       false,
       windows,
     );
+    // Ending an occurrence is a switch off people are told of, though the stored state was off already.
+    if (ended && !told) this.tell('disabled', { enabled: false }, scope);
   }
 
   /**
@@ -324,6 +348,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
     const { windows, window } = addedWindow(windowsOf(stored), def, new Date());
     await this.write(stored, 'window', def.by, undefined, `window added: ${window.id}`, false, windows);
+    const next = upcomingWindows([window], { count: 1, dryRuns: false })[0];
+    if (next) this.tell('scheduled', occurrenceState(next), window.scope, window.id);
     return window;
   }
 
@@ -406,6 +432,71 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       },
     });
     this.listen();
+    this.startClock();
+  }
+
+  /** Starts the notification clock of a serving instance (reminders, windows that start or end), when notifying. */
+  private startClock(): void {
+    if (!this.notifier.enabled || this.clock) return;
+    this.clock = createNotifyClock({
+      notifier: this.notifier,
+      claims: claimsOf(this.keyv) ?? createKeyvClaims(this.keyv),
+      logger: this.config.logger,
+      windows: () =>
+        plannedWindows(
+          this.cache.peek(),
+          this.scopeCache.peek(),
+          this.upcoming({ count: 20, dryRuns: false }).map((o) => ({
+            state: occurrenceState(o),
+            windowId: o.window.id,
+            ...(o.window.scope !== undefined ? { scope: o.window.scope } : {}),
+          })),
+        ),
+    });
+  }
+
+  /** Tells the webhooks of a change this instance made (the writer tells; the others stay quiet). */
+  private tell(event: NotifyEvent, state: MaintenanceState, scope?: string, windowId?: string): void {
+    if (!this.notifier.enabled) return;
+    this.notifier.send({
+      event,
+      state,
+      at: new Date(),
+      ...(scope !== undefined ? { scope } : {}),
+      ...(windowId !== undefined ? { windowId } : {}),
+    });
+  }
+
+  /**
+   * API tokens (`maintenanceApi()`): makes one, allowed `allow` (on, off, windows, read), for `scope` only when
+   * given, expiring after `ttlMs` when given. The token is returned once; the store keeps its SHA-256 only.
+   * Throws `ERR_MAINTENANCE_INVALID_OPTION` naming the bad field, or a store error.
+   */
+  createToken(request: TokenRequest): Promise<CreatedToken> {
+    return this.tokenVault().create(request);
+  }
+
+  /** The tokens made (never a token or its hash), oldest first. Throws `MaintenanceError` when the store fails. */
+  tokens(): Promise<TokenInfo[]> {
+    return this.tokenVault().list();
+  }
+
+  /** Revokes the token `id`: refused from the next request on, on every instance. Throws `ERR_MAINTENANCE_UNKNOWN_TOKEN`. */
+  revokeToken(id: string): Promise<void> {
+    return this.tokenVault().revoke(id);
+  }
+
+  /**
+   * The token's details when it is known and not expired, else undefined (never saying which); read from the store
+   * each time. Throws `MaintenanceError` when the store cannot be read.
+   */
+  authenticateToken(token: string): Promise<TokenInfo | undefined> {
+    return this.tokenVault().authenticate(token);
+  }
+
+  private tokenVault(): TokenVault {
+    this.vault ??= createTokenVault(this.keyv, this.store.description, this.config.storeTimeoutMs);
+    return this.vault;
   }
 
   /**
@@ -473,6 +564,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   }
 
   private notifyWatchers(): void {
+    this.clock?.refresh();
     for (const listener of [...this.watchers]) listener();
   }
 
@@ -499,7 +591,9 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     }
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.clock?.stop();
     this.presenceFeed?.close();
+    await this.notifier.flush(NOTIFY_FLUSH_MS); // what this instance wrote is told before it goes
     const member = this.member;
     this.member = undefined;
     const graceful = (async () => {
@@ -553,7 +647,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     reason?: string,
     quiet = false,
     windows?: readonly RecurringWindow[],
-  ) {
+  ): Promise<boolean> {
     this.refuseForced();
     const previous = quiet ? undefined : await this.previousState(scope);
     if (scope === undefined) {
@@ -574,6 +668,13 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     const stamped = { ...state, revision };
     if (scope === undefined) this.cache.accept(stamped);
     else this.acceptScope(scope, stamped);
+    const now = new Date();
+    const event =
+      previous === undefined
+        ? undefined
+        : changeEvent(previous === 'unreadable' ? 'off' : summarize(previous, now), summarize(state, now));
+    if (event) this.tell(event, stamped, scope);
+    return event !== undefined;
   }
 
   private refuseForced(): void {
@@ -645,6 +746,9 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     return scope === undefined ? this.cache.peek() : (this.scopeCache.peek().get(scope) ?? OFF_STATE); // as stored
   }
 }
+
+/** How long `close()` waits for notifications on their way (their retries are bounded too). */
+const NOTIFY_FLUSH_MS = 10_000;
 
 /** Drops the store's connections at once, when it offers that. */
 function destroyStore(keyv: KeyvLike): void {

@@ -1,11 +1,13 @@
 /** The only file that imports keyv: builds the default file-backed keyv, and keyv instances over other adapters. */
 import Keyv from 'keyv';
 import { CHANGE_FEED } from '../core/change-feed.js';
+import { CLAIMS } from '../core/claims.js';
 import { COMMITTER } from '../core/commit.js';
 import { HISTORY_LOG } from '../core/history.js';
 import { type KeyvLike, STATE_LOCATION } from '../core/keyv-like.js';
 import { PRESENCE } from '../core/presence.js';
 import { SCOPE_TABLE } from '../core/scope.js';
+import { createFileClaims } from './file-claims.js';
 import { createFileCommitter } from './file-commit.js';
 import { createFileHistoryLog } from './file-history.js';
 import { createFilePresence } from './file-presence.js';
@@ -29,6 +31,7 @@ export function createFileKeyv(filePath: string): KeyvLike {
     [HISTORY_LOG, log],
     [COMMITTER, createFileCommitter(filePath, scopes, log)],
     [PRESENCE, createFilePresence(filePath)],
+    [CLAIMS, createFileClaims(filePath)],
     [STATE_LOCATION, `The state file ${filePath}`],
   ];
   for (const [symbol, value] of properties) Object.defineProperty(keyv, symbol, { value });

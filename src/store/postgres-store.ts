@@ -12,6 +12,7 @@ import {
   REVISION_PLACEHOLDER,
   type StateChange,
 } from '../core/change-feed.js';
+import { CLAIMS } from '../core/claims.js';
 import { COMMITTER, type Committer } from '../core/commit.js';
 import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_LOG, type HistoryEntry, type HistoryLog, normalizeHistory } from '../core/history.js';
@@ -21,15 +22,17 @@ import { PRESENCE } from '../core/presence.js';
 import { redactUrl, shownUrl } from '../core/redact.js';
 import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../core/state.js';
+import { TOKEN_TABLE } from '../core/tokens.js';
 import { invalidOption } from '../core/validate.js';
 import { STATE_KEY } from './file-store.js';
 import { keyvOver } from './keyv.js';
 import { createPgPool, listenPg, type PgPool, type PgSettings, quoteIdent } from './pg-client.js';
 import { createPgPresence } from './pg-presence.js';
+import { createPgClaims, createPgTokenTable } from './pg-tokens.js';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
-  /** Prefix of the tables (`<prefix>_keyv`, `_scopes`, `_history`, `_meta`, `_presence`) and of the NOTIFY channel. @default 'maintenance_mode' */
+  /** Prefix of the tables (`<prefix>_keyv`, `_scopes`, `_history`, `_meta`, `_presence`, `_tokens`, `_claims`) and of the NOTIFY channel. @default 'maintenance_mode' */
   readonly tablePrefix?: string;
   /** How long connecting may take before a call fails, in milliseconds. @default 300 */
   readonly connectTimeoutMs?: number;
@@ -53,6 +56,8 @@ function ensureTables(pool: PgPool, prefix: string): () => Promise<void> {
     `CREATE TABLE IF NOT EXISTS ${t('meta')} (id int PRIMARY KEY, revision bigint NOT NULL)`,
     `INSERT INTO ${t('meta')} (id, revision) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`,
     `CREATE TABLE IF NOT EXISTS ${t('presence')} (id text PRIMARY KEY, record jsonb NOT NULL, last_seen timestamptz NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${t('tokens')} (hash text PRIMARY KEY, id text UNIQUE NOT NULL, record jsonb NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${t('claims')} (name text PRIMARY KEY, until timestamptz NOT NULL)`,
   ];
   const raced = (err: { code?: string }) => err.code === '23505' || err.code === '42P07'; // created meanwhile
   const run = async () => {
@@ -299,6 +304,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     [CHANGE_FEED, feed],
     [COMMITTER, createPgCommitter(pool, names, ready, serialize)],
     [PRESENCE, createPgPresence(pool, names.presence, ready)],
+    [TOKEN_TABLE, createPgTokenTable(pool, `${prefix}_tokens`, ready)],
+    [CLAIMS, createPgClaims(pool, `${prefix}_claims`, ready)],
     [
       STORE_DESTROY,
       () => {

@@ -8,6 +8,7 @@ import {
   REVISION_PLACEHOLDER,
   type StateChange,
 } from '../core/change-feed.js';
+import { CLAIMS } from '../core/claims.js';
 import { COMMITTER, type Committer } from '../core/commit.js';
 import { MaintenanceError } from '../core/errors.js';
 import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../core/history.js';
@@ -17,9 +18,11 @@ import { PRESENCE } from '../core/presence.js';
 import { redactUrl, shownUrl } from '../core/redact.js';
 import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../core/state.js';
+import { TOKEN_TABLE } from '../core/tokens.js';
 import { invalidOption } from '../core/validate.js';
 import { STATE_KEY } from './file-store.js';
 import { createRedisPresence } from './redis-presence.js';
+import { createRedisClaims, createRedisTokenTable } from './redis-tokens.js';
 
 /** Options for {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -112,6 +115,8 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
         channel: `${namespace}::presence-changes`,
       }),
     ],
+    [TOKEN_TABLE, createRedisTokenTable(connected, `${namespace}::maintenance_mode_tokens`)],
+    [CLAIMS, createRedisClaims(connected, `${namespace}::claim:`)],
     [STORE_DESTROY, () => destroyClient(client)],
   ];
   for (const [symbol, value] of properties) Object.defineProperty(keyv, symbol, { value });

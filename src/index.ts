@@ -12,6 +12,8 @@ export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
 export type { Catalog, LocalizedText } from './core/i18n.js';
 export { ACCEPT_LANGUAGE_LIMITS, CATALOGS, negotiateLocale } from './core/i18n.js';
 export type { KeyvLike } from './core/keyv-like.js';
+export type { NotifyEvent, NotifyTarget } from './core/notify.js';
+export { NOTIFY_EVENTS } from './core/notify.js';
 export type { Fleet, FleetInstance, PresenceRecord } from './core/presence.js';
 export { PRESENCE_DEFAULTS, STALE_AFTER_INTERVALS } from './core/presence.js';
 export { hostnameScope, isScopeName, SCOPE_NAME } from './core/scope.js';
@@ -24,12 +26,20 @@ export {
   MESSAGE_MAX_LENGTH,
   revisionOf,
 } from './core/state.js';
+export type { TokenInfo, TokenPermission, TokenRequest } from './core/tokens.js';
+export { TOKEN_PERMISSIONS } from './core/tokens.js';
 export type { UpcomingWindow } from './core/upcoming.js';
 export {
+  createMaintenanceApiController,
   createMaintenanceController,
   FORCE_MAINTENANCE_METADATA,
   ForceMaintenance,
 } from './integrations/routing-controllers.js';
+export type { FieldProblem } from './koa/api/dto.js';
+export { MaintenanceOffBody, MaintenanceOnBody, WaitBody, WindowBody } from './koa/api/dto.js';
+export type { MaintenanceApiOptions } from './koa/api/options.js';
+export { API_DEFAULTS } from './koa/api/options.js';
+export { maintenanceApi } from './koa/api/routes.js';
 export { maintenanceBanner } from './koa/banner.js';
 export type { ForcedMode } from './koa/force.js';
 export { forceMaintenance } from './koa/force.js';
@@ -53,10 +63,13 @@ export type { MaintenanceScopeOptions } from './service/jobs.js';
 export { withMaintenanceOff, withMaintenanceOn } from './service/jobs.js';
 export type { StatusRecord } from './service/log-filter.js';
 export { createMaintenanceLogFilter, requireNotMaintenanceMode503 } from './service/log-filter.js';
+export type { NotifyFailure } from './service/notify-delivery.js';
+export { NOTIFY_RETRY_DELAYS_MS } from './service/notify-delivery.js';
 export type { MaintenanceServiceEvents, WaitForFleetOptions } from './service/service.js';
 export { FLEET_WAIT_DEFAULTS, getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service/service.js';
 export type { MaintenanceServiceOptions } from './service/service-options.js';
 export { POSTGRES_URL_ENV, REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service/service-options.js';
+export type { CreatedToken } from './service/tokens.js';
 export { FileStateStore, STATE_KEY } from './store/file-store.js';
 export type { PostgresStoreOptions } from './store/postgres-store.js';
 export { createPostgresStore, POSTGRES_DEFAULTS } from './store/postgres-store.js';

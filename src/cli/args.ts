@@ -18,6 +18,8 @@ Switch maintenance mode of a koa-maintenance-mode app, or show it.
   window add|list|rm [ID]    recurring windows: add (--rrule, --tz, --start, --duration), list them, remove ID
   upcoming                   the next occurrences of the recurring windows (--count N, default 10)
   run [on options] -- CMD    on, wait for every instance to apply it and drain, run CMD, then off (CMD's exit code)
+  token create|list|revoke   API tokens for pipelines: create (--label, --allow, --scope, --ttl; printed once), list
+                             them (never the token), revoke ID (refused on every instance from its next request)
   help                       show this help
 
 Options:
@@ -41,6 +43,9 @@ Options:
   --duration DUR     window add: how long each occurrence lasts, e.g. 30m, 2h
   --id ID            window add: name the window (default generated)
   --count N          how many occurrences upcoming shows (default 10)
+  --label TEXT       token create: what the token is for, e.g. deploy-bot (history records token:<label>)
+  --allow LIST       token create: what it may do, some of on,off,windows,read
+  --ttl DUR          token create: it expires after DUR, e.g. 30d, 12h (default: never)
   --out FILE, --json-out FILE, --locale L   where render writes the page and its JSON twin, and in which language
   --ip IP, --method M, --superuser, --staff, --user   the request that why evaluates
   -i, --interactive  ask before changing anything (declining exits 1, nothing changed)
@@ -89,6 +94,9 @@ const OPTIONS = {
   timeout: { type: 'string' },
   lease: { type: 'string' },
   'keep-on-failure': { type: 'boolean' },
+  label: { type: 'string' },
+  allow: { type: 'string' },
+  ttl: { type: 'string' },
   rrule: { type: 'string' },
   tz: { type: 'string' },
   duration: { type: 'string' },
@@ -107,8 +115,11 @@ const COMMANDS = [
   'run',
   'window',
   'upcoming',
+  'token',
   'help',
 ] as const;
+/** What `token` does. */
+const TOKEN_ACTIONS = ['create', 'list', 'revoke'];
 /** What `window` does. */
 const WINDOW_ACTIONS = ['add', 'list', 'rm'];
 /** A command of the CLI. */
@@ -128,13 +139,14 @@ const ONLY: ReadonlyArray<[readonly (keyof typeof OPTIONS)[], readonly Command[]
   ],
   [['rrule', 'tz', 'duration', 'id'], ['window']],
   [['count'], ['upcoming']],
+  [['label', 'allow', 'ttl'], ['token']],
   [['wait'], ['on']],
   [['timeout'], ['on', 'run']],
   [['keep-on-failure'], ['run']],
   [['ip', 'method', 'superuser', 'staff', 'user'], ['why']],
   [['out', 'json-out', 'locale'], ['render']],
   [['limit'], ['history']],
-  [['scope'], ['on', 'off', 'status', 'render', 'fleet', 'run', 'window', 'upcoming']],
+  [['scope'], ['on', 'off', 'status', 'render', 'fleet', 'run', 'window', 'upcoming', 'token']],
 ];
 
 /** The parsed command line. */
@@ -143,9 +155,10 @@ export type Parsed = ReturnType<typeof parseValues>['values'] & {
   readonly path?: string;
   /** `run`: the command after `--` and its arguments. */
   readonly cmd?: readonly string[];
-  /** `--timeout` and `--lease` in milliseconds. */
+  /** `--timeout`, `--lease` and `--ttl` in milliseconds. */
   readonly timeoutMs?: number;
   readonly leaseMs?: number;
+  readonly ttlMs?: number;
 };
 
 function parseValues(argv: readonly string[]) {
@@ -223,10 +236,11 @@ export function parse(argv: readonly string[]): Parsed {
     ...values,
     command,
     path: positionals[1],
-    ...(command === 'window' && positionals[2] !== undefined ? { id: positionals[2] } : {}),
+    ...((command === 'window' || command === 'token') && positionals[2] !== undefined ? { id: positionals[2] } : {}),
     cmd,
     timeoutMs: durationOf('--timeout', values.timeout),
     leaseMs: durationOf('--lease', values.lease),
+    ttlMs: durationOf('--ttl', values.ttl),
   };
 }
 
@@ -241,6 +255,22 @@ function durationOf(option: string, text: string | undefined): number | undefine
 }
 
 function checkArity(command: Command, positionals: readonly string[]): void {
+  if (command === 'token') {
+    const action = positionals[1];
+    if (!action || !TOKEN_ACTIONS.includes(action)) {
+      throw new UsageError(
+        'Usage: maintenance-mode token create --label L --allow on,off,windows,read [--scope S] [--ttl 30d] | token list | token revoke ID',
+      );
+    }
+    if (action === 'revoke' ? positionals.length !== 3 : positionals.length !== 2) {
+      throw new UsageError(
+        action === 'revoke'
+          ? 'token revoke takes the id of one token (token list shows them).'
+          : `token ${action} takes no argument.`,
+      );
+    }
+    return;
+  }
   if (command === 'window') {
     const action = positionals[1];
     if (!action || !WINDOW_ACTIONS.includes(action)) {

@@ -12,6 +12,7 @@ import { render } from './commands/render.js';
 import { run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { toggle } from './commands/toggle.js';
+import { token } from './commands/token.js';
 import { why } from './commands/why.js';
 import { upcoming, window } from './commands/window.js';
 import { loadConfig } from './config.js';
@@ -43,6 +44,7 @@ async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, optio
   if (p.command === 'fleet') return fleet(p, service, io);
   if (p.command === 'window') return window(p, service, io);
   if (p.command === 'upcoming') return upcoming(p, service, io);
+  if (p.command === 'token') return token(p, service, io);
   if (p.command === 'run') return run(p, service, io, await service.storedStateForSwitch(p.scope));
   if (p.command === 'on' || p.command === 'off')
     return toggle(p, service, io, await service.storedStateForSwitch(p.scope));

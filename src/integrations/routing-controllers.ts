@@ -1,6 +1,8 @@
 /** routing-controllers adapters (the only file loading routing-controllers): `@ForceMaintenance` and the controller. */
 import type { ParameterizedContext } from 'koa';
 import { loadPeer } from '../core/peer.js';
+import type { MaintenanceApiOptions } from '../koa/api/options.js';
+import { apiParts } from '../koa/api/routes.js';
 import { type ForcedMode, forcedMiddleware, forceMaintenance } from '../koa/force.js';
 import { createToggleHandlers } from '../koa/toggle-handlers.js';
 import { statusPageRenderer, toggleOffMarker } from '../koa/toggle-routes.js';
@@ -82,4 +84,34 @@ export function createMaintenanceController(options?: MaintenanceRoutesOptions):
   (Controller(config.prefix) as (t: object) => void)(MaintenanceModeController);
   registerService(MaintenanceModeController);
   return MaintenanceModeController;
+}
+
+/**
+ * The control API (`maintenanceApi()`) as a routing-controllers controller class, for apps that register controllers
+ * only: `useKoaServer(app, { controllers: [createMaintenanceApiController()] })`. Same routes, auth and answers.
+ */
+export function createMaintenanceApiController(options?: MaintenanceApiOptions): new () => object {
+  const { config, handlers } = apiParts(options);
+  const deco = rc('createMaintenanceApiController()');
+  const { Controller, Ctx, UseBefore } = deco;
+  const verbs = { get: deco.Get, post: deco.Post, delete: deco.Delete } as const;
+  class MaintenanceApiController {}
+  const proto = MaintenanceApiController.prototype as unknown as Record<string, unknown>;
+  type Deco = (target: object, key?: string, indexOrDescriptor?: unknown) => void;
+  const add = (key: string, handle: (ctx: ParameterizedContext) => Promise<void>, ...decorators: unknown[]) => {
+    proto[key] = async (ctx: ParameterizedContext) => {
+      await handle(ctx);
+      return ctx; // routing-controllers leaves a returned context untouched
+    };
+    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+    for (const d of decorators) (d as Deco)(proto, key, descriptor);
+    (Ctx() as Deco)(proto, key, 0);
+  };
+  for (const { route, handle } of handlers) {
+    const pass = route.handler === 'off' ? toggleOffMarker() : forceMaintenance('off');
+    add(`${route.method}_${route.handler}`, handle, verbs[route.method](route.path), UseBefore(pass));
+  }
+  (Controller(config.prefix) as (t: object) => void)(MaintenanceApiController);
+  registerService(MaintenanceApiController);
+  return MaintenanceApiController;
 }

@@ -7,6 +7,12 @@ import { createRenderer } from './render.js';
 import { createToggleHandlers } from './toggle-handlers.js';
 import { type MaintenanceRoutesOptions, resolveRoutesOptions } from './toggle-rules.js';
 
+/** @koa/router's Router class (an optional peer: a clear error naming `feature` when it is not installed). */
+export function routerClass(feature: string): typeof RouterType {
+  const Router = loadPeer(() => require('@koa/router') as typeof import('@koa/router'), '@koa/router', feature);
+  return ((Router as unknown as { default?: typeof RouterType }).default ?? Router) as typeof RouterType;
+}
+
 /** The packaged status page template, compiled once. */
 export const statusPageRenderer = () => createRenderer({ viewsDir: [], template: 'maintenance-status.html' });
 
@@ -23,12 +29,7 @@ export const toggleOffMarker = (): Middleware => tagMiddleware(async (_ctx, next
  */
 export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterType {
   const config = resolveRoutesOptions(options);
-  const Router = loadPeer(
-    () => require('@koa/router') as typeof import('@koa/router'),
-    '@koa/router',
-    'maintenanceRoutes()',
-  );
-  const RouterClass = ((Router as unknown as { default?: typeof RouterType }).default ?? Router) as typeof RouterType;
+  const RouterClass = routerClass('maintenanceRoutes()');
   const h = createToggleHandlers(config, statusPageRenderer());
   const router = new RouterClass({ prefix: config.prefix });
   const off = toggleOffMarker();

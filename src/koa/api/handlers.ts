@@ -1,0 +1,257 @@
+/**
+ * The control API's request handlers (shared by `maintenanceApi()` and the routing-controllers controller): each
+ * authenticates, checks the permission and the scope, reads and validates its body, acts through the service and
+ * answers JSON; every error is an RFC 9457 problem document, and nothing changes when a request is refused.
+ */
+import type { ParameterizedContext } from 'koa';
+import { MaintenanceError } from '../../core/errors.js';
+import type { HistoryEntry } from '../../core/history.js';
+import type { Fleet } from '../../core/presence.js';
+import { stateInForce } from '../../core/scope.js';
+import { fleetSummary, scopesBody, statusBody } from '../../core/status.js';
+import { ON_NOTES, planOn } from '../../core/switch-on.js';
+import { type RecurringWindow, windowsOf } from '../../core/windows.js';
+import { defaultService, type MaintenanceService } from '../../service/service.js';
+import { authenticate, type Caller, permitted, scopeFor } from './auth.js';
+import { readBody } from './body.js';
+import type { MaintenanceOffBody, MaintenanceOnBody, WaitBody, WindowBody } from './dto.js';
+import type { MaintenanceApiConfig } from './options.js';
+import { answerProblem } from './problem.js';
+import { API_ROUTES, type ApiHandlerName, type ApiRoute } from './spec.js';
+
+/** A handler of one route. */
+export type ApiHandler = (ctx: ParameterizedContext) => Promise<void>;
+
+/** What one request's action gets: the context, the caller, the service and the route's body. */
+interface Call<B = undefined> {
+  readonly ctx: ParameterizedContext;
+  readonly caller: Caller;
+  readonly s: MaintenanceService;
+  readonly body: B;
+}
+
+/** Status of a refused action, by error code; the rest is the store's (503). */
+const STATUS_OF: Partial<Record<MaintenanceError['code'], number>> = {
+  ERR_MAINTENANCE_INVALID_SCHEDULE: 400,
+  ERR_MAINTENANCE_INVALID_SCOPE: 400,
+  ERR_MAINTENANCE_INVALID_WINDOW: 400,
+  ERR_MAINTENANCE_INVALID_OPTION: 400,
+  ERR_MAINTENANCE_MODE_FORCED: 409,
+  ERR_MAINTENANCE_FLEET_TIMEOUT: 504,
+  ERR_MAINTENANCE_NO_FLEET: 501,
+  ERR_MAINTENANCE_MISUSE: 500,
+};
+
+/** The field a validation message starts with ("end (…) is not in the future" → end). */
+const fieldOf = (message: string) => /^([A-Za-z][\w.]*)/.exec(message)?.[1] ?? '';
+
+/** Answers a `MaintenanceError` as a problem; anything else is answered 500 and handed to Koa's error event. */
+function refuse(ctx: ParameterizedContext, err: unknown): void {
+  if (!(err instanceof MaintenanceError)) {
+    ctx.app.emit('error', err, ctx);
+    answerProblem(ctx, 500, 'internal', 'The request failed on the server; its log says why.');
+    return;
+  }
+  const status = STATUS_OF[err.code] ?? 503;
+  const code = err.code.replace(/^ERR_MAINTENANCE_/, '').toLowerCase();
+  const extra: Record<string, unknown> =
+    status === 400 ? { errors: [{ field: fieldOf(err.message), detail: err.message }] } : {};
+  if (err.fleet) extra.fleet = err.fleet;
+  answerProblem(ctx, status, code, err.message, extra);
+}
+
+const json = (ctx: ParameterizedContext, status: number, body: unknown) => {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = body;
+};
+
+/** The windows a caller sees: a scoped token sees its scope's and the site-wide ones. */
+const visible = (caller: Caller, w: { scope?: string }) =>
+  caller.token?.scope === undefined || w.scope === undefined || w.scope === caller.token.scope;
+
+/** `GET /state`: the global state's fields plus scopes, windows and the fleet (a scoped token: its scope's view). */
+async function state({ ctx, caller, s }: Call): Promise<void> {
+  const now = new Date();
+  const own = caller.token?.scope;
+  const global = await s.getStoredState();
+  const all = [...(await s.scopeStates())].filter(([name]) => own === undefined || name === own);
+  const fleet = await s.fleet(own).catch(() => undefined);
+  const head =
+    own === undefined
+      ? statusBody(global, now)
+      : { ...statusBody(stateInForce(global, await s.getStoredState(own), own, now).state, now), scope: own };
+  json(ctx, 200, {
+    ...head,
+    scopes: scopesBody(
+      all.map(([scope, st]) => ({ scope, state: st })),
+      now,
+    ),
+    windows: windowsBody(caller, s, windowsOf(global)),
+    fleet: fleet ? fleetSummary(fleet) : null,
+  });
+}
+
+/** The windows and their next three occurrences. */
+function windowsBody(caller: Caller, s: MaintenanceService, windows: readonly RecurringWindow[]) {
+  const occurrences = s.upcoming({ count: 50 });
+  return windows
+    .filter((w) => visible(caller, w))
+    .map((w) => ({
+      ...w,
+      next: occurrences
+        .filter((o) => o.window.id === w.id)
+        .slice(0, 3)
+        .map((o) => ({ start: o.start.toISOString(), end: o.end.toISOString() })),
+    }));
+}
+
+/** `POST /on`: as the CLI and the toggle routes do (a plain on makes a dry run real, starts a scheduled window). */
+async function on({ ctx, caller, s, body }: Call<MaintenanceOnBody>): Promise<void> {
+  const scope = scopeFor(ctx, caller, body.scope);
+  if (scope === false) return;
+  const current = await s.storedStateForSwitch(scope);
+  const request = {
+    ...(body.message !== undefined ? { message: body.message } : {}),
+    ...(body.start !== undefined ? { start: body.start } : {}),
+    ...(body.end !== undefined ? { end: body.end } : {}),
+    ...(body.readOnly ? { readOnly: true as const } : {}),
+    ...(body.dryRun ? { dryRun: true as const } : {}),
+  };
+  const plan = planOn(current, request, new Date());
+  if (plan.enable !== undefined) await s.enable({ ...plan.enable, by: caller.by, source: 'api', scope });
+  const after = await s.stateAfterWrite(scope);
+  json(ctx, 200, {
+    ...statusBody(after, new Date()),
+    ...(scope !== undefined ? { scope } : {}),
+    ...(plan.notes.length > 0 ? { notes: plan.notes.map((n) => ON_NOTES[n]) } : {}),
+  });
+}
+
+/** `POST /off`. */
+async function off({ ctx, caller, s, body }: Call<MaintenanceOffBody>): Promise<void> {
+  const scope = scopeFor(ctx, caller, body.scope);
+  if (scope === false) return;
+  const current = await s.storedStateForSwitch(scope);
+  const now = Date.now();
+  const inProgress = s.upcoming({ count: 1, ...(scope ? { scope } : {}) }).some((o) => o.start.getTime() <= now);
+  if (current?.enabled !== false || inProgress) {
+    await s.disable({ by: caller.by, source: 'api', scope });
+  }
+  json(ctx, 200, { ...statusBody(await s.stateAfterWrite(scope), new Date()), ...(scope ? { scope } : {}) });
+}
+
+/** `GET /windows`. */
+async function windows({ ctx, caller, s }: Call): Promise<void> {
+  json(ctx, 200, { windows: windowsBody(caller, s, await s.windows()) });
+}
+
+/** `POST /windows`. */
+async function addWindow({ ctx, caller, s, body }: Call<WindowBody>): Promise<void> {
+  const scope = scopeFor(ctx, caller, body.scope);
+  if (scope === false) return;
+  const added = await s.addWindow({
+    ...body,
+    ...(scope !== undefined ? { scope } : {}),
+    ...(caller.by !== undefined ? { by: caller.by } : {}),
+  });
+  json(ctx, 201, added);
+}
+
+/** `DELETE /windows/:id`: a scoped token removes its scope's windows only. */
+async function removeWindow({ ctx, caller, s }: Call): Promise<void> {
+  const id = String((ctx as { params?: { id?: string } }).params?.id ?? '');
+  const found = (await s.windows()).find((w) => w.id === id);
+  if (!found || !visible(caller, found) || (caller.token?.scope !== undefined && found.scope === undefined)) {
+    answerProblem(ctx, 404, 'unknown_window', `No window has the id ${JSON.stringify(id)}.`);
+    return;
+  }
+  await s.removeWindow(id, caller.by === undefined ? {} : { by: caller.by });
+  ctx.status = 204;
+}
+
+/** `GET /history?limit=`: newest first; a scoped token sees its scope's entries. */
+async function history({ ctx, caller, s }: Call): Promise<void> {
+  const raw = ctx.query.limit;
+  const limit = raw === undefined ? 50 : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+    const detail = 'limit must be a whole number from 1 to 200';
+    answerProblem(ctx, 400, 'invalid_query', detail, { errors: [{ field: 'limit', detail }] });
+    return;
+  }
+  const own = caller.token?.scope;
+  const entries: HistoryEntry[] = await s.history(limit);
+  json(ctx, 200, { entries: own === undefined ? entries : entries.filter((e) => e.scope === own) });
+}
+
+/** `GET /fleet`. */
+async function fleet({ ctx, caller, s }: Call): Promise<void> {
+  const asked = typeof ctx.query.scope === 'string' ? ctx.query.scope : undefined;
+  const scope = scopeFor(ctx, caller, asked);
+  if (scope === false) return;
+  json(ctx, 200, await s.fleet(scope));
+}
+
+/** `POST /wait`: resolves when the fleet settled; 504 with the fleet when it did not in time. */
+async function wait({ ctx, caller, s, body }: Call<WaitBody>): Promise<void> {
+  const scope = scopeFor(ctx, caller, body.scope);
+  if (scope === false) return;
+  const settled: Fleet = await s.waitForFleet({ ...body, ...(scope !== undefined ? { scope } : {}) });
+  json(ctx, 200, settled);
+}
+
+const ACTIONS: Record<Exclude<ApiHandlerName, 'openapi'>, (call: Call<never>) => Promise<void>> = {
+  state,
+  on,
+  off,
+  windows,
+  addWindow,
+  removeWindow,
+  history,
+  fleet,
+  wait,
+};
+
+/** The handler of `route`: authentication, permission, body, action, and errors as problems. */
+function handlerOf(route: ApiRoute, config: MaintenanceApiConfig, document: () => object): ApiHandler {
+  if (route.handler === 'openapi') return async (ctx) => json(ctx, 200, document());
+  const action = ACTIONS[route.handler];
+  return async (ctx) => {
+    try {
+      const s = config.service ?? defaultService();
+      const caller = await authenticate(ctx, config, s);
+      if (!caller || !permitted(ctx, caller, route.permission ?? 'read')) return;
+      let body: unknown;
+      if (route.body) {
+        const read = await readBody(ctx, route.body, config.bodyLimitBytes);
+        if (!read.ok) {
+          const { status, code, detail, errors } = read.problem;
+          answerProblem(ctx, status, code, detail, errors ? { errors } : {});
+          return;
+        }
+        body = read.body;
+      }
+      await action({ ctx, caller, s, body: body as never });
+    } catch (err) {
+      refuse(ctx, err);
+    }
+  };
+}
+
+/** Every route with its handler, for one configuration. */
+export function createApiHandlers(
+  config: MaintenanceApiConfig,
+  document: () => object,
+): Array<{ route: ApiRoute; handle: ApiHandler }> {
+  return API_ROUTES.map((route) => ({ route, handle: handlerOf(route, config, document) }));
+}
+
+/** The answer for a path under the prefix that is no route (404) or a route with another method (405). */
+export function unknownRoute(ctx: ParameterizedContext, allowed: readonly string[]): void {
+  if (allowed.length === 0) {
+    answerProblem(ctx, 404, 'not_found', `No API route ${ctx.method} ${ctx.path}; GET openapi.json lists them.`);
+    return;
+  }
+  ctx.set('Allow', allowed.join(', '));
+  answerProblem(ctx, 405, 'method_not_allowed', `${ctx.path} answers ${allowed.join(', ')}.`);
+}

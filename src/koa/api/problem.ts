@@ -1,0 +1,36 @@
+/** RFC 9457 problem documents: every error of the control API is one (`application/problem+json`). */
+import type { ParameterizedContext } from 'koa';
+import { neverCache } from '../respond.js';
+
+/** Titles by status. */
+const TITLES: Readonly<Record<number, string>> = Object.freeze({
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+});
+
+/** The `type` URI of a problem `code` (e.g. `invalid_body`). */
+export const problemType = (code: string) => `urn:koa-maintenance-mode:problem:${code}`;
+
+/** Answers with a problem document: `type`, `title`, `status`, `detail`, plus `extra` members (e.g. `errors`). */
+export function answerProblem(
+  ctx: ParameterizedContext,
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): void {
+  ctx.status = status;
+  neverCache(ctx);
+  ctx.body = { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, ...extra };
+  ctx.type = 'application/problem+json; charset=utf-8';
+}

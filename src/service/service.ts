@@ -704,9 +704,12 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     void this.store
       .readRevision()
       .then(async (r) => {
-        // Read once more, after the revision: only a read that started after it proves it applied.
+        // Read once more, after the revision: only a read that started after it proves it applied. A read that raced
+        // this instance's own write (or another push) is discarded by the cache: read again, a few times at most.
         await now;
-        if (!cache || (await cache.invalidate())) this.markApplied(r);
+        for (let tries = 0; tries < READ_AGAIN_TRIES; tries++) {
+          if (!cache || (await cache.invalidate())) return this.markApplied(r);
+        }
       })
       .catch(() => undefined); // the store is down: the next change or heartbeat catches up
   }
@@ -746,6 +749,9 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     return scope === undefined ? this.cache.peek() : (this.scopeCache.peek().get(scope) ?? OFF_STATE); // as stored
   }
 }
+
+/** How often a read after a change signal is repeated when it raced another change (see `readAgain`). */
+const READ_AGAIN_TRIES = 3;
 
 /** How long `close()` waits for notifications on their way (their retries are bounded too). */
 const NOTIFY_FLUSH_MS = 10_000;

@@ -32,7 +32,10 @@ export interface NotifyTarget {
 
 /** A {@link NotifyTarget} after validation. */
 export interface NotifyConfig {
+  /** The URL posted to, without its credentials. */
   readonly url: string;
+  /** `Basic …` from the URL's user and password (fetch refuses a URL with credentials). */
+  readonly authorization?: string;
   /** The URL as logs and errors show it: scheme, host and port only (a Slack URL's path is its secret). */
   readonly shown: string;
   readonly events: ReadonlySet<NotifyEvent>;
@@ -82,8 +85,15 @@ function resolveTarget(input: unknown, i: number): NotifyConfig {
   if (!Array.isArray(remind) || remind.some((m) => typeof m !== 'number' || !(m > 0) || m > 10_080)) {
     invalidOption(`${at}.remindBeforeMinutes`, 'must list minutes between 0 and 10080 (a week), e.g. [60, 10]', remind);
   }
+  const authorization =
+    parsed.username || parsed.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`
+      : undefined;
+  parsed.username = '';
+  parsed.password = '';
   return Object.freeze({
     url: parsed.toString(),
+    ...(authorization !== undefined ? { authorization } : {}),
     shown: shownWebhook(parsed.toString()),
     events: new Set(events as NotifyEvent[]),
     ...(o.secret !== undefined ? { secret: o.secret as string } : {}),

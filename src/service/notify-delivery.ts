@@ -51,6 +51,7 @@ async function attempt(target: NotifyConfig, body: string, headers: Record<strin
   const signed: Record<string, string> = target.secret
     ? { 'X-Maintenance-Signature': signature(target.secret, sentAt, body) }
     : {};
+  if (target.authorization) signed.Authorization = target.authorization;
   const res = await fetch(target.url, {
     method: 'POST',
     headers: { ...headers, ...signed },

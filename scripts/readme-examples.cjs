@@ -7,8 +7,9 @@ const { join } = require('node:path');
 const root = join(__dirname, '..');
 const readmePath = join(root, 'README.md');
 const shown = (path) => {
-  const text = readFileSync(join(root, path.split('#')[0]), 'utf8');
-  const region = /#region readme[^\n]*\n([\s\S]*?)\n[^\n]*#endregion/.exec(text);
+  const [file, name = 'readme'] = path.split('#');
+  const text = readFileSync(join(root, file), 'utf8');
+  const region = new RegExp(`#region ${name}\\b[^\\n]*\\n([\\s\\S]*?)\\n[^\\n]*#endregion`).exec(text);
   return region ? region[1] : text.replace(/\n$/, '');
 };
 let changed = 0;

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { expect } from 'chai';
 import { statusBody } from '../src/core/status.js';
+import { API_OPTION_NAMES } from '../src/koa/api/options.js';
 import { KNOWN_KEYS } from '../src/koa/options.js';
 import { ROUTES_OPTION_NAMES } from '../src/koa/toggle-rules.js';
 import { SERVICE_OPTION_NAMES } from '../src/service/service-options.js';
@@ -48,12 +49,34 @@ function blocksOf(markdown: string): Block[] {
 
 /** The part of a file a README block shows: between `#region readme` and `#endregion`, else the whole file. */
 function shown(path: string): string {
-  const text = readFileSync(join(ROOT, path.split('#')[0]), 'utf8');
-  const region = /#region readme[^\n]*\n([\s\S]*?)\n[^\n]*#endregion/.exec(text);
+  const [file, name = 'readme'] = path.split('#');
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const region = new RegExp(`#region ${name}\\b[^\\n]*\\n([\\s\\S]*?)\\n[^\\n]*#endregion`).exec(text);
   return region ? region[1] : text.replace(/\n$/, '');
 }
 
 const BLOCKS = blocksOf(README);
+
+/**
+ * The shell commands of a CI file, in order: GitHub Actions' `run:` values (a `|` block or one line) and GitLab CI's
+ * `script:` / `after_script:` items. Enough YAML for the README's two examples, which are what it reads.
+ */
+function ciSteps(yaml: string): string[] {
+  const lines = yaml.split('\n');
+  const steps: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const run = /^(\s*)(?:- )?run: (.*)$/.exec(lines[i]);
+    if (run && run[2] !== '|') steps.push(run[2]);
+    else if (run) {
+      const indent = run[1].length;
+      while (i + 1 < lines.length && lines[i + 1].search(/\S/) > indent) steps.push(lines[++i].trim());
+    }
+    if (/^\s*(after_)?script:\s*$/.test(lines[i])) {
+      while (i + 1 < lines.length && /^\s*- /.test(lines[i + 1])) steps.push(lines[++i].replace(/^\s*- /, ''));
+    }
+  }
+  return steps;
+}
 const files = (ext: string) => BLOCKS.filter((b) => b.example?.endsWith(ext)).map((b) => b.example as string);
 
 /** Runs a command in `cwd` and resolves with its exit code and output; kills it after `limitMs`. */
@@ -147,6 +170,42 @@ describe('README: every code block is a tested example', function () {
     });
   }
 
+  it('runs the GitHub Actions and GitLab CI examples: their steps, against the app of api.mts, with a real token', async () => {
+    const box = sandbox();
+    const app = spawn(process.execPath, [join(ROOT, 'build', 'examples', 'readme', 'api.mjs'), 'serve'], {
+      cwd: box.dir,
+      env: { ...process.env, ...box.env },
+    });
+    try {
+      const port = await new Promise<string>((done) => app.stdout.once('data', (d) => done(String(d).trim())));
+      const cli = join(ROOT, 'dist', 'cli', 'bin.js');
+      const made = await exec(
+        process.execPath,
+        [cli, 'token', 'create', '--label', 'ci', '--allow', 'on,off,read', '--json'],
+        box.dir,
+        box.env,
+      );
+      const env = { ...box.env, APP_URL: `http://127.0.0.1:${port}`, MAINTENANCE_TOKEN: JSON.parse(made.out).token };
+      writeFileSync(join(box.dir, 'migrate.js'), "console.log('migrating…')\n");
+      for (const file of ['deploy.yml', 'gitlab-ci.yml']) {
+        const steps = ciSteps(readFileSync(join(ROOT, 'examples', 'readme', file), 'utf8'));
+        expect(steps.length, file).to.be.at.least(4);
+        writeFileSync(join(box.dir, 'steps.sh'), `${steps.join('\n')}\n`);
+        const r = await exec('bash', ['-e', 'steps.sh'], box.dir, env);
+        expect(r.code, `${file}: ${r.out}`).to.equal(0);
+        expect(r.out, file).to.include('"enabled":true').and.include('"instances":[').and.include('migrating…');
+        const history = await exec(process.execPath, [cli, 'history', '--limit', '2', '--json'], box.dir, box.env);
+        expect(JSON.parse(history.out).map((e: { by: string; to: string }) => `${e.to} ${e.by}`)).to.deep.equal([
+          'off token:ci',
+          'on token:ci',
+        ]);
+      }
+    } finally {
+      app.kill('SIGTERM');
+      box.dispose();
+    }
+  });
+
   it('shows the .gitignore lines that keep what the demo and the CLI leave out of a repository', async () => {
     const box = sandbox();
     try {
@@ -213,6 +272,10 @@ describe('README: the tables say what the code does', () => {
     const row = /\| `GET \/maintenance-mode\/status` \| superusers: `\{ ([^}]+) \}`/.exec(README) as RegExpExecArray;
     const fields = Object.keys({ ...statusBody({ enabled: false }, new Date()), scopes: {}, fleet: {} });
     expect(row[1].split(', ').sort()).to.deep.equal(fields.sort());
+  });
+
+  it('lists exactly the options of maintenanceApi()', () => {
+    expect(tableNames('## From a pipeline: the control API').sort()).to.deep.equal([...API_OPTION_NAMES].sort());
   });
 
   it('names exactly the peer dependencies', () => {

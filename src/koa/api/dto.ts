@@ -3,7 +3,6 @@
  * validation: every field checked, unknown fields refused, one `{ field, detail }` per bad field. The OpenAPI
  * document is generated from these same classes (`openapi.ts`).
  */
-import 'reflect-metadata';
 import {
   IsBoolean,
   IsInt,

@@ -62,11 +62,13 @@ describe('PostgreSQL store: a real private cluster', function () {
         "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'maintenance_mode%' ORDER BY 1",
       );
       expect(rows.map((r) => r.table_name)).to.deep.equal([
+        'maintenance_mode_claims',
         'maintenance_mode_history',
         'maintenance_mode_keyv',
         'maintenance_mode_meta',
         'maintenance_mode_presence',
         'maintenance_mode_scopes',
+        'maintenance_mode_tokens',
       ]);
       const state = await client.query("SELECT value FROM maintenance_mode_keyv WHERE key = 'maintenance_mode_state'");
       expect(JSON.parse(state.rows[0].value).value).to.include({ enabled: true, message: 'from a' });

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -392,5 +393,16 @@ describe('control API: sessions, windows, fleet, routing-controllers and the Ope
     expect(doc.paths[`${API}/on`].post.requestBody.content['application/json'].schema.$ref).to.equal(
       '#/components/schemas/MaintenanceOnBody',
     );
+  });
+
+  it('loads class-validator only when an API is built: importing the package stays as fast as before', () => {
+    const loaded = (code: string) => {
+      const script = `${code}; console.log(Object.keys(require.cache).filter((k) => /node_modules\\/class-(validator|transformer)/.test(k)).length)`;
+      const r = spawnSync(process.execPath, ['-e', script], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      return Number(r.stdout.trim());
+    };
+    expect(loaded("require('./dist/index.js')")).to.equal(0);
+    expect(loaded("require('./dist/index.js').maintenanceApi()")).to.be.above(0);
   });
 });

@@ -3,7 +3,7 @@
  * an object only, turned into its DTO class and validated. A body parsed already by the app (koa-bodyparser,
  * routing-controllers) is used as it is.
  */
-import { plainToInstance } from 'class-transformer';
+import type * as ClassTransformer from 'class-transformer';
 import type { ParameterizedContext } from 'koa';
 import { checkBody, type FieldProblem } from './dto.js';
 
@@ -80,6 +80,7 @@ export async function readBody<T extends object>(
     return { ok: false, problem: { status: 400, code: 'invalid_body', detail: 'The body must be a JSON object.' } };
   }
   const forbidden = Object.keys(value).filter((k) => FORBIDDEN_KEYS.includes(k));
+  const { plainToInstance } = require('class-transformer') as typeof ClassTransformer; // loaded on first use
   const instance = plainToInstance(cls, forbidden.length > 0 ? {} : value);
   const errors = [
     ...forbidden.map((field) => ({ field, detail: `${field} is not a field of this body` })),

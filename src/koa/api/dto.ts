@@ -1,25 +1,16 @@
 /**
- * The control API's request bodies as class-validator DTO classes (the only file importing class-validator), and their
- * validation: every field checked, unknown fields refused, one `{ field, detail }` per bad field. The OpenAPI
- * document is generated from these same classes (`openapi.ts`).
+ * The control API's request bodies as DTO classes, their class-validator rules (the only file loading class-validator)
+ * and their validation: every field checked, unknown fields refused, one `{ field, detail }` per bad field. The
+ * OpenAPI document is generated from these same rules (`openapi.ts`). class-validator takes ~150 ms to load, so the
+ * rules are registered when the API is first built (`defineDtoRules()`), not when the package is imported.
  */
-import {
-  IsBoolean,
-  IsInt,
-  IsISO8601,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  ValidateBy,
-  type ValidationError,
-  validate,
-} from 'class-validator';
+import type * as ClassValidator from 'class-validator';
 import { LOCALE_TAG } from '../../core/i18n.js';
 import { MESSAGE_MAX_LENGTH } from '../../core/state.js';
 import { MAX_DURATION_MINUTES } from '../../core/windows.js';
+
+type CV = typeof ClassValidator;
+const cv = (): CV => require('class-validator') as CV;
 
 /** Name of the custom validation of a maintenance message (a text, or one text per language). */
 export const MESSAGE_VALIDATOR = 'isMaintenanceMessage';
@@ -40,124 +31,152 @@ function isMessage(value: unknown): boolean {
   );
 }
 
-/** Validates a maintenance message (a text, or one per language). */
-function IsMaintenanceMessage(): PropertyDecorator {
-  return ValidateBy({
+/** `POST /on`: switch on now, or for the window `[start, end)`. */
+export class MaintenanceOnBody {
+  /** What the maintenance page says: a text, or one per language. @default none */
+  message?: string | Record<string, string>;
+  /** ISO-8601 start of the window. @default now */
+  start?: string;
+  /** ISO-8601 end of the window. @default until switched off */
+  end?: string;
+  /** Switch this scope only. @default the whole site (or the token's scope) */
+  scope?: string;
+  /** Let reads through, refuse writes. @default false */
+  readOnly?: boolean;
+  /** A rehearsal: decide and report, block nothing. @default false */
+  dryRun?: boolean;
+}
+
+/** `POST /off`: switch off the whole site or one scope. */
+export class MaintenanceOffBody {
+  /** Switch this scope only. @default the whole site (or the token's scope) */
+  scope?: string;
+}
+
+/** `POST /windows`: a recurring window (RFC 5545 rule, IANA zone, local first start). */
+export class WindowBody {
+  /** Its id. @default made from the rule */
+  id?: string;
+  /** RFC 5545 RRULE such as "FREQ=WEEKLY;BYDAY=SU". @default required */
+  rrule!: string;
+  /** IANA time zone such as "Europe/Berlin". @default required */
+  tz!: string;
+  /** First occurrence, local time in `tz`: YYYY-MM-DDTHH:MM (or HH:MM, from today). @default required */
+  start!: string;
+  /** How long each occurrence lasts, in minutes. @default required */
+  durationMinutes!: number;
+  /** What the maintenance page says during an occurrence. @default none */
+  message?: string | Record<string, string>;
+  /** The scope its occurrences put in maintenance. @default the whole site (or the token's scope) */
+  scope?: string;
+  /** Occurrences block writes only. @default false */
+  readOnly?: boolean;
+  /** Occurrences are rehearsals. @default false */
+  dryRun?: boolean;
+}
+
+/** `POST /wait`: wait until every instance applied the current state (and drained). */
+export class WaitBody {
+  /** Wait for this scope's state. @default the whole site (or the token's scope) */
+  scope?: string;
+  /** Wait also until no instance runs a request let in before maintenance. @default true */
+  drained?: boolean;
+  /** Give up after this many milliseconds (answer 504 with the fleet), 1 to 300000. @default 30000 */
+  timeoutMs?: number;
+}
+
+type Rule = (v: CV) => PropertyDecorator[];
+
+const optional =
+  (rule: Rule): Rule =>
+  (v) => [v.IsOptional(), ...rule(v)];
+const flag = (name: string): Rule => optional((v) => [v.IsBoolean({ message: `${name} must be true or false` })]);
+const scope: Rule = optional((v) => [v.Matches(SCOPE_PATTERN, { message: `scope ${SCOPE_DETAIL}` })]);
+const message: Rule = optional((v) => [
+  v.ValidateBy({
     name: MESSAGE_VALIDATOR,
     validator: {
       validate: isMessage,
       defaultMessage: () =>
         `message must be a text of at most ${MESSAGE_MAX_LENGTH} characters, or one per language such as { "en": "…", "de": "…" }`,
     },
-  });
-}
+  }),
+]);
+const instant = (name: string): Rule =>
+  optional((v) => [
+    v.IsISO8601({ strict: true }, { message: `${name} must be an ISO-8601 instant such as "2026-12-01T02:00:00Z"` }),
+  ]);
 
-/** `POST /on`: switch on now, or for the window `[start, end)`. */
-export class MaintenanceOnBody {
-  /** What the maintenance page says. */
-  @IsOptional()
-  @IsMaintenanceMessage()
-  message?: string | Record<string, string>;
+/** The rules of every DTO field. */
+const RULES: ReadonlyArray<[new () => object, Readonly<Record<string, Rule>>]> = [
+  [
+    MaintenanceOnBody,
+    {
+      message,
+      start: instant('start'),
+      end: instant('end'),
+      scope,
+      readOnly: flag('readOnly'),
+      dryRun: flag('dryRun'),
+    },
+  ],
+  [MaintenanceOffBody, { scope }],
+  [
+    WindowBody,
+    {
+      id: optional((v) => [
+        v.Matches(/^[a-z0-9][a-z0-9-]{0,40}$/, {
+          message: 'id must be lower-case letters, digits and dashes, such as "nightly"',
+        }),
+      ]),
+      rrule: (v) => [
+        v.IsString({ message: 'rrule must be an RFC 5545 rule such as "FREQ=WEEKLY;BYDAY=SU"' }),
+        v.MaxLength(500),
+      ],
+      tz: (v) => [v.IsString({ message: 'tz must be an IANA time zone such as "Europe/Berlin"' }), v.MaxLength(64)],
+      start: (v) => [
+        v.Matches(/^(\d{4}-\d{2}-\d{2}T)?\d{2}:\d{2}$/, {
+          message: 'start must be a local time YYYY-MM-DDTHH:MM or HH:MM',
+        }),
+      ],
+      durationMinutes: (v) => [
+        v.IsInt({ message: 'durationMinutes must be a whole number of minutes' }),
+        v.Min(1),
+        v.Max(MAX_DURATION_MINUTES),
+      ],
+      message,
+      scope,
+      readOnly: flag('readOnly'),
+      dryRun: flag('dryRun'),
+    },
+  ],
+  [
+    WaitBody,
+    {
+      scope,
+      drained: flag('drained'),
+      timeoutMs: optional((v) => [
+        v.IsInt({ message: 'timeoutMs must be a whole number of milliseconds' }),
+        v.Min(1),
+        v.Max(300_000),
+      ]),
+    },
+  ],
+];
 
-  /** ISO-8601 start of the window; absent: now. */
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'start must be an ISO-8601 instant such as "2026-12-01T02:00:00Z"' })
-  start?: string;
+let defined = false;
 
-  /** ISO-8601 end of the window; absent: until switched off. */
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'end must be an ISO-8601 instant such as "2026-12-01T03:00:00Z"' })
-  end?: string;
-
-  /** Switch this scope only; absent: the whole site (or the token's scope). */
-  @IsOptional()
-  @Matches(SCOPE_PATTERN, { message: `scope ${SCOPE_DETAIL}` })
-  scope?: string;
-
-  /** Let reads through, refuse writes. */
-  @IsOptional()
-  @IsBoolean({ message: 'readOnly must be true or false' })
-  readOnly?: boolean;
-
-  /** A rehearsal: decide and report, block nothing. */
-  @IsOptional()
-  @IsBoolean({ message: 'dryRun must be true or false' })
-  dryRun?: boolean;
-}
-
-/** `POST /off`: switch off the whole site or one scope. */
-export class MaintenanceOffBody {
-  /** Switch this scope only; absent: the whole site (or the token's scope). */
-  @IsOptional()
-  @Matches(SCOPE_PATTERN, { message: `scope ${SCOPE_DETAIL}` })
-  scope?: string;
-}
-
-/** `POST /windows`: a recurring window (RFC 5545 rule, IANA zone, local first start). */
-export class WindowBody {
-  /** Its id; absent: made from the rule. */
-  @IsOptional()
-  @Matches(/^[a-z0-9][a-z0-9-]{0,40}$/, {
-    message: 'id must be lower-case letters, digits and dashes, such as "nightly"',
-  })
-  id?: string;
-
-  /** RFC 5545 RRULE such as "FREQ=WEEKLY;BYDAY=SU". */
-  @IsString({ message: 'rrule must be an RFC 5545 rule such as "FREQ=WEEKLY;BYDAY=SU"' })
-  @MaxLength(500)
-  rrule!: string;
-
-  /** IANA time zone such as "Europe/Berlin". */
-  @IsString({ message: 'tz must be an IANA time zone such as "Europe/Berlin"' })
-  @MaxLength(64)
-  tz!: string;
-
-  /** First occurrence, local time in `tz`: YYYY-MM-DDTHH:MM (or HH:MM, from today). */
-  @Matches(/^(\d{4}-\d{2}-\d{2}T)?\d{2}:\d{2}$/, { message: 'start must be a local time YYYY-MM-DDTHH:MM or HH:MM' })
-  start!: string;
-
-  /** How long each occurrence lasts. */
-  @IsInt({ message: 'durationMinutes must be a whole number of minutes' })
-  @Min(1)
-  @Max(MAX_DURATION_MINUTES)
-  durationMinutes!: number;
-
-  /** What the maintenance page says during an occurrence. */
-  @IsOptional()
-  @IsMaintenanceMessage()
-  message?: string | Record<string, string>;
-
-  /** The scope its occurrences put in maintenance; absent: the whole site (or the token's scope). */
-  @IsOptional()
-  @Matches(SCOPE_PATTERN, { message: `scope ${SCOPE_DETAIL}` })
-  scope?: string;
-
-  @IsOptional()
-  @IsBoolean({ message: 'readOnly must be true or false' })
-  readOnly?: boolean;
-
-  @IsOptional()
-  @IsBoolean({ message: 'dryRun must be true or false' })
-  dryRun?: boolean;
-}
-
-/** `POST /wait`: wait until every instance applied the current state (and drained). */
-export class WaitBody {
-  @IsOptional()
-  @Matches(SCOPE_PATTERN, { message: `scope ${SCOPE_DETAIL}` })
-  scope?: string;
-
-  /** Wait also until no instance runs a request let in before maintenance. @default true */
-  @IsOptional()
-  @IsBoolean({ message: 'drained must be true or false' })
-  drained?: boolean;
-
-  /** Give up after this many milliseconds (answer 504 with the fleet). @default 30000 */
-  @IsOptional()
-  @IsInt({ message: 'timeoutMs must be a whole number of milliseconds' })
-  @Min(1)
-  @Max(300_000)
-  timeoutMs?: number;
+/**
+ * Registers the DTOs' class-validator rules (once; `maintenanceApi()` and the controller call it), so the classes
+ * validate with class-validator's `validate()` and convert with class-validator-jsonschema from then on.
+ */
+export function defineDtoRules(): void {
+  if (defined) return;
+  defined = true;
+  const v = cv();
+  for (const [cls, fields] of RULES) {
+    for (const [field, rule] of Object.entries(fields)) for (const d of rule(v)) d(cls.prototype, field);
+  }
 }
 
 /** One bad field of a body. */
@@ -166,14 +185,15 @@ export interface FieldProblem {
   readonly detail: string;
 }
 
-const detailOf = (e: ValidationError): string => {
+const detailOf = (e: ClassValidator.ValidationError): string => {
   if (e.constraints?.whitelistValidation) return `${e.property} is not a field of this body`;
   return Object.values(e.constraints ?? {}).join('; ') || `${e.property} is not valid`;
 };
 
 /** The problems of a DTO instance: one per bad field (unknown fields included); empty when it is valid. */
 export async function checkBody(instance: object): Promise<FieldProblem[]> {
-  const errors = await validate(instance, {
+  defineDtoRules();
+  const errors = await cv().validate(instance, {
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,

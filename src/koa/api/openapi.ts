@@ -2,9 +2,9 @@
  * The control API's OpenAPI 3.1 document, generated from the route table and the class-validator DTOs (the only file
  * importing class-validator-jsonschema): the bodies are described once, by the classes that validate them.
  */
-import { targetConstructorToSchema } from 'class-validator-jsonschema';
+import type * as JsonSchema from 'class-validator-jsonschema';
 import { MESSAGE_MAX_LENGTH } from '../../core/state.js';
-import { MESSAGE_VALIDATOR } from './dto.js';
+import { defineDtoRules, MESSAGE_VALIDATOR } from './dto.js';
 import { API_ROUTES } from './spec.js';
 
 /** JSON Schema of a message: one text, or one per language. */
@@ -42,6 +42,8 @@ const problem = (description: string) => ({
 
 /** The document for an API mounted at `prefix`. */
 export function openApiDocument(prefix: string, version: string): Record<string, unknown> {
+  defineDtoRules();
+  const { targetConstructorToSchema } = require('class-validator-jsonschema') as typeof JsonSchema; // on first use
   const schemas: Record<string, unknown> = { Problem: PROBLEM_SCHEMA };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of API_ROUTES) {

@@ -4,6 +4,7 @@ import type { ParameterizedContext } from 'koa';
 import { packageVersion } from '../../service/package-version.js';
 import { forceMaintenance } from '../force.js';
 import { routerClass, toggleOffMarker } from '../toggle-routes.js';
+import { defineDtoRules } from './dto.js';
 import { createApiHandlers, unknownRoute } from './handlers.js';
 import { openApiDocument } from './openapi.js';
 import { type MaintenanceApiConfig, type MaintenanceApiOptions, resolveApiOptions } from './options.js';
@@ -12,6 +13,7 @@ import { API_ROUTES } from './spec.js';
 /** The API's handlers and its document for one configuration (shared with the routing-controllers controller). */
 export function apiParts(options: MaintenanceApiOptions | undefined) {
   const config: MaintenanceApiConfig = resolveApiOptions(options);
+  defineDtoRules();
   let document: Record<string, unknown> | undefined;
   const doc = () => {
     document ??= openApiDocument(config.prefix, packageVersion());

@@ -117,6 +117,13 @@ describe('control API: a pipeline with a token', () => {
       expect(stored).to.include('deploy-bot');
       const listed = await cli(['token', 'list']);
       expect(listed.out).to.include(created.id).and.include('deploy-bot').and.not.include(created.token);
+      const revoked = await cli(['token', 'revoke', created.id]);
+      expect(revoked.code, revoked.err).to.equal(0);
+      problem(await request().get(`${API}/state`).set(bearer(created.token)), 401, 'unauthorized');
+      expect((await cli(['token', 'revoke', created.id])).err).to.include('No token has the id');
+      expect((await cli(['token', 'create', '--allow', 'on'])).code, 'no --label').to.equal(2);
+      const wrong = await cli(['token', 'create', '--label', 'x', '--allow', 'on,switch']);
+      expect(wrong.err).to.include('may hold on, off, windows and read only');
     } finally {
       await service.close();
     }

@@ -29,6 +29,8 @@ export {
 export type { TokenInfo, TokenPermission, TokenRequest } from './core/tokens.js';
 export { TOKEN_PERMISSIONS } from './core/tokens.js';
 export type { UpcomingWindow } from './core/upcoming.js';
+export type { PausableWorker, PauseWorkerOptions } from './integrations/bullmq.js';
+export { pauseWorkerDuringMaintenance } from './integrations/bullmq.js';
 export {
   createMaintenanceApiController,
   createMaintenanceController,
@@ -59,6 +61,7 @@ export { BYPASS_DEFAULTS, DEFAULT_HEALTH_PATHS, DEFAULTS, HOLD_DEFAULTS } from '
 export { maintenanceRoutes } from './koa/toggle-routes.js';
 export type { MaintenanceRoutesOptions } from './koa/toggle-rules.js';
 export { ROUTES_DEFAULTS } from './koa/toggle-rules.js';
+export type { GuardOptions, GuardResult, WaitUntilOffOptions } from './service/job-gate.js';
 export type { MaintenanceScopeOptions } from './service/jobs.js';
 export { withMaintenanceOff, withMaintenanceOn } from './service/jobs.js';
 export type { StatusRecord } from './service/log-filter.js';

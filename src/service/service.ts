@@ -38,6 +38,7 @@ import { createRedisStore } from '../store/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
 import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
 import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
+import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, waitUntilOff } from './job-gate.js';
 import { createNotifyClock, type NotifyClock } from './notify-clock.js';
 import { createNotifier, type Notifier, type NotifyFailure } from './notify-delivery.js';
 import { packageVersion } from './package-version.js';
@@ -505,6 +506,26 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    */
   announceAhead(ms: number): void {
     this.announceHorizonMs = Math.max(this.announceHorizonMs, ms);
+  }
+
+  /**
+   * Runs `fn` (a job, a scheduled task) unless maintenance — of `scope` or the whole site — blocks it now, read
+   * through the cache policy (no extra store read): `{ ran: true, value }` or `{ ran: false, state }` (the state that
+   * stopped it). `runDuringMaintenance` runs it anyway. While `fn` runs it counts as this instance's in-flight work,
+   * so `waitForFleet({ drained })` and `maintenance-mode run` wait for it; the process joins the fleet.
+   * @example const r = await service.guard(() => sendNewsletter()); if (!r.ran) console.log('skipped: maintenance');
+   */
+  guard<T>(fn: () => T | Promise<T>, options: GuardOptions = {}): Promise<GuardResult<T>> {
+    return guard(this, fn, options);
+  }
+
+  /**
+   * Resolves when maintenance of `scope` (and the whole site) is off — at once when it is, on the store's push when
+   * it ends, within 250 ms when a window ends by the clock. Rejects `ERR_MAINTENANCE_WAIT_ABORTED` when `signal`
+   * aborts and `ERR_MAINTENANCE_WAIT_TIMEOUT` after `timeoutMs`.
+   */
+  waitUntilOff(options: WaitUntilOffOptions = {}): Promise<void> {
+    return waitUntilOff(this, options);
   }
 
   /** Counts the requests a hold of this service keeps waiting (reported with the presence). */

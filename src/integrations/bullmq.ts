@@ -12,9 +12,13 @@ import { defaultService, type MaintenanceService } from '../service/service.js';
 export interface PausableWorker {
   /** BullMQ: stops taking jobs; resolves once the active ones finished (`doNotWaitActive` false). */
   pause(doNotWaitActive?: boolean): Promise<void>;
+  /** BullMQ: takes jobs again. */
   resume(): void;
+  /** BullMQ: whether it is paused (by anyone). */
   isPaused(): boolean;
+  /** BullMQ's events: `active`, `completed` and `failed` (a job) are followed. */
   on(event: string, listener: (...args: never[]) => void): unknown;
+  /** Stops following an event. */
   off(event: string, listener: (...args: never[]) => void): unknown;
 }
 

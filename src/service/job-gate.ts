@@ -18,7 +18,7 @@ export interface GateSource {
   readonly closed: boolean;
 }
 
-/** Options of {@link guard}. */
+/** Options of `service.guard()`. */
 export interface GuardOptions {
   /** Respect this scope's maintenance (and the whole site's). @default undefined (the whole site) */
   readonly scope?: string;
@@ -26,12 +26,12 @@ export interface GuardOptions {
   readonly runDuringMaintenance?: boolean;
 }
 
-/** What {@link guard} did: ran `fn` (its value), or did not (the state that stopped it). */
+/** What `service.guard()` did: ran `fn` (its value), or did not (the state that stopped it). */
 export type GuardResult<T> =
   | { readonly ran: true; readonly value: T }
   | { readonly ran: false; readonly state: MaintenanceState };
 
-/** Options of {@link waitUntilOff}. */
+/** Options of `service.waitUntilOff()`. */
 export interface WaitUntilOffOptions {
   /** Wait for this scope's maintenance (and the whole site's) to end. @default undefined (the whole site) */
   readonly scope?: string;

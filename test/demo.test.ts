@@ -12,14 +12,24 @@ import { captureLogger } from './helpers/app.js';
 
 describe('demo app (npm start)', () => {
   let dir: string;
+  const services: MaintenanceService[] = [];
+  /** A service on the test's directory, closed (it leaves the fleet, stops reporting) before the directory goes. */
+  const serviceAt = (file: string) => {
+    const s = new MaintenanceService({ stateFilePath: join(dir, file), logger: captureLogger() });
+    services.push(s);
+    return s;
+  };
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'kmm-demo-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('follows the state file the README tells people to edit', async () => {
     const file = join(dir, 'maintenance_mode_state.json');
-    const app = createDemoApp({ service: new MaintenanceService({ stateFilePath: file, logger: captureLogger() }) });
+    const app = createDemoApp({ service: serviceAt('maintenance_mode_state.json') });
     const request = () => supertest(app.callback());
     /** The file change reaches the app through its directory watch within milliseconds. */
     const statusSoon = async (path: string, want: number) => {
@@ -44,7 +54,7 @@ describe('demo app (npm start)', () => {
   });
 
   it('takes the checkout down on its own (scope checkout) while the shop stays up', async () => {
-    const service = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), logger: captureLogger() });
+    const service = serviceAt('state.json');
     const request = () => supertest(createDemoApp({ service }).callback());
     await request().get('/checkout').expect(200);
     await service.enable({ scope: 'checkout', message: 'Payments are being upgraded' });

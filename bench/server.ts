@@ -61,6 +61,7 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
     app.use((ctx) => sendLikeMaintenance(ctx, 'application/json; charset=utf-8', body));
     return { app };
   }
+  if (scenario.startsWith('probe-')) return probe(app);
   const service =
     scenario === 'off-redis'
       ? new MaintenanceService({ store: createRedisStore(redisUrl) })
@@ -82,12 +83,32 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
   return { app, service };
 }
 
+/** Attribution probes (bench/probe.ts): the off path with one part of the setup taken away at a time. */
+async function probe(app: Koa): Promise<{ app: Koa; service?: MaintenanceService }> {
+  const Keyv = (await import('keyv')).default;
+  const kind = scenario.slice('probe-'.length);
+  const service =
+    kind === 'memory' || kind === 'passthrough'
+      ? new MaintenanceService({ store: new Keyv() })
+      : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`) });
+  await service.disable();
+  if (kind === 'passthrough') app.use((_ctx, next) => next());
+  else app.use(maintenance({ service, ...(kind === 'file-nopresence' ? { presence: false } : {}) }));
+  app.use((ctx) => {
+    ctx.body = 'hello';
+  });
+  return { app, service };
+}
+
 build().then(({ app, service }) => {
   const server = app.listen(0, '127.0.0.1', () => {
     process.send?.({ port: (server.address() as { port: number }).port });
   });
   process.on('message', (msg: { type: string }) => {
-    if (msg.type === 'stats') process.send?.({ reads: service?.storeReads ?? 0 });
+    if (msg.type === 'stats') {
+      const cpu = process.cpuUsage(); // this server's own CPU time (all its threads), read at the phase's edges
+      process.send?.({ reads: service?.storeReads ?? 0, cpuUs: cpu.user + cpu.system });
+    }
     if (msg.type === 'exit') {
       void service?.close();
       server.close(() => process.exit(0));

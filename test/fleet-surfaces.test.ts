@@ -120,3 +120,38 @@ describe('the fleet: revisions and where people see it', () => {
     expect(err.message).to.match(/needs Redis, PostgreSQL or the file store/);
   });
 });
+
+describe('the fleet: requests in flight', () => {
+  it('counts a request until it ends, also when the app throws, for the whole site and for a scope', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-inflight-'));
+    const service = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), logger: captureLogger() });
+    try {
+      const errors: Error[] = [];
+      let seen = -1;
+      const make = (scope?: string) => {
+        const app = new Koa();
+        app.silent = true;
+        app.on('error', (err: Error) => errors.push(err));
+        app.use(maintenance({ service, ...(scope ? { scope } : {}) }));
+        app.use(async (ctx) => {
+          seen = service.inFlight.total;
+          if (ctx.path === '/boom') throw new Error('the app failed');
+          await sleep(5);
+          ctx.body = 'ok';
+        });
+        return () => supertest(app.callback());
+      };
+      for (const request of [make(), make('billing')]) {
+        await request().get('/').expect(200);
+        expect(seen, 'counted while the app ran').to.equal(1);
+        expect(service.inFlight.total).to.equal(0);
+        await request().get('/boom').expect(500);
+        expect(service.inFlight.total, 'a request that threw is no longer in flight').to.equal(0);
+      }
+      expect(errors.map((e) => e.message)).to.deep.equal(['the app failed', 'the app failed']);
+    } finally {
+      await service.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -15,6 +15,10 @@ export interface InFlight {
   enter(scope: string | undefined): void;
   /** It finished. */
   leave(scope: string | undefined): void;
+  /** `leave(undefined)` as a ready-made fulfilment handler (no closure per request). */
+  readonly settled: () => void;
+  /** `leave(undefined)`, then rethrows: a ready-made rejection handler. */
+  readonly failed: (err: unknown) => never;
   readonly total: number;
   /** The counts of `scopes` that are above 0. */
   of(scopes: Iterable<string>): Record<string, number>;
@@ -27,7 +31,16 @@ export interface InFlight {
 export function createInFlight(onDrained: (scope: string | undefined) => void = () => undefined): InFlight {
   let total = 0;
   const byScope = new Map<string, number>();
+  const settled = () => {
+    total--;
+    if (total === 0) onDrained(undefined);
+  };
   return {
+    settled,
+    failed(err) {
+      settled();
+      throw err;
+    },
     enter(scope) {
       total++;
       if (scope !== undefined) byScope.set(scope, (byScope.get(scope) ?? 0) + 1);

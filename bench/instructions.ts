@@ -1,0 +1,102 @@
+/**
+ * `npm run bench:instructions`: instructions per HTTP request of each bench server, counted by valgrind's callgrind —
+ * repeatable on this noisy 2-core VM where CPU time and req/s swing by tens of percent. Each server runs under
+ * callgrind, is warmed up (12,000 requests: JIT tiers settle), then counted over measured phases of 4,000 requests
+ * (counters zeroed before, dumped after), 8 connections; the first phase after the warm-up is dropped (it counts about
+ * twice the others, seen every time here: work that follows the first zeroing). Ratios against the reference, with
+ * the phases' spread.
+ * A benchmark, not a test (slow: about a minute per server).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+
+const PAIRS: ReadonlyArray<[string, string, number]> = [
+  ['off-file', 'bare', 1.02],
+  ['probe-memory', 'bare', 1.02],
+  ['probe-file-nopresence', 'bare', 1.02],
+  ['on-page', 'bare-page', 1.05],
+  ['on-json', 'bare-json', 1.05],
+];
+const WARM = Number(process.env.BENCH_WARM ?? 12_000);
+const PHASE = Number(process.env.BENCH_PHASE ?? 4000);
+const PHASES = Number(process.env.BENCH_PHASES ?? 2);
+
+async function load(port: number, amount: number): Promise<void> {
+  await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 8, amount });
+}
+
+/** Instructions per request of `scenario` in each measured phase. */
+async function count(scenario: string): Promise<number[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'kmm-cg-'));
+  const out = join(dir, 'cg.out');
+  const child: ChildProcess = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      join(__dirname, 'server.js'),
+      scenario,
+      dir,
+      '',
+      '',
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+  );
+  try {
+    const port = await new Promise<number>((resolve) =>
+      child.once('message', (m: { port: number }) => resolve(m.port)),
+    );
+    await load(port, WARM);
+    const perRequest: number[] = [];
+    for (let phase = 0; phase <= PHASES; phase++) {
+      spawnSync('callgrind_control', ['-z', String(child.pid)]);
+      await load(port, PHASE);
+      spawnSync('callgrind_control', ['-d', String(child.pid)]);
+      const newest = readdirSync(dir)
+        .filter((f) => f.startsWith('cg.out.'))
+        .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()))
+        .pop() as string;
+      const summary = /^summary: (\d+)/m.exec(readFileSync(join(dir, newest), 'utf8'));
+      perRequest.push(Number(summary?.[1]) / PHASE);
+    }
+    return perRequest.slice(1);
+  } finally {
+    child.kill();
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  if (spawnSync('valgrind', ['--version']).status !== 0) {
+    console.log('valgrind is not installed (Debian package valgrind): nothing counted.');
+    return;
+  }
+  const cache = new Map<string, Promise<number[]>>();
+  const of = (s: string) => {
+    if (!cache.has(s)) cache.set(s, count(s));
+    return cache.get(s) as Promise<number[]>;
+  };
+  console.log(
+    `Instructions per request under callgrind (${WARM} warm-up, ${PHASES} x ${PHASE} counted, 8 connections):`,
+  );
+  for (const [scenario, ref, goal] of PAIRS) {
+    const [a, b] = [await of(scenario), await of(ref)];
+    const ratios = a.map((x, i) => x / b[i]);
+    const verdict = Math.max(...ratios) <= goal ? 'met' : Math.min(...ratios) > goal ? 'MISSED' : 'inconclusive';
+    const k = (xs: number[]) => `${(Math.min(...xs) / 1000).toFixed(1)}-${(Math.max(...xs) / 1000).toFixed(1)}k`;
+    console.log(
+      `  ${scenario.padEnd(22)} ${k(a).padStart(13)}  ${ref.padEnd(9)} ${k(b).padStart(13)}  ` +
+        `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}x  goal <= ${goal.toFixed(2)} ${verdict}`,
+    );
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

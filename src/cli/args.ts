@@ -254,33 +254,33 @@ function durationOf(option: string, text: string | undefined): number | undefine
   return ms;
 }
 
+/** The commands that take an action word (`window add`, `token revoke ID`): the actions, the one taking an id, the usage. */
+const ACTION_COMMANDS: Partial<
+  Record<Command, { actions: readonly string[]; withId: string; usage: string; idNeeded: string }>
+> = {
+  window: {
+    actions: WINDOW_ACTIONS,
+    withId: 'rm',
+    usage: 'Usage: maintenance-mode window add --rrule R --start T --duration D | window list | window rm ID',
+    idNeeded: 'window rm takes the id of one window.',
+  },
+  token: {
+    actions: TOKEN_ACTIONS,
+    withId: 'revoke',
+    usage:
+      'Usage: maintenance-mode token create --label L --allow on,off,windows,read [--scope S] [--ttl 30d] | token list | token revoke ID',
+    idNeeded: 'token revoke takes the id of one token (token list shows them).',
+  },
+};
+
 function checkArity(command: Command, positionals: readonly string[]): void {
-  if (command === 'token') {
+  const actionCommand = ACTION_COMMANDS[command];
+  if (actionCommand) {
     const action = positionals[1];
-    if (!action || !TOKEN_ACTIONS.includes(action)) {
+    if (!action || !actionCommand.actions.includes(action)) throw new UsageError(actionCommand.usage);
+    if (action === actionCommand.withId ? positionals.length !== 3 : positionals.length !== 2) {
       throw new UsageError(
-        'Usage: maintenance-mode token create --label L --allow on,off,windows,read [--scope S] [--ttl 30d] | token list | token revoke ID',
-      );
-    }
-    if (action === 'revoke' ? positionals.length !== 3 : positionals.length !== 2) {
-      throw new UsageError(
-        action === 'revoke'
-          ? 'token revoke takes the id of one token (token list shows them).'
-          : `token ${action} takes no argument.`,
-      );
-    }
-    return;
-  }
-  if (command === 'window') {
-    const action = positionals[1];
-    if (!action || !WINDOW_ACTIONS.includes(action)) {
-      throw new UsageError(
-        'Usage: maintenance-mode window add --rrule R --start T --duration D | window list | window rm ID',
-      );
-    }
-    if (action === 'rm' ? positionals.length !== 3 : positionals.length !== 2) {
-      throw new UsageError(
-        action === 'rm' ? 'window rm takes the id of one window.' : `window ${action} takes no argument.`,
+        action === actionCommand.withId ? actionCommand.idNeeded : `${command} ${action} takes no argument.`,
       );
     }
     return;

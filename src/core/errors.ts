@@ -38,3 +38,20 @@ export class MaintenanceError extends Error {
     Object.setPrototypeOf(this, new.target.prototype);
   }
 }
+
+/** The HTTP status an answer gives for a refused action, by error code; any other code is the store's: 503. */
+const HTTP_STATUS: Partial<Record<MaintenanceErrorCode, number>> = {
+  ERR_MAINTENANCE_INVALID_OPTION: 400,
+  ERR_MAINTENANCE_INVALID_SCHEDULE: 400,
+  ERR_MAINTENANCE_INVALID_SCOPE: 400,
+  ERR_MAINTENANCE_INVALID_WINDOW: 400,
+  ERR_MAINTENANCE_MODE_FORCED: 409,
+  ERR_MAINTENANCE_FLEET_TIMEOUT: 504,
+  ERR_MAINTENANCE_NO_FLEET: 501,
+  ERR_MAINTENANCE_MISUSE: 500,
+};
+
+/** The HTTP status for `code`: 400 bad input, 409 a forced mode, 504 a fleet that did not settle, else 503. */
+export function httpStatusOf(code: MaintenanceErrorCode): number {
+  return HTTP_STATUS[code] ?? 503;
+}

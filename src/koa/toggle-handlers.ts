@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
 import { hashSecret } from '../core/bypass.js';
-import { MaintenanceError } from '../core/errors.js';
+import { httpStatusOf, MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
 import { type LocalizedText, messageView, negotiateLocale } from '../core/i18n.js';
 import { icsFeed } from '../core/ics.js';
@@ -35,14 +35,6 @@ export interface ToggleHandlers {
 /** Renders the status page from its context (see `views/maintenance-status.html`). */
 export type StatusPageRenderer = (context: Record<string, unknown>) => string;
 
-/** A refused change (forced mode) is a conflict, bad input (a message over the limit) the client's; the rest the store's. */
-const STATUS_OF: Partial<Record<MaintenanceError['code'], number>> = {
-  ERR_MAINTENANCE_MODE_FORCED: 409,
-  ERR_MAINTENANCE_INVALID_SCHEDULE: 400,
-  ERR_MAINTENANCE_INVALID_SCOPE: 400,
-  ERR_MAINTENANCE_INVALID_WINDOW: 400,
-};
-
 const wantsJson = (ctx: ParameterizedContext) => ctx.accepts('html', 'json') === 'json';
 
 let refusedPage: Renderer | undefined;
@@ -73,7 +65,7 @@ function answer(ctx: ParameterizedContext, status: number, error: string, messag
 /** Answers a refused change or read: 409 forced mode, 400 bad input, 503 a store that failed. */
 function refuse(ctx: ParameterizedContext, err: unknown, what: string): void {
   if (!(err instanceof MaintenanceError)) throw err;
-  answer(ctx, STATUS_OF[err.code] ?? 503, err.code, `${what}: ${err.message}`);
+  answer(ctx, httpStatusOf(err.code), err.code, `${what}: ${err.message}`);
 }
 
 const bodyOf = (ctx: ParameterizedContext) =>

@@ -4,7 +4,7 @@
  * answers JSON; every error is an RFC 9457 problem document, and nothing changes when a request is refused.
  */
 import type { ParameterizedContext } from 'koa';
-import { MaintenanceError } from '../../core/errors.js';
+import { httpStatusOf, MaintenanceError } from '../../core/errors.js';
 import type { HistoryEntry } from '../../core/history.js';
 import type { Fleet } from '../../core/presence.js';
 import { stateInForce } from '../../core/scope.js';
@@ -30,18 +30,6 @@ interface Call<B = undefined> {
   readonly body: B;
 }
 
-/** Status of a refused action, by error code; the rest is the store's (503). */
-const STATUS_OF: Partial<Record<MaintenanceError['code'], number>> = {
-  ERR_MAINTENANCE_INVALID_SCHEDULE: 400,
-  ERR_MAINTENANCE_INVALID_SCOPE: 400,
-  ERR_MAINTENANCE_INVALID_WINDOW: 400,
-  ERR_MAINTENANCE_INVALID_OPTION: 400,
-  ERR_MAINTENANCE_MODE_FORCED: 409,
-  ERR_MAINTENANCE_FLEET_TIMEOUT: 504,
-  ERR_MAINTENANCE_NO_FLEET: 501,
-  ERR_MAINTENANCE_MISUSE: 500,
-};
-
 /** The field a validation message starts with ("end (…) is not in the future" → end). */
 const fieldOf = (message: string) => /^([A-Za-z][\w.]*)/.exec(message)?.[1] ?? '';
 
@@ -52,7 +40,7 @@ function refuse(ctx: ParameterizedContext, err: unknown): void {
     answerProblem(ctx, 500, 'internal', 'The request failed on the server; its log says why.');
     return;
   }
-  const status = STATUS_OF[err.code] ?? 503;
+  const status = httpStatusOf(err.code);
   const code = err.code.replace(/^ERR_MAINTENANCE_/, '').toLowerCase();
   const extra: Record<string, unknown> =
     status === 400 ? { errors: [{ field: fieldOf(err.message), detail: err.message }] } : {};

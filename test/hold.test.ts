@@ -5,14 +5,8 @@ import { expect } from 'chai';
 import Keyv from 'keyv';
 import Koa from 'koa';
 import supertest from 'supertest';
-import {
-  createRedisStore,
-  forceMaintenance,
-  type MaintenanceOptions,
-  MaintenanceService,
-  maintenance,
-} from '../src/index.js';
-import { captureLogger, memoryService } from './helpers/app.js';
+import { forceMaintenance, type MaintenanceOptions, MaintenanceService, maintenance } from '../src/index.js';
+import { captureLogger, memoryService, redisService } from './helpers/app.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
 
@@ -290,16 +284,8 @@ describe('hold and release on two instances sharing Redis', function () {
   after(async () => redis?.dispose());
 
   it('releases requests held by one instance when another ends maintenance (pushed)', async () => {
-    const a = new MaintenanceService({
-      store: createRedisStore(redis.url),
-      cacheTtlMs: 60_000,
-      logger: captureLogger(),
-    });
-    const b = new MaintenanceService({
-      store: createRedisStore(redis.url),
-      cacheTtlMs: 60_000,
-      logger: captureLogger(),
-    });
+    const a = redisService(redis.url, { cacheTtlMs: 60_000 });
+    const b = redisService(redis.url, { cacheTtlMs: 60_000 });
     try {
       const t = holdApp(a, { hold: { maxMs: 10_000 } });
       await t.request().get('/').expect(200); // subscribes

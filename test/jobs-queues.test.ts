@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { Cron } from 'croner';
 import Keyv from 'keyv';
 import { createRedisStore, MaintenanceError, MaintenanceService, pauseWorkerDuringMaintenance } from '../src/index.js';
-import { captureLogger, countingKeyv, inSeconds, memoryService } from './helpers/app.js';
+import { captureLogger, countingKeyv, inSeconds, memoryService, redisService } from './helpers/app.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
 import { sleep, until } from './helpers/wait.js';
@@ -153,16 +153,8 @@ describe('jobs: waitUntilOff', () => {
     requireBinary(this, 'redis-server', 'redis-server');
     this.timeout(20_000);
     const redis = await startRedis();
-    const a = new MaintenanceService({
-      store: createRedisStore(redis.url),
-      cacheTtlMs: 60_000,
-      logger: captureLogger(),
-    });
-    const b = new MaintenanceService({
-      store: createRedisStore(redis.url),
-      cacheTtlMs: 60_000,
-      logger: captureLogger(),
-    });
+    const a = redisService(redis.url, { cacheTtlMs: 60_000 });
+    const b = redisService(redis.url, { cacheTtlMs: 60_000 });
     try {
       await a.enable();
       await until(async () => (await b.getState()).enabled, 2000);

@@ -35,27 +35,36 @@ export interface MaintenanceRoutesConfig {
 /** The names of every `maintenanceRoutes()` option (the README's table lists exactly these). */
 export const ROUTES_OPTION_NAMES = ['prefix', 'isSuperuser', 'service', 'getUpdatedBy', 'publicStatus'] as const;
 
+/**
+ * The checks the toggle routes and the control API share: `prefix` a path (not "/"; `defaultPrefix` when unset),
+ * `isSuperuser` and `getUpdatedBy` functions, `service` a MaintenanceService. Returns the prefix without its trailing slash.
+ */
+export function checkRouteOptions(o: Readonly<Record<string, unknown>>, defaultPrefix: string): string {
+  const prefix = o.prefix ?? defaultPrefix;
+  if (typeof prefix !== 'string' || !prefix.startsWith('/') || trimSlash(prefix) === '/') {
+    invalidOption('prefix', `must be a path such as "${defaultPrefix}" (not "/")`, prefix);
+  }
+  for (const key of ['isSuperuser', 'getUpdatedBy'] as const) {
+    if (key in o && typeof o[key] !== 'function') invalidOption(key, 'must be a function', o[key]);
+  }
+  if ('service' in o && typeof (o.service as { enable?: unknown })?.enable !== 'function') {
+    invalidOption('service', 'must be a MaintenanceService', o.service);
+  }
+  return trimSlash(prefix);
+}
+
 /** Validates toggle-route options (fail fast, with the fix). */
 export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): MaintenanceRoutesConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     invalidOption('maintenanceRoutes(options)', 'takes an options object', input);
   }
   const o = knownEntries(input, ROUTES_OPTION_NAMES, 'maintenanceRoutes()');
-  const prefix = o.prefix ?? ROUTES_DEFAULTS.prefix;
-  if (typeof prefix !== 'string' || !prefix.startsWith('/') || trimSlash(prefix) === '/') {
-    invalidOption('prefix', 'must be a path such as "/maintenance-mode" (not "/")', prefix);
-  }
-  for (const key of ['isSuperuser', 'getUpdatedBy'] as const) {
-    if (key in o && typeof o[key] !== 'function') invalidOption(key, 'must be a function', o[key]);
-  }
+  const prefix = checkRouteOptions(o, ROUTES_DEFAULTS.prefix);
   if ('publicStatus' in o && typeof o.publicStatus !== 'boolean') {
     invalidOption('publicStatus', 'must be true or false', o.publicStatus);
   }
-  if ('service' in o && typeof (o.service as { enable?: unknown })?.enable !== 'function') {
-    invalidOption('service', 'must be a MaintenanceService', o.service);
-  }
   return Object.freeze({
-    prefix: trimSlash(prefix),
+    prefix,
     isSuperuser: o.isSuperuser as MaintenanceRoutesConfig['isSuperuser'],
     service: o.service as MaintenanceService | undefined,
     getUpdatedBy: o.getUpdatedBy as MaintenanceRoutesConfig['getUpdatedBy'],

@@ -2,6 +2,7 @@ import Keyv from 'keyv';
 import Koa from 'koa';
 import supertest from 'supertest';
 import {
+  createRedisStore,
   type MaintenanceOptions,
   MaintenanceService,
   type MaintenanceServiceOptions,
@@ -30,6 +31,11 @@ export function countingKeyv() {
 /** A service over an in-memory keyv, with a silent logger unless one is given. */
 export function memoryService(options: MaintenanceServiceOptions = {}): MaintenanceService {
   return new MaintenanceService({ store: new Keyv(), logger: captureLogger(), ...options });
+}
+
+/** A service on the Redis at `url` (its own connection), with a silent logger unless one is given. */
+export function redisService(url: string, options: MaintenanceServiceOptions = {}): MaintenanceService {
+  return new MaintenanceService({ store: createRedisStore(url), logger: captureLogger(), ...options });
 }
 
 /** Koa app: `maintenance(options)` in front of a handler that echoes what the middleware left in ctx.state. */

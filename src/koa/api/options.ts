@@ -1,8 +1,8 @@
 /** Options of `maintenanceApi()` and `createMaintenanceApiController()`: the public type, defaults and the resolver. Pure. */
-import { trimSlash } from '../../core/rules.js';
 import { invalidOption, knownEntries } from '../../core/validate.js';
 import type { MaintenanceService } from '../../service/service.js';
 import type { MaintenanceContext } from '../options.js';
+import { checkRouteOptions } from '../toggle-rules.js';
 
 /** Options of the control API. */
 export interface MaintenanceApiOptions {
@@ -42,22 +42,13 @@ export function resolveApiOptions(input: MaintenanceApiOptions = {}): Maintenanc
     invalidOption('maintenanceApi(options)', 'takes an options object', input);
   }
   const o = knownEntries(input, API_OPTION_NAMES, 'maintenanceApi()');
-  const prefix = o.prefix ?? API_DEFAULTS.prefix;
-  if (typeof prefix !== 'string' || !prefix.startsWith('/') || trimSlash(prefix) === '/') {
-    invalidOption('prefix', 'must be a path such as "/maintenance-mode/api" (not "/")', prefix);
-  }
-  for (const key of ['isSuperuser', 'getUpdatedBy'] as const) {
-    if (key in o && typeof o[key] !== 'function') invalidOption(key, 'must be a function', o[key]);
-  }
-  if ('service' in o && typeof (o.service as { enable?: unknown })?.enable !== 'function') {
-    invalidOption('service', 'must be a MaintenanceService', o.service);
-  }
+  const prefix = checkRouteOptions(o, API_DEFAULTS.prefix);
   const limit = o.bodyLimitBytes ?? API_DEFAULTS.bodyLimitBytes;
   if (!Number.isInteger(limit) || (limit as number) < 256 || (limit as number) > 1_048_576) {
     invalidOption('bodyLimitBytes', 'must be a whole number of bytes from 256 to 1048576', limit);
   }
   return Object.freeze({
-    prefix: trimSlash(prefix),
+    prefix,
     service: o.service as MaintenanceService | undefined,
     isSuperuser: o.isSuperuser as MaintenanceApiConfig['isSuperuser'],
     getUpdatedBy: o.getUpdatedBy as MaintenanceApiConfig['getUpdatedBy'],

@@ -4,7 +4,7 @@
  * callgrind, is warmed up (12,000 requests: JIT tiers settle), then counted over measured phases of 4,000 requests
  * (counters zeroed before, dumped after), 8 connections; the first phase after the warm-up is dropped (it counts about
  * twice the others, seen every time here: work that follows the first zeroing). Ratios against the reference, with
- * the phases' spread.
+ * every phase's range; the steady figure is the least phase (one-off JIT compiles and GCs only add).
  * A benchmark, not a test (slow: about a minute per server).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -17,12 +17,19 @@ const PAIRS: ReadonlyArray<[string, string, number]> = [
   ['off-file', 'bare', 1.02],
   ['probe-memory', 'bare', 1.02],
   ['probe-file-nopresence', 'bare', 1.02],
+  ['off-scope', 'bare', 1.02],
   ['on-page', 'bare-page', 1.05],
   ['on-json', 'bare-json', 1.05],
 ];
 const WARM = Number(process.env.BENCH_WARM ?? 12_000);
 const PHASE = Number(process.env.BENCH_PHASE ?? 4000);
-const PHASES = Number(process.env.BENCH_PHASES ?? 2);
+const PHASES = Number(process.env.BENCH_PHASES ?? 3);
+/**
+ * How much slower a server runs under callgrind (measured here: 19.3k req/s of bare Koa at full
+ * speed on 8 connections, 570 under callgrind: ~35x); the servers' clocks are stretched by it
+ * (BENCH_TIME_SCALE), so what they do once a second is counted against as many requests as at full speed.
+ */
+const SLOWDOWN = Number(process.env.BENCH_SLOWDOWN ?? 35);
 
 async function load(port: number, amount: number): Promise<void> {
   await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 8, amount });
@@ -44,7 +51,7 @@ async function count(scenario: string): Promise<number[]> {
       '',
       '',
     ],
-    { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+    { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, BENCH_TIME_SCALE: String(SLOWDOWN) } },
   );
   try {
     const port = await new Promise<number>((resolve) =>
@@ -84,14 +91,15 @@ async function main() {
   console.log(
     `Instructions per request under callgrind (${WARM} warm-up, ${PHASES} x ${PHASE} counted, 8 connections):`,
   );
+  // A phase's count only grows with one-off work (a JIT compile, an old-space GC): the steady cost is each server's
+  // least phase, and the ratio is theirs; the ranges show every phase.
   for (const [scenario, ref, goal] of PAIRS) {
     const [a, b] = [await of(scenario), await of(ref)];
-    const ratios = a.map((x, i) => x / b[i]);
-    const verdict = Math.max(...ratios) <= goal ? 'met' : Math.min(...ratios) > goal ? 'MISSED' : 'inconclusive';
+    const ratio = Math.min(...a) / Math.min(...b);
     const k = (xs: number[]) => `${(Math.min(...xs) / 1000).toFixed(1)}-${(Math.max(...xs) / 1000).toFixed(1)}k`;
     console.log(
       `  ${scenario.padEnd(22)} ${k(a).padStart(13)}  ${ref.padEnd(9)} ${k(b).padStart(13)}  ` +
-        `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}x  goal <= ${goal.toFixed(2)} ${verdict}`,
+        `${ratio.toFixed(3)}x  goal <= ${goal.toFixed(2)} ${ratio <= goal ? 'met' : 'MISSED'}`,
     );
   }
 }

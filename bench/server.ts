@@ -11,6 +11,15 @@ const MESSAGE = 'Benchmarking the maintenance page';
 
 const [scenario, stateDir, redisUrl, postgresUrl] = process.argv.slice(2);
 
+/**
+ * `BENCH_TIME_SCALE` stretches the service's clocks (cache refresh, presence heartbeat) by that factor: under
+ * callgrind a server runs ~50x slower, and unscaled, work done once a second would be counted against 50x fewer
+ * requests than at full speed (bench/instructions.ts sets it to its slowdown).
+ */
+const SCALE = Number(process.env.BENCH_TIME_SCALE ?? 1);
+const cacheTtlMs = 1000 * SCALE;
+const presence = { intervalMs: Math.min(5000 * SCALE, 600_000) };
+
 /** Plain Koa sending `body` with the headers of the maintenance answer (the reference rows). */
 function sendLikeMaintenance(ctx: Koa.Context, type: string, body: Buffer): void {
   ctx.set('Cache-Control', NO_CACHE);
@@ -64,10 +73,10 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
   if (scenario.startsWith('probe-')) return probe(app);
   const service =
     scenario === 'off-redis'
-      ? new MaintenanceService({ store: createRedisStore(redisUrl) })
+      ? new MaintenanceService({ store: createRedisStore(redisUrl), cacheTtlMs })
       : scenario === 'off-postgres'
-        ? new MaintenanceService({ store: createPostgresStore(postgresUrl) })
-        : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`) });
+        ? new MaintenanceService({ store: createPostgresStore(postgresUrl), cacheTtlMs })
+        : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`), cacheTtlMs });
   await (scenario.startsWith('on-') ? service.enable({ message: MESSAGE }) : service.disable());
   if (scenario === 'off-scope') {
     // A per-tenant app: requests spread over 1,000 tenants, one other tenant in maintenance (never requested).
@@ -75,8 +84,8 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
     // The tenant names exist already, as in an app that reads them from the session or the host.
     const tenants = Array.from({ length: 1000 }, (_, i) => `tenant-${i}`);
     let n = 0;
-    app.use(maintenance({ service, scope: () => tenants[n++ % 1000] }));
-  } else app.use(maintenance({ service, responseType: scenario === 'on-json' ? 'json' : 'html' }));
+    app.use(maintenance({ service, presence, scope: () => tenants[n++ % 1000] }));
+  } else app.use(maintenance({ service, presence, responseType: scenario === 'on-json' ? 'json' : 'html' }));
   app.use((ctx) => {
     ctx.body = 'hello';
   });
@@ -89,11 +98,11 @@ async function probe(app: Koa): Promise<{ app: Koa; service?: MaintenanceService
   const kind = scenario.slice('probe-'.length);
   const service =
     kind === 'memory' || kind === 'passthrough'
-      ? new MaintenanceService({ store: new Keyv() })
-      : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`) });
+      ? new MaintenanceService({ store: new Keyv(), cacheTtlMs })
+      : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`), cacheTtlMs });
   await service.disable();
   if (kind === 'passthrough') app.use((_ctx, next) => next());
-  else app.use(maintenance({ service, ...(kind === 'file-nopresence' ? { presence: false } : {}) }));
+  else app.use(maintenance({ service, presence: kind === 'file-nopresence' ? false : presence }));
   app.use((ctx) => {
     ctx.body = 'hello';
   });

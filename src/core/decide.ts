@@ -117,6 +117,13 @@ function pass(rule: PassRule): Decision {
   return d;
 }
 
+/**
+ * The decision of every request while the state is off (`rule: 'state-off'`): one frozen object, so the middleware's
+ * off path can answer without calling {@link decide}.
+ * @default { blocked: false, rule: 'state-off' }
+ */
+export const STATE_OFF: Decision = pass('state-off');
+
 type UserRuleConfig = Pick<
   DecisionConfig,
   'ignoreAnonymousUser' | 'ignoreAuthenticatedUser' | 'ignoreStaff' | 'ignoreSuperuser'
@@ -169,11 +176,10 @@ export function decide(
 ): Decision {
   if (facts.isHealthPath) return pass('healthPaths');
   if (facts.forced === 'off') return pass('forced-off');
-  const redirect = () => config.redirectUrl !== undefined && !rules.isRedirectTarget(facts.path, facts.host);
   if (facts.forced === 'on') {
-    return { blocked: true, rule: 'forced-on', action: redirect() ? 'redirect' : 'respond', logout: false };
+    return { blocked: true, rule: 'forced-on', action: redirects(facts, config, rules), logout: false };
   }
-  if (!isActive(state, now)) return pass('state-off');
+  if (!isActive(state, now)) return STATE_OFF;
   if (facts.isPreflight) return pass('cors-preflight');
   if (facts.isToggleOffRoute) return pass('toggle-off-url');
   if (facts.hasBypass) return pass('bypass-token');
@@ -184,13 +190,18 @@ export function decide(
   if (config.ignoreTests && facts.nodeEnv === 'test') return pass('ignoreTests');
   if (rules.isIgnoredIp(facts.ip)) return pass('ignoreIpAddresses');
   if (rules.isIgnoredUrl(facts.path)) return pass('ignoreUrls');
-  const redirecting = redirect();
-  if (!redirecting && config.redirectUrl !== undefined) return pass('redirect-target');
+  const action = redirects(facts, config, rules);
+  if (action === 'respond' && config.redirectUrl !== undefined) return pass('redirect-target');
   if (state.dryRun) return DRY_RUN; // a rehearsal: every rule above was evaluated, nothing is blocked
   return {
     blocked: true,
     rule: 'maintenance',
-    action: redirecting ? 'redirect' : 'respond',
+    action,
     logout: mustLogout(facts.user, config),
   };
+}
+
+/** How a blocked request is answered: redirected to `redirectUrl`, unless it is already there (then answered). */
+function redirects(facts: RequestFacts, config: DecisionConfig, rules: BypassRules): 'redirect' | 'respond' {
+  return config.redirectUrl !== undefined && !rules.isRedirectTarget(facts.path, facts.host) ? 'redirect' : 'respond';
 }

@@ -5,7 +5,9 @@
  * once per `pollMs` (stores without push, windows that end by themselves) and answers requests past their deadline.
  * No timer or listener per request, and nothing blocks the event loop.
  */
+import { performance } from 'node:perf_hooks';
 import type { ParameterizedContext } from 'koa';
+import { withGetters } from '../core/fast-object.js';
 
 /** How a held request ends: released to the app, answered with maintenance, or dropped (the client left). */
 export type HoldOutcome = 'release' | 'answer' | 'gone';
@@ -162,10 +164,7 @@ export function createHolder(settings: HoldSettings): Holder {
     return group;
   }
 
-  return {
-    get held() {
-      return held;
-    },
+  const holder: Omit<Holder, 'held'> = {
     hold(ctx, client, arrivedAt, watch) {
       const now = performance.now();
       const deadline = arrivedAt + settings.maxMs;
@@ -183,4 +182,5 @@ export function createHolder(settings: HoldSettings): Holder {
       });
     },
   };
+  return withGetters(holder, { held: () => held });
 }

@@ -4,6 +4,7 @@
  * (`handle`), look the user up when a rule needs it (`answer`), gather the facts and `decide` (`settle`), then either
  * block (`block`: hold and release, logout, the answer) or pass (`pass`).
  */
+import { performance } from 'node:perf_hooks';
 import type { Middleware, Next, ParameterizedContext } from 'koa';
 import {
   type Decision,
@@ -12,6 +13,7 @@ import {
   type MaintenanceUser,
   needsUser,
   type RequestFacts,
+  STATE_OFF,
 } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { negotiateLocale } from '../core/i18n.js';
@@ -49,6 +51,11 @@ interface Setup {
   /** `announceBeforeSeconds` in milliseconds (0: off). */
   readonly announceMs: number;
   readonly holder?: Holder;
+  /**
+   * Nothing but the state can stop a request (no scope, no health paths, no bypass option): while the global state
+   * is disabled a request passes without the door, the clock or {@link decide} (`passOff`).
+   */
+  readonly plain: boolean;
   /** Counts decisions made while a state is active (OpenTelemetry; a no-op without an SDK). */
   readonly count: DecisionCounter;
 }
@@ -88,6 +95,7 @@ function prepare(config: MaintenanceConfig): Setup {
     scope: config.scope,
     announceMs: config.announceBeforeSeconds * 1000,
     holder: config.hold ? createHolder({ ...config.hold, pollMs: HOLD_POLL_MS }) : undefined,
+    plain: config.scope === undefined && config.healthPaths.length === 0 && config.bypass === undefined,
   };
 }
 
@@ -114,6 +122,12 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     // Resolved per request so that Container.set(MaintenanceService, …) after app setup is honoured.
     const service = setup.config.service ?? defaultService();
     if (first) first = onFirstRequest(setup, ctx, service);
+    if (setup.plain) {
+      const fresh = service.freshState();
+      if (fresh !== undefined && !fresh.enabled && fresh.bypassHash === undefined && !hasTaggedRoutes()) {
+        return passOff(setup, service, ctx, next);
+      }
+    }
     if (setup.holder) (ctx as Arrived)[ARRIVED] = performance.now();
     const route = routeFacts(ctx);
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
@@ -243,6 +257,17 @@ function passCounted(service: MaintenanceService, scope: string | undefined, nex
       throw err;
     },
   );
+}
+
+/**
+ * The off path of a plain setup: the global state is disabled and no route is tagged, so the request passes with
+ * the decision every such request gets — no door, no clock, no {@link decide}, no allocation.
+ */
+function passOff(s: Setup, service: MaintenanceService, ctx: ParameterizedContext, next: Next): Promise<void> {
+  ctx.state.maintenanceDecision = STATE_OFF;
+  ctx.state.maintenanceMode = false;
+  expose(s, ctx, STATE_OFF);
+  return s.config.presence ? passCounted(service, undefined, next) : next();
 }
 
 /** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { withGetters } from '../core/fast-object.js';
 import { FORGET_AFTER_INTERVALS, type PresenceRecord, type PresenceStore } from '../core/presence.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
 
@@ -35,7 +36,7 @@ export function createInFlight(onDrained: (scope: string | undefined) => void = 
     total--;
     if (total === 0) onDrained(undefined);
   };
-  return {
+  const counters: Omit<InFlight, 'total'> = {
     settled,
     failed(err) {
       settled();
@@ -56,9 +57,6 @@ export function createInFlight(onDrained: (scope: string | undefined) => void = 
         onDrained(scope);
       }
     },
-    get total() {
-      return total;
-    },
     of(scopes) {
       const out: Record<string, number> = {};
       for (const scope of scopes) {
@@ -68,6 +66,7 @@ export function createInFlight(onDrained: (scope: string | undefined) => void = 
       return out;
     },
   };
+  return withGetters(counters, { total: () => total });
 }
 
 /** What the member reads about its instance when it reports. */

@@ -1,6 +1,7 @@
 /** `MaintenanceService`: the TypeDI service that reads and writes the state; the only file importing typedi. */
 import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { Container, Service } from 'typedi';
 import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
 import { claimsOf } from '../core/claims.js';

@@ -9,7 +9,11 @@
  *   for the global state, no scoped maintenance for the scopes); while the store is down it is probed at most once
  *   per `ttlMs` (the circuit breaker), in the background, and recovers by itself.
  * `ttlMs = 0` disables caching: every `get()` reads, and a failure yields the fallback at once.
+ * `fresh()`, asked on every request, reads no clock: one unref'd timer per entry ends its freshness `ttlMs` after it
+ * was set (later only by the event loop's lag), and a signal ends it at once.
  */
+
+import { withGetters } from '../core/fast-object.js';
 import type { MaintenanceState } from '../core/state.js';
 import { OFF_STATE } from '../core/state.js';
 import type { MaintenanceLogger, ReadResult, ScopeStates, StateStore } from '../store/state-store.js';
@@ -133,10 +137,24 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
   let inflight: Promise<boolean> | undefined;
   let inflightGeneration = -1;
   let reads = 0;
+  /** The entry's value while it is younger than `ttlMs` (what `fresh()` answers), else undefined. */
+  let hot: T | undefined;
+  let expiry: NodeJS.Timeout | undefined;
+
+  /** Ends the entry's freshness when it is `ttlMs` old (a newer entry moves the end: the timer is armed again). */
+  function expire(): void {
+    const age = entry === undefined ? Number.POSITIVE_INFINITY : s.clock() - entry.at;
+    expiry = age < s.ttlMs ? setTimeout(expire, s.ttlMs - age).unref() : undefined;
+    if (expiry === undefined) hot = undefined;
+  }
 
   function set(state: T, at: number): void {
     const previous = entry?.state;
     entry = { state, at };
+    if (s.ttlMs > 0) {
+      hot = state;
+      expiry ??= setTimeout(expire, s.ttlMs).unref();
+    }
     if (s.onChange && (previous === undefined || !s.same(previous, state))) s.onChange(previous, state);
   }
 
@@ -193,7 +211,7 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
     return run;
   }
 
-  return {
+  const cache: Omit<Cache<T>, 'known' | 'reads'> = {
     async get() {
       if (s.ttlMs > 0 && entry) {
         const age = s.clock() - entry.at;
@@ -206,11 +224,8 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
       await refresh();
       return (entry as { state: T }).state;
     },
-    fresh: () => (entry !== undefined && s.ttlMs > 0 && s.clock() - entry.at < s.ttlMs ? entry.state : undefined),
+    fresh: () => hot,
     peek: () => (entry ? entry.state : s.initial),
-    get known() {
-      return entry !== undefined;
-    },
     accept(state) {
       generation++;
       good(state, s.clock());
@@ -218,6 +233,7 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
     invalidate() {
       generation++;
       if (entry) entry = { state: entry.state, at: Number.NEGATIVE_INFINITY };
+      hot = undefined;
       return refresh();
     },
     async readThrough() {
@@ -227,8 +243,6 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
       if (result.ok) this.accept(result.state);
       return result;
     },
-    get reads() {
-      return reads;
-    },
   };
+  return withGetters(cache, { known: () => entry !== undefined, reads: () => reads });
 }

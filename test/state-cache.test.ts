@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { MaintenanceError } from '../src/core/errors.js';
 import type { MaintenanceState } from '../src/core/state.js';
@@ -149,5 +151,48 @@ describe('state cache: reads, freshness and outages', () => {
     await h.answer(down);
     expect(await b).to.deep.equal({ enabled: true });
     expect(h.cache.reads).to.equal(2);
+  });
+
+  it('answers fresh() from memory for cacheTtlMs without a clock read, and no longer once it is stale or signalled', async () => {
+    const h = harness(50);
+    const first = h.cache.get();
+    await h.answer(on);
+    await first;
+    expect(h.cache.fresh(), 'fresh right after the read').to.deep.equal({ enabled: true });
+    await new Promise((r) => setTimeout(r, 80));
+    expect(h.cache.fresh(), 'the clock has not moved: still fresh at the timer').to.deep.equal({ enabled: true });
+    h.advance(50);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(h.cache.fresh(), 'stale once cacheTtlMs have passed').to.equal(undefined);
+    const again = h.cache.get();
+    await h.answer(on);
+    await again;
+    expect(h.cache.fresh()).to.deep.equal({ enabled: true });
+    void h.cache.invalidate();
+    expect(h.cache.fresh(), 'a change signal ends freshness at once').to.equal(undefined);
+  });
+
+  it("keeps the objects a request reads in V8's fast mode (a getter in a literal makes a dictionary)", () => {
+    // %HasFastProperties needs --allow-natives-syntax: asked of a child process over the compiled modules.
+    const script = `
+      const { createCache } = require('./state-cache.js');
+      const { createInFlight } = require('./fleet.js');
+      const { createHolder } = require('../koa/hold.js');
+      const cache = createCache({ source: { description: 'x', read: async () => ({ ok: true, state: 1 }) }, ttlMs: 1000,
+        initial: 0, fallback: 0, fallbackText: '', what: '', same: (a, b) => a === b, clock: () => 0, logger: console });
+      const holder = createHolder({ maxMs: 1000, maxHeld: 10, maxHeldPerClient: 10, pollMs: 100 });
+      console.log(JSON.stringify([%HasFastProperties(cache), %HasFastProperties(createInFlight()),
+        %HasFastProperties(holder), cache.reads, holder.held]));`;
+    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '-e', script], {
+      cwd: join(__dirname, '..', 'src', 'service'),
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out), 'cache, in-flight counts, holder; their getters still read').to.deep.equal([
+      true,
+      true,
+      true,
+      0,
+      0,
+    ]);
   });
 });

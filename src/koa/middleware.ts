@@ -52,9 +52,11 @@ interface Setup {
   readonly announceMs: number;
   readonly holder?: Holder;
   /**
-   * Nothing but the state can stop a request (no scope, no health paths, no bypass option): while the global state
-   * is disabled a request passes without the door, the clock or {@link decide} (`passOff`).
+   * Nothing but the states can stop a request (no health paths, no bypass option): while the state in force is
+   * disabled a request passes without the door, the clock or {@link decide} (`passOff`).
    */
+  readonly direct: boolean;
+  /** `direct` and no `scope`: the global state alone decides. */
   readonly plain: boolean;
   /** Counts decisions made while a state is active (OpenTelemetry; a no-op without an SDK). */
   readonly count: DecisionCounter;
@@ -77,6 +79,9 @@ interface Pending {
 
 const EPOCH = new Date(0);
 
+/** What `routeFacts` says when no route is tagged (it is not even asked then). */
+const NO_ROUTE: RouteFacts = Object.freeze({ isToggleOffRoute: false });
+
 /** Facts of a request that cannot be blocked (state off, no forced route): decide() needs none. */
 const NO_FACTS: RequestFacts = Object.freeze({ path: '', host: '' });
 
@@ -95,6 +100,7 @@ function prepare(config: MaintenanceConfig): Setup {
     scope: config.scope,
     announceMs: config.announceBeforeSeconds * 1000,
     holder: config.hold ? createHolder({ ...config.hold, pollMs: HOLD_POLL_MS }) : undefined,
+    direct: config.healthPaths.length === 0 && config.bypass === undefined,
     plain: config.scope === undefined && config.healthPaths.length === 0 && config.bypass === undefined,
   };
 }
@@ -124,12 +130,10 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     if (first) first = onFirstRequest(setup, ctx, service);
     if (setup.plain) {
       const fresh = service.freshState();
-      if (fresh !== undefined && !fresh.enabled && fresh.bypassHash === undefined && !hasTaggedRoutes()) {
-        return passOff(setup, service, ctx, next);
-      }
+      if (fresh !== undefined && passesOff(fresh)) return passOff(setup, service, ctx, next, undefined);
     }
     if (setup.holder) (ctx as Arrived)[ARRIVED] = performance.now();
-    const route = routeFacts(ctx);
+    const route = hasTaggedRoutes() ? routeFacts(ctx) : NO_ROUTE;
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
     if (route.forced) return handle(setup, service, ctx, next, service.lastKnownState(), undefined, undefined, route);
     if (setup.scope !== undefined) return inScope(setup, service, ctx, next, route);
@@ -216,7 +220,10 @@ function decideInScope(
 ) {
   const scoped = scope === undefined ? undefined : table.get(scope);
   // The off path: the scope has no stored state, so the global state decides, with no allocation.
-  if (scoped === undefined) return handle(s, service, ctx, next, global, undefined, scope, route);
+  if (scoped === undefined) {
+    if (s.direct && route.forced === undefined && passesOff(global)) return passOff(s, service, ctx, next, scope);
+    return handle(s, service, ctx, next, global, undefined, scope, route);
+  }
   const inForce = stateInForce(global, scoped, scope, global.enabled || scoped.enabled ? new Date() : EPOCH);
   if (inForce.scope !== undefined) (ctx.res as { [RESPONSE_SCOPE]?: string })[RESPONSE_SCOPE] = inForce.scope;
   return handle(s, service, ctx, next, inForce.state, inForce.scope, scope, route);
@@ -247,27 +254,35 @@ function onFirstRequest(s: Setup, ctx: ParameterizedContext, service: Maintenanc
  */
 function passCounted(service: MaintenanceService, scope: string | undefined, next: Next): Promise<void> {
   const inFlight = service.inFlight;
-  inFlight.enter(scope);
   // One `then` with the counters' own handlers: no closure per request, and one promise where `finally` makes three.
-  if (scope === undefined) return next().then(inFlight.settled, inFlight.failed);
-  return next().then(
-    () => inFlight.leave(scope),
-    (err: unknown) => {
-      inFlight.leave(scope);
-      throw err;
-    },
-  );
+  if (scope === undefined) {
+    inFlight.enter(undefined);
+    return next().then(inFlight.settled, inFlight.failed);
+  }
+  const count = inFlight.enterScope(scope);
+  return next().then(count.settled, count.failed);
 }
 
 /**
- * The off path of a plain setup: the global state is disabled and no route is tagged, so the request passes with
+ * The off path of a direct setup: the state in force is disabled and no route is tagged, so the request passes with
  * the decision every such request gets — no door, no clock, no {@link decide}, no allocation.
  */
-function passOff(s: Setup, service: MaintenanceService, ctx: ParameterizedContext, next: Next): Promise<void> {
+function passOff(
+  s: Setup,
+  service: MaintenanceService,
+  ctx: ParameterizedContext,
+  next: Next,
+  requestScope: string | undefined,
+): Promise<void> {
   ctx.state.maintenanceDecision = STATE_OFF;
   ctx.state.maintenanceMode = false;
   expose(s, ctx, STATE_OFF);
-  return s.config.presence ? passCounted(service, undefined, next) : next();
+  return s.config.presence ? passCounted(service, requestScope, next) : next();
+}
+
+/** A state that lets every request of a `direct` setup through: disabled, with no window secret, no tagged route. */
+function passesOff(state: MaintenanceState): boolean {
+  return !state.enabled && state.bypassHash === undefined && !hasTaggedRoutes();
 }
 
 /** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */

@@ -10,12 +10,26 @@ import { withGetters } from '../core/fast-object.js';
 import { FORGET_AFTER_INTERVALS, type PresenceRecord, type PresenceStore } from '../core/presence.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
 
+/** The map of counts by scope is swept of scopes at 0 once it holds more than this (and than twice its last size). */
+const SWEEP_MIN = 1024;
+
+/** One scope's count of requests in flight, with ready-made handlers that count one out (no closure per request). */
+export interface ScopeCount {
+  readonly n: number;
+  /** One request of the scope finished. */
+  readonly settled: () => void;
+  /** `settled()`, then rethrows: a ready-made rejection handler. */
+  readonly failed: (err: unknown) => never;
+}
+
 /** Requests an instance let into the app while maintenance was off for them, by scope, still running. */
 export interface InFlight {
   /** A request passed with maintenance off (for `scope`, or the whole site). */
   enter(scope: string | undefined): void;
   /** It finished. */
   leave(scope: string | undefined): void;
+  /** `enter(scope)`, returning the scope's count, whose handlers are `leave(scope)` (one map lookup per request). */
+  enterScope(scope: string): ScopeCount;
   /** `leave(undefined)` as a ready-made fulfilment handler (no closure per request). */
   readonly settled: () => void;
   /** `leave(undefined)`, then rethrows: a ready-made rejection handler. */
@@ -25,16 +39,50 @@ export interface InFlight {
   of(scopes: Iterable<string>): Record<string, number>;
 }
 
+interface Count {
+  n: number;
+  readonly settled: () => void;
+  readonly failed: (err: unknown) => never;
+}
+
 /**
  * Builds the counters of one service. `onDrained(scope)` is told when the count of `scope` (undefined: all requests)
  * falls to 0, so a wait for a drain hears of it at once.
  */
 export function createInFlight(onDrained: (scope: string | undefined) => void = () => undefined): InFlight {
   let total = 0;
-  const byScope = new Map<string, number>();
   const settled = () => {
     total--;
     if (total === 0) onDrained(undefined);
+  };
+  // A scope's count is made once and stays in the map at 0 (deleting and adding it back on every request rehashed
+  // the map each time); counts at 0 are swept out when the map has doubled since the last sweep.
+  const byScope = new Map<string, Count>();
+  let sweepAt = SWEEP_MIN;
+  const sweep = () => {
+    for (const [scope, c] of byScope) if (c.n === 0) byScope.delete(scope);
+    sweepAt = Math.max(SWEEP_MIN, 2 * byScope.size);
+  };
+  const countOf = (scope: string): Count => {
+    let c = byScope.get(scope);
+    if (c === undefined) {
+      const made: Count = {
+        n: 0,
+        settled: () => {
+          settled();
+          made.n = Math.max(made.n - 1, 0);
+          if (made.n === 0) onDrained(scope);
+        },
+        failed: (err) => {
+          made.settled();
+          throw err;
+        },
+      };
+      c = made;
+      byScope.set(scope, c);
+      if (byScope.size > sweepAt) sweep();
+    }
+    return c;
   };
   const counters: Omit<InFlight, 'total'> = {
     settled,
@@ -43,24 +91,23 @@ export function createInFlight(onDrained: (scope: string | undefined) => void = 
       throw err;
     },
     enter(scope) {
+      if (scope === undefined) total++;
+      else counters.enterScope(scope);
+    },
+    enterScope(scope) {
       total++;
-      if (scope !== undefined) byScope.set(scope, (byScope.get(scope) ?? 0) + 1);
+      const c = countOf(scope);
+      c.n++;
+      return c;
     },
     leave(scope) {
-      total--;
-      if (total === 0) onDrained(undefined);
-      if (scope === undefined) return;
-      const n = (byScope.get(scope) ?? 1) - 1;
-      if (n > 0) byScope.set(scope, n);
-      else {
-        byScope.delete(scope);
-        onDrained(scope);
-      }
+      if (scope === undefined) settled();
+      else countOf(scope).settled();
     },
     of(scopes) {
       const out: Record<string, number> = {};
       for (const scope of scopes) {
-        const n = byScope.get(scope);
+        const n = byScope.get(scope)?.n;
         if (n) out[scope] = n;
       }
       return out;

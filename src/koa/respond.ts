@@ -77,7 +77,9 @@ export function retryAfterFor(
 
 /** `ctx.vary(field)`, without parsing when no earlier middleware set `Vary` (the common case on this path). */
 function vary(ctx: ParameterizedContext, field: string): void {
-  if (ctx.response.get('Vary') === '') ctx.set('Vary', field);
+  // Koa 3 answers undefined for a header that is not set (Koa 2 answered ''): both mean "not set yet".
+  const current: unknown = ctx.response.get('Vary');
+  if (current === undefined || current === '') ctx.set('Vary', field);
   else ctx.vary(field);
 }
 

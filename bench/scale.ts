@@ -5,7 +5,9 @@
  * - Scopes: 10,000 tenant scopes seen by one process: memory beyond the states themselves, store reads per request
  *   at steady state, and timers/connections before and after (none per scope).
  * - The fleet (bench/fleet-scale.ts): enable() until every one of 50 and 200 instances confirmed, and what presence
- *   costs the store. `SCALE_ONLY=propagation|scopes|fleet` runs one part.
+ *   costs the store.
+ * - Held requests (bench/held-scale.ts): memory, CPU and timers of 5,000 requests held while maintenance is on.
+ * `SCALE_ONLY=propagation|scopes|held|fleet` runs one part.
  * Run with `node --expose-gc` (the npm script does). A benchmark, not a test.
  */
 import Koa from 'koa';
@@ -13,6 +15,7 @@ import { createPostgresStore, createRedisStore, type KeyvLike, MaintenanceServic
 import { startPostgres } from '../test/helpers/postgres.js';
 import { startRedis } from '../test/helpers/redis.js';
 import { fleetAtScale, postgresBackend, redisBackend } from './fleet-scale.js';
+import { heldAtScale } from './held-scale.js';
 
 const INSTANCES = Number(process.env.SCALE_INSTANCES ?? 50);
 const TOGGLES = Number(process.env.SCALE_TOGGLES ?? 200);
@@ -152,6 +155,10 @@ async function main() {
       await propagation('PostgreSQL', () => createPostgresStore(postgres.url));
     }
     if (!only || only === 'scopes') await scopes(redis.url);
+    if (!only || only === 'held') {
+      console.log('\nHeld requests: one instance holding them while maintenance is on (hold), on Redis:');
+      await heldAtScale(redis.url);
+    }
     if (!only || only === 'fleet') {
       console.log('\nThe fleet: instances in 4 worker processes, each with its own store connections:');
       const stores = process.env.FLEET_STORES ?? 'redis,postgres'; // or one of them

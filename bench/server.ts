@@ -5,6 +5,7 @@ import Koa from 'koa';
 import { CATALOGS, createPostgresStore, createRedisStore, MaintenanceService, maintenance } from '../src/index.js';
 import { createRenderer } from '../src/koa/render.js';
 import { NO_CACHE } from '../src/koa/respond.js';
+import { addHundredWindows } from './windows.js';
 
 /** Message of the on-page scenario (bare-page sends the same bytes without the library). */
 const MESSAGE = 'Benchmarking the maintenance page';
@@ -58,7 +59,8 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
   if (scenario === 'hold') {
     // bench/hold.ts: requests that meet a maintenance window wait for it to end (two of these share one Redis).
     const service = new MaintenanceService({ store: createRedisStore(redisUrl) });
-    app.use(maintenance({ service, hold: { maxMs: 10_000, maxHeld: 10_000 } }));
+    const maxMs = Number(process.env.HOLD_MAX_MS ?? 10_000);
+    app.use(maintenance({ service, hold: { maxMs, maxHeld: 10_000, maxHeldPerClient: 10_000 } }));
     app.use((ctx) => {
       ctx.body = 'hello';
     });
@@ -78,6 +80,7 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
         ? new MaintenanceService({ store: createPostgresStore(postgresUrl), cacheTtlMs })
         : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`), cacheTtlMs });
   await (scenario.startsWith('on-') ? service.enable({ message: MESSAGE }) : service.disable());
+  if (scenario === 'off-windows') await addHundredWindows(service); // recurring windows, none active (#20)
   if (scenario === 'off-scope') {
     // A per-tenant app: requests spread over 1,000 tenants, one other tenant in maintenance (never requested).
     await service.enable({ scope: 'tenant-down', message: MESSAGE });
@@ -113,10 +116,13 @@ build().then(({ app, service }) => {
   const server = app.listen(0, '127.0.0.1', () => {
     process.send?.({ port: (server.address() as { port: number }).port });
   });
-  process.on('message', (msg: { type: string }) => {
+  process.on('message', (msg: { type: string; gc?: boolean }) => {
     if (msg.type === 'stats') {
+      if (msg.gc) (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: memory without garbage
       const cpu = process.cpuUsage(); // this server's own CPU time (all its threads), read at the phase's edges
-      process.send?.({ reads: service?.storeReads ?? 0, cpuUs: cpu.user + cpu.system });
+      const timers = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      const { heapUsed, rss } = process.memoryUsage();
+      process.send?.({ reads: service?.storeReads ?? 0, cpuUs: cpu.user + cpu.system, timers, heapUsed, rss });
     }
     if (msg.type === 'exit') {
       void service?.close();

@@ -94,7 +94,8 @@ async function main() {
   );
   // A phase's count only grows with one-off work (a JIT compile, an old-space GC): the steady cost is each server's
   // least phase, and the ratio is theirs; the ranges show every phase.
-  for (const [scenario, ref, goal] of PAIRS) {
+  const only = process.argv.slice(2); // e.g. `node build/bench/instructions.js off-file on-page`: those rows
+  for (const [scenario, ref, goal] of PAIRS.filter(([s]) => only.length === 0 || only.includes(s))) {
     const [a, b] = [await of(scenario), await of(ref)];
     const ratio = Math.min(...a) / Math.min(...b);
     const k = (xs: number[]) => `${(Math.min(...xs) / 1000).toFixed(1)}-${(Math.max(...xs) / 1000).toFixed(1)}k`;

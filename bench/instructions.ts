@@ -85,8 +85,18 @@ async function main() {
     return;
   }
   const cache = new Map<string, Promise<number[]>>();
+  // Now and then a server's Node internals land in a slower JIT state for its whole life (bare Koa at ~117k instead
+  // of ~83k, seen alone on an idle machine): a reference gets the phases of two processes, so one that lands there
+  // cannot make a row look good (a scenario that lands there looks worse: the error is on the safe side).
+  const references = new Set(PAIRS.map(([, ref]) => ref));
   const of = (s: string) => {
-    if (!cache.has(s)) cache.set(s, count(s));
+    if (!cache.has(s)) {
+      const runs = references.has(s) ? [s, s] : [s];
+      cache.set(
+        s,
+        runs.reduce<Promise<number[]>>(async (acc, r) => [...(await acc), ...(await count(r))], Promise.resolve([])),
+      );
+    }
     return cache.get(s) as Promise<number[]>;
   };
   console.log(

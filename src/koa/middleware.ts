@@ -86,6 +86,7 @@ const NO_ROUTE: RouteFacts = Object.freeze({ isToggleOffRoute: false });
 const NO_FACTS: RequestFacts = Object.freeze({ path: '', host: '' });
 
 function prepare(config: MaintenanceConfig): Setup {
+  const direct = config.healthPaths.length === 0 && config.bypass === undefined;
   return {
     count: createDecisionCounter(() => config.service ?? defaultService()),
     config,
@@ -100,8 +101,8 @@ function prepare(config: MaintenanceConfig): Setup {
     scope: config.scope,
     announceMs: config.announceBeforeSeconds * 1000,
     holder: config.hold ? createHolder({ ...config.hold, pollMs: HOLD_POLL_MS }) : undefined,
-    direct: config.healthPaths.length === 0 && config.bypass === undefined,
-    plain: config.scope === undefined && config.healthPaths.length === 0 && config.bypass === undefined,
+    direct,
+    plain: direct && config.scope === undefined,
   };
 }
 
@@ -128,16 +129,14 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     // Resolved per request so that Container.set(MaintenanceService, …) after app setup is honoured.
     const service = setup.config.service ?? defaultService();
     if (first) first = onFirstRequest(setup, ctx, service);
-    if (setup.plain) {
-      const fresh = service.freshState();
-      if (fresh !== undefined && passesOff(fresh)) return passOff(setup, service, ctx, next, undefined);
-    }
+    // From memory, no read (undefined when one is due); with a scope, `inScope` asks for the states it needs.
+    const fresh = setup.scope === undefined ? service.freshState() : undefined;
+    if (setup.plain && fresh !== undefined && passesOff(fresh)) return passOff(setup, service, ctx, next, undefined);
     if (setup.holder) (ctx as Arrived)[ARRIVED] = performance.now();
     const route = hasTaggedRoutes() ? routeFacts(ctx) : NO_ROUTE;
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
     if (route.forced) return handle(setup, service, ctx, next, service.lastKnownState(), undefined, undefined, route);
     if (setup.scope !== undefined) return inScope(setup, service, ctx, next, route);
-    const fresh = service.freshState();
     if (fresh !== undefined) return handle(setup, service, ctx, next, fresh, undefined, undefined, route);
     return service.getState().then((state) => handle(setup, service, ctx, next, state, undefined, undefined, route));
   };

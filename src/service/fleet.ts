@@ -39,10 +39,9 @@ export interface InFlight {
   of(scopes: Iterable<string>): Record<string, number>;
 }
 
-interface Count {
+/** A scope's count as the counters keep it (the same object is handed out, read-only). */
+interface Count extends ScopeCount {
   n: number;
-  readonly settled: () => void;
-  readonly failed: (err: unknown) => never;
 }
 
 /**

@@ -131,7 +131,8 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     if (first) first = onFirstRequest(setup, ctx, service);
     // From memory, no read (undefined when one is due); with a scope, `inScope` asks for the states it needs.
     const fresh = setup.scope === undefined ? service.freshState() : undefined;
-    if (setup.plain && fresh !== undefined && passesOff(fresh)) return passOff(setup, service, ctx, next, undefined);
+    if (setup.plain && fresh !== undefined && passesOff(setup, fresh))
+      return passOff(setup, service, ctx, next, undefined);
     if (setup.holder) (ctx as Arrived)[ARRIVED] = performance.now();
     const route = hasTaggedRoutes() ? routeFacts(ctx) : NO_ROUTE;
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
@@ -220,7 +221,7 @@ function decideInScope(
   const scoped = scope === undefined ? undefined : table.get(scope);
   // The off path: the scope has no stored state, so the global state decides, with no allocation.
   if (scoped === undefined) {
-    if (s.direct && route.forced === undefined && passesOff(global)) return passOff(s, service, ctx, next, scope);
+    if (s.direct && route.forced === undefined && passesOff(s, global)) return passOff(s, service, ctx, next, scope);
     return handle(s, service, ctx, next, global, undefined, scope, route);
   }
   const inForce = stateInForce(global, scoped, scope, global.enabled || scoped.enabled ? new Date() : EPOCH);
@@ -279,9 +280,13 @@ function passOff(
   return s.config.presence ? passCounted(service, requestScope, next) : next();
 }
 
-/** A state that lets every request of a `direct` setup through: disabled, with no window secret, no tagged route. */
-function passesOff(state: MaintenanceState): boolean {
-  return !state.enabled && state.bypassHash === undefined && !hasTaggedRoutes();
+/**
+ * A state that lets every request of a `direct` setup through: no window secret, no tagged route, and disabled — or
+ * scheduled and not active yet (a recurring window's next occurrence) when no announcement is due for it.
+ */
+function passesOff(s: Setup, state: MaintenanceState): boolean {
+  if (state.bypassHash !== undefined || hasTaggedRoutes()) return false;
+  return !state.enabled || (s.announceMs === 0 && !isActive(state, new Date()));
 }
 
 /** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */

@@ -52,8 +52,8 @@ interface Setup {
   readonly announceMs: number;
   readonly holder?: Holder;
   /**
-   * Nothing but the states can stop a request (no health paths, no bypass option): while the state in force is
-   * disabled a request passes without the door, the clock or {@link decide} (`passOff`).
+   * Nothing but the states can stop a request (no health paths, no bypass option): while the state in force lets
+   * every request through ({@link passesOff}) a request passes without the door or {@link decide} (`passOff`).
    */
   readonly direct: boolean;
   /** `direct` and no `scope`: the global state alone decides. */
@@ -264,8 +264,8 @@ function passCounted(service: MaintenanceService, scope: string | undefined, nex
 }
 
 /**
- * The off path of a direct setup: the state in force is disabled and no route is tagged, so the request passes with
- * the decision every such request gets — no door, no clock, no {@link decide}, no allocation.
+ * The off path of a direct setup: the state in force lets every request through ({@link passesOff}), so the request
+ * passes with the decision every such request gets — no door, no {@link decide}, no allocation.
  */
 function passOff(
   s: Setup,
@@ -282,11 +282,13 @@ function passOff(
 
 /**
  * A state that lets every request of a `direct` setup through: no window secret, no tagged route, and disabled — or
- * scheduled and not active yet (a recurring window's next occurrence) when no announcement is due for it.
+ * scheduled and not active yet (a recurring window's next occurrence) when no announcement is due for it. Only a
+ * scheduled state costs a clock read: one switched on without a start (every blocked request) is answered at once.
  */
 function passesOff(s: Setup, state: MaintenanceState): boolean {
   if (state.bypassHash !== undefined || hasTaggedRoutes()) return false;
-  return !state.enabled || (s.announceMs === 0 && !isActive(state, new Date()));
+  if (!state.enabled) return true;
+  return s.announceMs === 0 && state.start !== undefined && !isActive(state, new Date());
 }
 
 /** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */

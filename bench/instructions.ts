@@ -18,6 +18,7 @@ const PAIRS: ReadonlyArray<[string, string, number]> = [
   ['probe-memory', 'bare', 1.02],
   ['probe-file-nopresence', 'bare', 1.02],
   ['off-scope', 'bare', 1.02],
+  ['probe-scope-nopresence', 'bare', 1.02],
   ['off-windows', 'bare', 1.02],
   ['on-page', 'bare-page', 1.05],
   ['on-json', 'bare-json', 1.05],

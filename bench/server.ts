@@ -81,18 +81,23 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
         : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`), cacheTtlMs });
   await (scenario.startsWith('on-') ? service.enable({ message: MESSAGE }) : service.disable());
   if (scenario === 'off-windows') await addHundredWindows(service); // recurring windows, none active (#20)
-  if (scenario === 'off-scope') {
-    // A per-tenant app: requests spread over 1,000 tenants, one other tenant in maintenance (never requested).
-    await service.enable({ scope: 'tenant-down', message: MESSAGE });
-    // The tenant names exist already, as in an app that reads them from the session or the host.
-    const tenants = Array.from({ length: 1000 }, (_, i) => `tenant-${i}`);
-    let n = 0;
-    app.use(maintenance({ service, presence, scope: () => tenants[n++ % 1000] }));
-  } else app.use(maintenance({ service, presence, responseType: scenario === 'on-json' ? 'json' : 'html' }));
+  if (scenario === 'off-scope') app.use(await perTenant(service, presence));
+  else app.use(maintenance({ service, presence, responseType: scenario === 'on-json' ? 'json' : 'html' }));
   app.use((ctx) => {
     ctx.body = 'hello';
   });
   return { app, service };
+}
+
+/**
+ * A per-tenant app: requests spread over 1,000 tenants, one other tenant in maintenance (never requested). The tenant
+ * names exist already, as in an app that reads them from the session or the host.
+ */
+async function perTenant(service: MaintenanceService, fleet: typeof presence | false): Promise<Koa.Middleware> {
+  await service.enable({ scope: 'tenant-down', message: MESSAGE });
+  const tenants = Array.from({ length: 1000 }, (_, i) => `tenant-${i}`);
+  let n = 0;
+  return maintenance({ service, presence: fleet, scope: () => tenants[n++ % 1000] });
 }
 
 /** Attribution probes (bench/probe.ts): the off path with one part of the setup taken away at a time. */
@@ -105,6 +110,7 @@ async function probe(app: Koa): Promise<{ app: Koa; service?: MaintenanceService
       : new MaintenanceService({ stateFilePath: join(stateDir, `${scenario}.json`), cacheTtlMs });
   await service.disable();
   if (kind === 'passthrough') app.use((_ctx, next) => next());
+  else if (kind === 'scope-nopresence') app.use(await perTenant(service, false));
   else app.use(maintenance({ service, presence: kind === 'file-nopresence' ? false : presence }));
   app.use((ctx) => {
     ctx.body = 'hello';

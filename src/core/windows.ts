@@ -89,9 +89,12 @@ function isLocalDateTime(s: string): boolean {
   return probe.getUTCMonth() === mo - 1 && probe.getUTCDate() === d && h < 24 && mi < 60;
 }
 
+/** The windows of a state without any: one frozen list (read on every request, never a new array). */
+const NO_WINDOWS: readonly RecurringWindow[] = Object.freeze([]);
+
 /** The windows a state holds (none in states written before windows, and in django-maintenance-mode's files). */
 export function windowsOf(state: MaintenanceState): readonly RecurringWindow[] {
-  return state.windows ?? [];
+  return state.windows ?? NO_WINDOWS;
 }
 
 /** `state` holding `windows` instead (the field dropped when there are none). */

@@ -68,8 +68,8 @@ export function createInFlight(onDrained: (scope: string | undefined) => void = 
       const made: Count = {
         n: 0,
         settled: () => {
+          if (made.n > 0) made.n--;
           settled();
-          made.n = Math.max(made.n - 1, 0);
           if (made.n === 0) onDrained(scope);
         },
         failed: (err) => {

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { startRedis } from '../test/helpers/redis.js';
+import { hostileWindows } from './hostile-windows.js';
 import { addHundredWindows } from './windows.js';
 
 const SCENARIOS = [
@@ -226,6 +227,7 @@ function printHostile(cost: Record<string, number>): void {
 async function main() {
   if (process.argv.includes('--hostile-header')) {
     printHostile(await hostileHeaderCost());
+    await hostileWindows();
     return;
   }
   if (process.argv.includes('--in-process')) {

@@ -391,22 +391,23 @@ export function renewedState(state: MaintenanceState, now: Date): MaintenanceSta
 
 /**
  * Validates a message: one text, or one per language, each at most {@link MESSAGE_MAX_LENGTH} characters, and at most
- * {@link MESSAGE_MAX_BYTES} in all.
+ * {@link MESSAGE_MAX_BYTES} in all. The one check of a message, for a switch and for a window alike; throws
+ * `MaintenanceError` with `code`.
  */
-function checkMessage(message: unknown): void {
+export function checkMessage(
+  message: unknown,
+  code: 'ERR_MAINTENANCE_INVALID_SCHEDULE' | 'ERR_MAINTENANCE_INVALID_WINDOW' = 'ERR_MAINTENANCE_INVALID_SCHEDULE',
+): void {
   const problem = typeof message === 'string' ? undefined : localizedProblem(message);
   if (problem) {
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_INVALID_SCHEDULE',
-      `message ${problem}; received ${JSON.stringify(message)}.`,
-    );
+    throw new MaintenanceError(code, `message ${problem}; received ${JSON.stringify(message)}.`);
   }
   const texts = typeof message === 'string' ? { text: message } : (message as LocalizedText);
   for (const [locale, text] of Object.entries(texts)) {
     if (text.length <= MESSAGE_MAX_LENGTH) continue;
     const which = typeof message === 'string' ? 'message' : `message.${locale}`;
     throw new MaintenanceError(
-      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      code,
       `${which} is ${text.length} characters long; the limit is ${MESSAGE_MAX_LENGTH}. ` +
         'Shorten it, and link to a status page for the details.',
     );
@@ -414,7 +415,7 @@ function checkMessage(message: unknown): void {
   const bytes = Buffer.byteLength(JSON.stringify(message), 'utf8');
   if (bytes > MESSAGE_MAX_BYTES) {
     throw new MaintenanceError(
-      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      code,
       `message is ${bytes} bytes in all (${Object.keys(texts).length} language(s)); the limit is ${MESSAGE_MAX_BYTES}. ` +
         'Give fewer languages or shorter texts, and link to a status page for the details.',
     );

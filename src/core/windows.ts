@@ -5,7 +5,7 @@
  */
 import { MaintenanceError } from './errors.js';
 import type { LocalizedText } from './i18n.js';
-import type { MaintenanceState, RecurringWindow } from './state.js';
+import { checkMessage, type MaintenanceState, type RecurringWindow } from './state.js';
 
 export type { RecurringWindow };
 
@@ -64,6 +64,7 @@ export function checkWindowFields(def: WindowDefinition): void {
   for (const flag of ['readOnly', 'dryRun'] as const) {
     if (def[flag] !== undefined && typeof def[flag] !== 'boolean') invalidWindow(flag, 'must be true or false');
   }
+  if (def.message !== undefined) checkMessage(def.message, 'ERR_MAINTENANCE_INVALID_WINDOW');
 }
 
 function isTimeZone(tz: string): boolean {

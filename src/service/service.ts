@@ -51,6 +51,7 @@ import {
 } from './service-options.js';
 import { createStateCache, type StateCache } from './state-cache.js';
 import { type CreatedToken, createTokenVault, type TokenVault } from './tokens.js';
+import { createUpcoming } from './upcoming.js';
 import { createWindowOverlay } from './window-overlay.js';
 import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './windows.js';
 
@@ -116,14 +117,18 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   private member: FleetMember | undefined;
   private readonly heldSources = new Set<() => number>();
   private announceHorizonMs = 0;
-  private readonly overlay = createWindowOverlay(() => this.announceHorizonMs);
   private readonly notifier: Notifier;
   private clock: NotifyClock | undefined;
   private vault: TokenVault | undefined;
 
+  private readonly next: ReturnType<typeof createUpcoming>;
+  private readonly overlay: ReturnType<typeof createWindowOverlay>;
+
   constructor(options?: MaintenanceServiceOptions) {
     super();
     this.config = resolveServiceOptions(options, process.env, process.cwd(), console);
+    this.next = createUpcoming(this.config.logger);
+    this.overlay = createWindowOverlay(() => this.announceHorizonMs, this.next.onInvalid);
     const { store, redisUrl, postgresUrl, stateFilePath } = this.config;
     const keyv: KeyvLike =
       store ??
@@ -155,6 +160,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
         if (!result.ok && this.listenerCount('storeError') > 0) this.emit('storeError', result.error);
       },
       onChange: (previous, next) => {
+        this.next.prepare(next);
         this.announce(previous, next);
         this.notifyWatchers();
       },
@@ -350,7 +356,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
     const { windows, window } = addedWindow(windowsOf(stored), def, new Date());
     await this.write(stored, 'window', def.by, undefined, `window added: ${window.id}`, false, windows);
-    const next = upcomingWindows([window], { count: 1, dryRuns: false })[0];
+    const next = upcomingWindows([window], { count: 1, dryRuns: false }, this.next.onInvalid)[0];
     if (next) this.tell('scheduled', occurrenceState(next), window.scope, window.id);
     return window;
   }
@@ -373,7 +379,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    * `dryRuns: false` leaves out dry-run windows (what the public status and the calendar feed show).
    */
   upcoming(options: { from?: Date; count?: number; scope?: string; dryRuns?: boolean } = {}): Occurrence[] {
-    return upcomingWindows(windowsOf(this.cache.peek()), options);
+    return this.next.of(this.cache.peek(), options);
   }
 
   /** The occurrences in progress for `scope` that a `disable()` ends (only them: the windows recur), if any. */

@@ -5,7 +5,7 @@
  */
 import { isActive, type MaintenanceState, OFF_STATE } from '../core/state.js';
 import { effectiveState, type Occurrence, type RecurringWindow, windowsOf } from '../core/windows.js';
-import { occurrencesOf } from './recurrence.js';
+import { type OnInvalid, usableOccurrencesOf } from './recurrence.js';
 
 /** Recomputed at least this often (a clock change, a rule's later occurrences). */
 const MAX_KEEP_MS = 60_000;
@@ -30,18 +30,13 @@ interface Computed<T> {
  * The occurrence in progress and the next one among `windows` (only when it starts within `horizon`: further ahead,
  * nothing on a request needs it, and a scheduled state costs a request more than none), and when that answer changes.
  */
-function schedule(windows: readonly RecurringWindow[], manual: MaintenanceState, now: number, horizon: number) {
+function schedule(windows: readonly RecurringWindow[], manual: MaintenanceState, at: At) {
+  const { now, horizon } = at;
   let current: Occurrence | undefined;
   let next: Occurrence | undefined;
   let until = now + MAX_KEEP_MS;
   for (const w of windows) {
-    let occurrences: Occurrence[];
-    try {
-      occurrences = occurrencesOf(w, new Date(now), 2);
-    } catch {
-      continue; // a definition checked when added cannot fail here; one written by hand is ignored
-    }
-    for (const o of occurrences) {
+    for (const o of usableOccurrencesOf(w, new Date(now), 2, at.onInvalid)) {
       const s = o.start.getTime();
       if (s <= now) {
         if (!current || s < current.start.getTime()) current = o;
@@ -61,33 +56,29 @@ function schedule(windows: readonly RecurringWindow[], manual: MaintenanceState,
   return { current, next, until };
 }
 
-function inForce(
-  windows: readonly RecurringWindow[],
-  manual: MaintenanceState,
-  now: number,
-  horizon: number,
-): Computed<MaintenanceState> {
-  const { current, next, until } = schedule(windows, manual, now, horizon);
-  const at = new Date(now);
-  return { value: effectiveState(manual, current, next, (s) => isActive(s, at)), until };
+function inForce(windows: readonly RecurringWindow[], manual: MaintenanceState, at: At): Computed<MaintenanceState> {
+  const { current, next, until } = schedule(windows, manual, at);
+  const now = new Date(at.now);
+  return { value: effectiveState(manual, current, next, (s) => isActive(s, now)), until };
 }
 
 type Table = ReadonlyMap<string, MaintenanceState>;
+/** When the overlay is computed: the time, the announce horizon, and who hears of a rule left out. */
+interface At {
+  readonly now: number;
+  readonly horizon: number;
+  readonly onInvalid?: OnInvalid;
+}
 
 /** The scope table in force: each scope with windows overlaid, and when that answer changes. */
-function tableInForce(
-  windows: readonly RecurringWindow[],
-  table: Table,
-  now: number,
-  horizon: number,
-): Computed<Table> {
+function tableInForce(windows: readonly RecurringWindow[], table: Table, at: At): Computed<Table> {
   const byScope = new Map<string, RecurringWindow[]>();
   for (const w of windows) if (w.scope !== undefined) byScope.set(w.scope, [...(byScope.get(w.scope) ?? []), w]);
   if (byScope.size === 0) return { value: table, until: Number.POSITIVE_INFINITY };
   let until = Number.POSITIVE_INFINITY;
   const out = new Map(table);
   for (const [scope, ws] of byScope) {
-    const computed = inForce(ws, table.get(scope) ?? OFF_STATE, now, horizon);
+    const computed = inForce(ws, table.get(scope) ?? OFF_STATE, at);
     until = Math.min(until, computed.until);
     if (computed.value.enabled) out.set(scope, computed.value);
   }
@@ -98,7 +89,11 @@ function tableInForce(
  * Builds the overlay of one service. `horizon()`: how long before its start the next occurrence is put in force as a
  * scheduled state (the longest `announceBeforeSeconds` of the service's middleware); `clock` for tests.
  */
-export function createWindowOverlay(horizon: () => number, clock: () => number = Date.now): WindowOverlay {
+export function createWindowOverlay(
+  horizon: () => number,
+  onInvalid?: OnInvalid,
+  clock: () => number = Date.now,
+): WindowOverlay {
   let globalMemo: { stored: MaintenanceState; horizon: number; result: Computed<MaintenanceState> } | undefined;
   let tableMemo: { global: MaintenanceState; table: Table; horizon: number; result: Computed<Table> } | undefined;
   return {
@@ -111,7 +106,9 @@ export function createWindowOverlay(horizon: () => number, clock: () => number =
       if (memo?.stored === stored && memo.horizon === h && now < memo.result.until) return memo.result.value;
       const siteWide = windows.filter((w) => w.scope === undefined);
       const result =
-        siteWide.length === 0 ? { value: stored, until: Number.POSITIVE_INFINITY } : inForce(siteWide, stored, now, h);
+        siteWide.length === 0
+          ? { value: stored, until: Number.POSITIVE_INFINITY }
+          : inForce(siteWide, stored, { now, horizon: h, onInvalid });
       globalMemo = { stored, horizon: h, result };
       return result.value;
     },
@@ -124,7 +121,7 @@ export function createWindowOverlay(horizon: () => number, clock: () => number =
       if (memo?.global === global && memo.table === table && memo.horizon === h && now < memo.result.until) {
         return memo.result.value;
       }
-      const result = tableInForce(windows, table, now, h);
+      const result = tableInForce(windows, table, { now, horizon: h, onInvalid });
       tableMemo = { global, table, horizon: h, result };
       return result.value;
     },

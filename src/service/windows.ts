@@ -8,7 +8,7 @@ import {
   type RecurringWindow,
   type WindowDefinition,
 } from '../core/windows.js';
-import { checkRecurrence, occurrencesOf, upcomingOf, windowFrom } from './recurrence.js';
+import { checkRecurrence, type OnInvalid, upcomingOf, usableOccurrencesOf, windowFrom } from './recurrence.js';
 
 /** `windows` with the window `def` defines (checked: fields, calendar, a future occurrence, the id free, the limit). */
 export function addedWindow(
@@ -40,7 +40,7 @@ export function withoutWindow(windows: readonly RecurringWindow[], id: string): 
 
 /** The occurrence of `window` in progress at `now`, if any. */
 function inProgress(window: RecurringWindow, now: Date): Occurrence | undefined {
-  const [first] = occurrencesOf(window, now, 1);
+  const [first] = usableOccurrencesOf(window, now, 1);
   return first && first.start.getTime() <= now.getTime() ? first : undefined;
 }
 
@@ -68,6 +68,7 @@ export function endOccurrences(
 export function upcomingWindows(
   windows: readonly RecurringWindow[],
   options: { from?: Date; count?: number; scope?: string; dryRuns?: boolean },
+  onInvalid?: OnInvalid,
 ): Occurrence[] {
   const count = options.count ?? 10;
   if (!Number.isInteger(count) || count < 1 || count > 1000)
@@ -78,5 +79,5 @@ export function upcomingWindows(
       (options.scope === undefined || w.scope === undefined || w.scope === options.scope) &&
       (options.dryRuns !== false || !w.dryRun),
   );
-  return upcomingOf(mine, from, count, null);
+  return upcomingOf(mine, from, count, null, onInvalid);
 }

@@ -16,7 +16,7 @@ export const EXPANSION_BUDGET_MS = 50;
 /** Periods (days, weeks, months or years) one library call may scan before it gives up and is moved on. */
 const PERIOD_CAP = 1000;
 /** Candidates one library call may weigh (BYSETPOS rules weigh many per period). */
-const CANDIDATE_CAP = 3000;
+const CANDIDATE_CAP = 1500;
 /** The shortest length of each FREQ's period: how far a capped call has looked at least, in periods. */
 const PERIOD_MS: Record<string, number> = {
   YEARLY: 365 * 86_400_000,
@@ -24,6 +24,8 @@ const PERIOD_MS: Record<string, number> = {
   WEEKLY: 7 * 86_400_000,
   DAILY: 86_400_000,
 };
+/** The most days one period holds: a capped call has weighed at least CANDIDATE_CAP / this many periods. */
+const PERIOD_DAYS: Record<string, number> = { YEARLY: 366, MONTHLY: 31, WEEKLY: 7, DAILY: 1 };
 const PARTS = new Set(['FREQ', 'INTERVAL', 'BYDAY', 'BYMONTHDAY', 'BYMONTH', 'BYSETPOS', 'COUNT', 'UNTIL', 'WKST']);
 
 /** A window's rule, ready to expand: wall-clock times are carried as UTC epoch milliseconds. */
@@ -99,6 +101,12 @@ const overBudget = (): never =>
 /** Whether `err` is the library's cap on periods or candidates (anything else is a rule it refuses). */
 const isCap = (err: unknown) => /Maximum (iterations|candidate)/i.test(String((err as Error)?.message));
 
+/** How many periods a capped call has surely scanned without finding an occurrence. */
+function periodsScanned(err: unknown, freq: string): number {
+  if (/Maximum iterations/i.test(String((err as Error)?.message))) return PERIOD_CAP - 2;
+  return Math.max(1, Math.floor(CANDIDATE_CAP / (PERIOD_DAYS[freq] as number)) - 2);
+}
+
 /**
  * The wall time of the last of COUNT occurrences, walked from DTSTART (COUNT counts from there) within the budget.
  * Throws naming `rrule` when the budget ends first: such a rule should say UNTIL.
@@ -141,8 +149,8 @@ export function buildRule(window: RecurringWindow, deadline: number): Rule {
       ? Number.POSITIVE_INFINITY
       : lastOfCount(new Map([...parts, ['COUNT', count]]), window.start, count, deadline);
   const rule = libraryRule(parts, window.start);
-  const skipMs =
-    (PERIOD_CAP - 2) * Number(parts.get('INTERVAL') ?? 1) * (PERIOD_MS[parts.get('FREQ') as string] as number);
+  const freq = parts.get('FREQ') as string;
+  const periodMs = Number(parts.get('INTERVAL') ?? 1) * (PERIOD_MS[freq] as number);
   return {
     until,
     next(wall, inclusive, end) {
@@ -158,7 +166,7 @@ export function buildRule(window: RecurringWindow, deadline: number): Rule {
           // Another capped call would cost about as much as this one: refuse before the budget is overrun.
           const ended = performance.now();
           if (ended + (ended - began) > end) overBudget();
-          at += skipMs; // the capped call found nothing in the periods it scanned
+          at += periodsScanned(err, freq) * periodMs; // the capped call found nothing in the periods it scanned
           inc = true;
           continue;
         }

@@ -7,6 +7,7 @@ import { type ForcedMode, forcedMiddleware, forceMaintenance } from '../koa/forc
 import { createToggleHandlers } from '../koa/toggle-handlers.js';
 import { statusPageRenderer, toggleOffMarker } from '../koa/toggle-routes.js';
 import { type MaintenanceRoutesOptions, resolveRoutesOptions } from '../koa/toggle-rules.js';
+import { toggleRoutesOf } from '../koa/toggle-table.js';
 import { registerService } from '../service/service.js';
 
 type RC = typeof import('routing-controllers');
@@ -44,46 +45,48 @@ export function ForceMaintenance(mode: ForcedMode): ClassDecorator & MethodDecor
  */
 export function createMaintenanceController(options?: MaintenanceRoutesOptions): new () => object {
   const config = resolveRoutesOptions(options);
-  const { Controller, Ctx, Get, Post, UseBefore } = rc('createMaintenanceController()');
   const h = createToggleHandlers(config, statusPageRenderer());
+  const routes = toggleRoutesOf(config, h).map((r) => ({
+    ...r,
+    key: `${r.method}_${r.handler}`,
+    pass: r.pass === 'off-marker' ? toggleOffMarker() : forceMaintenance('off'),
+  }));
+  return controllerOf('createMaintenanceController()', config.prefix, 'MaintenanceModeController', routes);
+}
 
-  class MaintenanceModeController {
-    async on(ctx: ParameterizedContext) {
-      await h.on(ctx);
-      return ctx; // routing-controllers leaves a returned context untouched
-    }
-    async off(ctx: ParameterizedContext) {
-      await h.off(ctx);
-      return ctx;
-    }
-    async status(ctx: ParameterizedContext) {
-      await h.status(ctx);
-      return ctx;
-    }
-    async page(ctx: ParameterizedContext) {
-      await h.page(ctx);
-      return ctx;
-    }
-    async publicStatus(ctx: ParameterizedContext) {
-      await h.publicStatus(ctx);
-      return ctx;
-    }
-  }
-  const proto = MaintenanceModeController.prototype;
+/** A route of a controller made by {@link controllerOf}. */
+interface ControllerRoute {
+  readonly key: string;
+  readonly method: 'get' | 'post' | 'delete';
+  readonly path: string;
+  readonly pass: unknown;
+  readonly handle: (ctx: ParameterizedContext) => Promise<void>;
+}
+
+/** A routing-controllers controller class named `name` serving `routes` under `prefix`, registered with TypeDI. */
+function controllerOf(
+  feature: string,
+  prefix: string,
+  name: string,
+  routes: readonly ControllerRoute[],
+): new () => object {
+  const deco = rc(feature);
+  const verbs = { get: deco.Get, post: deco.Post, delete: deco.Delete } as const;
+  const made = { [name]: class {} }[name] as new () => object;
+  const proto = made.prototype as Record<string, unknown>;
   type Deco = (target: object, key?: string, indexOrDescriptor?: unknown) => void;
-  const apply = (key: 'on' | 'off' | 'status' | 'page' | 'publicStatus', ...decorators: unknown[]) => {
-    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
-    for (const d of decorators) (d as Deco)(proto, key, descriptor);
-    (Ctx() as Deco)(proto, key, 0);
-  };
-  apply('on', Get('/on'), Post('/on'), UseBefore(forceMaintenance('off')));
-  apply('off', Get('/off'), Post('/off'), UseBefore(toggleOffMarker()));
-  apply('status', Get('/status'), UseBefore(forceMaintenance('off')));
-  apply('page', Get('/'), UseBefore(forceMaintenance('off')));
-  if (config.publicStatus) apply('publicStatus', Get('/public.json'), UseBefore(forceMaintenance('off')));
-  (Controller(config.prefix) as (t: object) => void)(MaintenanceModeController);
-  registerService(MaintenanceModeController);
-  return MaintenanceModeController;
+  for (const r of routes) {
+    proto[r.key] = async (ctx: ParameterizedContext) => {
+      await r.handle(ctx);
+      return ctx; // routing-controllers leaves a returned context untouched
+    };
+    const descriptor = Object.getOwnPropertyDescriptor(proto, r.key);
+    for (const d of [verbs[r.method](r.path), deco.UseBefore(r.pass as never)]) (d as Deco)(proto, r.key, descriptor);
+    (deco.Ctx() as Deco)(proto, r.key, 0);
+  }
+  (deco.Controller(prefix) as (t: object) => void)(made);
+  registerService(made);
+  return made;
 }
 
 /**
@@ -92,26 +95,12 @@ export function createMaintenanceController(options?: MaintenanceRoutesOptions):
  */
 export function createMaintenanceApiController(options?: MaintenanceApiOptions): new () => object {
   const { config, handlers } = apiParts(options);
-  const deco = rc('createMaintenanceApiController()');
-  const { Controller, Ctx, UseBefore } = deco;
-  const verbs = { get: deco.Get, post: deco.Post, delete: deco.Delete } as const;
-  class MaintenanceApiController {}
-  const proto = MaintenanceApiController.prototype as unknown as Record<string, unknown>;
-  type Deco = (target: object, key?: string, indexOrDescriptor?: unknown) => void;
-  const add = (key: string, handle: (ctx: ParameterizedContext) => Promise<void>, ...decorators: unknown[]) => {
-    proto[key] = async (ctx: ParameterizedContext) => {
-      await handle(ctx);
-      return ctx; // routing-controllers leaves a returned context untouched
-    };
-    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
-    for (const d of decorators) (d as Deco)(proto, key, descriptor);
-    (Ctx() as Deco)(proto, key, 0);
-  };
-  for (const { route, handle } of handlers) {
-    const pass = route.handler === 'off' ? toggleOffMarker() : forceMaintenance('off');
-    add(`${route.method}_${route.handler}`, handle, verbs[route.method](route.path), UseBefore(pass));
-  }
-  (Controller(config.prefix) as (t: object) => void)(MaintenanceApiController);
-  registerService(MaintenanceApiController);
-  return MaintenanceApiController;
+  const routes = handlers.map(({ route, handle }) => ({
+    key: `${route.method}_${route.handler}`,
+    method: route.method,
+    path: route.path,
+    pass: route.handler === 'off' ? toggleOffMarker() : forceMaintenance('off'),
+    handle,
+  }));
+  return controllerOf('createMaintenanceApiController()', config.prefix, 'MaintenanceApiController', routes);
 }

@@ -6,6 +6,7 @@ import { forceMaintenance, tagMiddleware } from './force.js';
 import { createRenderer } from './render.js';
 import { createToggleHandlers } from './toggle-handlers.js';
 import { type MaintenanceRoutesOptions, resolveRoutesOptions } from './toggle-rules.js';
+import { toggleRoutesOf } from './toggle-table.js';
 
 /** @koa/router's Router class (an optional peer: a clear error naming `feature` when it is not installed). */
 export function routerClass(feature: string): typeof RouterType {
@@ -32,19 +33,7 @@ export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterTyp
   const RouterClass = routerClass('maintenanceRoutes()');
   const h = createToggleHandlers(config, statusPageRenderer());
   const router = new RouterClass({ prefix: config.prefix });
-  const off = toggleOffMarker();
-  // Superusers manage maintenance during maintenance: on and status are served whatever the state (all three
-  // still require a superuser and a same-site request).
-  const served = forceMaintenance('off');
-  router.get('/on', served, h.on);
-  router.post('/on', served, h.on);
-  router.get('/off', off, h.off);
-  router.post('/off', off, h.off);
-  router.get('/status', served, h.status);
-  router.post('/windows', served, h.addWindow);
-  router.post('/windows/:id/remove', served, h.removeWindow);
-  router.get('/', served, h.page);
-  if (config.publicStatus) router.get('/public.json', served, h.publicStatus);
-  if (config.publicStatus) router.get('/windows.ics', served, h.calendar);
+  const pass = { 'off-marker': toggleOffMarker(), served: forceMaintenance('off') };
+  for (const route of toggleRoutesOf(config, h)) router[route.method](route.path, pass[route.pass], route.handle);
   return router;
 }

@@ -45,7 +45,7 @@ export function checkWindowFields(def: WindowDefinition): void {
   if (typeof def.rrule !== 'string' || def.rrule.trim() === '') {
     invalidWindow('rrule', 'is required: an RFC 5545 rule such as "FREQ=WEEKLY;BYDAY=SU"');
   }
-  if (typeof def.tz !== 'string' || !isTimeZone(def.tz)) {
+  if (canonicalTimeZone(def.tz) === undefined) {
     invalidWindow('tz', `must be an IANA time zone such as "Europe/Berlin"; got ${JSON.stringify(def.tz)}`);
   }
   if (typeof def.start !== 'string' || !(isLocalDateTime(def.start) || isLocalTime(def.start))) {
@@ -67,12 +67,16 @@ export function checkWindowFields(def: WindowDefinition): void {
   if (def.message !== undefined) checkMessage(def.message, 'ERR_MAINTENANCE_INVALID_WINDOW');
 }
 
-function isTimeZone(tz: string): boolean {
+/**
+ * The IANA database's own spelling of a time zone it names, whatever the case (`europe/berlin` is `Europe/Berlin`, a
+ * link such as `US/Pacific` or `CET` is the zone it links to); undefined for anything else (an offset, a made-up name).
+ */
+export function canonicalTimeZone(tz: unknown): string | undefined {
+  if (typeof tz !== 'string' || tz.trim() === '' || /^[+-]\d/.test(tz)) return undefined;
   try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return tz.includes('/') || tz === 'UTC';
+    return new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

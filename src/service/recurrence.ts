@@ -7,6 +7,7 @@
  */
 import { MaintenanceError } from '../core/errors.js';
 import {
+  canonicalTimeZone,
   invalidWindow,
   isLocalTime,
   type Occurrence,
@@ -195,8 +196,8 @@ export function windowFrom(def: WindowDefinition, id: string, now: Date): Recurr
   return {
     id,
     rrule: def.rrule.trim().replace(/^RRULE:/i, ''),
-    tz: def.tz,
-    start: localStart(def.start, def.tz, now),
+    tz: canonicalTimeZone(def.tz) ?? def.tz,
+    start: localStart(def.start, canonicalTimeZone(def.tz) ?? def.tz, now),
     durationMinutes: def.durationMinutes,
     ...(def.message !== undefined ? { message: def.message } : {}),
     ...(def.scope !== undefined ? { scope: def.scope } : {}),

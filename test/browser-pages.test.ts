@@ -66,6 +66,43 @@ describe('in a real browser: what people read on the pages (#18)', function () {
     }
   });
 
+  it('fits the Recurring windows table on a phone, Remove buttons in reach, each rule described in words', async () => {
+    const ids = ['month-end-closing-for-finance', 'sunday-upkeep'];
+    await demo.service.addWindow({
+      id: ids[0],
+      rrule: 'FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;INTERVAL=1;WKST=MO',
+      tz: 'America/Argentina/ComodRivadavia',
+      start: '22:00',
+      durationMinutes: 90,
+      message: LONG.de,
+    });
+    await demo.service.addWindow({
+      id: ids[1],
+      rrule: 'FREQ=WEEKLY;BYDAY=SU',
+      tz: 'Europe/Berlin',
+      start: '03:00',
+      durationMinutes: 30,
+    });
+    try {
+      const { page, problems } = await demo.newPage({ viewport: PHONE });
+      await demo.signIn(page);
+      await page.goto(`${demo.base}/maintenance-mode/`);
+      expect(await overflow(page)).to.deep.equal({ scroll: false, offender: '' });
+      for (const id of ids) {
+        const box = await page.locator(`#window-${id} button`).boundingBox();
+        expect(
+          box && box.x >= 0 && box.x + box.width <= PHONE.width,
+          `Remove of ${id}: ${JSON.stringify(box)}`,
+        ).to.equal(true);
+      }
+      expect(await page.textContent(`#window-${ids[1]}`)).to.include('every week on Sunday at 3 AM Europe/Berlin');
+      await page.screenshot({ path: join(RESULTS, 'status-windows-phone.png'), fullPage: true });
+      expect(problems).to.deep.equal([]);
+    } finally {
+      for (const id of ids) await demo.service.removeWindow(id);
+    }
+  });
+
   it('ends the Japanese page with 。 and shows the local time with its zone', async () => {
     await demo.service.enable({ end: new Date(Date.now() + 3_600_000) });
     const { page, problems } = await demo.newPage({ locale: 'ja-JP' });

@@ -12,6 +12,7 @@ import { type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/st
 import { fleetSummary, publicStatusBody, scopesBody, statusBody } from '../core/status.js';
 import { ON_NOTES, type OnNote, planOn } from '../core/switch-on.js';
 import { type PublicOccurrence, publicOccurrence, type RecurringWindow } from '../core/windows.js';
+import { describeRule, RULE_TEXT_LANGUAGES } from '../service/recurrence-rule.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import { createRenderer, type Renderer } from './render.js';
 import { neverCache } from './respond.js';
@@ -252,7 +253,7 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     },
     bypassLink,
     unreadable,
-    windows: windowsView(s, state),
+    windows: windowsView(s, state, negotiateLocale(ctx.get('Accept-Language'), RULE_TEXT_LANGUAGES, 'en')),
     scopes: scopes.map(({ scope, state: scoped }) => ({
       scope,
       summary: summarize(scoped, now),
@@ -263,10 +264,11 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
 }
 
 /** The windows for the status page: each with its next occurrences, in UTC and in its own zone. */
-function windowsView(s: MaintenanceService, state: MaintenanceState) {
+function windowsView(s: MaintenanceService, state: MaintenanceState, language: string) {
   const occurrences = s.upcoming({ count: 50 });
   return (state.windows ?? []).map((w) => ({
     ...w,
+    description: describeRule(w, language),
     next: occurrences
       .filter((o) => o.window.id === w.id)
       .slice(0, 3)

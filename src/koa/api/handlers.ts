@@ -11,6 +11,7 @@ import { stateInForce } from '../../core/scope.js';
 import { fleetSummary, scopesBody, statusBody } from '../../core/status.js';
 import { ON_NOTES, planOn } from '../../core/switch-on.js';
 import { type RecurringWindow, windowsOf } from '../../core/windows.js';
+import { describeRule } from '../../service/recurrence-rule.js';
 import { defaultService, type MaintenanceService } from '../../service/service.js';
 import { authenticate, type Caller, permitted, scopeFor } from './auth.js';
 import { readBody } from './body.js';
@@ -87,6 +88,7 @@ function windowsBody(caller: Caller, s: MaintenanceService, windows: readonly Re
     .filter((w) => visible(caller, w))
     .map((w) => ({
       ...w,
+      description: describeRule(w),
       next: occurrences
         .filter((o) => o.window.id === w.id)
         .slice(0, 3)

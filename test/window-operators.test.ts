@@ -1,6 +1,10 @@
 import { expect } from 'chai';
+import type { Notification } from '../src/core/notify.js';
+import { plannedWindows } from '../src/core/notify.js';
 import { MaintenanceError } from '../src/index.js';
-import { memoryService } from './helpers/app.js';
+import { createNotifyClock } from '../src/service/notify-clock.js';
+import { captureLogger, memoryService } from './helpers/app.js';
+import { until } from './helpers/wait.js';
 
 describe('recurring windows as operators define them', () => {
   it('accepts every zone the IANA database names, in any case, and stores its canonical spelling', async () => {
@@ -19,6 +23,33 @@ describe('recurring windows as operators define them', () => {
       const err = await add('bad', tz).catch((e) => e);
       expect(err, tz).to.be.instanceOf(MaintenanceError);
       expect(err.message).to.match(/^tz must be an IANA time zone/);
+    }
+  });
+});
+
+describe('recurring windows: the notifications an occurrence causes by itself', () => {
+  it('tells "disabled" when an occurrence ends by itself, though it is no longer upcoming then', async () => {
+    const start = Date.now() - 60_000;
+    const end = Date.now() + 300;
+    const occurrence = { start: new Date(start).toISOString(), end: new Date(end).toISOString() };
+    const sent: Notification[] = [];
+    const clock = createNotifyClock({
+      notifier: { enabled: true, remindOffsets: [], send: (n) => sent.push(n), flush: async () => undefined },
+      claims: { claim: async () => true },
+      logger: captureLogger(),
+      // As upcoming() answers: the occurrences that end after `from`.
+      windows: (from) =>
+        plannedWindows(
+          { enabled: false },
+          new Map(),
+          from.getTime() < end ? [{ windowId: 'nightly', state: { enabled: true, ...occurrence } }] : [],
+        ),
+    });
+    try {
+      await until(() => sent.length > 0, 10_000);
+      expect(sent.map((n) => [n.event, n.windowId])).to.deep.equal([['disabled', 'nightly']]);
+    } finally {
+      clock.stop();
     }
   });
 });

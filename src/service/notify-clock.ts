@@ -18,8 +18,11 @@ const MAX_SLEEP_MS = 3_600_000;
 export interface NotifyClockSettings {
   readonly notifier: Notifier;
   readonly claims: ClaimStore;
-  /** The planned windows, from memory. */
-  readonly windows: () => readonly PlannedWindow[];
+  /**
+   * The planned windows, from memory, with the occurrences that end after `from` (so an occurrence that ended since the
+   * clock last looked still gives its end).
+   */
+  readonly windows: (from: Date) => readonly PlannedWindow[];
   readonly logger: MaintenanceLogger;
 }
 
@@ -34,7 +37,7 @@ export function createNotifyClock(s: NotifyClockSettings): NotifyClock {
   let checked = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const events = (): DueEvent[] => plannedEvents(s.windows(), s.notifier.remindOffsets);
+  const events = (from: number): DueEvent[] => plannedEvents(s.windows(new Date(from)), s.notifier.remindOffsets);
 
   const send = async (e: DueEvent) => {
     try {
@@ -49,7 +52,7 @@ export function createNotifyClock(s: NotifyClockSettings): NotifyClock {
   const fire = () => {
     timer = undefined;
     const now = Date.now();
-    const due = events().filter((e) => e.due > checked && e.due <= now);
+    const due = events(checked).filter((e) => e.due > checked && e.due <= now);
     checked = now;
     for (const e of due) void send(e);
     refresh();
@@ -57,7 +60,7 @@ export function createNotifyClock(s: NotifyClockSettings): NotifyClock {
   const refresh = () => {
     if (stopped) return;
     if (timer) clearTimeout(timer);
-    const next = events().find((e) => e.due > checked);
+    const next = events(checked).find((e) => e.due > checked);
     const wait = next === undefined ? MAX_SLEEP_MS : Math.min(MAX_SLEEP_MS, Math.max(0, next.due - Date.now()));
     timer = setTimeout(fire, wait);
     timer.unref();

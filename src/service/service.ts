@@ -450,11 +450,11 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       notifier: this.notifier,
       claims: claimsOf(this.keyv) ?? createKeyvClaims(this.keyv),
       logger: this.config.logger,
-      windows: () =>
+      windows: (from) =>
         plannedWindows(
           this.cache.peek(),
           this.scopeCache.peek(),
-          this.upcoming({ count: 20, dryRuns: false }).map((o) => ({
+          this.upcoming({ count: 20, dryRuns: false, from }).map((o) => ({
             state: occurrenceState(o),
             windowId: o.window.id,
             ...(o.window.scope !== undefined ? { scope: o.window.scope } : {}),

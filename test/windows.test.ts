@@ -104,7 +104,8 @@ describe('windows: announce ahead', () => {
     const end = inSeconds(5400);
     await t.service.enable({ start, end, message: 'Maintenance tonight' });
     const r = await t.request().get('/').expect(200);
-    expect(r.body.upcoming).to.deep.equal({
+    const { startLabel, endLabel, ...rest } = r.body.upcoming;
+    expect(rest).to.deep.equal({
       start: new Date(start).toISOString(),
       end: new Date(end).toISOString(),
       message: 'Maintenance tonight',
@@ -114,6 +115,10 @@ describe('windows: announce ahead', () => {
       label: 'Scheduled maintenance:',
       fullStop: '.',
     });
+    // What the banner shows: the reader's way of writing a date, the zone named (not an HTTP date).
+    const readable = /^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d\d:\d\d [AP]M UTC$/;
+    expect(startLabel).to.match(readable);
+    expect(endLabel).to.match(readable);
     // In the visitor's language: the message of several languages and the banner's label.
     await t.service.enable({ start, end, message: { en: 'Tonight', ja: '今夜' } });
     const ja = await t.request().get('/').set('Accept-Language', 'ja').expect(200);
@@ -123,6 +128,7 @@ describe('windows: announce ahead', () => {
       label: 'メンテナンスのお知らせ：',
       fullStop: '。',
     });
+    expect(ja.body.upcoming.startLabel).to.match(/^\d{4}年\d{1,2}月\d{1,2}日.*UTC$/);
     expect(maintenanceBanner(ja.body.upcoming)).to.include('メンテナンスのお知らせ：').and.include('。');
     await t.service.enable({ start: inSeconds(7200) });
     expect((await t.request().get('/').expect(200)).body).to.not.have.property('upcoming');
@@ -168,6 +174,13 @@ describe('windows: announce ahead', () => {
     });
     expect(html).to.include('role="status"');
     expect(html).to.include('<time datetime="2026-12-02T02:00:00.000Z">Wed, 02 Dec 2026 02:00:00 GMT</time>');
+    // A window from maintenance() carries its readable labels, which the banner shows instead.
+    const labelled = maintenanceBanner({
+      start,
+      startText: 'Wed, 02 Dec 2026 02:00:00 GMT',
+      startLabel: 'Dec 2, 2026, 02:00 AM UTC',
+    });
+    expect(labelled).to.include('<time datetime="2026-12-02T02:00:00.000Z">Dec 2, 2026, 02:00 AM UTC</time>');
     expect(html).to.include('DB &lt;upgrade&gt;');
     expect(maintenanceBanner(undefined)).to.equal('');
   });

@@ -16,12 +16,41 @@ export interface UpcomingWindow {
   readonly startText: string;
   /** `end` as an HTTP date in UTC. */
   readonly endText?: string;
+  /** `start` as people read it, in `lang`, with its zone named ("Dec 6, 2026, 02:00 AM UTC"): what the banner shows. */
+  readonly startLabel?: string;
+  /** `end` likewise. */
+  readonly endLabel?: string;
   /** The language of the announcement (the visitor's, negotiated by `maintenance()`). */
   readonly lang?: string;
   /** The banner's label in `lang` ("Scheduled maintenance:"), from the middleware's catalogs. */
   readonly label?: string;
   /** The full stop after the times in `lang` (`.` or `。`). */
   readonly fullStop?: string;
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** An instant as people read it in `locale`, in UTC with the zone named (one formatter per language, kept). */
+function readable(ms: number, locale: string): string {
+  let format = formats.get(locale);
+  if (format === undefined) {
+    const options: Intl.DateTimeFormatOptions = {
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZone: 'UTC',
+      timeZoneName: 'short',
+    };
+    try {
+      format = new Intl.DateTimeFormat(locale, options);
+    } catch {
+      format = new Intl.DateTimeFormat('en', options);
+    }
+    if (formats.size < 64) formats.set(locale, format);
+  }
+  return format.format(ms);
 }
 
 /**
@@ -51,9 +80,11 @@ export function upcomingWindow(
     start: state.start as string,
     startText: new Date(start).toUTCString(),
   };
+  out.startLabel = readable(start, locale);
   if (state.end !== undefined) {
     out.end = state.end;
     out.endText = new Date(Date.parse(state.end)).toUTCString();
+    out.endLabel = readable(Date.parse(state.end), locale);
   }
   const message = typeof state.message === 'string' ? state.message : pickText(state.message, locale, locale);
   if (message !== undefined) out.message = message;

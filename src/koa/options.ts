@@ -97,7 +97,8 @@ export interface MaintenanceOptions {
   readonly scope?: string | ((ctx: MaintenanceContext) => string | undefined | Promise<string | undefined>);
   /**
    * Announce a scheduled window this many seconds before it starts: requests that pass meanwhile carry
-   * `ctx.state.maintenanceUpcoming = { start, end?, message?, scope?, startText, endText? }` (render it with the
+   * `ctx.state.maintenanceUpcoming = { start, end?, message?, scope?, startText, endText?, startLabel, endLabel? }`
+   * (`…Label`: in the visitor's language, the zone named; render it with the
    * packaged `maintenance-banner.html` partial or `maintenanceBanner()`). 0 announces nothing. @default 0
    */
   readonly announceBeforeSeconds?: number;

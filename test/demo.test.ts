@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +9,8 @@ import supertest from 'supertest';
 import { createDemoApp } from '../examples/demo/app.js';
 import { MaintenanceService } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
+import { requireBinary } from './helpers/system.js';
+import { until } from './helpers/wait.js';
 
 describe('demo app (npm start)', () => {
   let dir: string;
@@ -89,6 +91,34 @@ describe('demo and CLI scripts: first runs end in one clear line, never a stack 
       );
     } finally {
       blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('prints a ready control API token and curl lines that switch the running demo', async function () {
+    requireBinary(this, 'curl', 'curl');
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-demo-api-'));
+    const child = spawn(process.execPath, [join(root, 'build', 'examples', 'demo', 'server.js')], {
+      cwd: dir,
+      env: { ...process.env, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+      });
+      await until(() => out.includes('Ctrl+C stops.'), 30_000);
+      const lines = out.split('\n');
+      const at = lines.findIndex((l) => l.trim().startsWith('curl -s -X POST'));
+      expect(at, out).to.be.above(-1);
+      const switchOn = `${lines[at]?.replace(/\\$/, '')} ${lines[at + 1]}`;
+      const on = spawnSync('sh', ['-c', switchOn], { encoding: 'utf8', timeout: 20_000 });
+      expect(JSON.parse(on.stdout), on.stderr).to.include({ enabled: true, active: true, message: 'Deploying' });
+      const state = spawnSync('sh', ['-c', (lines[at + 2] as string).trim()], { encoding: 'utf8', timeout: 20_000 });
+      expect(JSON.parse(state.stdout)).to.include({ enabled: true, updatedBy: 'token:demo' });
+    } finally {
+      child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

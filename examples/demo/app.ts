@@ -13,6 +13,7 @@ import {
   ForceMaintenance,
   MaintenanceService,
   maintenance,
+  maintenanceApi,
   maintenanceBanner,
   maintenanceRoutes,
 } from '../../src/index.js';
@@ -142,6 +143,8 @@ export function createDemoApp(options: { service?: MaintenanceService } = {}): K
   });
 
   app.use(maintenanceRoutes({ service, publicStatus: true }).routes());
+  // The control API for pipelines (README "From a pipeline"): npm start prints a token for it.
+  app.use(maintenanceApi({ service }).routes());
   app.use(checkout.routes());
   app.use(router.routes());
   app.use(router.allowedMethods());

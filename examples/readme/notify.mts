@@ -33,7 +33,7 @@ const service = new MaintenanceService({
     { url: process.env.SLACK_WEBHOOK_URL as string, format: 'slack', remindBeforeMinutes: [60, 10] },
     {
       url: process.env.OPS_WEBHOOK_URL as string,
-      secret: process.env.OPS_WEBHOOK_SECRET as string,  // signs: X-Maintenance-Signature: t=…,sha256=…
+      secret: process.env.OPS_WEBHOOK_SECRET as string,  // 16+ characters; signs: X-Maintenance-Signature: t=…,sha256=…
       events: ['enabled', 'disabled'],
     },
   ],

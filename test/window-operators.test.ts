@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import Koa from 'koa';
+import supertest from 'supertest';
 import type { Notification } from '../src/core/notify.js';
 import { plannedWindows } from '../src/core/notify.js';
-import { MaintenanceError } from '../src/index.js';
+import { MaintenanceError, maintenanceRoutes } from '../src/index.js';
 import { createNotifyClock } from '../src/service/notify-clock.js';
 import { captureLogger, memoryService } from './helpers/app.js';
 import { until } from './helpers/wait.js';
@@ -24,6 +26,28 @@ describe('recurring windows as operators define them', () => {
       expect(err, tz).to.be.instanceOf(MaintenanceError);
       expect(err.message).to.match(/^tz must be an IANA time zone/);
     }
+  });
+});
+
+describe('recurring windows in the history', () => {
+  it('records a window added or removed as what it was, quoting no unrelated message', async () => {
+    const s = memoryService();
+    await s.enable({ message: 'Upgrading the database', by: 'alice' });
+    await s.addWindow({ id: 'nightly', rrule: 'FREQ=DAILY', tz: 'UTC', start: '03:00', durationMinutes: 5, by: 'bob' });
+    await s.removeWindow('nightly', { by: 'bob' });
+    const [removed, added] = (await s.history()).filter((e) => e.source === 'window'); // newest first
+    expect(added).to.include({ by: 'bob', reason: 'window added: nightly' }).and.not.have.property('message');
+    expect(removed).to.include({ reason: 'window removed: nightly' }).and.not.have.property('message');
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      ctx.state.user = { username: 'root', isSuperuser: true };
+      await next();
+    });
+    app.use(maintenanceRoutes({ service: s }).routes());
+    const page = await supertest(app.callback()).get('/maintenance-mode/').expect(200);
+    const rows = page.text.slice(page.text.indexOf('id="history-heading"'));
+    expect(rows).to.include('window added: nightly').and.include('window removed: nightly');
+    expect(rows).to.not.match(/on → on[^<]*\(window/);
   });
 });
 

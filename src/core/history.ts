@@ -58,7 +58,8 @@ export function historyEntry(
     to: summarize(next, now),
   };
   if (by !== undefined) entry.by = by;
-  if (next.message !== undefined) entry.message = next.message;
+  // A window added or removed changes the windows, not the state: its entry quotes no unrelated message.
+  if (next.message !== undefined && source !== 'window') entry.message = next.message;
   if (scope !== undefined) entry.scope = scope;
   if (reason !== undefined) entry.reason = reason;
   return entry;

@@ -68,12 +68,16 @@ describe('pages: what people read', () => {
     const t = routesApp();
     const page = await t.request().get('/maintenance-mode/').set('Accept', 'text/html').expect(403);
     expect(page.headers['content-type']).to.equal('text/html; charset=utf-8');
-    expect(page.text).to.include('<h1 id="heading">Not allowed</h1>').and.include('Only superusers can switch');
+    // Someone who only opened the status page is told that, and how to get in: no talk of switching.
+    const refused = 'Only superusers can see the maintenance status. Sign in as a superuser first.';
+    expect(page.text).to.include('<h1 id="heading">Not allowed</h1>').and.include(refused);
     expect(page.text).to.include('<a href="/">← Back to the site</a>');
     const json = await t.request().get('/maintenance-mode/').set('Accept', 'application/json').expect(403);
-    expect(json.body).to.deep.equal({ error: 'forbidden', message: 'Only superusers can switch maintenance mode.' });
+    expect(json.body).to.deep.equal({ error: 'forbidden', message: refused });
     const curl = await t.request().get('/maintenance-mode/').expect(403);
-    expect(curl.text).to.equal('Only superusers can switch maintenance mode.\n');
+    expect(curl.text).to.equal(`${refused}\n`);
+    const staff = await t.request().post('/maintenance-mode/on').set('x-user', '{"isStaff":true}').expect(403);
+    expect(staff.text).to.equal('Only superusers can switch maintenance mode.\n');
   });
 
   it('links the status page back to the site and gives each state its own badge', async () => {

@@ -154,7 +154,10 @@ describe('maintenanceRoutes(): who may switch', () => {
   it('answers 403 JSON to JSON clients', async () => {
     const t = toggleApp();
     const r = await t.request().post('/maintenance-mode/on').set('Accept', 'application/json').expect(403);
-    expect(r.body).to.deep.equal({ error: 'forbidden', message: 'Only superusers can switch maintenance mode.' });
+    expect(r.body).to.deep.equal({
+      error: 'forbidden',
+      message: 'Only superusers can switch maintenance mode. Sign in as a superuser first.',
+    });
   });
 
   it('uses isSuperuser (sync or async) when given', async () => {

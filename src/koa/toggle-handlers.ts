@@ -97,7 +97,10 @@ interface Routes {
 }
 
 /** Same-site and superuser: answers 403 (and returns false) otherwise. */
-async function allowed(r: Routes, ctx: ParameterizedContext): Promise<boolean> {
+/** What a request asks to do, as the refusal names it. */
+type Asks = 'switch maintenance mode' | 'see the maintenance status' | 'change maintenance windows';
+
+async function allowed(r: Routes, ctx: ParameterizedContext, asks: Asks): Promise<boolean> {
   // Not ctx.origin: since Koa 3 that returns the request's Origin header, not this site's origin.
   const ownOrigin = `${ctx.protocol}://${ctx.host}`;
   const source = { secFetchSite: ctx.get('Sec-Fetch-Site'), origin: ctx.get('Origin'), referer: ctx.get('Referer') };
@@ -109,7 +112,9 @@ async function allowed(r: Routes, ctx: ParameterizedContext): Promise<boolean> {
     ? await r.config.isSuperuser(ctx)
     : (ctx.state.user as { isSuperuser?: boolean } | undefined)?.isSuperuser === true;
   if (superuser !== true) {
-    answer(ctx, 403, 'forbidden', 'Only superusers can switch maintenance mode.');
+    // Someone not signed in at all is told what would let them in; someone signed in is told what they lack.
+    const hint = ctx.state.user === undefined ? ' Sign in as a superuser first.' : '';
+    answer(ctx, 403, 'forbidden', `Only superusers can ${asks}.${hint}`);
     return false;
   }
   return true;
@@ -156,7 +161,7 @@ async function switchState(r: Routes, ctx: ParameterizedContext, target: boolean
 
 function toggle(r: Routes, target: boolean) {
   return async function toggleMaintenance(ctx: ParameterizedContext): Promise<void> {
-    if (!(await allowed(r, ctx))) return;
+    if (!(await allowed(r, ctx, 'switch maintenance mode'))) return;
     if (ctx.method === 'HEAD') {
       // @koa/router answers HEAD with the GET handler: a HEAD must never change the state.
       ctx.status = 204;
@@ -186,7 +191,7 @@ function toggle(r: Routes, target: boolean) {
 }
 
 async function status(r: Routes, ctx: ParameterizedContext): Promise<void> {
-  if (!(await allowed(r, ctx))) return;
+  if (!(await allowed(r, ctx, 'see the maintenance status'))) return;
   const s = r.service();
   const now = new Date();
   const scope = statusScopeOf(ctx);
@@ -212,7 +217,7 @@ function fleetOrNone(s: MaintenanceService): Promise<Fleet | undefined> {
 
 /** The status page: the state, the scopes, the history and the forms; `bypassLink` is a link made just now. */
 async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): Promise<void> {
-  if (bypassLink === undefined && !(await allowed(r, ctx))) return;
+  if (bypassLink === undefined && !(await allowed(r, ctx, 'see the maintenance status'))) return;
   const s = r.service();
   const now = new Date();
   let stored: MaintenanceState | undefined;
@@ -344,7 +349,7 @@ function field(ctx: ParameterizedContext, name: string): string | undefined {
 
 /** Adds the window the form (or JSON body) defines; the page again, or the window as JSON. */
 async function addWindow(r: Routes, ctx: ParameterizedContext): Promise<void> {
-  if (!(await allowed(r, ctx))) return;
+  if (!(await allowed(r, ctx, 'change maintenance windows'))) return;
   const message = field(ctx, 'message');
   const scope = field(ctx, 'scope');
   const id = field(ctx, 'id');
@@ -377,7 +382,7 @@ async function addWindow(r: Routes, ctx: ParameterizedContext): Promise<void> {
 
 /** Removes the window named in the path. */
 async function removeWindow(r: Routes, ctx: ParameterizedContext): Promise<void> {
-  if (!(await allowed(r, ctx))) return;
+  if (!(await allowed(r, ctx, 'change maintenance windows'))) return;
   try {
     await r.service().removeWindow(String((ctx as { params?: { id?: string } }).params?.id), byOf(r, ctx));
   } catch (err) {

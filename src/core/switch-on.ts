@@ -22,7 +22,15 @@ export interface OnRequest {
 }
 
 /** Why an `on` changed what was stored, for people: each becomes one line of the CLI's or the page's answer. */
-export type OnNote = 'dry-run-made-real' | 'scheduled-window-started' | 'bypass-revoked' | 'overwrote-unreadable';
+export type OnNote =
+  | 'dry-run-made-real'
+  | 'scheduled-window-started'
+  | 'bypass-revoked'
+  | 'overwrote-unreadable'
+  | 'lease-lapsed';
+
+/** What a switch off did beyond writing "off", for people. */
+export type OffNote = 'occurrence-ended' | 'lease-lapsed' | 'overwrote-unreadable';
 
 /** What an `on` does: the state to write (undefined: nothing changes) and what to tell the operator. */
 export interface OnPlan {
@@ -39,9 +47,19 @@ const given = (r: OnRequest) =>
   r.bypassHash !== undefined ||
   r.leaseMs !== undefined;
 
-/** Whether `state` is a window still to come or running (an ended window counts as nothing stored). */
+/**
+ * Whether `state` was switched on with a lease that lapsed (its runner stopped renewing it): it reads as off, and a
+ * lapsed lease stays lapsed — nothing renews it, and a plain `on` starts afresh rather than bring its message back.
+ */
+export function leaseLapsed(state: MaintenanceState, now: Date): boolean {
+  return state.enabled && state.leaseUntil !== undefined && Date.parse(state.leaseUntil) <= now.getTime();
+}
+
+/** Whether `state` is a window still to come or running (an ended window, or a lapsed lease, counts as nothing). */
 function live(state: MaintenanceState, now: Date): boolean {
-  return state.enabled && (state.end === undefined || Date.parse(state.end) > now.getTime());
+  return (
+    state.enabled && (state.end === undefined || Date.parse(state.end) > now.getTime()) && !leaseLapsed(state, now)
+  );
 }
 
 /**
@@ -51,6 +69,7 @@ function live(state: MaintenanceState, now: Date): boolean {
 export function planOn(current: MaintenanceState | undefined, request: OnRequest, now: Date): OnPlan {
   const fresh = (notes: OnNote[]): OnPlan => ({ enable: fromRequest(request), notes });
   if (current === undefined) return fresh(['overwrote-unreadable']);
+  if (leaseLapsed(current, now)) return fresh(['lease-lapsed']);
   if (!live(current, now)) return fresh([]);
   if (given(request)) return { enable: edited(current, request), notes: [] };
   const notes: OnNote[] = [];
@@ -96,9 +115,12 @@ function edited(current: MaintenanceState, r: OnRequest): EnableOptions {
 }
 
 /** The line each note becomes. */
-export const ON_NOTES: Readonly<Record<OnNote, string>> = Object.freeze({
+export const ON_NOTES: Readonly<Record<OnNote | OffNote, string>> = Object.freeze({
   'dry-run-made-real': 'The dry run is now real: requests are blocked.',
   'scheduled-window-started': 'The scheduled window starts now.',
   'bypass-revoked': "The previous window's bypass secret is revoked: its link and cookies no longer work.",
   'overwrote-unreadable': 'The stored state was unreadable (corrupt) and is overwritten.',
+  'lease-lapsed':
+    'The previous switch on had a lease that lapsed (its runner stopped renewing it): it was already off for visitors.',
+  'occurrence-ended': "The recurring window's occurrence in progress is ended; the window recurs.",
 });

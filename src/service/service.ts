@@ -50,6 +50,7 @@ import {
   resolveServiceOptions,
 } from './service-options.js';
 import { createStateCache, type StateCache } from './state-cache.js';
+import { type SwitchActor, type SwitchOnRequest, type SwitchOutcome, switchOff, switchOn } from './switching.js';
 import { type CreatedToken, createTokenVault, type TokenVault } from './tokens.js';
 import { createUpcoming } from './upcoming.js';
 import { createWindowOverlay } from './window-overlay.js';
@@ -344,6 +345,31 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     );
     // Ending an occurrence is a switch off people are told of, though the stored state was off already.
     if (ended && !told) this.tell('disabled', { enabled: false }, scope);
+  }
+
+  /**
+   * Switches on as every operator surface does (CLI, toggle routes, status page, control API): a plain on makes a dry
+   * run real, starts a scheduled window now and revokes its bypass secret; window fields edit a live window; a lapsed
+   * lease counts as nothing stored. Returns what changed. Throws like {@link MaintenanceService.enable}.
+   */
+  switchOn(request: SwitchOnRequest = {}): Promise<SwitchOutcome> {
+    return switchOn(this, request);
+  }
+
+  /**
+   * Switches off as every operator surface does: writes off when anything is on — a stored state (a lapsed lease is
+   * cleared) or a recurring window's occurrence in progress (ended; the window recurs) — and otherwise changes nothing.
+   * Returns what changed. Throws like {@link MaintenanceService.disable}.
+   */
+  switchOff(request: SwitchActor = {}): Promise<SwitchOutcome> {
+    return switchOff(this, request);
+  }
+
+  /** Whether a recurring window's occurrence is in force for `scope` (site-wide when undefined) now, from memory. */
+  occurrenceInProgress(scope?: string): boolean {
+    return (
+      this.config.mode === undefined && endOccurrences(windowsOf(this.cache.peek()), scope, new Date()) !== undefined
+    );
   }
 
   /**

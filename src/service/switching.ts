@@ -1,0 +1,88 @@
+/**
+ * The one switch path: what "on" and "off" mean when something is stored already, decided once for every surface
+ * (the CLI's `on`/`off`/`run`, the toggle routes and the status page, the control API). Each calls
+ * `service.switchOn()` / `service.switchOff()` and only translates the outcome.
+ * - On: {@link planOn}'s rule (a plain on makes a dry run real, starts a scheduled window now, revokes its secret;
+ *   window fields edit a live window); a lapsed lease counts as nothing stored, so its old message does not come back.
+ * - Off: off is written when anything is on — a stored state (a lapsed lease included: it is cleared, and the history
+ *   says when it lapsed) or a recurring window's occurrence in progress (ended; the window recurs); otherwise nothing
+ *   changes and the outcome says so.
+ */
+import type { DisableOptions, EnableOptions, MaintenanceState } from '../core/state.js';
+import { leaseLapsed, type OffNote, type OnNote, type OnRequest, planOn } from '../core/switch-on.js';
+
+/** What a switch did, for the surface to say. */
+export interface SwitchOutcome {
+  /** Whether the store was written. */
+  readonly changed: boolean;
+  /** What happened beyond the plain switch, one line each in `ON_NOTES`. */
+  readonly notes: ReadonlyArray<OnNote | OffNote>;
+  /** The state in force afterwards (an occurrence in progress shows as such). */
+  readonly state: MaintenanceState;
+  readonly scope?: string;
+}
+
+/** Who switches, through what, for which scope, and why. */
+export interface SwitchActor {
+  readonly by?: string;
+  readonly source?: string;
+  readonly scope?: string;
+  readonly reason?: string;
+}
+
+/** `switchOn()`'s request: the window fields of {@link OnRequest}, who asks, and `replace` to ignore what is stored. */
+export type SwitchOnRequest = OnRequest & SwitchActor & { readonly replace?: boolean };
+
+/** What the switch path needs of a service. */
+export interface Switchable {
+  storedStateForSwitch(scope?: string): Promise<MaintenanceState | undefined>;
+  enable(opts: EnableOptions): Promise<void>;
+  disable(opts: DisableOptions): Promise<void>;
+  stateAfterWrite(scope?: string): Promise<MaintenanceState>;
+  /** Whether a recurring window's occurrence is in force for `scope` now, from memory. */
+  occurrenceInProgress(scope?: string): boolean;
+}
+
+const actorOf = (r: SwitchActor, lapsedAt: string | undefined): SwitchActor => {
+  const reason = r.reason ?? (lapsedAt === undefined ? undefined : `lease lapsed at ${lapsedAt}`);
+  return {
+    ...(r.by !== undefined ? { by: r.by } : {}),
+    ...(r.source !== undefined ? { source: r.source } : {}),
+    ...(r.scope !== undefined ? { scope: r.scope } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+  };
+};
+
+/** Switches on (see the module comment). */
+export async function switchOn(service: Switchable, request: SwitchOnRequest): Promise<SwitchOutcome> {
+  const { by: _by, source: _source, scope, reason: _reason, replace, ...fields } = request;
+  const now = new Date();
+  const current = await service.storedStateForSwitch(scope);
+  const lapsedAt = current !== undefined && leaseLapsed(current, now) ? current.leaseUntil : undefined;
+  const plan = planOn(current !== undefined && replace ? { enabled: false } : current, fields, now);
+  const at = scope === undefined ? {} : { scope };
+  if (plan.enable === undefined) {
+    return { changed: false, notes: plan.notes, state: await service.stateAfterWrite(scope), ...at };
+  }
+  await service.enable({ ...plan.enable, ...actorOf(request, lapsedAt) });
+  return { changed: true, notes: plan.notes, state: await service.stateAfterWrite(scope), ...at };
+}
+
+/** Switches off (see the module comment). */
+export async function switchOff(service: Switchable, request: SwitchActor = {}): Promise<SwitchOutcome> {
+  const { scope } = request;
+  const now = new Date();
+  const current = await service.storedStateForSwitch(scope);
+  const occurrence = service.occurrenceInProgress(scope);
+  const at = scope === undefined ? {} : { scope };
+  if (current?.enabled === false && !occurrence) {
+    return { changed: false, notes: [], state: await service.stateAfterWrite(scope), ...at };
+  }
+  const lapsedAt = current !== undefined && leaseLapsed(current, now) ? current.leaseUntil : undefined;
+  await service.disable(actorOf(request, lapsedAt));
+  const notes: OffNote[] = [];
+  if (current === undefined) notes.push('overwrote-unreadable');
+  if (occurrence) notes.push('occurrence-ended');
+  if (lapsedAt !== undefined) notes.push('lease-lapsed');
+  return { changed: true, notes, state: await service.stateAfterWrite(scope), ...at };
+}

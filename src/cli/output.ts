@@ -1,11 +1,21 @@
 /** How the CLI says a state: one line for people, the status JSON with `--json`. */
 import { type LocalizedText, messageView } from '../core/i18n.js';
 import { behind, type Fleet, inFlightFor } from '../core/presence.js';
+import { printable } from '../core/printable.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
 import { statusBody } from '../core/status.js';
 import type { MaintenanceService } from '../service/service.js';
 import type { Parsed } from './args.js';
 import type { CliIo } from './io.js';
+
+/**
+ * Prints one line with every control, separator and bidi character in it escaped visibly (`\r`, `\u001b`, `\u202e`):
+ * the one way commands print a line holding stored text (who changed what, messages, reasons, labels, hosts), so a
+ * stored value can neither forge a line nor drive the terminal. `--json` output is JSON, escaped by JSON's rules.
+ */
+export function printLine(io: CliIo, line: string): void {
+  io.stdout.write(`${printable(line)}\n`);
+}
 
 /** A message for the reader: in their language when it has several, with the others named (`"…" (also in de, ja)`). */
 export function messageText(message: string | LocalizedText | undefined, lang: string): string | undefined {
@@ -34,7 +44,7 @@ export function describe(state: MaintenanceState, now: Date, lang: string): stri
 export function printer(p: Parsed, service: MaintenanceService, io: CliIo) {
   return (state: MaintenanceState, line: string, extra: object = {}) => {
     if (!p.json) {
-      io.stdout.write(`${line}\n`);
+      printLine(io, line);
       return;
     }
     const body = { ...statusBody(state, new Date()), ...extra, store: service.storeDescription };
@@ -42,19 +52,21 @@ export function printer(p: Parsed, service: MaintenanceService, io: CliIo) {
   };
 }
 
-/** The fleet as a table: one line per instance, those behind marked (`*`), stale ones said so. */
+/** The fleet as a table: one line per instance, those behind marked (`*`), stale ones said so; cells escaped. */
 export function fleetTable(fleet: Fleet, drained: boolean): string {
   const late = new Set(behind(fleet, drained).map((i) => i.id));
-  const rows = fleet.instances.map((i) => [
-    late.has(i.id) ? '*' : ' ',
-    i.host,
-    String(i.pid),
-    i.version,
-    `${i.applied}${i.applied < fleet.revision ? ` (of ${fleet.revision})` : ''}`,
-    String(inFlightFor(i, fleet.scope)),
-    String(i.held),
-    `${i.lastSeen}${i.stale ? ' (stale)' : ''}`,
-  ]);
+  const rows = fleet.instances.map((i) =>
+    [
+      late.has(i.id) ? '*' : ' ',
+      i.host,
+      String(i.pid),
+      i.version,
+      `${i.applied}${i.applied < fleet.revision ? ` (of ${fleet.revision})` : ''}`,
+      String(inFlightFor(i, fleet.scope)),
+      String(i.held),
+      `${i.lastSeen}${i.stale ? ' (stale)' : ''}`,
+    ].map(printable),
+  );
   const head = [' ', 'host', 'pid', 'version', 'applied', 'in flight', 'held', 'last seen'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) =>

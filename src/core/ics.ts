@@ -4,9 +4,23 @@
  */
 import type { PublicOccurrence } from './windows.js';
 
-/** RFC 5545 text: backslash, semicolon, comma and newlines escaped. */
+/** The line breaks of a message: CRLF, CR, LF, NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR. */
+const LINE_BREAK = /\r\n|[\n\r\u0085\u2028\u2029]/g;
+/** The control characters left once line breaks are `\n`: TEXT holds none but HTAB (RFC 5545 3.3.11, TSAFE-CHAR). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: dropping control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * RFC 5545 TEXT: backslash, semicolon and comma escaped, every line break written `\n`, other control characters
+ * dropped, so no reader (ical.js splits on LF, Python's icalendar on every Unicode line break) sees a new line.
+ */
 function text(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/;/g, '\\;').replace(/,/g, '\\,').replace(/\r?\n/g, '\\n');
+  return value
+    .replace(/\\/g, '\\\\')
+    .replace(/;/g, '\\;')
+    .replace(/,/g, '\\,')
+    .replace(LINE_BREAK, '\\n')
+    .replace(CONTROL, '');
 }
 
 /** A UTC DATE-TIME: `20270328T013000Z`. */

@@ -135,7 +135,13 @@ export function jsonBody(n: Notification): Record<string, unknown> {
 
 const when = (iso: string | undefined) => (iso === undefined ? undefined : new Date(iso).toUTCString());
 
-/** The Slack-compatible body: one line of text saying what happened. */
+/**
+ * Slack's text escaping (https://api.slack.com/reference/surfaces/formatting#escaping): `&`, `<` and `>` as entities,
+ * so a message cannot ping `<!channel>`, mention `<@U…>` or show a masked link `<https://evil|https://shop>`.
+ */
+const slackText = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The Slack-compatible body: one line of text saying what happened, escaped for Slack. */
 export function slackBody(n: Notification): { text: string } {
   const where = n.scope === undefined ? 'Maintenance' : `Maintenance of ${n.scope}`;
   const message = typeof n.state.message === 'object' ? pickText(n.state.message, 'en', 'en') : n.state.message;
@@ -147,7 +153,7 @@ export function slackBody(n: Notification): { text: string } {
     scheduled: `${where} is scheduled from ${when(n.state.start) ?? 'now'}.`,
     reminder: `${where} starts in ${Math.round((n.beforeMs ?? 0) / 60_000)} minutes (${when(n.state.start)}).`,
   }[n.event];
-  return { text: n.event === 'disabled' || tail === '' ? text : `${text} ${tail}` };
+  return { text: slackText(n.event === 'disabled' || tail === '' ? text : `${text} ${tail}`) };
 }
 
 /** The raw body a target gets for `n`. */

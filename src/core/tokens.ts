@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { MaintenanceError } from './errors.js';
+import { hasUnprintable, printable } from './printable.js';
 
 /** What a token may do: switch on, switch off, add or remove windows, read the state, history and fleet. */
 export type TokenPermission = 'on' | 'off' | 'windows' | 'read';
@@ -71,8 +72,8 @@ export function sameHash(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-/** A label: 1 to 64 printable characters, no control characters (it is shown in history and lists). */
-const LABEL = /^[^\p{Cc}]{1,64}$/u;
+/** The longest label, in characters. */
+const LABEL_MAX = 64;
 
 /** What `token create` asks for. */
 export interface TokenRequest {
@@ -87,9 +88,26 @@ export interface TokenRequest {
 const invalid = (field: string, problem: string, value: unknown): never => {
   throw new MaintenanceError(
     'ERR_MAINTENANCE_INVALID_OPTION',
-    `Token ${field} ${problem}; received ${JSON.stringify(value)}.`,
+    `Token ${field} ${problem}; received ${printable(JSON.stringify(value) ?? String(value))}.`,
   );
 };
+
+/**
+ * A label: 1 to 64 characters, none of them a control, separator or bidi character (it is shown in the history, in
+ * `token list` and as `by: token:<label>`, where U+202E could make `token:ops` of `token:spo`).
+ */
+function checkLabel(label: unknown): string {
+  const trimmed = typeof label === 'string' ? label.trim() : '';
+  const length = [...trimmed].length; // in characters, as people count them, not UTF-16 units
+  if (length === 0 || length > LABEL_MAX || hasUnprintable(trimmed)) {
+    invalid(
+      'label',
+      `must be 1 to ${LABEL_MAX} characters without control or bidi characters (e.g. --label deploy-bot)`,
+      label,
+    );
+  }
+  return trimmed;
+}
 
 /** The permissions of a request, checked: each one of on, off, windows, read, at least one. */
 export function checkPermissions(allow: unknown): TokenPermission[] {
@@ -105,9 +123,7 @@ export function checkPermissions(allow: unknown): TokenPermission[] {
 
 /** The record of a new token (its hash) from a checked request; `scope` must already be a valid scope name. */
 export function tokenRecord(req: TokenRequest, token: string, id: string, now: Date): TokenRecord {
-  if (typeof req.label !== 'string' || !LABEL.test(req.label.trim())) {
-    invalid('label', 'must be 1 to 64 characters without control characters (e.g. --label deploy-bot)', req.label);
-  }
+  const label = checkLabel(req.label);
   const allow = checkPermissions(req.allow);
   if (req.ttlMs !== undefined && !(Number.isSafeInteger(req.ttlMs) && req.ttlMs > 0)) {
     invalid('ttl', 'must be a positive duration (e.g. --ttl 30d)', req.ttlMs);
@@ -115,7 +131,7 @@ export function tokenRecord(req: TokenRequest, token: string, id: string, now: D
   return {
     id,
     hash: tokenHash(token),
-    label: req.label.trim(),
+    label,
     allow,
     ...(req.scope !== undefined ? { scope: req.scope } : {}),
     ...(req.ttlMs !== undefined ? { expiresAt: new Date(now.getTime() + req.ttlMs).toISOString() } : {}),

@@ -1,6 +1,7 @@
 /** Request handlers of the toggle routes, shared by `maintenanceRoutes()` and the routing-controllers controller. */
 import { randomBytes } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
+import { checkBodyShape } from '../core/body-shape.js';
 import { hashSecret } from '../core/bypass.js';
 import { httpStatusOf, MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
@@ -72,6 +73,28 @@ function refuse(ctx: ParameterizedContext, err: unknown, what: string): void {
 const bodyOf = (ctx: ParameterizedContext) =>
   ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
 
+/** The fields the routes read as text (`durationMinutes` may be a JSON number); flags may hold anything. */
+const TEXT_FIELDS = ['message', 'messages', 'start', 'end', 'scope', 'next', 'rrule', 'tz', 'id', 'durationMinutes'];
+
+/**
+ * Checks the body (parsed by the app's body parser) before a change: its shape (depth, prototype keys at any level)
+ * and that each text field is a text, so a field a parser made an object or a list of (`message[en]=…`,
+ * `{"message":{…}}`, a repeated field) is refused naming it, never dropped while the change goes ahead.
+ */
+function checkFormBody(ctx: ParameterizedContext): void {
+  const body = bodyOf(ctx);
+  checkBodyShape(body);
+  for (const name of TEXT_FIELDS) {
+    const v = Object.hasOwn(body, name) ? body[name] : undefined;
+    if (v === undefined || typeof v === 'string' || typeof v === 'number') continue;
+    const got = Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'an object' : typeof v;
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_OPTION',
+      `${name} must be a text (one form field, or a JSON string); received ${got}.`,
+    );
+  }
+}
+
 /** The scope a request switches or asks about: `?scope=` or a `scope` form field; empty means the whole site. */
 function scopeOf(ctx: ParameterizedContext): string | undefined {
   const raw = ctx.query.scope ?? bodyOf(ctx).scope;
@@ -135,6 +158,7 @@ interface Switched {
  * corrupt stored state is overwritten.
  */
 async function switchState(r: Routes, ctx: ParameterizedContext, target: boolean): Promise<Switched> {
+  checkFormBody(ctx);
   const s = r.service();
   const scope = scopeOf(ctx);
   const current = await s.storedStateForSwitch(scope);
@@ -355,6 +379,7 @@ async function addWindow(r: Routes, ctx: ParameterizedContext): Promise<void> {
   const id = field(ctx, 'id');
   let added: RecurringWindow;
   try {
+    checkFormBody(ctx);
     added = await r.service().addWindow({
       rrule: field(ctx, 'rrule') ?? '',
       tz: field(ctx, 'tz') ?? 'UTC',
@@ -384,6 +409,7 @@ async function addWindow(r: Routes, ctx: ParameterizedContext): Promise<void> {
 async function removeWindow(r: Routes, ctx: ParameterizedContext): Promise<void> {
   if (!(await allowed(r, ctx, 'change maintenance windows'))) return;
   try {
+    checkFormBody(ctx);
     await r.service().removeWindow(String((ctx as { params?: { id?: string } }).params?.id), byOf(r, ctx));
   } catch (err) {
     refuse(ctx, err, 'The window was not removed');

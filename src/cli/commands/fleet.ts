@@ -3,7 +3,7 @@ import { behind, type Fleet } from '../../core/presence.js';
 import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { type CliIo, EXIT } from '../io.js';
-import { fleetTable } from '../output.js';
+import { fleetTable, printLine } from '../output.js';
 
 /** Prints the fleet of the store (for --scope: that scope's drain), or with --json the fleet itself. */
 export async function fleet(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
@@ -12,7 +12,7 @@ export async function fleet(p: Parsed, service: MaintenanceService, io: CliIo): 
     io.stdout.write(`${JSON.stringify(seen)}\n`);
     return EXIT.ok;
   }
-  io.stdout.write(`${summary(seen)}\n`);
+  printLine(io, summary(seen));
   if (seen.instances.length > 0) io.stdout.write(`${fleetTable(seen, true)}\n`);
   return EXIT.ok;
 }

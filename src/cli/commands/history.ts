@@ -2,7 +2,7 @@
 import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { type CliIo, EXIT, readerLanguage } from '../io.js';
-import { messageText } from '../output.js';
+import { messageText, printLine } from '../output.js';
 
 /** Prints the newest `--limit` changes (default 20), oldest last; with `--json` the entries themselves. */
 export async function history(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
@@ -17,8 +17,9 @@ export async function history(p: Parsed, service: MaintenanceService, io: CliIo)
     const text = messageText(e.message, lang);
     const scope = e.scope ? ` [scope ${e.scope}]` : '';
     const why = e.reason ? ` (${e.reason})` : '';
-    io.stdout.write(
-      `${e.at}  ${e.from} -> ${e.to}${scope}  by ${e.by ?? 'unknown'} via ${e.source}${why}${text ? ` ${text}` : ''}\n`,
+    printLine(
+      io,
+      `${e.at}  ${e.from} -> ${e.to}${scope}  by ${e.by ?? 'unknown'} via ${e.source}${why}${text ? ` ${text}` : ''}`,
     );
   }
   return EXIT.ok;

@@ -12,6 +12,7 @@ import { planOn } from '../../core/switch-on.js';
 import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { accountName, type CliIo, EXIT } from '../io.js';
+import { printLine } from '../output.js';
 import { onRequest } from './toggle.js';
 import { settle } from './wait.js';
 
@@ -64,7 +65,7 @@ export async function run(p: Parsed, service: MaintenanceService, io: CliIo, bef
   const plan = planOn(before, onRequest(p, now).request, now);
   if (plan.enable) await service.enable({ ...plan.enable, ...meta });
   const where = p.scope ? ` for scope ${p.scope}` : '';
-  io.stdout.write(`Maintenance mode${where} is on (${reason}); waiting for the fleet…\n`);
+  printLine(io, `Maintenance mode${where} is on (${reason}); waiting for the fleet…`);
   const stopLease = keepLease(service, io, p.scope, p.leaseMs);
   const putBack = async () => {
     stopLease();

@@ -4,7 +4,7 @@ import { scopesBody } from '../../core/status.js';
 import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { type CliIo, EXIT, readerLanguage } from '../io.js';
-import { describe, printer } from '../output.js';
+import { describe, printer, printLine } from '../output.js';
 
 /** Prints the state of the site (or of --scope) and the scopes in maintenance. */
 export async function status(p: Parsed, service: MaintenanceService, io: CliIo, current: MaintenanceState) {
@@ -17,8 +17,8 @@ export async function status(p: Parsed, service: MaintenanceService, io: CliIo, 
     printer(p, service, io)(current, '', extra);
     return EXIT.ok;
   }
-  io.stdout.write(`Maintenance mode${where} is ${describe(current, now, lang)}. State: ${service.storeDescription}.\n`);
-  if (scopes.length > 0) io.stdout.write(`Scopes in maintenance (${scopes.length}):\n`);
-  for (const { scope, state } of scopes) io.stdout.write(`  ${scope}: ${describe(state, now, lang)}\n`);
+  printLine(io, `Maintenance mode${where} is ${describe(current, now, lang)}. State: ${service.storeDescription}.`);
+  if (scopes.length > 0) printLine(io, `Scopes in maintenance (${scopes.length}):`);
+  for (const { scope, state } of scopes) printLine(io, `  ${scope}: ${describe(state, now, lang)}`);
   return EXIT.ok;
 }

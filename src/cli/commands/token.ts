@@ -3,6 +3,7 @@ import type { TokenInfo } from '../../core/tokens.js';
 import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { accountName, type CliIo, EXIT, UsageError } from '../io.js';
+import { printLine } from '../output.js';
 
 /** Creates, lists or revokes a token. */
 export async function token(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
@@ -27,10 +28,9 @@ export async function token(p: Parsed, service: MaintenanceService, io: CliIo): 
     io.stdout.write(`${JSON.stringify({ id, token: made.token, label, allow, scope, expiresAt })}\n`);
     return EXIT.ok;
   }
-  io.stdout.write(
-    `Created token ${id} (${describe(made.info)}).\n` +
-      `Store it now as a secret (e.g. MAINTENANCE_TOKEN); it is not shown again:\n${made.token}\n`,
-  );
+  printLine(io, `Created token ${id} (${describe(made.info)}).`);
+  printLine(io, 'Store it now as a secret (e.g. MAINTENANCE_TOKEN); it is not shown again:');
+  printLine(io, made.token);
   return EXIT.ok;
 }
 
@@ -54,8 +54,9 @@ async function list(p: Parsed, service: MaintenanceService, io: CliIo): Promise<
   const now = Date.now();
   for (const t of all) {
     const expired = t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now ? ' [expired]' : '';
-    io.stdout.write(
-      `${t.id}  ${describe(t)}  created ${t.createdAt}${t.createdBy ? ` by ${t.createdBy}` : ''}${expired}\n`,
+    printLine(
+      io,
+      `${t.id}  ${describe(t)}  created ${t.createdAt}${t.createdBy ? ` by ${t.createdBy}` : ''}${expired}`,
     );
   }
   return EXIT.ok;

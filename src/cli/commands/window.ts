@@ -4,7 +4,7 @@ import type { Occurrence } from '../../core/windows.js';
 import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { accountName, type CliIo, EXIT, readerLanguage, UsageError } from '../io.js';
-import { messageText } from '../output.js';
+import { messageText, printLine } from '../output.js';
 
 /** Adds, lists or removes a recurring window. */
 export async function window(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
@@ -32,7 +32,7 @@ export async function window(p: Parsed, service: MaintenanceService, io: CliIo):
   });
   const [next] = service.upcoming({ count: 1, scope: added.scope });
   if (p.json) io.stdout.write(`${JSON.stringify(added)}\n`);
-  else io.stdout.write(`Added window ${added.id}${next ? `; next occurrence ${line(next, io)}` : ''}.\n`);
+  else printLine(io, `Added window ${added.id}${next ? `; next occurrence ${line(next, io)}` : ''}.`);
   return EXIT.ok;
 }
 
@@ -46,8 +46,9 @@ async function list(p: Parsed, service: MaintenanceService, io: CliIo): Promise<
   if (windows.length === 0) io.stdout.write('No recurring windows.\n');
   for (const w of windows) {
     const flags = [w.scope && `scope ${w.scope}`, w.readOnly && 'read-only', w.dryRun && 'dry run'].filter(Boolean);
-    io.stdout.write(
-      `${w.id}  ${w.rrule}  from ${w.start} ${w.tz}, ${w.durationMinutes} min${flags.length ? ` (${flags.join(', ')})` : ''}\n`,
+    printLine(
+      io,
+      `${w.id}  ${w.rrule}  from ${w.start} ${w.tz}, ${w.durationMinutes} min${flags.length ? ` (${flags.join(', ')})` : ''}`,
     );
   }
   return EXIT.ok;
@@ -78,6 +79,6 @@ export async function upcoming(p: Parsed, service: MaintenanceService, io: CliIo
   }
   if (list.length === 0) io.stdout.write('No upcoming windows.\n');
   for (const o of list)
-    io.stdout.write(`${o.window.id}  ${line(o, io)}${o.window.scope ? ` [scope ${o.window.scope}]` : ''}\n`);
+    printLine(io, `${o.window.id}  ${line(o, io)}${o.window.scope ? ` [scope ${o.window.scope}]` : ''}`);
   return EXIT.ok;
 }

@@ -5,6 +5,7 @@
  */
 import type * as ClassTransformer from 'class-transformer';
 import type { ParameterizedContext } from 'koa';
+import { bodyShapeProblems } from '../../core/body-shape.js';
 import { checkBody, type FieldProblem } from './dto.js';
 
 /** Why a body was refused: the status, the problem code, what to say, and the bad fields. */
@@ -19,9 +20,6 @@ export interface BodyProblem {
 export type BodyResult<T> =
   | { readonly ok: true; readonly body: T }
   | { readonly ok: false; readonly problem: BodyProblem };
-
-/** Keys that would reach an object's prototype. */
-const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
 
 const tooLarge = (limit: number): BodyProblem => ({
   status: 413,
@@ -67,7 +65,18 @@ async function jsonOf(ctx: ParameterizedContext, limit: number): Promise<{ value
   }
 }
 
-/** Reads, converts and validates the body as an instance of `cls`. */
+/** A 400 naming the bad fields. */
+const badFields = (errors: readonly FieldProblem[]): BodyProblem => ({
+  status: 400,
+  code: 'invalid_body',
+  detail: `The body has bad fields: ${errors.map((e) => e.field).join(', ')}.`,
+  errors,
+});
+
+/**
+ * Reads, converts and validates the body as an instance of `cls`. Its shape is checked first (depth, prototype keys at
+ * any level), so nothing converts a body that could overflow the stack or reach a prototype: that is a 400, not a 500.
+ */
 export async function readBody<T extends object>(
   ctx: ParameterizedContext,
   cls: new () => T,
@@ -79,17 +88,10 @@ export async function readBody<T extends object>(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, problem: { status: 400, code: 'invalid_body', detail: 'The body must be a JSON object.' } };
   }
-  const forbidden = Object.keys(value).filter((k) => FORBIDDEN_KEYS.includes(k));
+  const shape = bodyShapeProblems(value);
+  if (shape.length > 0) return { ok: false, problem: badFields(shape) };
   const { plainToInstance } = require('class-transformer') as typeof ClassTransformer; // loaded on first use
-  const instance = plainToInstance(cls, forbidden.length > 0 ? {} : value);
-  const errors = [
-    ...forbidden.map((field) => ({ field, detail: `${field} is not a field of this body` })),
-    ...(forbidden.length > 0 ? [] : await checkBody(instance)),
-  ];
-  if (errors.length === 0) return { ok: true, body: instance };
-  const names = errors.map((e) => e.field).join(', ');
-  return {
-    ok: false,
-    problem: { status: 400, code: 'invalid_body', detail: `The body has bad fields: ${names}.`, errors },
-  };
+  const instance = plainToInstance(cls, value);
+  const errors = await checkBody(instance);
+  return errors.length === 0 ? { ok: true, body: instance } : { ok: false, problem: badFields(errors) };
 }

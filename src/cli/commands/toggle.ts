@@ -43,8 +43,8 @@ export function onRequest(p: Parsed, now: Date): { request: OnRequest; secret?: 
 }
 
 /**
- * `on` / `off`. `current` is undefined when the stored state is unreadable (corrupt): the switch overwrites it. What an
- * `on` does to a stored window is {@link planOn}'s rule, the same as the toggle routes'.
+ * `on` / `off`: the service's one switch path ({@link MaintenanceService.switchOn} / `switchOff`), translated into
+ * lines and an exit code. `current` is undefined when the stored state is unreadable (corrupt): the switch overwrites it.
  */
 export async function toggle(
   p: Parsed,
@@ -55,37 +55,45 @@ export async function toggle(
   const print = printer(p, service, io);
   const lang = readerLanguage(io);
   const where = p.scope ? ` for scope ${p.scope}` : '';
-  const now = new Date();
   const on = p.command === 'on';
-  const { request, secret } = on ? onRequest(p, now) : { request: {}, secret: undefined };
-  const plan = on ? planOn(current, request, now) : { enable: undefined, notes: [] };
-  const unchanged = on ? plan.enable === undefined : current?.enabled === false;
-  if (unchanged && current !== undefined) {
-    print(current, `Maintenance mode${where} is already ${on ? 'on' : 'off'}. Nothing changed.`, { changed: false });
-    return p.wait ? settle(service, io, p.scope, p.timeoutMs) : EXIT.ok;
+  const { request, secret } = on ? onRequest(p, new Date()) : { request: {}, secret: undefined };
+  // Asked before switching, unless nothing would change: an off with nothing on, an on already on for real.
+  if (p.interactive && !(on ? isOnAlready(current, request) : isOffAlready(service, current, p.scope))) {
+    const question = `Switch maintenance mode${where} ${on ? 'on' : 'off'} in ${service.storeDescription}? [y/N] `;
+    if (!(await confirm(io, question))) {
+      io.stderr.write('Error: declined at the prompt; nothing changed.\n');
+      return EXIT.error;
+    }
   }
-  const question = `Switch maintenance mode${where} ${on ? 'on' : 'off'} in ${service.storeDescription}? [y/N] `;
-  if (p.interactive && !(await confirm(io, question))) {
-    io.stderr.write('Error: declined at the prompt; nothing changed.\n');
-    return EXIT.error;
+  const actor = { by: `cli:${accountName(io)}`, source: 'cli', ...(p.scope ? { scope: p.scope } : {}) };
+  const done = on ? await service.switchOn({ ...request, ...actor }) : await service.switchOff(actor);
+  const settled = () => (p.wait ? settle(service, io, p.scope, p.timeoutMs) : Promise.resolve(EXIT.ok));
+  if (!done.changed) {
+    print(done.state, `Maintenance mode${where} is already ${on ? 'on' : 'off'}. Nothing changed.`, { changed: false });
+    return settled();
   }
-  const by = `cli:${accountName(io)}`;
-  if (plan.enable) await service.enable({ ...plan.enable, by, source: 'cli', scope: p.scope });
-  else await service.disable({ by, source: 'cli', scope: p.scope });
-  const state = await service.stateAfterWrite(p.scope);
-  const notes = on ? plan.notes : current === undefined ? (['overwrote-unreadable'] as const) : [];
-  print(state, `Maintenance mode${where} is now ${describe(state, new Date(), lang)}.`, {
+  print(done.state, `Maintenance mode${where} is now ${describe(done.state, new Date(), lang)}.`, {
     changed: true,
     ...(p.scope ? { scope: p.scope } : {}),
     ...(secret ? { bypassPath: `/${secret}` } : {}),
-    ...(notes.length > 0 ? { notes: notes.map((n) => ON_NOTES[n]) } : {}),
+    ...(done.notes.length > 0 ? { notes: done.notes.map((n) => ON_NOTES[n]) } : {}),
   });
-  if (p.json) return p.wait ? settle(service, io, p.scope, p.timeoutMs) : EXIT.ok;
-  for (const note of notes) io.stdout.write(`${ON_NOTES[note]}\n`);
+  if (p.json) return settled();
+  for (const note of done.notes) io.stdout.write(`${ON_NOTES[note]}\n`);
   if (secret) {
     io.stdout.write(
       `Bypass: open https://<your-site>/${secret} to get through (or send x-maintenance-bypass: ${secret}).\n`,
     );
   }
-  return p.wait ? settle(service, io, p.scope, p.timeoutMs) : EXIT.ok;
+  return settled();
+}
+
+/** Whether an `on` would change nothing (the prompt is then skipped, as before). */
+function isOnAlready(current: MaintenanceState | undefined, request: OnRequest): boolean {
+  return current !== undefined && planOn(current, request, new Date()).enable === undefined;
+}
+
+/** Whether an `off` would change nothing: nothing stored on and no occurrence in progress. */
+function isOffAlready(service: MaintenanceService, current: MaintenanceState | undefined, scope?: string): boolean {
+  return current?.enabled === false && !service.occurrenceInProgress(scope);
 }

@@ -47,13 +47,13 @@ export function fleetTable(fleet: Fleet, drained: boolean): string {
   const late = new Set(behind(fleet, drained).map((i) => i.id));
   const rows = fleet.instances.map((i) => [
     late.has(i.id) ? '*' : ' ',
-    i.host,
+    String(i.host), // a record anyone wrote may hold anything: a stale one is still shown as it is
     String(i.pid),
-    i.version,
+    String(i.version),
     `${i.applied}${i.applied < fleet.revision ? ` (of ${fleet.revision})` : ''}`,
     String(inFlightFor(i, fleet.scope)),
     String(i.held),
-    `${i.lastSeen}${i.stale ? ' (stale)' : ''}`,
+    `${String(i.lastSeen)}${i.stale ? ' (stale)' : ''}`,
   ]);
   const head = [' ', 'host', 'pid', 'version', 'applied', 'in flight', 'held', 'last seen'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));

@@ -5,7 +5,16 @@
  * the next wait (a runner's second switch, a pipeline's next step) starts with it connected.
  */
 import { MaintenanceError } from '../core/errors.js';
-import { behind, type Fleet, fleetOf, type PresenceRecord, type PresenceStore, waitsFor } from '../core/presence.js';
+import {
+  behind,
+  type Fleet,
+  fleetOf,
+  isBehind,
+  isSilent,
+  isStale,
+  type PresenceRecord,
+  type PresenceStore,
+} from '../core/presence.js';
 
 type Report = PresenceRecord | { readonly id: string; readonly left: true };
 
@@ -90,9 +99,11 @@ export function waitForFleet(presence: PresenceStore, feed: PresenceFeed, target
     const pending = new Set<string>();
     let done = false;
     let listed = false; // reports pushed before the first listing cannot say who else there is
-    const fleet = () => fleetOf([...records.values()], target.revision, new Date(), target.scope);
+    const sight = createSight();
+    const fleet = () => sight.mark(fleetOf([...records.values()], target.revision, new Date(), target.scope));
     const judge = (r: PresenceRecord, now: Date) => {
-      if (waitsFor(r, target.revision, target.scope, target.drained, now)) pending.add(r.id);
+      const live = !isStale(r, now) && !sight.silent(r, now);
+      if (live && isBehind(r, target.revision, target.scope, target.drained)) pending.add(r.id);
       else pending.delete(r.id);
     };
     const check = () => {
@@ -127,6 +138,7 @@ export function waitForFleet(presence: PresenceStore, feed: PresenceFeed, target
         if ('left' in report) {
           records.delete(report.id);
           pending.delete(report.id);
+          sight.forget(report.id);
         } else {
           records.set(report.id, report);
           judge(report, new Date());
@@ -147,6 +159,33 @@ export function waitForFleet(presence: PresenceStore, feed: PresenceFeed, target
     };
     if (!feed.connected) void relist(); // connected, it lists at once (onConnected); else list now, then every 250 ms
   });
+}
+
+/**
+ * What one wait has seen of each record: since when (by this process's clock) its `lastSeen` stayed the same. A record
+ * that does not change for 3 of its intervals is stale to the wait even when its `lastSeen` lies ahead (inside the
+ * clock-skew allowance), so no record keeps a wait for longer than that unless it keeps reporting.
+ */
+function createSight() {
+  const seen = new Map<string, { readonly lastSeen: unknown; readonly at: number }>();
+  const since = (r: PresenceRecord, now: Date) => {
+    const s = seen.get(r.id);
+    if (s !== undefined && s.lastSeen === r.lastSeen) return s.at;
+    seen.set(r.id, { lastSeen: r.lastSeen, at: now.getTime() });
+    return now.getTime();
+  };
+  return {
+    silent: (r: PresenceRecord, now: Date) => isSilent(r, since(r, now), now),
+    forget: (id: string) => seen.delete(id),
+    /** `fleet` with the instances this wait found silent marked stale. */
+    mark(fleet: Fleet): Fleet {
+      const now = new Date();
+      const instances = fleet.instances.map((i) =>
+        i.stale || !isSilent(i, since(i, now), now) ? i : { ...i, stale: true },
+      );
+      return { ...fleet, instances };
+    },
+  };
 }
 
 /** How many of those behind a timeout's message names (all of them are in its `.fleet`). */

@@ -9,7 +9,15 @@ import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
 import { changeEvent, type NotifyEvent, plannedWindows } from '../core/notify.js';
-import { type Fleet, fleetOf, PRESENCE_DEFAULTS, type PresenceStore, presenceOf } from '../core/presence.js';
+import {
+  type Fleet,
+  fleetOf,
+  isPresenceInterval,
+  PRESENCE_DEFAULTS,
+  PRESENCE_INTERVAL_BOUNDS,
+  type PresenceStore,
+  presenceOf,
+} from '../core/presence.js';
 import { checkScopeName } from '../core/scope.js';
 import {
   blocksRequests,
@@ -415,14 +423,23 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   /**
    * Joins the fleet of the store (called by `maintenance()` when it serves its first request): this instance reports
    * its presence now, when it applies a revision, and every `intervalMs`. A no-op for stores that keep no presence
-   * (plain keyv), for a forced `mode`, and when already joined.
+   * (plain keyv), for a forced `mode`, and when already joined. Throws `ERR_MAINTENANCE_INVALID_OPTION` for an
+   * `intervalMs` outside 100–600000 (its records would look forged to the others, who would not wait for it).
    */
   joinFleet(options: { intervalMs?: number } = {}): void {
+    const intervalMs = options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs;
+    if (!isPresenceInterval(intervalMs)) {
+      const { min, max } = PRESENCE_INTERVAL_BOUNDS;
+      throw new MaintenanceError(
+        'ERR_MAINTENANCE_INVALID_OPTION',
+        `joinFleet() intervalMs must be a whole number of milliseconds from ${min} to ${max}; received ${JSON.stringify(intervalMs)}.`,
+      );
+    }
     const presence = presenceOf(this.keyv);
     if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
     this.member = createFleetMember({
       presence,
-      intervalMs: options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs,
+      intervalMs,
       version: packageVersion(),
       logger: this.config.logger,
       facts: {

@@ -88,6 +88,8 @@ export interface WaitForFleetOptions {
   readonly drained?: boolean;
   /** Give up after this many milliseconds with `ERR_MAINTENANCE_FLEET_TIMEOUT`. @default 30000 */
   readonly timeoutMs?: number;
+  /** Stops the wait when it aborts, rejecting `ERR_MAINTENANCE_WAIT_ABORTED` (e.g. its HTTP client hung up). @default undefined */
+  readonly signal?: AbortSignal;
 }
 
 /** Defaults of {@link WaitForFleetOptions}. */
@@ -577,7 +579,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       blocksRequests(state, new Date()) ||
       (scope !== undefined && blocksRequests(await this.getStoredState(), new Date()));
     this.presenceFeed ??= createPresenceFeed(presence);
-    const target = { revision, scope, drained: drained && blocking, timeoutMs };
+    const target = { revision, scope, drained: drained && blocking, timeoutMs, signal: options.signal };
     const fleet = await waitForFleet(presence, this.presenceFeed, target);
     this.emit('fleet-settled', fleet);
     return fleet;

@@ -15,7 +15,7 @@ export type { KeyvLike } from './core/keyv-like.js';
 export type { NotifyEvent, NotifyTarget } from './core/notify.js';
 export { NOTIFY_EVENTS } from './core/notify.js';
 export type { Fleet, FleetInstance, PresenceRecord } from './core/presence.js';
-export { PRESENCE_DEFAULTS, STALE_AFTER_INTERVALS } from './core/presence.js';
+export { CLOCK_SKEW_ALLOWANCE_MS, PRESENCE_DEFAULTS, STALE_AFTER_INTERVALS } from './core/presence.js';
 export { hostnameScope, isScopeName, SCOPE_NAME } from './core/scope.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';
 export {

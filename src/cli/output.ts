@@ -58,13 +58,13 @@ export function fleetTable(fleet: Fleet, drained: boolean): string {
   const rows = fleet.instances.map((i) =>
     [
       late.has(i.id) ? '*' : ' ',
-      i.host,
+      String(i.host), // a record anyone wrote may hold anything: a stale one is still shown, escaped
       String(i.pid),
-      i.version,
+      String(i.version),
       `${i.applied}${i.applied < fleet.revision ? ` (of ${fleet.revision})` : ''}`,
       String(inFlightFor(i, fleet.scope)),
       String(i.held),
-      `${i.lastSeen}${i.stale ? ' (stale)' : ''}`,
+      `${String(i.lastSeen)}${i.stale ? ' (stale)' : ''}`,
     ].map(printable),
   );
   const head = [' ', 'host', 'pid', 'version', 'applied', 'in flight', 'held', 'last seen'];

@@ -44,11 +44,18 @@ export interface Fleet {
 
 /** Reports missed before an instance counts as stale. */
 export const STALE_AFTER_INTERVALS = 3;
+/**
+ * How far ahead of the reader's clock a record's `lastSeen` may be and still count (clocks of a fleet drift apart): a
+ * record from further ahead is stale at once, whatever it says.
+ */
+export const CLOCK_SKEW_ALLOWANCE_MS = 30_000;
 /** Reports missed before a store forgets an instance (its record expires or is pruned). */
 export const FORGET_AFTER_INTERVALS = 20;
 
 /** Defaults of the `presence` option. */
 export const PRESENCE_DEFAULTS = Object.freeze({ intervalMs: 5000 });
+/** The intervals, in milliseconds, an instance may report at (the bounds of `presence.intervalMs`). */
+export const PRESENCE_INTERVAL_BOUNDS = Object.freeze({ min: 100, max: 600_000 });
 
 /** Property under which a store offers its {@link PresenceStore} (Redis, PostgreSQL, the file store). */
 export const PRESENCE = Symbol.for('koa-maintenance-mode.presence');
@@ -82,9 +89,70 @@ export function presenceOf(store: unknown): PresenceStore | undefined {
   return (store as { [PRESENCE]?: PresenceStore } | null)?.[PRESENCE];
 }
 
-/** Whether `record` has missed {@link STALE_AFTER_INTERVALS} reports at `now`. */
+/**
+ * `value` as a presence record when it is an object with an id; undefined for anything else (a store lists what
+ * anyone wrote into it: `null`, an array, a text). The fields are judged by {@link isStale}.
+ */
+export function presenceRecordOf(value: unknown): PresenceRecord | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'string' && id !== '' ? (value as PresenceRecord) : undefined;
+}
+
+const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+
+/** Whether `v` is an interval this package reports at (the `presence.intervalMs` option's bounds). */
+export const isPresenceInterval = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= PRESENCE_INTERVAL_BOUNDS.min && (v as number) <= PRESENCE_INTERVAL_BOUNDS.max;
+
+function isDrain(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  for (const n of Object.values(v)) if (!isCount(n)) return false;
+  return true;
+}
+
+/** Whether every field of `record` has the type this package writes (a record that has not is never waited for). */
+export function isWellFormed(record: PresenceRecord): boolean {
+  const r = record as unknown as Record<string, unknown>;
+  return (
+    typeof r.host === 'string' &&
+    isCount(r.pid) &&
+    typeof r.version === 'string' &&
+    typeof r.startedAt === 'string' &&
+    typeof r.lastSeen === 'string' &&
+    isCount(r.applied) &&
+    isCount(r.inFlight) &&
+    isCount(r.held) &&
+    isPresenceInterval(r.intervalMs) &&
+    (r.drain === undefined || isDrain(r.drain))
+  );
+}
+
+/**
+ * Whether `record` is stale at `now`: it missed {@link STALE_AFTER_INTERVALS} reports, or it cannot be trusted — a
+ * field of the wrong type, a `lastSeen` that is no date or lies more than {@link CLOCK_SKEW_ALLOWANCE_MS} ahead (a
+ * forged or broken record would otherwise never go stale, and every wait would time out on it).
+ */
 export function isStale(record: PresenceRecord, now: Date): boolean {
-  return now.getTime() - Date.parse(record.lastSeen) > STALE_AFTER_INTERVALS * record.intervalMs;
+  if (!isWellFormed(record)) return true;
+  const seen = Date.parse(record.lastSeen);
+  const t = now.getTime();
+  return !(seen <= t + CLOCK_SKEW_ALLOWANCE_MS) || t - seen > STALE_AFTER_INTERVALS * record.intervalMs;
+}
+
+/**
+ * Whether a reader that has seen `record.lastSeen` unchanged since `sinceMs` (by its own clock) has seen no report for
+ * {@link STALE_AFTER_INTERVALS} intervals: stale whatever the writer's clock says (one inside the skew allowance too).
+ */
+export function isSilent(record: PresenceRecord, sinceMs: number, now: Date): boolean {
+  const intervalMs = isPresenceInterval(record.intervalMs) ? record.intervalMs : PRESENCE_DEFAULTS.intervalMs;
+  return now.getTime() - sinceMs > STALE_AFTER_INTERVALS * intervalMs;
+}
+
+/** How long after its last write a store keeps `record` (a record that is none: as one at the default interval). */
+export function forgetAfterMs(record: PresenceRecord | undefined): number {
+  const intervalMs = isPresenceInterval(record?.intervalMs) ? record.intervalMs : PRESENCE_DEFAULTS.intervalMs;
+  return FORGET_AFTER_INTERVALS * intervalMs;
 }
 
 /** The fleet of `records` at `now`, compared with `revision`, newest first. */
@@ -111,15 +179,4 @@ export function behind(fleet: Fleet, drained: boolean): FleetInstance[] {
 /** Whether a live `record` has not applied `revision` yet or (with `drained`) still runs requests for `scope`. */
 export function isBehind(record: PresenceRecord, revision: number, scope: string | undefined, drained: boolean) {
   return record.applied < revision || (drained && inFlightFor(record, scope) > 0);
-}
-
-/** Whether a wait for `revision` still waits for `record` at `now`: live and {@link isBehind}. */
-export function waitsFor(
-  record: PresenceRecord,
-  revision: number,
-  scope: string | undefined,
-  drained: boolean,
-  now: Date,
-): boolean {
-  return !isStale(record, now) && isBehind(record, revision, scope, drained);
 }

@@ -4,7 +4,7 @@ import type { DecisionTrace, MaintenanceUser } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { CATALOG_KEYS, CATALOGS, type Catalog, LOCALE_TAG, REQUIRED_CATALOG_KEYS } from '../core/i18n.js';
 import { ipEntryProblem } from '../core/ip.js';
-import { PRESENCE_DEFAULTS } from '../core/presence.js';
+import { isPresenceInterval, PRESENCE_DEFAULTS, PRESENCE_INTERVAL_BOUNDS } from '../core/presence.js';
 import { trimSlash } from '../core/rules.js';
 import { checkScopeName } from '../core/scope.js';
 import { invalidOption, knownEntries } from '../core/validate.js';
@@ -492,8 +492,9 @@ function resolvePresence(raw: unknown): Required<PresenceOptions> | false {
   }
   const p = knownEntries(raw as object, ['intervalMs'], 'presence');
   const intervalMs = p.intervalMs ?? PRESENCE_DEFAULTS.intervalMs;
-  if (!Number.isInteger(intervalMs) || (intervalMs as number) < 100 || (intervalMs as number) > 600_000) {
-    invalidOption('presence.intervalMs', 'must be a whole number of milliseconds from 100 to 600000', intervalMs);
+  if (!isPresenceInterval(intervalMs)) {
+    const { min, max } = PRESENCE_INTERVAL_BOUNDS;
+    invalidOption('presence.intervalMs', `must be a whole number of milliseconds from ${min} to ${max}`, intervalMs);
   }
   return Object.freeze({ intervalMs: intervalMs as number });
 }

@@ -5,7 +5,16 @@
  * the next wait (a runner's second switch, a pipeline's next step) starts with it connected.
  */
 import { MaintenanceError } from '../core/errors.js';
-import { behind, type Fleet, fleetOf, type PresenceRecord, type PresenceStore, waitsFor } from '../core/presence.js';
+import {
+  behind,
+  type Fleet,
+  fleetOf,
+  isBehind,
+  isSilent,
+  isStale,
+  type PresenceRecord,
+  type PresenceStore,
+} from '../core/presence.js';
 
 type Report = PresenceRecord | { readonly id: string; readonly left: true };
 
@@ -73,6 +82,8 @@ export interface WaitTarget {
   /** Wait for requests in flight too (only when the state waited for blocks requests). */
   readonly drained: boolean;
   readonly timeoutMs: number;
+  /** Ends the wait with `ERR_MAINTENANCE_WAIT_ABORTED` when it aborts. */
+  readonly signal?: AbortSignal;
 }
 
 /** How often a wait reads the whole fleet again (joins, leaves and staleness are not all pushed). */
@@ -80,73 +91,129 @@ const RELIST_MS = 250;
 
 /**
  * Resolves once every live instance of `presence` has applied `target.revision` (and, with `drained`, runs nothing
- * let in before maintenance); rejects `ERR_MAINTENANCE_FLEET_TIMEOUT` with `.fleet` after `timeoutMs`. Reports pushed
- * through `feed` settle it at once; the list is read now, every 250 ms, and when the push (re)connects.
+ * let in before maintenance); rejects `ERR_MAINTENANCE_FLEET_TIMEOUT` with `.fleet` after `timeoutMs`, and
+ * `ERR_MAINTENANCE_WAIT_ABORTED` when `signal` aborts. Reports pushed through `feed` settle it at once; the list is
+ * read now, every 250 ms, and when the push (re)connects.
  */
 export function waitForFleet(presence: PresenceStore, feed: PresenceFeed, target: WaitTarget): Promise<Fleet> {
   return new Promise<Fleet>((resolve, reject) => {
-    const records = new Map<string, PresenceRecord>();
-    /** The ids still waited for: kept up to date report by report, so a report costs O(1), not a fleet's worth. */
-    const pending = new Set<string>();
+    const seen = createSeenFleet(target);
     let done = false;
-    let listed = false; // reports pushed before the first listing cannot say who else there is
-    const fleet = () => fleetOf([...records.values()], target.revision, new Date(), target.scope);
-    const judge = (r: PresenceRecord, now: Date) => {
-      if (waitsFor(r, target.revision, target.scope, target.drained, now)) pending.add(r.id);
-      else pending.delete(r.id);
-    };
     const check = () => {
-      if (!done && listed && pending.size === 0) finish(() => resolve(fleet()));
+      if (!done && seen.settled()) finish(() => resolve(seen.fleet()));
     };
     /** At every tick: one waited for may have gone stale meanwhile (even while the store cannot be listed). */
     const tick = () => {
-      const now = new Date();
-      for (const id of pending) judge(records.get(id) as PresenceRecord, now);
+      seen.judgePending(new Date());
       check();
       void relist();
     };
     const relist = () =>
       presence.list().then(
         (list) => {
-          listed = true;
-          const pushed = new Map(records);
-          records.clear();
-          for (const r of list) records.set(r.id, r);
-          // A report pushed while the listing ran may be newer than what the listing read.
-          for (const [id, r] of pushed)
-            if (Date.parse(r.lastSeen) > Date.parse(records.get(id)?.lastSeen ?? '')) records.set(id, r);
-          pending.clear();
-          const now = new Date();
-          for (const r of records.values()) judge(r, now);
+          seen.listed(list, new Date());
           check();
         },
         () => undefined, // the store is down for a moment: the next listing or the timeout decides
       );
     const unsubscribe = feed.subscribe(
       (report) => {
-        if ('left' in report) {
-          records.delete(report.id);
-          pending.delete(report.id);
-        } else {
-          records.set(report.id, report);
-          judge(report, new Date());
-        }
+        if ('left' in report) seen.left(report.id);
+        else seen.reported(report, new Date());
         check();
       },
       () => void relist(), // from now on nothing is missed: a listing settles whatever was reported before
     );
     const poll = setInterval(tick, RELIST_MS);
-    const timeout = setTimeout(() => finish(() => reject(timedOut(fleet(), target))), target.timeoutMs);
+    const timeout = setTimeout(() => finish(() => reject(timedOut(seen.fleet(), target))), target.timeoutMs);
+    const aborted = () => finish(() => reject(abortedError(target)));
     const finish = (settle: () => void) => {
       if (done) return;
       done = true;
       clearInterval(poll);
       clearTimeout(timeout);
+      target.signal?.removeEventListener('abort', aborted);
       unsubscribe();
       settle();
     };
+    if (target.signal?.aborted) return aborted();
+    target.signal?.addEventListener('abort', aborted, { once: true });
     if (!feed.connected) void relist(); // connected, it lists at once (onConnected); else list now, then every 250 ms
   });
+}
+
+const abortedError = (target: WaitTarget) =>
+  new MaintenanceError(
+    'ERR_MAINTENANCE_WAIT_ABORTED',
+    `The wait for the fleet to apply revision ${target.revision} was aborted (its signal aborted).`,
+  );
+
+/** The fleet as one wait has seen it: the records, and the ids still waited for (kept up to date report by report). */
+function createSeenFleet(target: WaitTarget) {
+  const records = new Map<string, PresenceRecord>();
+  /** The ids still waited for: a report costs O(1), not a fleet's worth. */
+  const pending = new Set<string>();
+  let listed = false; // reports pushed before the first listing cannot say who else there is
+  const sight = createSight();
+  const judge = (r: PresenceRecord, now: Date) => {
+    const live = !isStale(r, now) && !sight.silent(r, now);
+    if (live && isBehind(r, target.revision, target.scope, target.drained)) pending.add(r.id);
+    else pending.delete(r.id);
+  };
+  return {
+    settled: () => listed && pending.size === 0,
+    fleet: () => sight.mark(fleetOf([...records.values()], target.revision, new Date(), target.scope)),
+    judgePending(now: Date) {
+      for (const id of pending) judge(records.get(id) as PresenceRecord, now);
+    },
+    reported(r: PresenceRecord, now: Date) {
+      records.set(r.id, r);
+      judge(r, now);
+    },
+    left(id: string) {
+      records.delete(id);
+      pending.delete(id);
+      sight.forget(id);
+    },
+    listed(list: readonly PresenceRecord[], now: Date) {
+      listed = true;
+      const pushed = new Map(records);
+      records.clear();
+      for (const r of list) records.set(r.id, r);
+      // A report pushed while the listing ran may be newer than what the listing read.
+      for (const [id, r] of pushed)
+        if (Date.parse(r.lastSeen) > Date.parse(records.get(id)?.lastSeen ?? '')) records.set(id, r);
+      pending.clear();
+      for (const r of records.values()) judge(r, now);
+    },
+  };
+}
+
+/**
+ * What one wait has seen of each record: since when (by this process's clock) its `lastSeen` stayed the same. A record
+ * that does not change for 3 of its intervals is stale to the wait even when its `lastSeen` lies ahead (inside the
+ * clock-skew allowance), so no record keeps a wait for longer than that unless it keeps reporting.
+ */
+function createSight() {
+  const seen = new Map<string, { readonly lastSeen: unknown; readonly at: number }>();
+  const since = (r: PresenceRecord, now: Date) => {
+    const s = seen.get(r.id);
+    if (s !== undefined && s.lastSeen === r.lastSeen) return s.at;
+    seen.set(r.id, { lastSeen: r.lastSeen, at: now.getTime() });
+    return now.getTime();
+  };
+  return {
+    silent: (r: PresenceRecord, now: Date) => isSilent(r, since(r, now), now),
+    forget: (id: string) => seen.delete(id),
+    /** `fleet` with the instances this wait found silent marked stale. */
+    mark(fleet: Fleet): Fleet {
+      const now = new Date();
+      const instances = fleet.instances.map((i) =>
+        i.stale || !isSilent(i, since(i, now), now) ? i : { ...i, stale: true },
+      );
+      return { ...fleet, instances };
+    },
+  };
 }
 
 /** How many of those behind a timeout's message names (all of them are in its `.fleet`). */

@@ -9,7 +9,15 @@ import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
 import { changeEvent, type NotifyEvent, plannedWindows } from '../core/notify.js';
-import { type Fleet, fleetOf, PRESENCE_DEFAULTS, type PresenceStore, presenceOf } from '../core/presence.js';
+import {
+  type Fleet,
+  fleetOf,
+  isPresenceInterval,
+  PRESENCE_DEFAULTS,
+  PRESENCE_INTERVAL_BOUNDS,
+  type PresenceStore,
+  presenceOf,
+} from '../core/presence.js';
 import { checkScopeName } from '../core/scope.js';
 import {
   blocksRequests,
@@ -82,6 +90,8 @@ export interface WaitForFleetOptions {
   readonly drained?: boolean;
   /** Give up after this many milliseconds with `ERR_MAINTENANCE_FLEET_TIMEOUT`. @default 30000 */
   readonly timeoutMs?: number;
+  /** Stops the wait when it aborts, rejecting `ERR_MAINTENANCE_WAIT_ABORTED` (e.g. its HTTP client hung up). @default undefined */
+  readonly signal?: AbortSignal;
 }
 
 /** Defaults of {@link WaitForFleetOptions}. */
@@ -447,14 +457,23 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   /**
    * Joins the fleet of the store (called by `maintenance()` when it serves its first request): this instance reports
    * its presence now, when it applies a revision, and every `intervalMs`. A no-op for stores that keep no presence
-   * (plain keyv), for a forced `mode`, and when already joined.
+   * (plain keyv), for a forced `mode`, and when already joined. Throws `ERR_MAINTENANCE_INVALID_OPTION` for an
+   * `intervalMs` outside 100–600000 (its records would look forged to the others, who would not wait for it).
    */
   joinFleet(options: { intervalMs?: number } = {}): void {
+    const intervalMs = options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs;
+    if (!isPresenceInterval(intervalMs)) {
+      const { min, max } = PRESENCE_INTERVAL_BOUNDS;
+      throw new MaintenanceError(
+        'ERR_MAINTENANCE_INVALID_OPTION',
+        `joinFleet() intervalMs must be a whole number of milliseconds from ${min} to ${max}; received ${JSON.stringify(intervalMs)}.`,
+      );
+    }
     const presence = presenceOf(this.keyv);
     if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
     this.member = createFleetMember({
       presence,
-      intervalMs: options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs,
+      intervalMs,
       version: packageVersion(),
       logger: this.config.logger,
       facts: {
@@ -592,7 +611,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       blocksRequests(state, new Date()) ||
       (scope !== undefined && blocksRequests(await this.getStoredState(), new Date()));
     this.presenceFeed ??= createPresenceFeed(presence);
-    const target = { revision, scope, drained: drained && blocking, timeoutMs };
+    const target = { revision, scope, drained: drained && blocking, timeoutMs, signal: options.signal };
     const fleet = await waitForFleet(presence, this.presenceFeed, target);
     this.emit('fleet-settled', fleet);
     return fleet;

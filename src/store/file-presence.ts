@@ -1,11 +1,12 @@
 /**
  * Presence on the embedded file store: one file per instance beside the state file
  * (`<state file>.presence.<id>.json`, written atomically), listed by reading the directory, pushed by a watch on it.
- * Processes on one host see each other; a file not rewritten for `keepMs` is ignored and removed.
+ * Processes on one host see each other; a file not rewritten for `keepMs` (in a process that only reads, such as the
+ * CLI: 20 of the intervals its record names) is ignored and removed, whatever `lastSeen` it claims.
  */
 import { type FSWatcher, promises as fs, watch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { PresenceRecord, PresenceStore } from '../core/presence.js';
+import { forgetAfterMs, type PresenceRecord, type PresenceStore, presenceRecordOf } from '../core/presence.js';
 import { writeFileAtomic } from './file-store.js';
 
 /** The {@link PresenceStore} of the state file `statePath`. */
@@ -21,13 +22,15 @@ export function createFilePresence(statePath: string): PresenceStore {
   async function read(path: string): Promise<PresenceRecord | undefined> {
     try {
       const [text, stat] = await Promise.all([fs.readFile(path, 'utf8'), fs.stat(path)]);
-      if (keepMs > 0 && Date.now() - stat.mtimeMs > keepMs) {
+      const record = parseRecord(text);
+      // The file's age is the host's own clock: a record that claims a later lastSeen is forgotten all the same.
+      if (Date.now() - stat.mtimeMs > (keepMs > 0 ? keepMs : forgetAfterMs(record))) {
         await fs.unlink(path).catch(() => undefined); // forgotten: its process is gone
         return undefined;
       }
-      return JSON.parse(text) as PresenceRecord;
+      return record;
     } catch {
-      return undefined; // removed meanwhile, or written by hand
+      return undefined; // removed meanwhile
     }
   }
 
@@ -73,4 +76,13 @@ export function createFilePresence(statePath: string): PresenceStore {
       };
     },
   };
+}
+
+/** The record in a presence file; undefined for one that is none (written by hand, or by something else). */
+function parseRecord(text: string): PresenceRecord | undefined {
+  try {
+    return presenceRecordOf(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
 }

@@ -4,7 +4,7 @@
  * wait rather than LISTEN: a NOTIFY wakes every listening backend of the database (each instance listens for state
  * changes), so a NOTIFY per report would cost instances² wakeups per switch — 40,000 at 200 instances.
  */
-import type { PresenceRecord, PresenceStore } from '../core/presence.js';
+import { type PresenceRecord, type PresenceStore, presenceRecordOf } from '../core/presence.js';
 import type { PgPool } from './pg-client.js';
 import { quoteIdent } from './pg-client.js';
 
@@ -31,7 +31,7 @@ export function createPgPresence(pool: PgPool, table: string, ready: () => Promi
             [keepMs],
           )
         : await pool.query(`SELECT record FROM ${t}`);
-    return rows.map((r) => r.record as PresenceRecord);
+    return rows.map((r) => presenceRecordOf(r.record)).filter((r): r is PresenceRecord => r !== undefined);
   };
 
   /**
@@ -53,11 +53,12 @@ export function createPgPresence(pool: PgPool, table: string, ready: () => Promi
              WHERE $1::float8 IS NULL OR last_seen >= to_timestamp($1::float8 - $2::float8)`,
           [since ?? null, OVERLAP_MS / 1000],
         );
-        for (const row of rows as Array<{ record: PresenceRecord; at: number }>) {
+        for (const row of rows as Array<{ record: unknown; at: number }>) {
           since = Math.max(since ?? row.at, row.at);
-          if (told.get(row.record.id) === row.record.lastSeen) continue;
-          told.set(row.record.id, row.record.lastSeen);
-          for (const l of listeners) l(row.record);
+          const record = presenceRecordOf(row.record); // a row anyone wrote: skipped unless it is a record
+          if (!record || told.get(record.id) === record.lastSeen) continue;
+          told.set(record.id, record.lastSeen);
+          for (const l of listeners) l(record);
         }
       } catch {
         // the server is down for a moment: the next tick, the waiter's listing or its timeout decides

@@ -3,7 +3,7 @@
  * report (`<namespace>::presence`, pruned as it goes) and a channel that carries each report to waiters. Each report is
  * one script (SET with PX, ZADD, ZREMRANGEBYSCORE, PUBLISH); a listing is one script (the live ids, then their keys).
  */
-import type { PresenceRecord, PresenceStore } from '../core/presence.js';
+import { type PresenceRecord, type PresenceStore, presenceRecordOf } from '../core/presence.js';
 
 /** The keys and the channel of one store's presence. */
 export interface RedisPresenceKeys {
@@ -55,7 +55,8 @@ interface Session {
 function parse(text: string): PresenceRecord | { id: string; left: true } | undefined {
   try {
     const value = JSON.parse(text);
-    return typeof value?.id === 'string' ? value : undefined;
+    if (value?.left === true && typeof value.id === 'string') return { id: value.id, left: true };
+    return presenceRecordOf(value);
   } catch {
     return undefined;
   }

@@ -12,23 +12,25 @@ import { fleetSummary, scopesBody, statusBody } from '../../core/status.js';
 import { ON_NOTES, planOn } from '../../core/switch-on.js';
 import { type RecurringWindow, windowsOf } from '../../core/windows.js';
 import { describeRule } from '../../service/recurrence-rule.js';
-import { defaultService, type MaintenanceService } from '../../service/service.js';
+import { defaultService, FLEET_WAIT_DEFAULTS, type MaintenanceService } from '../../service/service.js';
 import { authenticate, type Caller, permitted, scopeFor } from './auth.js';
 import { readBody } from './body.js';
 import type { MaintenanceOffBody, MaintenanceOnBody, WaitBody, WindowBody } from './dto.js';
 import type { MaintenanceApiConfig } from './options.js';
 import { answerProblem } from './problem.js';
 import { API_ROUTES, type ApiHandlerName, type ApiRoute } from './spec.js';
+import { createWaitSlots, type WaitRefusal, type WaitSlots } from './wait-slots.js';
 
 /** A handler of one route. */
 export type ApiHandler = (ctx: ParameterizedContext) => Promise<void>;
 
-/** What one request's action gets: the context, the caller, the service and the route's body. */
+/** What one request's action gets: the context, the caller, the service, the route's body and the API's open waits. */
 interface Call<B = undefined> {
   readonly ctx: ParameterizedContext;
   readonly caller: Caller;
   readonly s: MaintenanceService;
   readonly body: B;
+  readonly waits: WaitSlots;
 }
 
 /** The field a validation message starts with ("end (…) is not in the future" → end). */
@@ -182,12 +184,44 @@ async function fleet({ ctx, caller, s }: Call): Promise<void> {
   json(ctx, 200, await s.fleet(scope));
 }
 
-/** `POST /wait`: resolves when the fleet settled; 504 with the fleet when it did not in time. */
-async function wait({ ctx, caller, s, body }: Call<WaitBody>): Promise<void> {
+/**
+ * `POST /wait`: resolves when the fleet settled; 504 with the fleet when it did not in time; 429 past the bounds of
+ * open waits. The wait ends (and frees its slot) when its client hangs up.
+ */
+async function wait({ ctx, caller, s, body, waits }: Call<WaitBody>): Promise<void> {
   const scope = scopeFor(ctx, caller, body.scope);
   if (scope === false) return;
-  const settled: Fleet = await s.waitForFleet({ ...body, ...(scope !== undefined ? { scope } : {}) });
-  json(ctx, 200, settled);
+  const now = Date.now();
+  const slot = waits.take(callerKey(caller), now + (body.timeoutMs ?? FLEET_WAIT_DEFAULTS.timeoutMs), now);
+  if (!slot.ok) return tooManyWaits(ctx, caller, slot);
+  const hangUp = new AbortController();
+  const gone = () => hangUp.abort();
+  ctx.res.once('close', gone); // the client hung up: nobody reads the answer, stop listing the fleet for it
+  try {
+    const settled: Fleet = await s.waitForFleet({
+      ...body,
+      ...(scope !== undefined ? { scope } : {}),
+      signal: hangUp.signal,
+    });
+    json(ctx, 200, settled);
+  } finally {
+    ctx.res.off('close', gone);
+    slot.release();
+  }
+}
+
+/** Whose waits are counted together: a token's, or a signed-in user's. */
+const callerKey = (caller: Caller) => (caller.token ? `token:${caller.token.id}` : `session:${caller.by ?? ''}`);
+
+/** 429 with `Retry-After`: the bound met, and when a slot frees at the latest. */
+function tooManyWaits(ctx: ParameterizedContext, caller: Caller, refused: WaitRefusal): void {
+  ctx.set('Retry-After', String(refused.retryAfterSeconds));
+  const who = caller.token ? 'This token' : 'This user';
+  const detail =
+    refused.bound === 'caller'
+      ? `${who} already waits ${refused.limit} times (maxWaitsPerToken: ${refused.limit}); retry after ${refused.retryAfterSeconds} s, or when one of its waits has ended.`
+      : `This instance already holds ${refused.limit} waits (maxWaits: ${refused.limit}); retry after ${refused.retryAfterSeconds} s.`;
+  answerProblem(ctx, 429, 'too_many_waits', detail);
 }
 
 const ACTIONS: Record<Exclude<ApiHandlerName, 'openapi'>, (call: Call<never>) => Promise<void>> = {
@@ -203,7 +237,12 @@ const ACTIONS: Record<Exclude<ApiHandlerName, 'openapi'>, (call: Call<never>) =>
 };
 
 /** The handler of `route`: authentication, permission, body, action, and errors as problems. */
-function handlerOf(route: ApiRoute, config: MaintenanceApiConfig, document: () => object): ApiHandler {
+function handlerOf(
+  route: ApiRoute,
+  config: MaintenanceApiConfig,
+  document: () => object,
+  waits: WaitSlots,
+): ApiHandler {
   if (route.handler === 'openapi') return async (ctx) => json(ctx, 200, document());
   const action = ACTIONS[route.handler];
   return async (ctx) => {
@@ -221,7 +260,7 @@ function handlerOf(route: ApiRoute, config: MaintenanceApiConfig, document: () =
         }
         body = read.body;
       }
-      await action({ ctx, caller, s, body: body as never });
+      await action({ ctx, caller, s, body: body as never, waits });
     } catch (err) {
       refuse(ctx, err);
     }
@@ -233,7 +272,8 @@ export function createApiHandlers(
   config: MaintenanceApiConfig,
   document: () => object,
 ): Array<{ route: ApiRoute; handle: ApiHandler }> {
-  return API_ROUTES.map((route) => ({ route, handle: handlerOf(route, config, document) }));
+  const waits = createWaitSlots({ perCaller: config.maxWaitsPerToken, total: config.maxWaits });
+  return API_ROUTES.map((route) => ({ route, handle: handlerOf(route, config, document, waits) }));
 }
 
 /** The answer for a path under the prefix that is no route (404) or a route with another method (405). */

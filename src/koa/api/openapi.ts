@@ -59,6 +59,9 @@ export function openApiDocument(prefix: string, version: string): Record<string,
             : { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
         ...(route.body ? { 400: problem('A bad body: one entry per bad field'), 413: problem('Body too large') } : {}),
         ...(route.permission ? { 401: problem('No valid token'), 403: problem('Not allowed') } : {}),
+        ...(route.waits
+          ? { 429: problem('Too many waits open (maxWaitsPerToken, maxWaits): retry after Retry-After seconds') }
+          : {}),
         503: problem('The store cannot be reached'),
       },
     };

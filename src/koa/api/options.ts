@@ -19,13 +19,33 @@ export interface MaintenanceApiOptions {
   readonly getUpdatedBy?: (ctx: MaintenanceContext) => string | undefined;
   /** Largest JSON body read, in bytes; a larger one gets 413. @default 16384 */
   readonly bodyLimitBytes?: number;
+  /**
+   * Waits (`POST /wait`) one token — or one signed-in user — may hold open at once (1–1000); one more gets 429 with
+   * `Retry-After`. @default 4
+   */
+  readonly maxWaitsPerToken?: number;
+  /** Waits this API holds open at once, all callers together (1–10000); one more gets 429 with `Retry-After`. @default 64 */
+  readonly maxWaits?: number;
 }
 
 /** Default values of {@link MaintenanceApiOptions}. */
-export const API_DEFAULTS = Object.freeze({ prefix: '/maintenance-mode/api', bodyLimitBytes: 16_384 });
+export const API_DEFAULTS = Object.freeze({
+  prefix: '/maintenance-mode/api',
+  bodyLimitBytes: 16_384,
+  maxWaitsPerToken: 4,
+  maxWaits: 64,
+});
 
 /** The names of every option (the README's table lists exactly these). */
-export const API_OPTION_NAMES = ['prefix', 'service', 'isSuperuser', 'getUpdatedBy', 'bodyLimitBytes'] as const;
+export const API_OPTION_NAMES = [
+  'prefix',
+  'service',
+  'isSuperuser',
+  'getUpdatedBy',
+  'bodyLimitBytes',
+  'maxWaitsPerToken',
+  'maxWaits',
+] as const;
 
 /** {@link MaintenanceApiOptions} after validation. */
 export interface MaintenanceApiConfig {
@@ -34,6 +54,8 @@ export interface MaintenanceApiConfig {
   readonly isSuperuser?: MaintenanceApiOptions['isSuperuser'];
   readonly getUpdatedBy?: MaintenanceApiOptions['getUpdatedBy'];
   readonly bodyLimitBytes: number;
+  readonly maxWaitsPerToken: number;
+  readonly maxWaits: number;
 }
 
 /** Validates the API's options (fail fast, with the fix). */
@@ -53,5 +75,20 @@ export function resolveApiOptions(input: MaintenanceApiOptions = {}): Maintenanc
     isSuperuser: o.isSuperuser as MaintenanceApiConfig['isSuperuser'],
     getUpdatedBy: o.getUpdatedBy as MaintenanceApiConfig['getUpdatedBy'],
     bodyLimitBytes: limit as number,
+    ...resolveWaitLimits(o),
   });
+}
+
+/** `maxWaitsPerToken` and `maxWaits`, each a whole number in its bounds, the first not above the second. */
+function resolveWaitLimits(o: Record<string, unknown>): { maxWaitsPerToken: number; maxWaits: number } {
+  const maxWaits = (o.maxWaits ?? API_DEFAULTS.maxWaits) as number;
+  if (!Number.isInteger(maxWaits) || maxWaits < 1 || maxWaits > 10_000) {
+    invalidOption('maxWaits', 'must be a whole number from 1 to 10000', maxWaits);
+  }
+  const perToken = (o.maxWaitsPerToken ?? API_DEFAULTS.maxWaitsPerToken) as number;
+  if (!Number.isInteger(perToken) || perToken < 1 || perToken > 1000) {
+    invalidOption('maxWaitsPerToken', 'must be a whole number from 1 to 1000', perToken);
+  }
+  if (perToken > maxWaits) invalidOption('maxWaitsPerToken', `must not exceed maxWaits (${maxWaits})`, perToken);
+  return { maxWaitsPerToken: perToken, maxWaits };
 }

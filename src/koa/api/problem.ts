@@ -12,6 +12,7 @@ const TITLES: Readonly<Record<number, string>> = Object.freeze({
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   503: 'Service Unavailable',

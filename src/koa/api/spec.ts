@@ -31,6 +31,8 @@ export interface ApiRoute {
   readonly summary: string;
   /** Status of a success. */
   readonly success: 200 | 201 | 204;
+  /** It holds the request open while it waits: bounded per token and per instance (429 past the bounds). */
+  readonly waits?: true;
 }
 
 /** Every route of the API. */
@@ -109,6 +111,7 @@ export const API_ROUTES: readonly ApiRoute[] = Object.freeze([
     permission: 'read',
     body: WaitBody,
     success: 200,
+    waits: true,
     summary: 'Wait until every instance applied the state (and drained)',
   },
   { method: 'get', path: '/openapi.json', handler: 'openapi', success: 200, summary: 'This document (OpenAPI 3.1)' },

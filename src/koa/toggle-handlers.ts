@@ -11,10 +11,11 @@ import type { Fleet } from '../core/presence.js';
 import { checkScopeName, stateInForce } from '../core/scope.js';
 import { type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
 import { fleetSummary, publicStatusBody, scopesBody, statusBody } from '../core/status.js';
-import { ON_NOTES, type OnNote, planOn } from '../core/switch-on.js';
+import { ON_NOTES } from '../core/switch-on.js';
 import { type PublicOccurrence, publicOccurrence, type RecurringWindow } from '../core/windows.js';
 import { describeRule, RULE_TEXT_LANGUAGES } from '../service/recurrence-rule.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
+import type { SwitchOutcome } from '../service/switching.js';
 import { createRenderer, type Renderer } from './render.js';
 import { neverCache } from './respond.js';
 import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath, windowRequest } from './toggle-rules.js';
@@ -143,44 +144,29 @@ async function allowed(r: Routes, ctx: ParameterizedContext, asks: Asks): Promis
   return true;
 }
 
-/** The outcome of a switch: the state after it, the bypass secret made for the window (shown once), and notes. */
-interface Switched {
-  readonly scope?: string;
-  readonly state: MaintenanceState;
-  readonly secret?: string;
-  readonly notes: readonly OnNote[];
-}
+/** The outcome of a switch, and the bypass secret made for the window (shown once). */
+type Switched = SwitchOutcome & { readonly secret?: string };
 
 /**
- * Switches on or off. An `on` follows {@link planOn}, the CLI's rule: a plain switch on makes a dry run real, starts a
- * scheduled window now and revokes its bypass secret; window fields edit a live window and keep the rest, unless the
- * request replaces the window (`replace`, the status page's plan form). Switching off while off changes nothing. A
- * corrupt stored state is overwritten.
+ * Switches on or off by the service's one switch path (`switchOn`/`switchOff`), as the CLI and the control API do;
+ * the status page's plan form replaces the window (`replace`). A form may send window fields (when a body parser runs
+ * before the routes); a query may too.
  */
 async function switchState(r: Routes, ctx: ParameterizedContext, target: boolean): Promise<Switched> {
-  checkFormBody(ctx);
   const s = r.service();
   const scope = scopeOf(ctx);
-  const current = await s.storedStateForSwitch(scope);
   const by = r.config.getUpdatedBy ? r.config.getUpdatedBy(ctx) : actorOf(ctx.state.user);
-  const opts = { by, source: 'routes', scope };
-  if (!target) {
-    if (current?.enabled === false) return { scope, state: current, notes: [] };
-    await s.disable(opts);
-    return {
-      scope,
-      state: await s.stateAfterWrite(scope),
-      notes: current === undefined ? ['overwrote-unreadable'] : [],
-    };
-  }
-  // A form may send window fields (when a body parser runs before the routes); a query may too.
+  const actor = { by, source: 'routes', ...(scope !== undefined ? { scope } : {}) };
+  if (!target) return s.switchOff(actor);
   const { bypass, replace, ...fields } = windowRequest({ ...ctx.query, ...bodyOf(ctx) });
   const secret = bypass ? randomBytes(16).toString('hex') : undefined;
-  const request = { ...fields, bypassHash: secret ? hashSecret(secret) : undefined };
-  const plan = planOn(current !== undefined && replace ? OFF_STATE : current, request, new Date());
-  if (plan.enable === undefined) return { scope, state: current as MaintenanceState, notes: [] };
-  await s.enable({ ...opts, ...plan.enable });
-  return { scope, state: await s.stateAfterWrite(scope), secret, notes: plan.notes };
+  const done = await s.switchOn({
+    ...fields,
+    ...(secret ? { bypassHash: hashSecret(secret) } : {}),
+    ...(replace ? { replace: true } : {}),
+    ...actor,
+  });
+  return secret === undefined || !done.changed ? done : { ...done, secret };
 }
 
 function toggle(r: Routes, target: boolean) {
@@ -204,6 +190,7 @@ function toggle(r: Routes, target: boolean) {
         ...statusBody(done.state, new Date()),
         ...(done.scope === undefined ? {} : { scope: done.scope }),
         ...(done.secret === undefined ? {} : { bypassPath: `/${done.secret}` }),
+        changed: done.changed,
         ...(done.notes.length === 0 ? {} : { notes: done.notes.map((n) => ON_NOTES[n]) }),
       };
       return;

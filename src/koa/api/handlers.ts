@@ -9,10 +9,11 @@ import type { HistoryEntry } from '../../core/history.js';
 import type { Fleet } from '../../core/presence.js';
 import { stateInForce } from '../../core/scope.js';
 import { fleetSummary, scopesBody, statusBody } from '../../core/status.js';
-import { ON_NOTES, planOn } from '../../core/switch-on.js';
+import { ON_NOTES } from '../../core/switch-on.js';
 import { type RecurringWindow, windowsOf } from '../../core/windows.js';
 import { describeRule } from '../../service/recurrence-rule.js';
 import { defaultService, FLEET_WAIT_DEFAULTS, type MaintenanceService } from '../../service/service.js';
+import type { SwitchOutcome } from '../../service/switching.js';
 import { authenticate, type Caller, permitted, scopeFor } from './auth.js';
 import { readBody } from './body.js';
 import type { MaintenanceOffBody, MaintenanceOnBody, WaitBody, WindowBody } from './dto.js';
@@ -98,39 +99,39 @@ function windowsBody(caller: Caller, s: MaintenanceService, windows: readonly Re
     }));
 }
 
-/** `POST /on`: as the CLI and the toggle routes do (a plain on makes a dry run real, starts a scheduled window). */
+/** `POST /on`: the service's switch path, as the CLI and the toggle routes take it. */
 async function on({ ctx, caller, s, body }: Call<MaintenanceOnBody>): Promise<void> {
   const scope = scopeFor(ctx, caller, body.scope);
   if (scope === false) return;
-  const current = await s.storedStateForSwitch(scope);
-  const request = {
+  const done = await s.switchOn({
     ...(body.message !== undefined ? { message: body.message } : {}),
     ...(body.start !== undefined ? { start: body.start } : {}),
     ...(body.end !== undefined ? { end: body.end } : {}),
     ...(body.readOnly ? { readOnly: true as const } : {}),
     ...(body.dryRun ? { dryRun: true as const } : {}),
-  };
-  const plan = planOn(current, request, new Date());
-  if (plan.enable !== undefined) await s.enable({ ...plan.enable, by: caller.by, source: 'api', scope });
-  const after = await s.stateAfterWrite(scope);
-  json(ctx, 200, {
-    ...statusBody(after, new Date()),
+    by: caller.by,
+    source: 'api',
     ...(scope !== undefined ? { scope } : {}),
-    ...(plan.notes.length > 0 ? { notes: plan.notes.map((n) => ON_NOTES[n]) } : {}),
   });
+  json(ctx, 200, switchedBody(done));
 }
 
-/** `POST /off`. */
+/** `POST /off`: the service's switch path (an occurrence in progress is ended). */
 async function off({ ctx, caller, s, body }: Call<MaintenanceOffBody>): Promise<void> {
   const scope = scopeFor(ctx, caller, body.scope);
   if (scope === false) return;
-  const current = await s.storedStateForSwitch(scope);
-  const now = Date.now();
-  const inProgress = s.upcoming({ count: 1, ...(scope ? { scope } : {}) }).some((o) => o.start.getTime() <= now);
-  if (current?.enabled !== false || inProgress) {
-    await s.disable({ by: caller.by, source: 'api', scope });
-  }
-  json(ctx, 200, { ...statusBody(await s.stateAfterWrite(scope), new Date()), ...(scope ? { scope } : {}) });
+  const done = await s.switchOff({ by: caller.by, source: 'api', ...(scope !== undefined ? { scope } : {}) });
+  json(ctx, 200, switchedBody(done));
+}
+
+/** What a switch answers: the status after it, whether it changed anything, and its notes. */
+function switchedBody(done: SwitchOutcome) {
+  return {
+    ...statusBody(done.state, new Date()),
+    ...(done.scope !== undefined ? { scope: done.scope } : {}),
+    changed: done.changed,
+    ...(done.notes.length > 0 ? { notes: done.notes.map((n) => ON_NOTES[n]) } : {}),
+  };
 }
 
 /** `GET /windows`. */

@@ -420,9 +420,13 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   joinFleet(options: { intervalMs?: number } = {}): void {
     const presence = presenceOf(this.keyv);
     if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
+    const intervalMs = options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs;
+    // Stale to the fleet after a few missed reports, so not waited for: never fresh for longer than one (#30).
+    this.cache.freshAtMost(intervalMs);
+    this.scopeCache.freshAtMost(intervalMs);
     this.member = createFleetMember({
       presence,
-      intervalMs: options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs,
+      intervalMs,
       version: packageVersion(),
       logger: this.config.logger,
       facts: {

@@ -7,22 +7,42 @@ import { createStateCache } from '../src/service/state-cache.js';
 import type { ReadResult, StateStore } from '../src/store/state-store.js';
 import { captureLogger } from './helpers/app.js';
 
-/** A store whose reads the test answers by hand, and a clock the test moves. */
+/**
+ * A store whose reads the test answers by hand, a clock the test moves, and the cache's ticks run by that clock:
+ * `advance` is time in which the event loop runs on time; `stall` is time in which it runs nothing (blocked, stopped).
+ */
 function harness(ttlMs = 1000, fallbackValue = false) {
   let now = 0;
   const pending: Array<(r: ReadResult) => void> = [];
+  const timers: Array<{ at: number; fn: () => void }> = [];
   const store: Pick<StateStore, 'read' | 'description'> = {
     description: 'the test store',
     read: () => new Promise<ReadResult>((resolve) => pending.push(resolve)),
   };
   const logger = captureLogger();
-  const cache = createStateCache({ store, ttlMs, fallbackValue, clock: () => now, logger });
+  const schedule = (fn: () => void, ms: number) => {
+    timers.push({ at: now + ms, fn });
+  };
+  const cache = createStateCache({ store, ttlMs, fallbackValue, clock: () => now, logger, schedule });
   const settle = () => new Promise((r) => setImmediate(r));
+  /** Runs the ticks due by `end`, each at its time or, when the loop was stalled past it, now (late). */
+  const runTimers = (end: number) => {
+    for (;;) {
+      timers.sort((a, b) => a.at - b.at);
+      const next = timers[0];
+      if (next === undefined || next.at > end) break;
+      timers.shift();
+      now = Math.max(now, next.at);
+      next.fn();
+    }
+    now = end;
+  };
   return {
     cache,
     logger,
     pending,
-    advance: (ms: number) => {
+    advance: (ms: number) => runTimers(now + ms),
+    stall: (ms: number) => {
       now += ms;
     },
     answer: async (r: ReadResult) => {
@@ -153,16 +173,15 @@ describe('state cache: reads, freshness and outages', () => {
     expect(h.cache.reads).to.equal(2);
   });
 
-  it('answers fresh() from memory for cacheTtlMs without a clock read, and no longer once it is stale or signalled', async () => {
+  it('answers fresh() from memory for cacheTtlMs (a clock read, no I/O), and no longer once it is stale or signalled', async () => {
     const h = harness(50);
     const first = h.cache.get();
     await h.answer(on);
     await first;
     expect(h.cache.fresh(), 'fresh right after the read').to.deep.equal({ enabled: true });
-    await new Promise((r) => setTimeout(r, 80));
-    expect(h.cache.fresh(), 'the clock has not moved: still fresh at the timer').to.deep.equal({ enabled: true });
-    h.advance(50);
-    await new Promise((r) => setTimeout(r, 80));
+    h.advance(49);
+    expect(h.cache.fresh(), 'fresh until cacheTtlMs have passed').to.deep.equal({ enabled: true });
+    h.advance(1);
     expect(h.cache.fresh(), 'stale once cacheTtlMs have passed').to.equal(undefined);
     const again = h.cache.get();
     await h.answer(on);
@@ -170,6 +189,63 @@ describe('state cache: reads, freshness and outages', () => {
     expect(h.cache.fresh()).to.deep.equal({ enabled: true });
     void h.cache.invalidate();
     expect(h.cache.fresh(), 'a change signal ends freshness at once').to.equal(undefined);
+  });
+
+  it('ends freshness by the clock when the timers are late: a stopped process answers nothing from before it stopped', async () => {
+    const h = harness(1000);
+    const first = h.cache.get();
+    await h.answer(on);
+    await first;
+    h.stall(1500); // SIGSTOP, then SIGCONT: requests run before the overdue ticks
+    expect(h.cache.fresh(), 'fresh() right after the stall').to.equal(undefined);
+    let served: MaintenanceState | undefined;
+    const next = h.cache.get().then((s) => {
+      served = s;
+    });
+    await h.settle();
+    expect(served, 'served without a read (stale-while-revalidate)').to.equal(undefined);
+    expect(h.pending, 'reads started after the stall').to.have.length(1);
+    await h.answer(off);
+    await next;
+    expect(served).to.deep.equal({ enabled: false });
+  });
+
+  it('keeps serving stale-while-revalidate after an on-time loop, not after a stall longer than cacheTtlMs', async () => {
+    const h = harness(1000);
+    const first = h.cache.get();
+    await h.answer(on);
+    await first;
+    h.advance(1200); // the loop ran on time: a background refresh, the stale entry served meanwhile
+    expect(await h.cache.get()).to.deep.equal({ enabled: true });
+    await h.answer(on);
+    h.advance(500);
+    h.stall(1100); // the loop ran nothing for longer than cacheTtlMs
+    h.advance(0); // the overdue tick runs, late
+    let served = false;
+    const after = h.cache.get().then(() => {
+      served = true;
+    });
+    await h.settle();
+    expect(served, 'the first request after the stall waits for a read').to.equal(false);
+    await h.answer(off);
+    await after;
+  });
+
+  it('does not serve a read that waited out a stall: the value is as old as the read, and one more read follows', async () => {
+    const h = harness(1000);
+    const first = h.cache.get();
+    await h.answer(on);
+    await first;
+    h.advance(1200);
+    expect(await h.cache.get()).to.deep.equal({ enabled: true }); // a background read starts
+    h.stall(1500); // its answer (from before the stall) waits in the queue meanwhile
+    await h.answer(on);
+    expect(h.cache.fresh(), 'fresh() with that answer').to.equal(undefined);
+    const next = h.cache.get();
+    await h.settle();
+    expect(h.pending, 'a read that starts after the stall').to.have.length(1);
+    await h.answer(off);
+    expect(await next).to.deep.equal({ enabled: false });
   });
 
   it("keeps the objects a request reads in V8's fast mode (a getter in a literal makes a dictionary)", () => {

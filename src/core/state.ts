@@ -378,12 +378,21 @@ function checkLease(leaseMs: unknown): void {
   }
 }
 
-/** The state of a lease renewed at `now`: the same state, lapsing `leaseMs` from now. Throws when it has no lease. */
+/**
+ * The state of a lease renewed at `now`: the same state, lapsing `leaseMs` from now. Throws when it has no lease, and
+ * when it lapsed already: the site is back up, and a runner that was paused (not killed) must not take it down again.
+ */
 export function renewedState(state: MaintenanceState, now: Date): MaintenanceState {
   if (!state.enabled || state.leaseMs === undefined) {
     throw new MaintenanceError(
       'ERR_MAINTENANCE_INVALID_SCHEDULE',
       'renewLease() renews a state switched on with enable({ leaseMs }); this one has no lease.',
+    );
+  }
+  if (state.leaseUntil !== undefined && Date.parse(state.leaseUntil) <= now.getTime()) {
+    throw new MaintenanceError(
+      'ERR_MAINTENANCE_INVALID_SCHEDULE',
+      `renewLease() cannot renew a lease that lapsed: leaseUntil ${state.leaseUntil} is past, and the state reads as off everywhere. Switch maintenance on again with enable({ leaseMs }) (maintenance-mode on --lease) if it is still needed.`,
     );
   }
   return { ...state, leaseUntil: new Date(now.getTime() + state.leaseMs).toISOString() };

@@ -471,6 +471,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     }
     const presence = presenceOf(this.keyv);
     if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
+    const intervalMs = options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs;
+    // Stale to the fleet after a few missed reports, so not waited for: never fresh for longer than one (#30).
+    this.cache.freshAtMost(intervalMs);
+    this.scopeCache.freshAtMost(intervalMs);
     this.member = createFleetMember({
       presence,
       intervalMs,

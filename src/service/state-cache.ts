@@ -3,14 +3,19 @@
  * the global state; a second one, built the same way, holds the table of scoped states.
  * - At most one store read per `ttlMs`: fresh entries are served from memory; an entry between `ttlMs` and
  *   `2 × ttlMs` old is served while one background read refreshes it; an older one (idle process) waits for a read.
+ *   An entry's age counts from when its read started (a read that waited out a stall is as old as the stall).
  * - Pushed changes (`accept`) and signals (`invalidate`) update it at once; a read that started before a push is
  *   discarded, so a slow read can never overwrite a newer state.
+ * - A stall (the event loop blocked, the process stopped) longer than the freshness hides the pushes that arrived
+ *   meanwhile: ticks every half freshness tell one (a tick more than that late), and after one the first request waits
+ *   for a read that starts after it (#30). A fleet member is never fresh for longer than its presence interval
+ *   (`freshAtMost`): an instance stopped long enough to be stale to the fleet re-reads before it serves.
  * - A failed read keeps the last good value for `ttlMs` after the outage began, then the fallback (`fallbackValue`
  *   for the global state, no scoped maintenance for the scopes); while the store is down it is probed at most once
  *   per `ttlMs` (the circuit breaker), in the background, and recovers by itself.
  * `ttlMs = 0` disables caching: every `get()` reads, and a failure yields the fallback at once.
- * `fresh()`, asked on every request, reads no clock: one unref'd timer per entry ends its freshness `ttlMs` after it
- * was set (later only by the event loop's lag), and a signal ends it at once.
+ * `fresh()`, asked on every request, reads one monotonic clock and compares: a timer alone would keep a stale entry
+ * fresh for the requests a stopped or blocked process answers before its timers run.
  */
 
 import { withGetters } from '../core/fast-object.js';
@@ -45,6 +50,8 @@ export interface CacheSettings<T> {
   readonly onRead?: (result: ReadResult<T>) => void;
   /** Called when the value in force changes (by a read, a push, a write or the outage policy). */
   readonly onChange?: (previous: T | undefined, next: T) => void;
+  /** Runs `fn` in `ms` (the cache's ticks). @default an unref'd `setTimeout` (a fake scheduler in tests) */
+  readonly schedule?: (fn: () => void, ms: number) => void;
 }
 
 /** See the module comment. */
@@ -65,6 +72,11 @@ export interface Cache<T> {
   readThrough(): Promise<ReadResult<T>>;
   /** Number of store reads so far (for benchmarks and tests). */
   readonly reads: number;
+  /**
+   * Keeps entries fresh for at most `ms` (never longer than `ttlMs`; no effect with `ttlMs = 0`): a fleet member's
+   * presence interval, so an instance stopped long enough to be stale to the fleet re-reads before it serves.
+   */
+  freshAtMost(ms: number): void;
 }
 
 /** Settings of {@link createStateCache}. */
@@ -80,6 +92,8 @@ export interface StateCacheSettings {
   readonly onRead?: (result: ReadResult) => void;
   /** Called when the state in force changes (by a read, a push, a write or the outage policy). */
   readonly onChange?: (previous: MaintenanceState | undefined, next: MaintenanceState) => void;
+  /** Runs `fn` in `ms` (the cache's ticks). @default an unref'd `setTimeout` (a fake scheduler in tests) */
+  readonly schedule?: (fn: () => void, ms: number) => void;
 }
 
 const FIELDS = [
@@ -130,6 +144,7 @@ export function createStateCache(s: StateCacheSettings): StateCache {
 
 /** Builds one cache (see the module comment). */
 export function createCache<T>(s: CacheSettings<T>): Cache<T> {
+  const schedule = s.schedule ?? unrefTimeout;
   let entry: { state: T; at: number } | undefined;
   let lastGood: T | undefined;
   let outageSince: number | undefined;
@@ -137,45 +152,78 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
   let inflight: Promise<boolean> | undefined;
   let inflightGeneration = -1;
   let reads = 0;
-  /** The entry's value while it is younger than `ttlMs` (what `fresh()` answers), else undefined. */
+  /** How long an entry is fresh: `ttlMs`, or less once {@link Cache.freshAtMost} said so. */
+  let freshMs = s.ttlMs;
+  /** The entry's value until its freshness ends (`fresh()` also reads the clock: a stopped process's timers are late). */
   let hot: T | undefined;
-  let expiry: NodeJS.Timeout | undefined;
+  let freshUntil = Number.NEGATIVE_INFINITY;
+  /** The last time a tick found the event loop on time (no stall longer than `freshMs` since). */
+  let lastAlive = s.clock();
+  /** Reads that started before this time (before a stall was found) are not served without another read. */
+  let trustFrom = Number.NEGATIVE_INFINITY;
+  let ticking = false;
+  let due = 0;
 
-  /** Ends the entry's freshness when it is `ttlMs` old (a newer entry moves the end: the timer is armed again). */
-  function expire(): void {
-    const age = entry === undefined ? Number.POSITIVE_INFINITY : s.clock() - entry.at;
-    expiry = age < s.ttlMs ? setTimeout(expire, s.ttlMs - age).unref() : undefined;
-    if (expiry === undefined) hot = undefined;
+  /**
+   * Every `freshMs / 2` while the entry may be served (younger than `2 × freshMs`): ends its freshness, and tells
+   * whether the loop is on time. A stall longer than `freshMs` makes the next tick more than `freshMs / 2` late.
+   */
+  function tick(): void {
+    ticking = false;
+    const now = s.clock();
+    if (now - due <= freshMs / 2) lastAlive = now;
+    if (hot !== undefined && now >= freshUntil) hot = undefined;
+    if (entry !== undefined && now - entry.at < 2 * freshMs) arm(now);
   }
 
+  function arm(now: number): void {
+    if (ticking || freshMs <= 0) return;
+    ticking = true;
+    due = now + freshMs / 2;
+    schedule(tick, freshMs / 2);
+  }
+
+  /**
+   * The loop was blocked or the process stopped for longer than `freshMs`: a change pushed meanwhile may still wait in
+   * the queue, so what is held (or being read since before) is served only after a read that starts now.
+   */
+  function stalled(now: number): void {
+    trustFrom = now;
+    lastAlive = now;
+    hot = undefined;
+  }
+
+  /** `at`: when the value was known to be the store's (a read's start, a push's arrival). */
   function set(state: T, at: number): void {
     const previous = entry?.state;
     entry = { state, at };
-    if (s.ttlMs > 0) {
-      hot = state;
-      expiry ??= setTimeout(expire, s.ttlMs).unref();
+    if (freshMs > 0) {
+      const now = s.clock();
+      freshUntil = at >= trustFrom ? at + freshMs : Number.NEGATIVE_INFINITY;
+      hot = now < freshUntil ? state : undefined;
+      arm(now);
     }
     if (s.onChange && (previous === undefined || !s.same(previous, state))) s.onChange(previous, state);
   }
 
-  function good(state: T, now: number): void {
+  function good(state: T, at: number): void {
     if (outageSince !== undefined) {
       (s.logger.info ?? s.logger.warn).call(
         s.logger,
         `koa-maintenance-mode: ${s.source.description} is readable again.`,
       );
     }
-    set(state, now);
+    set(state, at);
     lastGood = state;
     outageSince = undefined;
   }
 
-  function apply(result: ReadResult<T>): void {
-    const now = s.clock();
+  function apply(result: ReadResult<T>, startedAt: number): void {
     if (result.ok) {
-      good(result.state, now);
+      good(result.state, startedAt);
       return;
     }
+    const now = s.clock();
     if (outageSince === undefined) {
       outageSince = now;
       const keep = lastGood !== undefined && s.ttlMs > 0 ? `the last known state for ${s.ttlMs} ms, then ` : '';
@@ -193,6 +241,7 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
   function refresh(): Promise<boolean> {
     if (inflight && inflightGeneration === generation) return inflight;
     const started = generation;
+    const startedAt = s.clock();
     reads++;
     const run: Promise<boolean> = s.source
       .read()
@@ -200,7 +249,7 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
         s.onRead?.(result);
         // A read that raced a push is stale, unless nothing is known yet: then it is better than nothing.
         const current = started === generation || entry === undefined;
-        if (current) apply(result);
+        if (current) apply(result, startedAt);
         return current && result.ok && started === generation;
       })
       .finally(() => {
@@ -211,20 +260,28 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
     return run;
   }
 
+  /** Waits for a read; one that started before a stall was found is followed by one that starts now. */
+  async function fetched(): Promise<T> {
+    await refresh();
+    if ((entry as { at: number }).at < trustFrom) await refresh();
+    return (entry as { state: T }).state;
+  }
+
   const cache: Omit<Cache<T>, 'known' | 'reads'> = {
     async get() {
-      if (s.ttlMs > 0 && entry) {
-        const age = s.clock() - entry.at;
-        if (age < s.ttlMs) return entry.state;
-        if (age < 2 * s.ttlMs) {
+      if (freshMs > 0 && entry) {
+        const now = s.clock();
+        const age = now - entry.at;
+        if (age < freshMs && entry.at >= trustFrom) return entry.state;
+        if (now - lastAlive > freshMs) stalled(now);
+        else if (age < 2 * freshMs && entry.at >= trustFrom) {
           void refresh();
           return entry.state;
         }
       }
-      await refresh();
-      return (entry as { state: T }).state;
+      return fetched();
     },
-    fresh: () => hot,
+    fresh: () => (hot !== undefined && s.clock() < freshUntil ? hot : undefined),
     peek: () => (entry ? entry.state : s.initial),
     accept(state) {
       generation++;
@@ -243,6 +300,14 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
       if (result.ok) this.accept(result.state);
       return result;
     },
+    freshAtMost(ms) {
+      if (s.ttlMs > 0) freshMs = Math.min(s.ttlMs, ms);
+    },
   };
   return withGetters(cache, { known: () => entry !== undefined, reads: () => reads });
+}
+
+/** Schedules `fn` in `ms` on a timer that does not keep the process alive. */
+function unrefTimeout(fn: () => void, ms: number): void {
+  setTimeout(fn, ms).unref();
 }

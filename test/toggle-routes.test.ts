@@ -268,6 +268,9 @@ describe('maintenanceRoutes(): status', () => {
       readOnly: false,
       dryRun: false,
       bypass: false,
+      window: null,
+      leaseUntil: null,
+      leaseLapsed: false,
       scopes: {},
     });
   });

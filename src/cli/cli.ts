@@ -50,7 +50,7 @@ async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, optio
     return toggle(p, service, io, await service.storedStateForSwitch(p.scope));
   const current = await service.getStoredState(p.scope);
   if (p.command === 'why') return why(p, current, io, options);
-  if (p.command === 'status') return status(p, service, io, current);
+  if (p.command === 'status') return status(p, service, io, await service.stateInForceNow(p.scope));
   return render(p, service, io, current, options);
 }
 

@@ -31,7 +31,12 @@ export function describe(state: MaintenanceState, now: Date, lang: string): stri
   const parts: string[] = [];
   if (state.enabled && !active && state.start && Date.parse(state.start) > now.getTime()) {
     parts.push(`scheduled from ${state.start}${state.end ? ` to ${state.end}` : ''}`);
+  } else if (active && state.window !== undefined) {
+    parts.push(`recurring window ${state.window}${state.end ? ` until ${state.end}` : ''}`);
   } else if (active && state.end) parts.push(`until ${state.end}`);
+  if (state.enabled && !active && state.leaseUntil && Date.parse(state.leaseUntil) <= now.getTime()) {
+    parts.push(`lease lapsed at ${state.leaseUntil}: its runner stopped renewing it`);
+  }
   if (state.enabled && state.dryRun) parts.push('dry run: nothing is blocked');
   if (state.enabled && state.readOnly) parts.push('read-only: writes are blocked, reading works');
   const message = messageText(state.message, lang);

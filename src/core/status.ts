@@ -17,6 +17,11 @@ export function statusBody(state: MaintenanceState, now: Date) {
     readOnly: state.readOnly === true,
     dryRun: state.dryRun === true,
     bypass: state.bypassHash !== undefined,
+    /** The recurring window whose occurrence is in force, if that is what this state is. */
+    window: state.window ?? null,
+    leaseUntil: state.leaseUntil ?? null,
+    /** Switched on with a lease its runner stopped renewing: off for visitors since `leaseUntil`. */
+    leaseLapsed: state.enabled && state.leaseUntil !== undefined && Date.parse(state.leaseUntil) <= now.getTime(),
   };
 }
 

@@ -252,7 +252,9 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     refuse(ctx, err, 'The maintenance state cannot be read');
     return;
   }
-  const state = stored ?? OFF_STATE;
+  // What operators see is the state in force: a recurring window's occurrence in progress shows as on.
+  let state = stored ?? OFF_STATE;
+  if (stored !== undefined) state = await s.stateInForceNow().catch(() => stored);
   neverCache(ctx);
   ctx.status = 200;
   ctx.type = 'text/html; charset=utf-8';
@@ -269,7 +271,11 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     },
     bypassLink,
     unreadable,
-    windows: windowsView(s, state, negotiateLocale(ctx.get('Accept-Language'), RULE_TEXT_LANGUAGES, 'en')),
+    windows: windowsView(
+      s,
+      stored ?? OFF_STATE,
+      negotiateLocale(ctx.get('Accept-Language'), RULE_TEXT_LANGUAGES, 'en'),
+    ),
     scopes: scopes.map(({ scope, state: scoped }) => ({
       scope,
       summary: summarize(scoped, now),

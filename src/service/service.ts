@@ -375,6 +375,18 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     return switchOff(this, request);
   }
 
+  /**
+   * The state in force now for `scope` (or the whole site), read from the store this moment: the stored state with
+   * the recurring windows applied, so an occurrence in progress shows as on (its `window`, `start`, `end`) — what
+   * operators see (`status`, the control API's `GET /state`, the status page). Throws when the store cannot be read.
+   */
+  async stateInForceNow(scope?: string): Promise<MaintenanceState> {
+    const global = await this.getStoredState();
+    if (scope === undefined) return this.overlay.global(global);
+    const own = await this.getStoredState(scope);
+    return this.overlay.table(global, new Map([[scope, own]])).get(scope) ?? own;
+  }
+
   /** Whether a recurring window's occurrence is in force for `scope` (site-wide when undefined) now, from memory. */
   occurrenceInProgress(scope?: string): boolean {
     return (
@@ -471,7 +483,6 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     }
     const presence = presenceOf(this.keyv);
     if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
-    const intervalMs = options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs;
     // Stale to the fleet after a few missed reports, so not waited for: never fresh for longer than one (#30).
     this.cache.freshAtMost(intervalMs);
     this.scopeCache.freshAtMost(intervalMs);

@@ -66,20 +66,22 @@ const visible = (caller: Caller, w: { scope?: string }) =>
 async function state({ ctx, caller, s }: Call): Promise<void> {
   const now = new Date();
   const own = caller.token?.scope;
-  const global = await s.getStoredState();
+  const stored = await s.getStoredState();
+  // What operators see is the state in force: a recurring window's occurrence in progress shows as on.
+  const global = await s.stateInForceNow();
   const all = [...(await s.scopeStates())].filter(([name]) => own === undefined || name === own);
   const fleet = await s.fleet(own).catch(() => undefined);
   const head =
     own === undefined
       ? statusBody(global, now)
-      : { ...statusBody(stateInForce(global, await s.getStoredState(own), own, now).state, now), scope: own };
+      : { ...statusBody(stateInForce(global, await s.stateInForceNow(own), own, now).state, now), scope: own };
   json(ctx, 200, {
     ...head,
     scopes: scopesBody(
       all.map(([scope, st]) => ({ scope, state: st })),
       now,
     ),
-    windows: windowsBody(caller, s, windowsOf(global)),
+    windows: windowsBody(caller, s, windowsOf(stored)),
     fleet: fleet ? fleetSummary(fleet) : null,
   });
 }

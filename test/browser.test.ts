@@ -86,7 +86,9 @@ describe('in a real browser: the demo, the status page and the 503 page', functi
     // The start as people read it, the zone named (not an HTTP date), on a <time> that carries the instant.
     expect(await visitor.page.getAttribute('.maintenance-banner time', 'datetime')).to.equal(start.toISOString());
     const shown = new Intl.DateTimeFormat('en', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }).format(start);
-    expect(await visitor.page.textContent('.maintenance-banner time')).to.include(shown).and.match(/UTC$/);
+    expect(await visitor.page.textContent('.maintenance-banner time'))
+      .to.include(shown)
+      .and.match(/UTC$/);
     expect(banner).to.include('Planned database upgrade.');
     await visitor.page.screenshot({ path: join(RESULTS, 'banner.png') });
 

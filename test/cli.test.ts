@@ -242,19 +242,25 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
     expect(json).to.deep.equal({ path: '/x', method: 'GET', blocked: true, rule: 'maintenance' });
   });
 
-  it('exits 2 with the usage for bad usage, 0 with --help', async () => {
+  it('exits 2 with one line and where the help is for bad usage, the usage without a command, 0 with --help', async () => {
+    expect((await run([])).err).to.include('Usage: maintenance-mode <command> [options]');
     for (const argv of [
-      [],
       ['maybe'],
       ['on', 'off'],
       ['on', '--bogus'],
       ['status', '--message', 'x'],
       ['off', '--end', 'x'],
+      ['upcoming', '--count', '-3'],
     ]) {
       const r = await run(argv);
       expect(r.code, argv.join(' ')).to.equal(2);
-      expect(r.err).to.include('Usage: maintenance-mode <command> [options]');
+      const lines = r.err.trimEnd().split('\n');
+      expect(lines, argv.join(' ')).to.have.length(2);
+      expect(lines[1]).to.equal('See: maintenance-mode help');
+      expect(lines[0]).to.not.match(/^Option '|Did you forget/);
     }
+    expect((await run(['upcoming', '--count', '-3'])).err).to.match(/^--count needs a value; .* --count=VALUE/);
+    expect((await run(['upcoming', '--count=-3'])).err).to.match(/^--count takes a whole number/);
     const help = await run(['--help']);
     expect(help).to.include({ code: 0, err: '' });
     expect(help.out).to.include('--interactive');
@@ -300,7 +306,7 @@ describe('maintenance-mode CLI: Redis and a real process', () => {
     expect(p.status).to.equal(0);
     p = exec(['sideways']);
     expect(p.status).to.equal(2);
-    expect(p.stderr).to.include('Usage:');
+    expect(p.stderr).to.equal('Unknown command "sideways".\nSee: maintenance-mode help\n');
   });
 
   it('exits 1 naming the URL (password hidden) when Redis is unreachable', () => {

@@ -350,8 +350,9 @@ describe('recurring windows: where people see them', () => {
       expect(add.out).to.match(
         /^Added window sunday; next occurrence \S+ to \S+ \(\d{4}-\d{2}-\d{2} 03:00 Europe\/Berlin\) "Sunday upkeep"\.\n$/,
       );
-      expect((await cli(['window', 'list'])).out).to.equal(
-        'sunday  FREQ=WEEKLY;BYDAY=SU  from 2026-01-04T03:00 Europe/Berlin, 30 min\n',
+      // The rule in words first, the raw rule and first date beside it, and the next occurrence.
+      expect((await cli(['window', 'list'])).out).to.match(
+        /^sunday {2}every week on Sunday at 3 AM Europe\/Berlin, 30 min {2}\[FREQ=WEEKLY;BYDAY=SU; from 2026-01-04T03:00\]; next \d{4}-\d\d-\d\dT\S+Z\n$/,
       );
       const next = JSON.parse((await cli(['upcoming', '--count', '3', '--json'])).out);
       expect(next).to.have.length(3);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import Koa from 'koa';
 import supertest from 'supertest';
@@ -6,6 +9,7 @@ import { plannedWindows } from '../src/core/notify.js';
 import { MaintenanceError, maintenanceRoutes } from '../src/index.js';
 import { createNotifyClock } from '../src/service/notify-clock.js';
 import { captureLogger, memoryService } from './helpers/app.js';
+import { cliRunner } from './helpers/cli.js';
 import { until } from './helpers/wait.js';
 
 describe('recurring windows as operators define them', () => {
@@ -25,6 +29,36 @@ describe('recurring windows as operators define them', () => {
       const err = await add('bad', tz).catch((e) => e);
       expect(err, tz).to.be.instanceOf(MaintenanceError);
       expect(err.message).to.match(/^tz must be an IANA time zone/);
+    }
+  });
+});
+
+describe('recurring windows from the command line', () => {
+  it('confirms the next occurrence of the window just added, not the earliest of any', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-window-add-'));
+    try {
+      const cli = cliRunner(dir);
+      const soon = new Date(Date.now() + 3_600_000).toISOString().slice(11, 16);
+      expect(
+        (await cli(['window', 'add', '--id', 't1', '--rrule', 'FREQ=DAILY', '--start', soon, '--duration', '5m'])).code,
+      ).to.equal(0);
+      const t2 = await cli([
+        'window',
+        'add',
+        '--id',
+        't2',
+        '--rrule',
+        'FREQ=YEARLY',
+        '--start',
+        '2027-06-01T12:00',
+        '--duration',
+        '5m',
+      ]);
+      expect(t2.out, t2.err).to.match(/^Added window t2; next occurrence 2027-06-01T12:00:00\.000Z to /);
+      const history = JSON.parse((await cli(['history', '--json'])).out) as Array<{ by: string; reason?: string }>;
+      expect(history.find((e) => e.reason === 'window added: t2')?.by).to.equal('cli:ops');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -176,6 +176,10 @@ function explain(err: unknown): never {
   }
   const needsValue = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
   if (needsValue) throw new UsageError(`${needsValue[1]} needs a value.`);
+  const ambiguous = /Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    throw new UsageError(`${ambiguous[1]} needs a value; one that starts with a dash goes as ${ambiguous[1]}=VALUE.`);
+  }
   const noValue = /Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(message);
   if (noValue) throw new UsageError(`${noValue[1]} takes no value.`);
   throw new UsageError(message);

@@ -54,6 +54,12 @@ async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, optio
   return render(p, service, io, current, options);
 }
 
+/** A usage mistake: its one line and where the help is (the whole usage only when no command was given at all). */
+function usageError(io: CliIo, err: Error, argv: readonly string[]): number {
+  io.stderr.write(argv.length === 0 ? `${err.message}\n\n${USAGE}` : `${err.message}\nSee: maintenance-mode help\n`);
+  return EXIT.usage;
+}
+
 /**
  * Runs the CLI and returns its exit code: 0 ok, 1 error (`Error: …` on stderr), 2 usage.
  * @example process.exitCode = await main(process.argv.slice(2));
@@ -63,8 +69,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   try {
     parsed = parse(argv);
   } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return EXIT.usage;
+    return usageError(io, err as Error, argv);
   }
   if (parsed.command === 'help') {
     io.stdout.write(USAGE);
@@ -76,10 +81,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     service = serviceFor(config, io);
     return await dispatch(parsed, service, io, options);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`${err.message}\n\n${USAGE}`);
-      return EXIT.usage;
-    }
+    if (err instanceof UsageError) return usageError(io, err, argv);
     io.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.error;
   } finally {

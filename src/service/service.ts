@@ -51,6 +51,7 @@ import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, w
 import { createNotifyClock, type NotifyClock } from './notify-clock.js';
 import { createNotifier, type Notifier, type NotifyFailure } from './notify-delivery.js';
 import { packageVersion } from './package-version.js';
+import { usableOccurrencesOf } from './recurrence.js';
 import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
 import {
   type MaintenanceServiceConfig,
@@ -414,6 +415,14 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
     const windows = withoutWindow(windowsOf(stored), id);
     await this.write(stored, 'window', opts.by, undefined, `window removed: ${id}`, false, windows);
+  }
+
+  /**
+   * The next `count` occurrences (default 3) of one window, in progress first, from now: what `window add` confirms
+   * and `window list` shows. None for a window whose rule cannot be expanded.
+   */
+  occurrencesOf(window: RecurringWindow, count = 3): Occurrence[] {
+    return usableOccurrencesOf(window, new Date(), count, this.next.onInvalid);
   }
 
   /** The recurring windows defined, read now. Throws `MaintenanceError` when the store cannot be read. */

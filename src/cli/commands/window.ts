@@ -1,6 +1,7 @@
 /** `window add|list|rm` and `upcoming`: recurring windows from the command line. */
 import { parseDuration } from '../../core/duration.js';
 import type { Occurrence } from '../../core/windows.js';
+import { describeRule } from '../../service/recurrence-rule.js';
 import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { accountName, type CliIo, EXIT, readerLanguage, UsageError } from '../io.js';
@@ -9,7 +10,7 @@ import { messageText, printLine } from '../output.js';
 /** Adds, lists or removes a recurring window. */
 export async function window(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
   if (p.path === 'rm') {
-    await service.removeWindow(p.id as string, { by: accountName(io) });
+    await service.removeWindow(p.id as string, { by: `cli:${accountName(io)}` });
     io.stdout.write(`Removed window ${p.id}.\n`);
     return EXIT.ok;
   }
@@ -28,9 +29,9 @@ export async function window(p: Parsed, service: MaintenanceService, io: CliIo):
     ...(p.scope !== undefined ? { scope: p.scope } : {}),
     ...(p['read-only'] ? { readOnly: true } : {}),
     ...(p['dry-run'] ? { dryRun: true } : {}),
-    by: accountName(io),
+    by: `cli:${accountName(io)}`,
   });
-  const [next] = service.upcoming({ count: 1, scope: added.scope });
+  const [next] = service.occurrencesOf(added, 1);
   if (p.json) io.stdout.write(`${JSON.stringify(added)}\n`);
   else printLine(io, `Added window ${added.id}${next ? `; next occurrence ${line(next, io)}` : ''}.`);
   return EXIT.ok;
@@ -46,9 +47,12 @@ async function list(p: Parsed, service: MaintenanceService, io: CliIo): Promise<
   if (windows.length === 0) io.stdout.write('No recurring windows.\n');
   for (const w of windows) {
     const flags = [w.scope && `scope ${w.scope}`, w.readOnly && 'read-only', w.dryRun && 'dry run'].filter(Boolean);
+    const [next] = service.occurrencesOf(w, 1);
     printLine(
       io,
-      `${w.id}  ${w.rrule}  from ${w.start} ${w.tz}, ${w.durationMinutes} min${flags.length ? ` (${flags.join(', ')})` : ''}`,
+      `${w.id}  ${describeRule(w, readerLanguage(io).split('-')[0])}, ${w.durationMinutes} min` +
+        `${flags.length ? ` (${flags.join(', ')})` : ''}  [${w.rrule}; from ${w.start}]` +
+        `${next ? `; next ${next.start.toISOString()}` : '; none ahead'}`,
     );
   }
   return EXIT.ok;

@@ -242,6 +242,16 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
     expect(json).to.deep.equal({ path: '/x', method: 'GET', blocked: true, rule: 'maintenance' });
   });
 
+  it('says a state file in a directory that does not exist is a wrong path, instead of reading "off"', async () => {
+    const missing = join(dir, 'no-such-dir', 'state.json');
+    for (const argv of [['status'], ['history'], ['on']]) {
+      const r = await run(argv, { MAINTENANCE_MODE_STATE_FILE_PATH: missing });
+      expect(r.code, argv.join(' ')).to.equal(1);
+      expect(r.out).to.equal('');
+      expect(r.err).to.match(/^Error: The state file's directory .*no-such-dir does not exist/);
+    }
+  });
+
   it('exits 2 with one line and where the help is for bad usage, the usage without a command, 0 with --help', async () => {
     expect((await run([])).err).to.include('Usage: maintenance-mode <command> [options]');
     for (const argv of [

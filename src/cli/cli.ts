@@ -2,6 +2,8 @@
  * The `maintenance-mode` command: `main(argv, io)` returns the exit code; `bin.ts` is the one-line process shell. The
  * shared parsing is `args.ts`, the shared output `output.ts`, and each command is a file of `commands/`.
  */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { MaintenanceOptions } from '../koa/options.js';
 import { MaintenanceService } from '../service/service.js';
 import { type MaintenanceServiceOptions, resolveServiceOptions } from '../service/service-options.js';
@@ -39,7 +41,18 @@ function serviceFor(config: MaintenanceServiceOptions, io: CliIo): MaintenanceSe
   return new MaintenanceService({ ...config, ...source, logger: silent } as MaintenanceServiceOptions);
 }
 
+/** A state file in a directory that does not exist is a mistyped path: said, not read as "off". */
+function checkStateDirectory(service: MaintenanceService): void {
+  const file = service.config.stateFilePath;
+  if (file === undefined || service.config.store !== undefined || existsSync(dirname(file))) return;
+  throw new Error(
+    `The state file's directory ${dirname(file)} does not exist, so nothing is stored at ${file}. Check the path ` +
+      '(stateFilePath / MAINTENANCE_MODE_STATE_FILE_PATH, or --config) against the one the app uses, or create the directory.',
+  );
+}
+
 async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, options: MaintenanceOptions | undefined) {
+  checkStateDirectory(service);
   if (p.command === 'history') return history(p, service, io);
   if (p.command === 'fleet') return fleet(p, service, io);
   if (p.command === 'window') return window(p, service, io);

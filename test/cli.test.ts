@@ -140,13 +140,11 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
   });
 
   it('exits 1 with "Error: …" naming the real path when the store cannot be used', async () => {
-    const blocked = join(dir, 'no-such-dir', 'state.json');
+    writeFileSync(join(dir, 'a-file'), ''); // a "directory" that is a file: it exists, and nothing can be written in it
+    const blocked = join(dir, 'a-file', 'state.json');
     let r = await run(['on'], { MAINTENANCE_MODE_STATE_FILE_PATH: blocked });
     expect(r.code).to.equal(1);
-    expect(r.err).to.equal(
-      `Error: Cannot write the maintenance state file ${blocked} (ENOENT). Make its directory exist and be writable ` +
-        'by this process, or set stateFilePath / MAINTENANCE_MODE_STATE_FILE_PATH to a writable file path.\n',
-    );
+    expect(r.err).to.equal(`Error: Cannot read the maintenance state file ${blocked} (ENOTDIR).\n`);
     writeFileSync(stateFile(), '{"enabled": maybe}');
     r = await run(['status']);
     expect(r.code).to.equal(1);

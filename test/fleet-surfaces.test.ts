@@ -111,6 +111,34 @@ describe('the fleet: revisions and where people see it', () => {
     expect(err.fleet.instances).to.have.length(12);
   });
 
+  it('lets a dead instance leave the list once it missed 20 reports, whatever its store still holds', async () => {
+    const s = service();
+    await s.enable();
+    const presence = createFilePresence(file);
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    const report = (id: string, lastSeen: string) =>
+      presence.report(
+        {
+          id,
+          host: id,
+          pid: 1,
+          version: '0',
+          startedAt: lastSeen,
+          lastSeen,
+          applied: 0,
+          inFlight: 0,
+          held: 0,
+          intervalMs: 5000,
+        },
+        3_600_000, // this writer keeps files an hour: the listing must not rely on the store's cleanup
+      );
+    await report('stopped-13-minutes-ago', at(13));
+    await report('stopped-30-seconds-ago', at(0.5));
+    const listed = (await s.fleet()).instances.map((i) => [i.id, i.stale]);
+    expect(listed).to.deep.equal([['stopped-30-seconds-ago', true]]);
+    await s.waitForFleet({ timeoutMs: 5000 }); // neither is waited for
+  });
+
   it('refuses the fleet for a store that keeps no presence, naming the stores that do', async () => {
     const Keyv = (await import('keyv')).default;
     const s = new MaintenanceService({ store: new Keyv(), logger: captureLogger() });

@@ -155,9 +155,19 @@ export function forgetAfterMs(record: PresenceRecord | undefined): number {
   return FORGET_AFTER_INTERVALS * intervalMs;
 }
 
-/** The fleet of `records` at `now`, compared with `revision`, newest first. */
+/**
+ * Whether `record` is gone for good at `now`: its last report is more than {@link FORGET_AFTER_INTERVALS} intervals
+ * old. Such an instance leaves every listing (`fleet`, waits, the status page) whether or not its store removed it yet.
+ */
+export function isGone(record: PresenceRecord, now: Date): boolean {
+  const seen = Date.parse(record.lastSeen);
+  return Number.isFinite(seen) && now.getTime() - seen > forgetAfterMs(record);
+}
+
+/** The fleet of `records` at `now`, compared with `revision`, newest first; instances gone for good are left out. */
 export function fleetOf(records: readonly PresenceRecord[], revision: number, now: Date, scope?: string): Fleet {
   const instances = records
+    .filter((r) => !isGone(r, now))
     .map((r) => ({ ...r, stale: isStale(r, now) }))
     .sort((a, b) => (a.host === b.host ? a.pid - b.pid : a.host < b.host ? -1 : 1));
   return scope === undefined ? { revision, instances } : { revision, scope, instances };

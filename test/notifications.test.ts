@@ -212,7 +212,7 @@ describe('notifications: webhooks', () => {
 
 /** Two serving instances on one store, both notifying the same receiver. */
 async function oncePerFleet(store: () => MaintenanceServiceOptions, receiverUrl: string) {
-  const notify: NotifyTarget[] = [{ url: receiverUrl, remindBeforeMinutes: [0.01] }]; // a reminder 600 ms ahead
+  const notify: NotifyTarget[] = [{ url: receiverUrl, remindBeforeMinutes: [0.01], secret: SECRET }]; // a reminder 600 ms ahead
   const a = new MaintenanceService({ ...store(), notify, logger: captureLogger() });
   const b = new MaintenanceService({ ...store(), notify, logger: captureLogger() });
   a.joinFleet({ intervalMs: 60_000 });
@@ -247,6 +247,29 @@ for (const kind of ['Redis', 'PostgreSQL', 'file store'] as const) {
       kind === 'file store'
         ? { stateFilePath: url }
         : { store: kind === 'Redis' ? createRedisStore(url) : createPostgresStore(url) };
+
+    it('tells a change made where nobody configured notify (a script, the CLI) once, by an instance that has it', async function () {
+      this.timeout(30_000);
+      const receiver = await startReceiver();
+      const fleet = await oncePerFleet(store, receiver.url);
+      const script = new MaintenanceService({ ...store(), logger: captureLogger() }); // no notify: as the CLI
+      try {
+        await fleet.a.getState();
+        await fleet.b.getState();
+        await script.enable({ message: 'From a script', by: 'cli:ops' });
+        await until(() => receiver.got.length === 1, 8000);
+        await script.disable({ by: 'cli:ops' });
+        await until(() => receiver.got.length === 2, 8000);
+        await sleep(800); // a second instance sending late would show now
+        expect(receiver.events()).to.deep.equal(['enabled', 'disabled']);
+        expect(receiver.got[0]?.body.state).to.include({ message: 'From a script', updatedBy: 'cli:ops' });
+        expect(JSON.stringify(await script.history())).to.not.include(SECRET); // no webhook secret went to the store
+      } finally {
+        await script.close();
+        await fleet.close();
+        await receiver.close();
+      }
+    });
 
     it("tells a change once (by its writer), and a window's reminder, start and end once (by the claim)", async function () {
       this.timeout(30_000);

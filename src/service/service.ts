@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Container, Service } from 'typedi';
 import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
-import { claimsOf } from '../core/claims.js';
+import { type ClaimStore, claimsOf } from '../core/claims.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
@@ -48,7 +48,7 @@ import { createStateStore, type ScopeStates, type StateStore, withTimeout } from
 import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
 import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
 import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, waitUntilOff } from './job-gate.js';
-import { createNotifyClock, type NotifyClock } from './notify-clock.js';
+import { CLAIM_TTL_MS, createNotifyClock, type NotifyClock } from './notify-clock.js';
 import { createNotifier, type Notifier, type NotifyFailure } from './notify-delivery.js';
 import { packageVersion } from './package-version.js';
 import { usableOccurrencesOf } from './recurrence.js';
@@ -129,6 +129,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   private member: FleetMember | undefined;
   private readonly heldSources = new Set<() => number>();
   private announceHorizonMs = 0;
+  /** The revision of this instance's latest write (its own change is told by the write, not as an observed one). */
+  private wroteRevision: number | undefined;
   private readonly notifier: Notifier;
   private clock: NotifyClock | undefined;
   private vault: TokenVault | undefined;
@@ -173,6 +175,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       },
       onChange: (previous, next) => {
         this.next.prepare(next);
+        this.observed(previous, next);
         this.announce(previous, next);
         this.notifyWatchers();
       },
@@ -183,7 +186,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       clock: () => performance.now(),
       logger: this.config.logger,
       onChange: (previous, next) => {
-        for (const c of changedScopes(previous, next)) this.announce(c.previous, c.next, c.scope);
+        for (const c of changedScopes(previous, next)) {
+          this.observed(c.previous, c.next, c.scope);
+          this.announce(c.previous, c.next, c.scope);
+        }
         this.notifyWatchers();
       },
     });
@@ -517,7 +523,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     if (!this.notifier.enabled || this.clock) return;
     this.clock = createNotifyClock({
       notifier: this.notifier,
-      claims: claimsOf(this.keyv) ?? createKeyvClaims(this.keyv),
+      claims: this.claims(),
       logger: this.config.logger,
       windows: (from) =>
         plannedWindows(
@@ -530,6 +536,38 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
           })),
         ),
     });
+  }
+
+  /** The store's claims (once per fleet), made when first needed. */
+  private claimStore: ClaimStore | undefined;
+  private claims(): ClaimStore {
+    this.claimStore ??= claimsOf(this.keyv) ?? createKeyvClaims(this.keyv);
+    return this.claimStore;
+  }
+
+  /**
+   * Tells the webhooks of a change once per fleet, whoever made it: its writer, or (when the writer has no `notify`,
+   * e.g. the CLI) any instance with `notify` that sees it — each claims `told:<scope>:<revision>` in the store first,
+   * so one of them posts. No webhook secret goes into the store: only the claim's name.
+   */
+  private tellOnce(event: NotifyEvent, state: MaintenanceState, scope?: string): void {
+    if (!this.notifier.enabled) return;
+    if (state.revision === undefined) return this.tell(event, state, scope); // a store without revisions: the writer
+    void this.claims()
+      .claim(`told:${scope ?? ''}:${state.revision}`, CLAIM_TTL_MS)
+      .then(
+        (mine) => mine && this.tell(event, state, scope),
+        () => this.tell(event, state, scope), // the claim could not be made: better twice than never
+      );
+  }
+
+  /** A change this instance sees (a read, a push): told once per fleet when it is a switch with a revision. */
+  private observed(previous: MaintenanceState | undefined, next: MaintenanceState, scope?: string): void {
+    if (!this.notifier.enabled || previous === undefined || next.revision === undefined) return;
+    if (next.revision === previous.revision || next.revision === this.wroteRevision) return;
+    const now = new Date();
+    const event = changeEvent(summarize(previous, now), summarize(next, now));
+    if (event) this.tellOnce(event, next, scope);
   }
 
   /** Tells the webhooks of a change this instance made (the writer tells; the others stay quiet). */
@@ -763,6 +801,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     }
     // This instance holds it now; it counts as applied when its own change message has been read (like everyone's).
     const stamped = { ...state, revision };
+    this.wroteRevision = revision; // its own change reaches its cache now: told below, not as an observed one
     if (scope === undefined) this.cache.accept(stamped);
     else this.acceptScope(scope, stamped);
     const now = new Date();
@@ -770,7 +809,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       previous === undefined
         ? undefined
         : changeEvent(previous === 'unreadable' ? 'off' : summarize(previous, now), summarize(state, now));
-    if (event) this.tell(event, stamped, scope);
+    if (event) this.tellOnce(event, stamped, scope);
     return event !== undefined;
   }
 

@@ -231,7 +231,9 @@ describe('control API: bad input', () => {
       .send({ mesage: 'Typo', readOnly: 'yes', end: 5, scope: '../x' });
     const body = problem(res, 400, 'invalid_body');
     expect(body.errors?.map((e) => e.field).sort()).to.deep.equal(['end', 'mesage', 'readOnly', 'scope']);
-    expect(body.errors?.find((e) => e.field === 'mesage')?.detail).to.equal('mesage is not a field of this body');
+    expect(body.errors?.find((e) => e.field === 'mesage')?.detail).to.equal(
+      'mesage is not a field of this body; did you mean message?',
+    );
     expect(body.errors?.find((e) => e.field === 'readOnly')?.detail).to.equal('readOnly must be true or false');
     const proto = await request()
       .post(`${API}/on`)

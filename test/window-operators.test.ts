@@ -6,7 +6,7 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import type { Notification } from '../src/core/notify.js';
 import { plannedWindows } from '../src/core/notify.js';
-import { MaintenanceError, maintenanceRoutes } from '../src/index.js';
+import { MaintenanceError, maintenanceApi, maintenanceRoutes } from '../src/index.js';
 import { createNotifyClock } from '../src/service/notify-clock.js';
 import { captureLogger, memoryService } from './helpers/app.js';
 import { cliRunner } from './helpers/cli.js';
@@ -30,6 +30,39 @@ describe('recurring windows as operators define them', () => {
       expect(err, tz).to.be.instanceOf(MaintenanceError);
       expect(err.message).to.match(/^tz must be an IANA time zone/);
     }
+  });
+});
+
+describe('recurring windows through the control API: every mistake at once', () => {
+  it('names every bad field of a window body in one answer, and suggests the field an unknown one meant', async () => {
+    const s = memoryService();
+    const token = (await s.createToken({ label: 't', allow: ['windows', 'read'] })).token;
+    const app = new Koa();
+    app.silent = true;
+    app.use(maintenanceApi({ service: s }).routes());
+    const post = (body: object) =>
+      supertest(app.callback())
+        .post('/maintenance-mode/api/windows')
+        .set('Authorization', `Bearer ${token}`)
+        .send(body);
+    const all = await post({
+      rrule: 'FREQ=SOMETIMES',
+      tz: 'Mars/Olympus',
+      start: '2026-02-30T02:00',
+      durationMinutes: 0,
+    });
+    expect(all.status).to.equal(400);
+    expect(all.body.errors.map((e: { field: string }) => e.field).sort()).to.deep.equal([
+      'durationMinutes',
+      'rrule',
+      'start',
+      'tz',
+    ]);
+    const typo = await post({ rrule: 'FREQ=DAILY', tz: 'UTC', start: '03:00', durationMinutes: 5, mesage: 'x' });
+    expect(typo.body.errors).to.deep.equal([
+      { field: 'mesage', detail: 'mesage is not a field of this body; did you mean message?' },
+    ]);
+    expect(await s.windows()).to.deep.equal([]);
   });
 });
 

@@ -29,11 +29,18 @@ export class MaintenanceError extends Error {
   readonly code: MaintenanceErrorCode;
   /** With `ERR_MAINTENANCE_FLEET_TIMEOUT`: the fleet as the wait last saw it (who is behind, and with what). */
   readonly fleet?: Fleet;
+  /** When several fields are wrong at once: each with what is wrong with it (the message names the first). */
+  readonly errors?: ReadonlyArray<{ readonly field: string; readonly detail: string }>;
 
-  constructor(code: MaintenanceErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: MaintenanceErrorCode,
+    message: string,
+    options?: { cause?: unknown; errors?: ReadonlyArray<{ readonly field: string; readonly detail: string }> },
+  ) {
     super(message, options);
     this.name = 'MaintenanceError';
     this.code = code;
+    if (options?.errors !== undefined) this.errors = options.errors;
     // routing-controllers' HttpError resets prototypes of subclasses; keep `instanceof` reliable for ours.
     Object.setPrototypeOf(this, new.target.prototype);
   }

@@ -34,26 +34,78 @@ export function invalidWindow(field: string, detail: string): never {
   throw new MaintenanceError('ERR_MAINTENANCE_INVALID_WINDOW', `${field} ${detail}`);
 }
 
-/** Checks the fields that need no calendar; throws `ERR_MAINTENANCE_INVALID_WINDOW` naming the field. */
+/**
+ * Runs every check of `checks`, each of one field, and throws one `ERR_MAINTENANCE_INVALID_WINDOW` naming the first
+ * bad field in its message and every bad field in its `errors`, so a caller learns them all at once.
+ */
+export function checkAll(checks: ReadonlyArray<() => void>): void {
+  const errors: MaintenanceError[] = [];
+  for (const check of checks) {
+    try {
+      check();
+    } catch (err) {
+      if (!(err instanceof MaintenanceError)) throw err;
+      errors.push(err);
+    }
+  }
+  const [first] = errors;
+  if (first === undefined) return;
+  if (errors.length === 1) throw first;
+  const each = errors.flatMap(
+    (e) => e.errors ?? [{ field: /^([A-Za-z][\w.()]*)/.exec(e.message)?.[1] ?? '', detail: e.message }],
+  );
+  throw new MaintenanceError(first.code, first.message, { errors: each });
+}
+
+/** Checks the fields that need no calendar, all of them; throws `ERR_MAINTENANCE_INVALID_WINDOW` naming them. */
 export function checkWindowFields(def: WindowDefinition): void {
+  checkAll(fieldChecks(def));
+}
+
+/** One check per field of a window definition. */
+function fieldChecks(def: WindowDefinition): Array<() => void> {
+  return [
+    () => checkId(def),
+    () => checkRuleGiven(def),
+    () => checkZone(def),
+    () => checkStart(def),
+    () => checkDuration(def),
+    () => checkFlags(def),
+    () => def.message !== undefined && checkMessage(def.message, 'ERR_MAINTENANCE_INVALID_WINDOW'),
+  ];
+}
+
+function checkId(def: WindowDefinition): void {
   if (def.id !== undefined && (typeof def.id !== 'string' || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(def.id))) {
     invalidWindow(
       'id',
       `must be lower-case letters, digits and dashes (at most 41), such as "nightly"; got ${JSON.stringify(def.id)}`,
     );
   }
+}
+
+function checkRuleGiven(def: WindowDefinition): void {
   if (typeof def.rrule !== 'string' || def.rrule.trim() === '') {
     invalidWindow('rrule', 'is required: an RFC 5545 rule such as "FREQ=WEEKLY;BYDAY=SU"');
   }
+}
+
+function checkZone(def: WindowDefinition): void {
   if (canonicalTimeZone(def.tz) === undefined) {
     invalidWindow('tz', `must be an IANA time zone such as "Europe/Berlin"; got ${JSON.stringify(def.tz)}`);
   }
+}
+
+function checkStart(def: WindowDefinition): void {
   if (typeof def.start !== 'string' || !(isLocalDateTime(def.start) || isLocalTime(def.start))) {
     invalidWindow(
       'start',
       `must be the first occurrence's local time as YYYY-MM-DDTHH:MM, or HH:MM (from today on); got ${JSON.stringify(def.start)}`,
     );
   }
+}
+
+function checkDuration(def: WindowDefinition): void {
   const d = def.durationMinutes;
   if (!Number.isInteger(d) || d < 1 || d > MAX_DURATION_MINUTES) {
     invalidWindow(
@@ -61,10 +113,12 @@ export function checkWindowFields(def: WindowDefinition): void {
       `must be a whole number of minutes from 1 to ${MAX_DURATION_MINUTES}; got ${JSON.stringify(d)}`,
     );
   }
+}
+
+function checkFlags(def: WindowDefinition): void {
   for (const flag of ['readOnly', 'dryRun'] as const) {
     if (def[flag] !== undefined && typeof def[flag] !== 'boolean') invalidWindow(flag, 'must be true or false');
   }
-  if (def.message !== undefined) checkMessage(def.message, 'ERR_MAINTENANCE_INVALID_WINDOW');
 }
 
 /**

@@ -13,7 +13,7 @@ import { type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/st
 import { fleetSummary, publicStatusBody, scopesBody, statusBody } from '../core/status.js';
 import { ON_NOTES } from '../core/switch-on.js';
 import { type PublicOccurrence, publicOccurrence, type RecurringWindow } from '../core/windows.js';
-import { describeRule, RULE_TEXT_LANGUAGES } from '../service/recurrence-rule.js';
+import { describeRule, RULE_TEXT_LANGUAGES } from '../service/rule-text.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import type { SwitchOutcome } from '../service/switching.js';
 import { createRenderer, type Renderer } from './render.js';
@@ -153,6 +153,7 @@ type Switched = SwitchOutcome & { readonly secret?: string };
  * before the routes); a query may too.
  */
 async function switchState(r: Routes, ctx: ParameterizedContext, target: boolean): Promise<Switched> {
+  checkFormBody(ctx);
   const s = r.service();
   const scope = scopeOf(ctx);
   const by = r.config.getUpdatedBy ? r.config.getUpdatedBy(ctx) : actorOf(ctx.state.user);

@@ -8,7 +8,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { RRuleTemporal } from 'rrule-temporal';
-import { toText } from 'rrule-temporal/totext';
 import { invalidWindow, type RecurringWindow } from '../core/windows.js';
 import { Temporal } from './temporal.js';
 
@@ -138,6 +137,11 @@ function lastOfCount(parts: ReadonlyMap<string, string>, start: string, count: s
   return last ?? Number.NEGATIVE_INFINITY;
 }
 
+/** Checks a rule's text alone (its parts, FREQ and UNTIL), before any calendar: throws naming `rrule`. */
+export function checkRuleText(rrule: string): void {
+  untilOf(partsOf(rrule).get('UNTIL'), 'UTC');
+}
+
 /** Builds the rule of `window` (its start a local date-time); throws `ERR_MAINTENANCE_INVALID_WINDOW` naming `rrule`. */
 export function buildRule(window: RecurringWindow, deadline: number): Rule {
   const parts = partsOf(window.rrule);
@@ -177,30 +181,9 @@ export function buildRule(window: RecurringWindow, deadline: number): Rule {
   };
 }
 
-/** The languages rule descriptions come in. */
-export const RULE_TEXT_LANGUAGES: readonly string[] = ['en', 'de', 'es', 'fr', 'zh', 'hi', 'ar', 'he'];
-const texts = new Map<string, string>();
-
-/**
- * A window's rule as people read it, in `language` (one of {@link RULE_TEXT_LANGUAGES}, else English), with its zone:
- * "every month on the last day of the month at 10 PM America/New_York". The raw rule when it cannot be described.
- */
-export function describeRule(window: RecurringWindow, language = 'en'): string {
-  const key = `${language}\u0000${window.tz}\u0000${window.start}\u0000${window.rrule}`;
-  let text = texts.get(key);
-  if (text === undefined) {
-    try {
-      const parts = partsOf(window.rrule);
-      const rruleString = [...parts].map(([k, v]) => `${k}=${v}`).join(';');
-      const dtstart = Temporal.PlainDateTime.from(window.start).toZonedDateTime(window.tz);
-      const rule = new RRuleTemporal({ rruleString, dtstart, temporal: Temporal } as never);
-      const lang = RULE_TEXT_LANGUAGES.includes(language) ? language : 'en';
-      text = `${toText(rule, lang, { excludeTzAbbreviation: true })} ${window.tz}`;
-    } catch {
-      text = window.rrule;
-    }
-    if (texts.size >= 1000) texts.clear();
-    texts.set(key, text);
-  }
-  return text;
+/** The rule of `window` as the library holds it, in the window's zone: what a description is made from. */
+export function ruleInZone(window: RecurringWindow): RRuleTemporal {
+  const rruleString = [...partsOf(window.rrule)].map(([k, v]) => `${k}=${v}`).join(';');
+  const dtstart = Temporal.PlainDateTime.from(window.start).toZonedDateTime(window.tz);
+  return new RRuleTemporal({ rruleString, dtstart, temporal: Temporal } as never);
 }

@@ -1,5 +1,7 @@
 /** Window operations on the list stored in the global state: add, remove, end what is in progress, list ahead. */
+import { MaintenanceError } from '../core/errors.js';
 import {
+  checkAll,
   checkWindowFields,
   endedOccurrence,
   invalidWindow,
@@ -9,6 +11,7 @@ import {
   type WindowDefinition,
 } from '../core/windows.js';
 import { checkRecurrence, type OnInvalid, upcomingOf, usableOccurrencesOf, windowFrom } from './recurrence.js';
+import { checkRuleText } from './recurrence-rule.js';
 
 /** `windows` with the window `def` defines (checked: fields, calendar, a future occurrence, the id free, the limit). */
 export function addedWindow(
@@ -18,7 +21,7 @@ export function addedWindow(
 ): { windows: RecurringWindow[]; window: RecurringWindow } {
   if (typeof def !== 'object' || def === null)
     invalidWindow('addWindow()', 'takes { rrule, tz, start, durationMinutes }');
-  checkWindowFields(def);
+  checkDefinition(def);
   if (windows.length >= MAX_WINDOWS)
     invalidWindow('addWindow()', `refused: ${MAX_WINDOWS} windows are defined already`);
   const id = def.id ?? `w-${Math.random().toString(36).slice(2, 8)}`;
@@ -27,6 +30,25 @@ export function addedWindow(
   const window = windowFrom(def, id, now);
   checkRecurrence(window, now);
   return { windows: [...windows, window], window };
+}
+
+/** Checks what needs no calendar: every field, and the rule's text; one error naming every bad field. */
+function checkDefinition(def: WindowDefinition): void {
+  checkAll([() => checkWindowFields(def), () => typeof def.rrule === 'string' && checkRuleText(def.rrule)]);
+}
+
+/**
+ * Every problem of a window definition that needs no calendar (its fields and its rule's text), one per field, for
+ * answers that name them all at once (the control API); empty when there is none.
+ */
+export function windowFieldProblems(def: WindowDefinition): Array<{ field: string; detail: string }> {
+  try {
+    checkDefinition(def);
+    return [];
+  } catch (err) {
+    if (!(err instanceof MaintenanceError)) throw err;
+    return [...(err.errors ?? [{ field: /^([A-Za-z]\w*)/.exec(err.message)?.[1] ?? '', detail: err.message }])];
+  }
 }
 
 /** `windows` without `id`; throws naming the ids there are. */

@@ -93,5 +93,11 @@ export async function readBody<T extends object>(
   const { plainToInstance } = require('class-transformer') as typeof ClassTransformer; // loaded on first use
   const instance = plainToInstance(cls, value);
   const errors = await checkBody(instance);
-  return errors.length === 0 ? { ok: true, body: instance } : { ok: false, problem: badFields(errors) };
+  if (errors.length === 0) return { ok: true, body: instance };
+  // A body with wrong types may be wrong beyond them too: name every bad field in one answer.
+  const beyond = (cls as { problemsBeyondTypes?: (v: Record<string, unknown>) => FieldProblem[] }).problemsBeyondTypes;
+  const more = (beyond?.(value as Record<string, unknown>) ?? []).filter(
+    (p) => !errors.some((e) => e.field === p.field),
+  );
+  return { ok: false, problem: badFields([...errors, ...more]) };
 }

@@ -7,7 +7,9 @@
 import type * as ClassValidator from 'class-validator';
 import { LOCALE_TAG } from '../../core/i18n.js';
 import { MESSAGE_MAX_LENGTH } from '../../core/state.js';
+import { nearestName } from '../../core/suggest.js';
 import { MAX_DURATION_MINUTES } from '../../core/windows.js';
+import { windowFieldProblems } from '../../service/windows.js';
 
 type CV = typeof ClassValidator;
 const cv = (): CV => require('class-validator') as CV;
@@ -55,6 +57,11 @@ export class MaintenanceOffBody {
 
 /** `POST /windows`: a recurring window (RFC 5545 rule, IANA zone, local first start). */
 export class WindowBody {
+  /** The problems beyond types (a rule's text, a zone, a date), so one answer names every bad field. */
+  static problemsBeyondTypes(value: Record<string, unknown>): FieldProblem[] {
+    return windowFieldProblems(value as never);
+  }
+
   /** Its id. @default made from the rule */
   id?: string;
   /** RFC 5545 RRULE such as "FREQ=WEEKLY;BYDAY=SU". @default required */
@@ -185,10 +192,19 @@ export interface FieldProblem {
   readonly detail: string;
 }
 
-const detailOf = (e: ClassValidator.ValidationError): string => {
-  if (e.constraints?.whitelistValidation) return `${e.property} is not a field of this body`;
+const detailOf = (e: ClassValidator.ValidationError, known: readonly string[]): string => {
+  if (e.constraints?.whitelistValidation) {
+    const near = nearestName(e.property, known);
+    return `${e.property} is not a field of this body${near ? `; did you mean ${near}?` : ''}`;
+  }
   return Object.values(e.constraints ?? {}).join('; ') || `${e.property} is not valid`;
 };
+
+/** The fields a DTO class has rules for (what an unknown field is compared with). */
+function fieldsOf(instance: object): string[] {
+  const metadata = cv().getMetadataStorage().getTargetValidationMetadatas(instance.constructor, '', true, false);
+  return [...new Set(metadata.map((m) => m.propertyName))];
+}
 
 /** The problems of a DTO instance: one per bad field (unknown fields included); empty when it is valid. */
 export async function checkBody(instance: object): Promise<FieldProblem[]> {
@@ -200,5 +216,6 @@ export async function checkBody(instance: object): Promise<FieldProblem[]> {
     stopAtFirstError: true,
     validationError: { target: false, value: false },
   });
-  return errors.map((e) => ({ field: e.property, detail: detailOf(e) }));
+  const known = fieldsOf(instance);
+  return errors.map((e) => ({ field: e.property, detail: detailOf(e, known) }));
 }

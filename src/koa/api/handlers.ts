@@ -11,7 +11,7 @@ import { stateInForce } from '../../core/scope.js';
 import { fleetSummary, scopesBody, statusBody } from '../../core/status.js';
 import { ON_NOTES } from '../../core/switch-on.js';
 import { type RecurringWindow, windowsOf } from '../../core/windows.js';
-import { describeRule } from '../../service/recurrence-rule.js';
+import { describeRule } from '../../service/rule-text.js';
 import { defaultService, FLEET_WAIT_DEFAULTS, type MaintenanceService } from '../../service/service.js';
 import type { SwitchOutcome } from '../../service/switching.js';
 import { authenticate, type Caller, permitted, scopeFor } from './auth.js';
@@ -47,7 +47,7 @@ function refuse(ctx: ParameterizedContext, err: unknown): void {
   const status = httpStatusOf(err.code);
   const code = err.code.replace(/^ERR_MAINTENANCE_/, '').toLowerCase();
   const extra: Record<string, unknown> =
-    status === 400 ? { errors: [{ field: fieldOf(err.message), detail: err.message }] } : {};
+    status === 400 ? { errors: err.errors ?? [{ field: fieldOf(err.message), detail: err.message }] } : {};
   if (err.fleet) extra.fleet = err.fleet;
   answerProblem(ctx, status, code, err.message, extra);
 }

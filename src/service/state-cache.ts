@@ -56,6 +56,8 @@ export interface Cache<T> {
   peek(): T;
   /** Whether a value was read, written or pushed yet. */
   readonly known: boolean;
+  /** The last read failed (an outage): the value in force is the last good one or the fallback, not one read. */
+  readonly failing: boolean;
   accept(value: T): void;
   /**
    * Drops the entry's freshness and reads again; resolves true once that read has been applied (false when it failed
@@ -211,7 +213,7 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
     return run;
   }
 
-  const cache: Omit<Cache<T>, 'known' | 'reads'> = {
+  const cache: Omit<Cache<T>, 'known' | 'reads' | 'failing'> = {
     async get() {
       if (s.ttlMs > 0 && entry) {
         const age = s.clock() - entry.at;
@@ -244,5 +246,9 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
       return result;
     },
   };
-  return withGetters(cache, { known: () => entry !== undefined, reads: () => reads });
+  return withGetters(cache, {
+    known: () => entry !== undefined,
+    reads: () => reads,
+    failing: () => outageSince !== undefined,
+  });
 }

@@ -238,14 +238,14 @@ describe('maintenance-mode run and on --wait: a migration wrapped by the CLI', f
     expect(JSON.parse((await cli(['status', '--json'])).out).active).to.equal(true);
   });
 
-  it('exits 3 without starting the command when the fleet does not settle, the state put back', async () => {
+  it('exits 75 without starting the command when the fleet does not settle, the state put back', async () => {
     const a = await app();
     const cli = cliRunner(dir, env);
     const slow = a.get('/slow?ms=4000');
     await sleep(100);
     const marker = join(dir, 'started');
     const r = await cli(['run', '--timeout', '800ms', '--', 'touch', marker]);
-    expect(r.code).to.equal(3);
+    expect(r.code).to.equal(75);
     expect(r.err).to.include('did not settle').and.include('was not started');
     expect(r.out).to.match(/\*\s+\S+\s+\d+\s+0\.1\.0\s+1\s+1\s/); // the table: the instance behind, 1 in flight
     expect(existsSync(marker)).to.equal(false);

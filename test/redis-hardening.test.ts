@@ -135,6 +135,31 @@ describe('Redis store: hardening (a real Redis)', function () {
     }
   });
 
+  it('leaves no connection open when it closes while connecting, and never connects again after close (#30)', async () => {
+    const c = await admin();
+    const others = async () => (await c.clientList()).length; // this admin connection included
+    const ours = await others();
+    for (let i = 0; i < 20; i++) {
+      const s = new MaintenanceService({ store: createRedisStore(redis.url), logger: captureLogger() });
+      // A wait opens the presence subscriber; closing at once (or a moment later) races its connect.
+      const waiting = s.waitForFleet({ timeoutMs: 2000 }).catch(() => undefined);
+      if (i % 2 === 1) await sleep(i);
+      await s.close();
+      await waiting;
+    }
+    await until(async () => (await others()) === ours, 5000).catch(() => undefined);
+    expect(await others(), 'connections left open by closed stores').to.equal(ours);
+    const store = createRedisStore(redis.url);
+    await store.disconnect?.();
+    const late = await store.get('maintenance_mode_state').then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(late?.message).to.match(/is closed \(service\.close\(\) ran\).*create a new store/);
+    expect(await others(), 'a call after close connected again').to.equal(ours);
+    await c.close();
+  });
+
   it('overwrites a corrupt state with a switch, says where it lies, and records that it was unreadable', async () => {
     const c = await admin();
     await c.set(STATE_KEY, '{"value":{"enabled":"maybe"}}');

@@ -34,7 +34,7 @@ Options:
   --dry-run          rehearse: evaluate and report every rule, block nothing (with on); a plain "on" then makes it real
   --secret           generate a bypass secret for this window and print its URL (with on)
   --wait             after on, wait until every instance applied it and drained (exit 3 with who is behind) (with on)
-  --timeout DUR      how long --wait and run wait for the fleet, e.g. 30s, 2m (default 30s)
+  --timeout DUR      how long --wait and run wait for the fleet, and run tries to switch off, e.g. 2m (default 30s)
   --lease DUR        the state lapses unless renewed within DUR (run renews it while CMD runs), e.g. 60s (on, run)
   --keep-on-failure  run leaves maintenance on when CMD fails (exit code not 0)
   --limit N          how many changes history shows (default 20)
@@ -62,8 +62,10 @@ Examples:
 
 Store: --config, else MAINTENANCE_MODE_REDIS_URL, else MAINTENANCE_MODE_POSTGRES_URL, else MAINTENANCE_MODE_STATE_FILE_PATH,
 else ./maintenance_mode_state.json — the same default as the app's MaintenanceService.
-Exit codes: 0 ok, 1 error, 2 usage, 3 the fleet did not settle (run: CMD was not started and the state is restored);
-run exits with CMD's code otherwise.
+Exit codes: 0 ok, 1 error, 2 usage, 3 on --wait: the fleet did not settle. run exits with CMD's code, or with
+  75 the fleet did not settle: CMD was not started, and the state is put back (try again later)
+  69 maintenance is STILL ON: putting the state back failed for --timeout (the message gives CMD's exit code)
+  (codes from BSD sysexits, which commands seldom return; CMD ends with run, even when run is killed with -9)
 `;
 
 /** The options, as node:util parseArgs takes them. */

@@ -32,8 +32,12 @@ export function processIo(): CliIo {
   };
 }
 
-/** Exit codes of the CLI. */
-export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2, fleet: 3 });
+/**
+ * Exit codes of the CLI. `run` exits with CMD's code, so its own outcomes take codes a command is unlikely to use
+ * (from BSD sysexits, which scripts and migration tools seldom return): `notStarted` 75 (EX_TEMPFAIL: nothing was done,
+ * try again) when the fleet did not settle, `stillOn` 69 (EX_UNAVAILABLE: the store) when switching off failed.
+ */
+export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2, fleet: 3, stillOn: 69, notStarted: 75 });
 
 /** A mistake in the command line: printed with the usage, exit 2. */
 export class UsageError extends Error {}

@@ -16,6 +16,8 @@ export interface GateSource {
   readonly inFlight: InFlight;
   joinFleet(): void;
   readonly closed: boolean;
+  /** Whether the last read of the state (or of `scope`'s) failed: what is in force is not what was read. */
+  readFailing(scope?: string): boolean;
 }
 
 /** Options of `service.guard()`. */
@@ -78,7 +80,8 @@ export async function guard<T>(
 
 /**
  * Calls `onChange(blocked)` with whether maintenance blocks jobs of `scope`: once at the start, then at every change
- * (by push at once; by the clock within {@link WATCH_TICK_MS}). Returns `stop()`.
+ * (by push at once; by the clock within {@link WATCH_TICK_MS}). While the state cannot be read, "not blocked" is never
+ * told (the fallback says nothing about maintenance): a paused worker stays paused until a read says off. Returns `stop()`.
  */
 export function watchMaintenance(
   source: GateSource,
@@ -99,6 +102,9 @@ export function watchMaintenance(
       do {
         again = false;
         const blocked = (await blockingState(source, scope)) !== undefined;
+        // Off from a fallback is no end of maintenance: a paused worker would run jobs during it after a store blip
+        // (#30). Only a state read as off ends it.
+        if (!blocked && source.readFailing(scope)) continue;
         if (!stopped && blocked !== last) {
           last = blocked;
           onChange(blocked);

@@ -303,6 +303,16 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   }
 
   /**
+   * Whether the last read of the state failed (with `scope`: or of the scope table), so the state in force is the
+   * last known one or the `fallbackValue`, not one read. For consumers that must not act on a fallback: a worker
+   * paused for maintenance stays paused until a read says off.
+   */
+  readFailing(scope?: string): boolean {
+    if (this.config.mode !== undefined) return false;
+    return this.cache.failing || (scope !== undefined && this.scopeCache.failing);
+  }
+
+  /**
    * The last state this service read, wrote or was pushed, synchronously (no I/O); off until the first read.
    * With `scope`: that scope's last known state (off when scopes were never read here).
    */
@@ -552,7 +562,10 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    */
   private tellOnce(event: NotifyEvent, state: MaintenanceState, scope?: string): void {
     if (!this.notifier.enabled) return;
-    if (state.revision === undefined) return this.tell(event, state, scope); // a store without revisions: the writer
+    if (state.revision === undefined) {
+      this.tell(event, state, scope); // a store without revisions: its writer tells, as before
+      return;
+    }
     void this.claims()
       .claim(`told:${scope ?? ''}:${state.revision}`, CLAIM_TTL_MS)
       .then(

@@ -63,6 +63,8 @@ export interface Cache<T> {
   peek(): T;
   /** Whether a value was read, written or pushed yet. */
   readonly known: boolean;
+  /** The last read failed (an outage): the value in force is the last good one or the fallback, not one read. */
+  readonly failing: boolean;
   accept(value: T): void;
   /**
    * Drops the entry's freshness and reads again; resolves true once that read has been applied (false when it failed
@@ -267,7 +269,7 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
     return (entry as { state: T }).state;
   }
 
-  const cache: Omit<Cache<T>, 'known' | 'reads'> = {
+  const cache: Omit<Cache<T>, 'known' | 'reads' | 'failing'> = {
     async get() {
       if (freshMs > 0 && entry) {
         const now = s.clock();
@@ -304,7 +306,11 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
       if (s.ttlMs > 0) freshMs = Math.min(s.ttlMs, ms);
     },
   };
-  return withGetters(cache, { known: () => entry !== undefined, reads: () => reads });
+  return withGetters(cache, {
+    known: () => entry !== undefined,
+    reads: () => reads,
+    failing: () => outageSince !== undefined,
+  });
 }
 
 /** Schedules `fn` in `ms` on a timer that does not keep the process alive. */

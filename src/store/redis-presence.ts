@@ -4,6 +4,7 @@
  * one script (SET with PX, ZADD, ZREMRANGEBYSCORE, PUBLISH); a listing is one script (the live ids, then their keys).
  */
 import { type PresenceRecord, type PresenceStore, presenceRecordOf } from '../core/presence.js';
+import { type NodeRedisClient, type RedisConnection, watchRedisConnection } from './redis-connection.js';
 
 /** The keys and the channel of one store's presence. */
 export interface RedisPresenceKeys {
@@ -36,19 +37,51 @@ interface Client {
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   duplicate(): SubscriberClient;
 }
-interface SubscriberClient {
+type SubscriberClient = NodeRedisClient & {
   connect(): Promise<unknown>;
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
-  destroy(): void;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-}
+};
 
 /** The subscriber connection shared by the subscriptions of one store. */
 interface Session {
-  client?: SubscriberClient;
-  closed: boolean;
   /** SUBSCRIBE answered: reports reach the listeners. */
-  subscribed: boolean;
+  readonly subscribed: boolean;
+  /** Ends the connection, also one still connecting (it must not stay open: #30). */
+  close(): void;
+}
+
+/** Opens the subscriber: a duplicate of the store's client, subscribed to `channel`. */
+function openSession(
+  connected: () => Promise<unknown>,
+  channel: string,
+  onMessage: (message: string) => void,
+  onSubscribed: () => void,
+): Session {
+  let closed = false;
+  let subscribed = false;
+  let connection: RedisConnection | undefined;
+  (async () => {
+    const main = (await connected()) as Client;
+    if (closed) return; // closed while the store connected: open nothing
+    const sub = main.duplicate();
+    sub.on('error', () => undefined);
+    connection = watchRedisConnection(sub, 'The presence subscriber');
+    connection.opening();
+    await sub.connect();
+    if (closed) return; // close() destroys it now that it is connected
+    await sub.subscribe(channel, onMessage);
+    subscribed = true;
+    if (!closed) onSubscribed();
+  })().catch(() => undefined); // the waiter reads the list again meanwhile
+  return {
+    get subscribed() {
+      return subscribed;
+    },
+    close() {
+      closed = true;
+      void connection?.close();
+    },
+  };
 }
 
 /** Parses a record or a leave sent on the channel; undefined for anything else. */
@@ -95,33 +128,22 @@ export function createRedisPresence(connected: () => Promise<unknown>, keys: Red
       listeners.add(onReport);
       if (onConnected) connectedListeners.add(onConnected);
       if (subscriber?.subscribed && onConnected) queueMicrotask(onConnected);
-      if (!subscriber) {
-        const session: Session = { closed: false, subscribed: false };
-        subscriber = session;
-        (async () => {
-          const sub = ((await connected()) as Client).duplicate();
-          session.client = sub;
-          sub.on('error', () => undefined);
-          await sub.connect();
-          if (session.closed) return sub.destroy();
-          await sub.subscribe(keys.channel, (message) => {
-            const report = parse(message);
-            if (report) for (const listener of listeners) listener(report);
-          });
-          session.subscribed = true;
-          if (!session.closed) for (const l of connectedListeners) l();
-        })().catch(() => undefined); // the waiter reads the list again meanwhile
-      }
+      subscriber ??= openSession(
+        connected,
+        keys.channel,
+        (message) => {
+          const report = parse(message);
+          if (report) for (const listener of listeners) listener(report);
+        },
+        () => {
+          for (const l of connectedListeners) l();
+        },
+      );
       return () => {
         listeners.delete(onReport);
         if (onConnected) connectedListeners.delete(onConnected);
         if (listeners.size > 0 || !subscriber) return;
-        subscriber.closed = true;
-        try {
-          subscriber.client?.destroy();
-        } catch {
-          // not connected yet: closed when it is
-        }
+        subscriber.close();
         subscriber = undefined;
       };
     },

@@ -21,6 +21,7 @@ import { type MaintenanceState, normalizeState } from '../core/state.js';
 import { TOKEN_TABLE } from '../core/tokens.js';
 import { invalidOption } from '../core/validate.js';
 import { STATE_KEY } from './file-store.js';
+import { type NodeRedisClient, type RedisConnection, watchRedisConnection } from './redis-connection.js';
 import { createRedisPresence } from './redis-presence.js';
 import { createRedisClaims, createRedisTokenTable } from './redis-tokens.js';
 
@@ -67,6 +68,8 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
     socket: { connectTimeout, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
   });
   client.on('error', () => undefined); // failures surface as thrown errors on each call; see the service's policy
+  const description = `Redis at ${redactUrl(url)}`;
+  const connection = watchRedisConnection(client as never, description);
   const adapter = new redis.default(client as never, {
     namespace,
     connectionTimeout: connectTimeout,
@@ -75,12 +78,16 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   });
   // @keyv/redis 5.1 connects lazily in getClient(), and two calls racing while disconnected make the second
   // connect() throw, after which it destroys the client and both calls fail. Let one connection attempt at a time.
-  // Closing drops the connection at once: a graceful close waits for replies a stalled server never sends, and after
-  // it has begun node-redis refuses destroy(). Every write has been awaited by then; the server runs what it received.
-  adapter.disconnect = async () => destroyClient(client);
+  // Dropping the connection does not wait for replies (a graceful close waits for replies a stalled server never
+  // sends); every write has been awaited by then, and the server runs what it received. The adapter drops it after a
+  // failed connect too, so only the store's own close (keyv.disconnect(), STORE_DESTROY) ends it for good.
+  adapter.disconnect = () => connection.drop();
   const getClient = adapter.getClient.bind(adapter);
   let connecting: ReturnType<typeof getClient> | undefined;
   adapter.getClient = () => {
+    // After close, a call still on its way must not connect again (#30: it kept `on --wait` from exiting).
+    if (connection.closed) return Promise.reject(connection.closedError());
+    connection.opening();
     connecting ??= getClient().finally(() => {
       connecting = undefined;
     });
@@ -88,6 +95,7 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   };
   const keyv = new redis.Keyv({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => undefined);
+  keyv.disconnect = () => connection.close();
   const connected = () => adapter.getClient() as Promise<unknown>;
   const keys: RedisKeys = {
     state: `${namespace}::${STATE_KEY}`,
@@ -96,7 +104,6 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
     history: `${namespace}::${HISTORY_KEY}`,
     channel: `${namespace}::changes`,
   };
-  const description = `Redis at ${redactUrl(url)}`;
   const feed = createRedisChangeFeed(client, connected, keys.channel);
   // The global state is written as keyv writes it (its serialisation), so keyv reads it back unchanged.
   const serialize = (state: MaintenanceState) => keyv.serializeData({ value: state }) as Promise<string>;
@@ -117,20 +124,10 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
     ],
     [TOKEN_TABLE, createRedisTokenTable(connected, `${namespace}::maintenance_mode_tokens`)],
     [CLAIMS, createRedisClaims(connected, `${namespace}::claim:`)],
-    [STORE_DESTROY, () => destroyClient(client)],
+    [STORE_DESTROY, () => void Promise.all([feed.close(), connection.close()])],
   ];
   for (const [symbol, value] of properties) Object.defineProperty(keyv, symbol, { value });
   return keyv as unknown as KeyvLike;
-}
-
-/** Drops a node-redis client's connection at once (no QUIT round trip that a stalled server would never answer). */
-function destroyClient(client: unknown): void {
-  const c = client as { isOpen: boolean; destroy(): void };
-  try {
-    if (c.isOpen) c.destroy();
-  } catch {
-    // already closed
-  }
 }
 
 /** The Redis keys and the channel of one store. */
@@ -262,14 +259,12 @@ function createRedisScopeTable(connected: () => Promise<unknown>, key: string): 
   };
 }
 
-interface PubSubClient {
+type PubSubClient = NodeRedisClient & {
   duplicate(): PubSubClient;
   connect(): Promise<unknown>;
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
   publish(channel: string, message: string): Promise<unknown>;
-  destroy(): void;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-}
+};
 
 /**
  * Redis pub/sub change feed: every write publishes which state changed on `channel` (by the commit script); a
@@ -287,13 +282,14 @@ function createRedisChangeFeed(client: unknown, connected: () => Promise<unknown
     notify({});
     notify({ scope: ANY_SCOPE });
   };
-  let subscriber: PubSubClient | undefined;
+  let subscriber: RedisConnection | undefined;
   const start = () => {
     if (subscriber) return;
     const sub = (client as PubSubClient).duplicate();
-    subscriber = sub;
     sub.on('error', () => undefined);
     sub.on('ready', () => setTimeout(readAgain, 50).unref()); // after node-redis has resubscribed
+    subscriber = watchRedisConnection(sub, 'The change feed subscriber');
+    subscriber.opening();
     sub
       .connect()
       .then(() =>
@@ -318,12 +314,9 @@ function createRedisChangeFeed(client: unknown, connected: () => Promise<unknown
     },
     async close() {
       listeners.clear();
-      try {
-        subscriber?.destroy();
-      } catch {
-        // never connected
-      }
+      const closing = subscriber?.close(); // also while it connects: it must not stay open (#30)
       subscriber = undefined;
+      await closing;
     },
   };
 }

@@ -1,42 +1,87 @@
 /**
  * `run [on options] -- CMD [ARGS…]`: maintenance as an operation. Switch on, wait until every instance has applied it
  * and drained, run CMD (stdio inherited, SIGINT and SIGTERM forwarded), then put back the state from before the run —
- * off, usually; also when CMD fails, unless `--keep-on-failure`. Exits with CMD's code, or 3 without starting CMD when
- * the fleet does not settle (the state from before is put back). With `--lease`, the lease is renewed while CMD runs,
- * so a runner killed with -9 leaves the site down for at most the lease. History entries say `run: CMD`.
+ * off, usually; also when CMD fails, unless `--keep-on-failure`. Exits with CMD's code; 75 without starting CMD when
+ * the fleet does not settle (the state from before is put back); 69 when putting the state back still fails after
+ * `--timeout` of tries (maintenance is still on: said plainly, with CMD's code). CMD runs under a watchdog in its own
+ * process group and ends with the runner, even one killed with -9; with `--lease`, the lease is renewed while CMD runs,
+ * so such a runner leaves the site down for at most the lease. History entries say `run: CMD`.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { join } from 'node:path';
+import { MaintenanceError } from '../../core/errors.js';
 import type { MaintenanceState } from '../../core/state.js';
 import { planOn } from '../../core/switch-on.js';
-import type { MaintenanceService } from '../../service/service.js';
+import { FLEET_WAIT_DEFAULTS, type MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { accountName, type CliIo, EXIT } from '../io.js';
 import { printLine } from '../output.js';
 import { onRequest } from './toggle.js';
 import { settle } from './wait.js';
 
-/** Runs the command with the process's stdio (or the io's, in tests), forwarding signals; resolves its exit code. */
+/** The compiled watchdog between the runner and CMD (see run-watchdog.ts). */
+const WATCHDOG = join(__dirname, '..', 'run-watchdog.js');
+
+/** What the watchdog tells the runner: CMD's pid once it runs, then how it ended (or why it could not start). */
+type WatchdogMessage = { pid: number } | { code: number | null; signal: NodeJS.Signals | null } | { error: string };
+
+const signalCode = (signal: NodeJS.Signals | null) => 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+
+/**
+ * Runs the command through the watchdog, with the process's stdio (or the io's, in tests), forwarding SIGINT and
+ * SIGTERM; resolves its exit code. CMD runs in its own process group and ends with the runner, whatever kills it.
+ */
 function runCommand(cmd: readonly string[], io: CliIo): Promise<number> {
   return new Promise((resolve) => {
     // Forwarding is in place before the command starts: a signal never finds this process without it.
-    let child: ReturnType<typeof spawn> | undefined;
-    const forward = (signal: NodeJS.Signals) => () => child?.kill(signal);
+    let watchdog: ChildProcess | undefined;
+    let pid: number | undefined;
+    let result: number | undefined;
+    const forward = (signal: NodeJS.Signals) => () => {
+      if (watchdog?.connected) watchdog.send({ signal });
+    };
     const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => [signal, forward(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
-    const done = (code: number) => {
+    let pending = 2; // the watchdog's exit, and its channel closed (every message read)
+    const settle = () => {
+      if (--pending > 0) return;
       for (const [signal, handler] of handlers) process.off(signal, handler);
-      resolve(code);
+      resolve(result ?? lostWatchdog(cmd, io, pid));
     };
-    child = spawn(cmd[0], cmd.slice(1), { stdio: io.inheritStdio ? 'inherit' : 'pipe' });
-    child.stdout?.on('data', (d) => io.stdout.write(String(d)));
-    child.stderr?.on('data', (d) => io.stderr.write(String(d)));
-    child.once('error', (err) => {
-      io.stderr.write(`Error: cannot run ${cmd[0]}: ${err.message}\n`);
-      done(127);
+    const std = io.inheritStdio ? 'inherit' : 'pipe';
+    watchdog = spawn(process.execPath, [WATCHDOG, ...cmd], { stdio: [std, std, std, 'ipc'] });
+    watchdog.stdout?.on('data', (d) => io.stdout.write(String(d)));
+    watchdog.stderr?.on('data', (d) => io.stderr.write(String(d)));
+    watchdog.on('message', (m: WatchdogMessage) => {
+      if ('pid' in m) pid = m.pid;
+      else if ('error' in m) {
+        io.stderr.write(`Error: cannot run ${cmd[0]}: ${m.error}\n`);
+        result = 127;
+      } else result = m.code ?? signalCode(m.signal);
     });
-    child.once('exit', (code, signal) => done(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)));
+    watchdog.once('error', (err) => {
+      io.stderr.write(`Error: cannot start the watchdog of ${cmd[0]} (${WATCHDOG}): ${err.message}\n`);
+      result = 127;
+      pending = 1;
+      settle();
+    });
+    watchdog.once('exit', settle);
+    watchdog.once('disconnect', settle);
   });
+}
+
+/** The watchdog died before CMD ended (killed on its own): CMD must not run on unwatched. */
+function lostWatchdog(cmd: readonly string[], io: CliIo, pid: number | undefined): number {
+  if (pid !== undefined) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // CMD's group is gone already
+    }
+  }
+  io.stderr.write(`Error: the watchdog of ${cmd[0]} ended before it; ${cmd[0]} was stopped.\n`);
+  return EXIT.error;
 }
 
 /** Renews the lease every third of it while `running`; the first failure is said, the lease then decides. */
@@ -55,45 +100,123 @@ function keepLease(service: MaintenanceService, io: CliIo, scope: string | undef
   return () => clearInterval(timer);
 }
 
-/** `run`. `before` is the stored state before the run (undefined: unreadable), put back when it ends. */
-export async function run(p: Parsed, service: MaintenanceService, io: CliIo, before: MaintenanceState | undefined) {
+/** One run: what it switched, and how to put it back. */
+interface RunContext {
+  readonly cmd: readonly string[];
+  /** " for scope S", or "". */
+  readonly where: string;
+  readonly p: Parsed;
+  readonly before: MaintenanceState | undefined;
+  readonly meta: { by: string; source: string; scope: string | undefined; reason: string };
+  /** The run switched on (else it changed nothing, and nothing is put back). */
+  readonly switched: boolean;
+  stopLease(): void;
+}
+
+/** Store failures are worth another try; anything else (a forced mode, a bad scope) is not. */
+const retriable = (err: unknown) => !(err instanceof MaintenanceError) || err.code.startsWith('ERR_MAINTENANCE_STORE_');
+
+/** Puts back the state from before the run, trying again on store failures until `--timeout`; the last failure. */
+async function putBack(service: MaintenanceService, run: RunContext, io: CliIo): Promise<Error | undefined> {
+  run.stopLease();
+  if (!run.switched) return undefined; // the run changed nothing: what was there stays
+  const timeoutMs = run.p.timeoutMs ?? FLEET_WAIT_DEFAULTS.timeoutMs;
+  const deadline = performance.now() + timeoutMs;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      if (run.before?.enabled) await service.restore(run.before, run.meta);
+      else await service.disable(run.meta);
+      return undefined;
+    } catch (err) {
+      if (!retriable(err) || performance.now() + delay >= deadline) return err as Error;
+      if (delay === 250) {
+        const s = Math.round(timeoutMs / 1000);
+        io.stderr.write(`Warning: switching off failed (${(err as Error).message}); trying again for up to ${s} s.\n`);
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** How a run ends: what happened to CMD, in words (`ran`: CMD ran to its end), and the exit code for it. */
+interface RunEnd {
+  readonly outcome: string;
+  readonly code: number;
+  readonly ran?: boolean;
+}
+
+/**
+ * Ends the run after `outcome` (what happened to CMD, in words): the state put back and `code`, or, when that failed
+ * within --timeout, a plain message that maintenance is still on (with CMD's outcome) and `EXIT.stillOn`.
+ */
+async function finish(service: MaintenanceService, run: RunContext, io: CliIo, end: RunEnd) {
+  const failed = await putBack(service, run, io);
+  if (!failed) {
+    const stream = end.ran ? io.stdout : io.stderr;
+    stream.write(`${end.outcome}; maintenance mode${run.where} is back as it was.\n`);
+    return end.code;
+  }
+  const off = `maintenance-mode ${run.before?.enabled ? 'on' : 'off'}${run.p.scope ? ` --scope ${run.p.scope}` : ''}`;
+  const lease = run.p.leaseMs ? ` Its lease ends it by itself within ${run.p.leaseMs / 1000} s.` : '';
+  io.stderr.write(
+    `Error: ${end.outcome}, but maintenance mode${run.where} is STILL ON: putting it back failed (${failed.message}).` +
+      ` Run "${off}" once the store answers.${lease}\n`,
+  );
+  return EXIT.stillOn;
+}
+
+/** Switches on as `run` does; the run's context. */
+async function switchOn(p: Parsed, service: MaintenanceService, io: CliIo, before: MaintenanceState | undefined) {
   const cmd = p.cmd as readonly string[];
   const reason = `run: ${cmd.map((a) => (/^[\w./:=@%+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`;
-  const by = `cli:${accountName(io)}`;
-  const meta = { by, source: 'cli', scope: p.scope, reason };
+  const meta = { by: `cli:${accountName(io)}`, source: 'cli', scope: p.scope, reason };
   const now = new Date();
   const plan = planOn(before, onRequest(p, now).request, now);
   if (plan.enable) await service.enable({ ...plan.enable, ...meta });
   const where = p.scope ? ` for scope ${p.scope}` : '';
   printLine(io, `Maintenance mode${where} is on (${reason}); waiting for the fleet…`);
   const stopLease = keepLease(service, io, p.scope, p.leaseMs);
-  const putBack = async () => {
-    stopLease();
-    if (!plan.enable) return; // the run changed nothing: what was there stays
-    if (before?.enabled) await service.restore(before, meta);
-    else await service.disable(meta);
-  };
-  // Interrupted while waiting (Ctrl+C, a deploy's SIGTERM): the state goes back before the process ends.
+  return { cmd, where, p, before, meta, switched: plan.enable !== undefined, stopLease };
+}
+
+/** Waits for the fleet; a Ctrl+C or SIGTERM meanwhile puts the state back before the process ends. */
+async function waitForFleet(service: MaintenanceService, run: RunContext, io: CliIo): Promise<number> {
   const interrupt = (signal: NodeJS.Signals) => () => {
-    void putBack().finally(() => process.exit(128 + (constants.signals[signal] ?? 0)));
+    const code = 128 + (constants.signals[signal] ?? 0);
+    const end = { outcome: `Interrupted (${signal}) before ${run.cmd[0]} started`, code };
+    void finish(service, run, io, end).then((exitCode) => process.exit(exitCode));
   };
   const early = (['SIGINT', 'SIGTERM'] as const).map((signal) => [signal, interrupt(signal)] as const);
   for (const [signal, handler] of early) process.once(signal, handler);
-  const settled = await settle(service, io, p.scope, p.timeoutMs).finally(() => {
+  try {
+    return await settle(service, io, run.p.scope, run.p.timeoutMs);
+  } finally {
     for (const [signal, handler] of early) process.off(signal, handler);
-  });
-  if (settled !== EXIT.ok) {
-    await putBack();
-    io.stderr.write(`${cmd[0]} was not started; maintenance mode${where} is back as it was.\n`);
-    return EXIT.fleet;
   }
-  const code = await runCommand(cmd, io);
+}
+
+/** `run`. `before` is the stored state before the run (undefined: unreadable), put back when it ends. */
+export async function run(p: Parsed, service: MaintenanceService, io: CliIo, before: MaintenanceState | undefined) {
+  const ctx = await switchOn(p, service, io, before);
+  const cmd = ctx.cmd[0];
+  let settled: number;
+  try {
+    settled = await waitForFleet(service, ctx, io);
+  } catch (err) {
+    io.stderr.write(`Error: ${(err as Error).message}\n`);
+    return finish(service, ctx, io, { outcome: `${cmd} was not started`, code: EXIT.error });
+  }
+  if (settled !== EXIT.ok) {
+    return finish(service, ctx, io, {
+      outcome: `${cmd} was not started (the fleet did not settle)`,
+      code: EXIT.notStarted,
+    });
+  }
+  const code = await runCommand(ctx.cmd, io);
   if (code !== 0 && p['keep-on-failure']) {
-    stopLease();
-    io.stderr.write(`${cmd[0]} exited with ${code}; maintenance mode${where} stays on (--keep-on-failure).\n`);
+    ctx.stopLease();
+    io.stderr.write(`${cmd} exited with ${code}; maintenance mode${ctx.where} stays on (--keep-on-failure).\n`);
     return code;
   }
-  await putBack();
-  io.stdout.write(`${cmd[0]} exited with ${code}; maintenance mode${where} is back as it was.\n`);
-  return code;
+  return finish(service, ctx, io, { outcome: `${cmd} exited with ${code}`, code, ran: true });
 }

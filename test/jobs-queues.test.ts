@@ -309,3 +309,38 @@ describe('jobs: a worker without BullMQ', () => {
     expect(() => pauseWorkerDuringMaintenance(new Keyv() as never, { service: memoryService() })).to.throw(TypeError);
   });
 });
+
+describe('jobs: stopping a worker that follows maintenance', () => {
+  it('drops a resume still queued when stop() runs, so closing the worker meets no late resume()', async () => {
+    const service = memoryService();
+    let release: () => void = () => undefined;
+    const calls: string[] = [];
+    let paused = false;
+    const worker = {
+      pause: () => {
+        calls.push('pause');
+        paused = true;
+        return new Promise<void>((done) => {
+          release = done; // the active jobs still finishing
+        });
+      },
+      resume: () => {
+        calls.push('resume');
+        paused = false;
+      },
+      isPaused: () => paused,
+      on: () => worker,
+      off: () => worker,
+    };
+    const stop = pauseWorkerDuringMaintenance(worker, { service });
+    await service.enable();
+    await until(() => calls.includes('pause'), 5000);
+    await service.disable(); // a resume is queued behind the pause that is still finishing (within microtasks)
+    await sleep(200);
+    stop(); // the app stops following, then closes the worker
+    release();
+    await sleep(50);
+    expect(calls).to.deep.equal(['pause']);
+    await service.close();
+  });
+});

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
+import Keyv from 'keyv';
 import Koa from 'koa';
 import supertest from 'supertest';
 import { createDemoApp } from '../examples/demo/app.js';
-import { maintenance, maintenanceRoutes } from '../src/index.js';
-import { createTestApp, inSeconds, memoryService, userFromHeader } from './helpers/app.js';
+import { MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
+import { captureLogger, createTestApp, inSeconds, memoryService, userFromHeader } from './helpers/app.js';
 
 const ALICE = JSON.stringify({ username: 'alice', isSuperuser: true });
 const MESSAGE = { en: 'Back at 3', de: 'Um 3 zurück', ja: '3時に再開' };
@@ -123,5 +124,40 @@ describe('pages: what people read', () => {
     expect(checkout.text).to.include('Maintenance mode is on for checkout: visitors see the maintenance page there');
     const home = await request().get('/').set('Cookie', cookie).expect(200);
     expect(home.text).to.not.include('Maintenance mode is on');
+  });
+});
+
+describe('pages: a switch whose outcome is unknown', () => {
+  it('reads the state again and says what it is now, on the styled page with the way back to the status page', async () => {
+    const data = new Map<string, unknown>();
+    const writes = { hang: false };
+    const adapter = {
+      get: async (key: string) => data.get(key),
+      set: async (key: string, value: unknown) => {
+        if (writes.hang) return new Promise(() => undefined); // a store too slow to answer: the write may still land
+        data.set(key, value);
+        return true;
+      },
+      delete: async (key: string) => data.delete(key),
+      clear: async () => data.clear(),
+    };
+    const service = new MaintenanceService({
+      store: new Keyv({ store: adapter as never }),
+      storeTimeoutMs: 200,
+      logger: captureLogger(),
+    });
+    const app = new Koa();
+    app.use(userFromHeader);
+    app.use(maintenanceRoutes({ service }).routes());
+    writes.hang = true;
+    const res = await supertest(app.callback())
+      .post('/maintenance-mode/on')
+      .set('x-user', '{"username":"alice","isSuperuser":true}')
+      .set('Accept', 'text/html')
+      .expect(503);
+    expect(res.headers['content-type']).to.equal('text/html; charset=utf-8');
+    expect(res.text).to.include('<h1 id="heading">Outcome unknown</h1>');
+    expect(res.text).to.match(/may or may not have happened: .*Read again just now, maintenance mode is off\./s);
+    expect(res.text).to.include('<a href="/maintenance-mode/">Maintenance status</a>');
   });
 });

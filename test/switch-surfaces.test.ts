@@ -196,3 +196,35 @@ describe('operator views during a recurring occurrence and after a lapsed lease'
     }
   });
 });
+
+describe('run: the switch path around a command', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kmm-run-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('switches nothing for a command that does not exist, and exits 127 saying so', async () => {
+    const cli = cliRunner(dir);
+    for (const cmd of ['/nonexistent/cmd', 'no-such-command-kmm']) {
+      const r = await cli(['run', '--', cmd, '--flag']);
+      expect(r.code, r.err).to.equal(127);
+      expect(r.err).to.match(
+        new RegExp(
+          `^Error: cannot run ${cmd}: it is (not an executable file|not found on PATH)\\. Nothing was switched\\.\\n$`,
+        ),
+      );
+      expect(r.out).to.equal('');
+    }
+    const history = JSON.parse((await cli(['history', '--json'])).out);
+    expect(history).to.deep.equal([]); // not a moment of 503: no switch on, no switch off
+  });
+
+  it('says a command killed by a signal was killed by it (not "exited with 143"), and puts the state back', async () => {
+    const r = await cliRunner(dir)(['run', '--', 'sh', '-c', 'kill -TERM $$']);
+    expect(r.code).to.equal(143);
+    expect(r.out).to.include('sh was killed by SIGTERM; maintenance mode is back as it was.\n');
+    const status = JSON.parse((await cliRunner(dir)(['status', '--json'])).out);
+    expect(status).to.include({ enabled: false, active: false });
+  });
+});

@@ -31,12 +31,15 @@ assert.deepEqual(Object.keys(status).sort(), [
   'dryRun',
   'enabled',
   'end',
+  'leaseLapsed',
+  'leaseUntil',
   'message',
   'readOnly',
   'scopes',
   'start',
   'updatedAt',
   'updatedBy',
+  'window',
 ]);
 server.close();
 await Container.get(MaintenanceService).close();

@@ -65,6 +65,7 @@ else ./maintenance_mode_state.json — the same default as the app's Maintenance
 Exit codes: 0 ok, 1 error, 2 usage, 3 on --wait: the fleet did not settle. run exits with CMD's code, or with
   75 the fleet did not settle: CMD was not started, and the state is put back (try again later)
   69 maintenance is STILL ON: putting the state back failed for --timeout (the message gives CMD's exit code)
+  127 CMD is not an executable file or not on PATH: nothing was switched
   (codes from BSD sysexits, which commands seldom return; CMD ends with run, even when run is killed with -9)
 `;
 

@@ -35,9 +35,10 @@ export function processIo(): CliIo {
 /**
  * Exit codes of the CLI. `run` exits with CMD's code, so its own outcomes take codes a command is unlikely to use
  * (from BSD sysexits, which scripts and migration tools seldom return): `notStarted` 75 (EX_TEMPFAIL: nothing was done,
- * try again) when the fleet did not settle, `stillOn` 69 (EX_UNAVAILABLE: the store) when switching off failed.
+ * try again) when the fleet did not settle, `stillOn` 69 (EX_UNAVAILABLE: the store) when switching off failed;
+ * `cannotRun` 127 (the shell's "command not found") when CMD is not there, before anything is switched.
  */
-export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2, fleet: 3, stillOn: 69, notStarted: 75 });
+export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2, fleet: 3, stillOn: 69, notStarted: 75, cannotRun: 127 });
 
 /** A mistake in the command line: printed with the usage, exit 2. */
 export class UsageError extends Error {}

@@ -32,7 +32,8 @@ export interface PauseWorkerOptions {
 
 /**
  * Pauses `worker` while maintenance is on and resumes it when it ends (a worker paused by someone else is left
- * alone). Returns `stop()`: it stops following the state (a worker it paused stays paused until you resume or close it).
+ * alone). Returns `stop()`: it stops following the state, a pause or resume still queued included (a worker it paused
+ * stays paused until you resume or close it), so `stop()` then `worker.close()` never meets a late `resume()`.
  * @example const stop = pauseWorkerDuringMaintenance(new Worker('mail', sendMail, { connection }));
  */
 export function pauseWorkerDuringMaintenance(worker: PausableWorker, options: PauseWorkerOptions = {}): () => void {
@@ -56,10 +57,12 @@ export function pauseWorkerDuringMaintenance(worker: PausableWorker, options: Pa
   worker.on('completed', ended);
   worker.on('failed', ended);
   let pausedByUs = false;
+  let stopped = false;
   let queue = Promise.resolve();
   const follow = (blocked: boolean) => {
     queue = queue
       .then(async () => {
+        if (stopped) return; // a pause or resume still queued when stop() ran: the worker may be closed by now
         if (blocked && !worker.isPaused()) {
           pausedByUs = true;
           await worker.pause(); // finishes the active jobs, takes no new one
@@ -74,6 +77,7 @@ export function pauseWorkerDuringMaintenance(worker: PausableWorker, options: Pa
   };
   const unwatch = watchMaintenance(service, scope, follow);
   return () => {
+    stopped = true;
     unwatch();
     worker.off('active', started);
     worker.off('completed', ended);

@@ -9,7 +9,7 @@ import { type LocalizedText, messageView, negotiateLocale } from '../core/i18n.j
 import { icsFeed } from '../core/ics.js';
 import type { Fleet } from '../core/presence.js';
 import { checkScopeName, stateInForce } from '../core/scope.js';
-import { type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
+import { isActive, type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
 import { fleetSummary, publicStatusBody, scopesBody, statusBody } from '../core/status.js';
 import { ON_NOTES } from '../core/switch-on.js';
 import { type PublicOccurrence, publicOccurrence, type RecurringWindow } from '../core/windows.js';
@@ -50,7 +50,16 @@ const REFUSED_TITLES: Readonly<Record<number, string>> = {
 };
 
 /** A refusal: JSON for scripts, a small page for browsers, plain text for the rest (curl). */
-function answer(ctx: ParameterizedContext, status: number, error: string, message: string): void {
+/** A refusal's answer: its status and code, its words, and for the page a title and a link to the status page. */
+interface Refusal {
+  readonly status: number;
+  readonly error: string;
+  readonly message: string;
+  readonly title?: string;
+  readonly statusPage?: string;
+}
+
+function answer(ctx: ParameterizedContext, { status, error, message, title, statusPage }: Refusal): void {
   ctx.status = status;
   neverCache(ctx);
   const kind = ctx.accepts('json', 'html', 'text');
@@ -58,17 +67,33 @@ function answer(ctx: ParameterizedContext, status: number, error: string, messag
   else if (kind === 'html' && ctx.get('Accept').includes('html')) {
     refusedPage ??= createRenderer({ viewsDir: [], template: 'maintenance-refused.html' });
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = refusedPage({ title: REFUSED_TITLES[status] ?? 'Maintenance mode', message });
+    ctx.body = refusedPage({ title: title ?? REFUSED_TITLES[status] ?? 'Maintenance mode', message, statusPage });
   } else {
     ctx.type = 'text/plain; charset=utf-8';
     ctx.body = `${message}\n`;
   }
 }
 
+/**
+ * A switch whose outcome is unknown (the store did not answer in time: the write may still land): the state is read
+ * again and said as it is now, on the styled page with the way back to the status page, so nobody switches blind.
+ */
+async function unknownOutcome(r: Routes, ctx: ParameterizedContext, target: boolean, err: MaintenanceError) {
+  const now = await r
+    .service()
+    .stateInForceNow()
+    .then(
+      (state) => `Read again just now, maintenance mode is ${isActive(state, new Date()) ? 'on' : 'off'}.`,
+      () => 'It could not be read again yet: look at the status page before switching again.',
+    );
+  const message = `Switching maintenance mode ${target ? 'on' : 'off'} may or may not have happened: ${err.message} ${now}`;
+  answer(ctx, { status: 503, error: err.code, message, title: 'Outcome unknown', statusPage: `${r.config.prefix}/` });
+}
+
 /** Answers a refused change or read: 409 forced mode, 400 bad input, 503 a store that failed. */
 function refuse(ctx: ParameterizedContext, err: unknown, what: string): void {
   if (!(err instanceof MaintenanceError)) throw err;
-  answer(ctx, httpStatusOf(err.code), err.code, `${what}: ${err.message}`);
+  answer(ctx, { status: httpStatusOf(err.code), error: err.code, message: `${what}: ${err.message}` });
 }
 
 const bodyOf = (ctx: ParameterizedContext) =>
@@ -129,7 +154,7 @@ async function allowed(r: Routes, ctx: ParameterizedContext, asks: Asks): Promis
   const ownOrigin = `${ctx.protocol}://${ctx.host}`;
   const source = { secFetchSite: ctx.get('Sec-Fetch-Site'), origin: ctx.get('Origin'), referer: ctx.get('Referer') };
   if (isCrossSite(source, ownOrigin)) {
-    answer(ctx, 403, 'cross_site', 'Cross-site requests cannot switch maintenance mode.');
+    answer(ctx, { status: 403, error: 'cross_site', message: 'Cross-site requests cannot switch maintenance mode.' });
     return false;
   }
   const superuser = r.config.isSuperuser
@@ -138,7 +163,7 @@ async function allowed(r: Routes, ctx: ParameterizedContext, asks: Asks): Promis
   if (superuser !== true) {
     // Someone not signed in at all is told what would let them in; someone signed in is told what they lack.
     const hint = ctx.state.user === undefined ? ' Sign in as a superuser first.' : '';
-    answer(ctx, 403, 'forbidden', `Only superusers can ${asks}.${hint}`);
+    answer(ctx, { status: 403, error: 'forbidden', message: `Only superusers can ${asks}.${hint}` });
     return false;
   }
   return true;
@@ -182,6 +207,9 @@ function toggle(r: Routes, target: boolean) {
     try {
       done = await switchState(r, ctx, target);
     } catch (err) {
+      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN') {
+        return unknownOutcome(r, ctx, target, err as MaintenanceError);
+      }
       refuse(ctx, err, `Maintenance mode was not switched ${target ? 'on' : 'off'}`);
       return;
     }

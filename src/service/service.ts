@@ -548,6 +548,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     });
   }
 
+  /** Claims of changes to tell still on their way: `close()` lets them end before it flushes the posts. */
+  private readonly claiming = new Set<Promise<unknown>>();
   /** The store's claims (once per fleet), made when first needed. */
   private claimStore: ClaimStore | undefined;
   private claims(): ClaimStore {
@@ -566,12 +568,14 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       this.tell(event, state, scope); // a store without revisions: its writer tells, as before
       return;
     }
-    void this.claims()
+    const told = this.claims()
       .claim(`told:${scope ?? ''}:${state.revision}`, CLAIM_TTL_MS)
       .then(
         (mine) => mine && this.tell(event, state, scope),
         () => this.tell(event, state, scope), // the claim could not be made: better twice than never
       );
+    this.claiming.add(told);
+    void told.finally(() => this.claiming.delete(told));
   }
 
   /** A change this instance sees (a read, a push): told once per fleet when it is a switch with a revision. */
@@ -741,7 +745,9 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     this.unsubscribe = undefined;
     this.clock?.stop();
     this.presenceFeed?.close();
-    await this.notifier.flush(NOTIFY_FLUSH_MS); // what this instance wrote is told before it goes
+    // What this instance wrote is told before it goes: its claims end, then its posts are flushed.
+    await Promise.race([Promise.allSettled([...this.claiming]), sleepUnref(NOTIFY_FLUSH_MS)]);
+    await this.notifier.flush(NOTIFY_FLUSH_MS);
     const member = this.member;
     this.member = undefined;
     const graceful = (async () => {
@@ -942,4 +948,9 @@ export async function setMaintenanceMode(value: boolean): Promise<void> {
   }
   const service = defaultService();
   await (value ? service.enable() : service.disable());
+}
+
+/** Resolves after `ms` without keeping the process alive. */
+function sleepUnref(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

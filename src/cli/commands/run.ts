@@ -8,11 +8,11 @@
  * so such a runner leaves the site down for at most the lease. History entries say `run: CMD`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { MaintenanceError } from '../../core/errors.js';
 import type { MaintenanceState } from '../../core/state.js';
-import { planOn } from '../../core/switch-on.js';
 import { FLEET_WAIT_DEFAULTS, type MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { accountName, type CliIo, EXIT } from '../io.js';
@@ -28,16 +28,43 @@ type WatchdogMessage = { pid: number } | { code: number | null; signal: NodeJS.S
 
 const signalCode = (signal: NodeJS.Signals | null) => 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
 
+/** How CMD ended: its exit code (128 + n when a signal ended it), and that signal. */
+interface Ended {
+  readonly code: number;
+  readonly signal?: NodeJS.Signals;
+}
+
+/** How CMD ended, in words: "exited with 3", or "was killed by SIGTERM" (not "exited with 143"). */
+const endedText = (cmd: string, e: Ended) =>
+  e.signal === undefined ? `${cmd} exited with ${e.code}` : `${cmd} was killed by ${e.signal}`;
+
+/**
+ * Whether `cmd` can be started: a path to an executable file, or a name found on PATH. Checked before anything is
+ * switched, so a typo never takes the site down for a moment.
+ */
+function findCommand(cmd: string, env: Readonly<Record<string, string | undefined>>): boolean {
+  const runnable = (file: string) => {
+    try {
+      accessSync(file, fsConstants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (cmd.includes('/')) return runnable(cmd);
+  return (env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && runnable(join(dir, cmd)));
+}
+
 /**
  * Runs the command through the watchdog, with the process's stdio (or the io's, in tests), forwarding SIGINT and
  * SIGTERM; resolves its exit code. CMD runs in its own process group and ends with the runner, whatever kills it.
  */
-function runCommand(cmd: readonly string[], io: CliIo): Promise<number> {
+function runCommand(cmd: readonly string[], io: CliIo): Promise<Ended> {
   return new Promise((resolve) => {
     // Forwarding is in place before the command starts: a signal never finds this process without it.
     let watchdog: ChildProcess | undefined;
     let pid: number | undefined;
-    let result: number | undefined;
+    let result: Ended | undefined;
     const forward = (signal: NodeJS.Signals) => () => {
       if (watchdog?.connected) watchdog.send({ signal });
     };
@@ -47,7 +74,7 @@ function runCommand(cmd: readonly string[], io: CliIo): Promise<number> {
     const settle = () => {
       if (--pending > 0) return;
       for (const [signal, handler] of handlers) process.off(signal, handler);
-      resolve(result ?? lostWatchdog(cmd, io, pid));
+      resolve(result ?? { code: lostWatchdog(cmd, io, pid) });
     };
     const std = io.inheritStdio ? 'inherit' : 'pipe';
     watchdog = spawn(process.execPath, [WATCHDOG, ...cmd], { stdio: [std, std, std, 'ipc'] });
@@ -57,12 +84,13 @@ function runCommand(cmd: readonly string[], io: CliIo): Promise<number> {
       if ('pid' in m) pid = m.pid;
       else if ('error' in m) {
         io.stderr.write(`Error: cannot run ${cmd[0]}: ${m.error}\n`);
-        result = 127;
-      } else result = m.code ?? signalCode(m.signal);
+        result = { code: 127 };
+      } else
+        result = m.code !== null ? { code: m.code } : { code: signalCode(m.signal), signal: m.signal ?? undefined };
     });
     watchdog.once('error', (err) => {
       io.stderr.write(`Error: cannot start the watchdog of ${cmd[0]} (${WATCHDOG}): ${err.message}\n`);
-      result = 127;
+      result = { code: 127 };
       pending = 1;
       settle();
     });
@@ -125,7 +153,7 @@ async function putBack(service: MaintenanceService, run: RunContext, io: CliIo):
   for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
     try {
       if (run.before?.enabled) await service.restore(run.before, run.meta);
-      else await service.disable(run.meta);
+      else await service.switchOff(run.meta);
       return undefined;
     } catch (err) {
       if (!retriable(err) || performance.now() + delay >= deadline) return err as Error;
@@ -170,13 +198,11 @@ async function switchOn(p: Parsed, service: MaintenanceService, io: CliIo, befor
   const cmd = p.cmd as readonly string[];
   const reason = `run: ${cmd.map((a) => (/^[\w./:=@%+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`;
   const meta = { by: `cli:${accountName(io)}`, source: 'cli', scope: p.scope, reason };
-  const now = new Date();
-  const plan = planOn(before, onRequest(p, now).request, now);
-  if (plan.enable) await service.enable({ ...plan.enable, ...meta });
+  const done = await service.switchOn({ ...onRequest(p, new Date()).request, ...meta });
   const where = p.scope ? ` for scope ${p.scope}` : '';
   printLine(io, `Maintenance mode${where} is on (${reason}); waiting for the fleet…`);
   const stopLease = keepLease(service, io, p.scope, p.leaseMs);
-  return { cmd, where, p, before, meta, switched: plan.enable !== undefined, stopLease };
+  return { cmd, where, p, before, meta, switched: done.changed, stopLease };
 }
 
 /** Waits for the fleet; a Ctrl+C or SIGTERM meanwhile puts the state back before the process ends. */
@@ -197,6 +223,13 @@ async function waitForFleet(service: MaintenanceService, run: RunContext, io: Cl
 
 /** `run`. `before` is the stored state before the run (undefined: unreadable), put back when it ends. */
 export async function run(p: Parsed, service: MaintenanceService, io: CliIo, before: MaintenanceState | undefined) {
+  const name = (p.cmd as readonly string[])[0] as string;
+  // CMD is started with this process's environment (the watchdog's): its PATH decides.
+  if (!findCommand(name, { PATH: io.env.PATH ?? process.env.PATH })) {
+    const where = name.includes('/') ? 'is not an executable file' : 'is not found on PATH';
+    io.stderr.write(`Error: cannot run ${name}: it ${where}. Nothing was switched.\n`);
+    return EXIT.cannotRun;
+  }
   const ctx = await switchOn(p, service, io, before);
   const cmd = ctx.cmd[0];
   let settled: number;
@@ -212,11 +245,11 @@ export async function run(p: Parsed, service: MaintenanceService, io: CliIo, bef
       code: EXIT.notStarted,
     });
   }
-  const code = await runCommand(ctx.cmd, io);
-  if (code !== 0 && p['keep-on-failure']) {
+  const ended = await runCommand(ctx.cmd, io);
+  if (ended.code !== 0 && p['keep-on-failure']) {
     ctx.stopLease();
-    io.stderr.write(`${cmd} exited with ${code}; maintenance mode${ctx.where} stays on (--keep-on-failure).\n`);
-    return code;
+    io.stderr.write(`${endedText(cmd, ended)}; maintenance mode${ctx.where} stays on (--keep-on-failure).\n`);
+    return ended.code;
   }
-  return finish(service, ctx, io, { outcome: `${cmd} exited with ${code}`, code, ran: true });
+  return finish(service, ctx, io, { outcome: endedText(cmd, ended), code: ended.code, ran: true });
 }

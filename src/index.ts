@@ -72,6 +72,7 @@ export type { MaintenanceServiceEvents, WaitForFleetOptions } from './service/se
 export { FLEET_WAIT_DEFAULTS, getMaintenanceMode, MaintenanceService, setMaintenanceMode } from './service/service.js';
 export type { MaintenanceServiceOptions } from './service/service-options.js';
 export { POSTGRES_URL_ENV, REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service/service-options.js';
+export type { SwitchActor, SwitchOnRequest, SwitchOutcome } from './service/switching.js';
 export type { CreatedToken } from './service/tokens.js';
 export { FileStateStore, STATE_KEY } from './store/file-store.js';
 export type { PostgresStoreOptions } from './store/postgres-store.js';

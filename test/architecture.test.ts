@@ -32,10 +32,19 @@ function importsOf(file: string): Import[] {
   return found;
 }
 const outside = (spec: string) => !spec.startsWith('.') && !spec.startsWith('node:');
-const runtimeOutside = (file: string) =>
-  importsOf(file)
-    .filter((i) => !i.typeOnly && outside(i.spec))
-    .map((i) => i.spec);
+/** The package an import names (`rrule-temporal/totext` is `rrule-temporal`, `@scope/pkg/x` is `@scope/pkg`). */
+const packageOf = (spec: string) =>
+  spec
+    .split('/')
+    .slice(0, spec.startsWith('@') ? 2 : 1)
+    .join('/');
+const runtimeOutside = (file: string) => [
+  ...new Set(
+    importsOf(file)
+      .filter((i) => !i.typeOnly && outside(i.spec))
+      .map((i) => packageOf(i.spec)),
+  ),
+];
 /** The source files `file` imports (type-only imports included unless `runtimeOnly`: the reader depends on them). */
 const localImports = (file: string, runtimeOnly = false): string[] =>
   importsOf(file)

@@ -99,7 +99,11 @@ describe('a blocked event loop: the state in memory is checked again before it i
   /** Runs `maintenance-mode off` with spawnSync: this process, app included, does nothing else for BLOCK_MS. */
   function offWhileBlocked(env: Record<string, string>) {
     const t0 = performance.now();
-    const off = spawnSync(process.execPath, [CLI, 'off'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const off = spawnSync(process.execPath, [CLI, 'off'], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 20_000, // a hung CLI is killed: this blocks the loop, so the test's own timeout could not fire
+    });
     while (performance.now() - t0 < BLOCK_MS) {
       // still blocked: the CLI may have been quicker than BLOCK_MS
     }

@@ -26,8 +26,9 @@ interface Case {
   readonly switch: 'on' | 'off';
   readonly changed: boolean;
   readonly notes: ReadonlyArray<keyof typeof ON_NOTES>;
-  /** What a visitor of the site gets afterwards. */
+  /** What a visitor of the site gets afterwards (of the scope, for a scoped switch). */
   readonly site: 200 | 503;
+  readonly scope?: string;
 }
 
 const CASES: readonly Case[] = [
@@ -55,6 +56,27 @@ const CASES: readonly Case[] = [
     switch: 'off',
     changed: true,
     notes: ['lease-lapsed'],
+    site: 200,
+  },
+  {
+    name: "off for a scope during that scope's occurrence (from a process that never read the whole site)",
+    stored: {
+      enabled: false,
+      windows: [
+        {
+          id: 'api-nightly',
+          rrule: 'FREQ=DAILY',
+          tz: 'UTC',
+          start: ago(10).slice(0, 16),
+          durationMinutes: 60,
+          scope: 'api',
+        },
+      ],
+    },
+    scope: 'api',
+    switch: 'off',
+    changed: true,
+    notes: ['occurrence-ended'],
     site: 200,
   },
   {
@@ -91,7 +113,7 @@ async function site(stored: Stored) {
   app.use(bodyParser());
   app.use(maintenanceRoutes({ service }).routes());
   app.use(maintenanceApi({ service }).routes());
-  app.use(maintenance({ service, presence: false }));
+  app.use(maintenance({ service, presence: false, scope: (ctx) => ctx.get('x-scope') || undefined }));
   app.use((ctx) => {
     ctx.body = 'the shop';
   });
@@ -109,27 +131,29 @@ async function site(stored: Stored) {
 }
 type Site = Awaited<ReturnType<typeof site>>;
 
-const SURFACES: Record<string, (s: Site, target: 'on' | 'off') => Promise<Reported>> = {
-  async service(s, target) {
-    const done = target === 'on' ? await s.service.switchOn({ by: 'root' }) : await s.service.switchOff({ by: 'root' });
+const SURFACES: Record<string, (s: Site, target: 'on' | 'off', scope?: string) => Promise<Reported>> = {
+  async service(s, target, scope) {
+    const actor = { by: 'root', ...(scope ? { scope } : {}) };
+    const done = target === 'on' ? await s.service.switchOn(actor) : await s.service.switchOff(actor);
     return { changed: done.changed, notes: done.notes.map((n) => ON_NOTES[n]) };
   },
-  async cli(s, target) {
-    const r = await cliRunner(s.dir)([target, '--json']);
+  async cli(s, target, scope) {
+    const r = await cliRunner(s.dir)([target, '--json', ...(scope ? ['--scope', scope] : [])]);
     expect(r.code, r.err).to.equal(0);
     const body = JSON.parse(r.out);
     return { changed: body.changed, notes: body.notes ?? [] };
   },
-  async 'toggle route'(s, target) {
-    const res = await s.request().post(`/maintenance-mode/${target}`).set('Accept', 'application/json').expect(200);
+  async 'toggle route'(s, target, scope) {
+    const path = `/maintenance-mode/${target}${scope ? `?scope=${scope}` : ''}`;
+    const res = await s.request().post(path).set('Accept', 'application/json').expect(200);
     return { changed: res.body.changed, notes: res.body.notes ?? [] };
   },
-  async 'control API'(s, target) {
+  async 'control API'(s, target, scope) {
     const res = await s
       .request()
       .post(`/maintenance-mode/api/${target}`)
       .set('Authorization', `Bearer ${s.token}`)
-      .send({})
+      .send(scope ? { scope } : {})
       .expect(200);
     return { changed: res.body.changed, notes: res.body.notes ?? [] };
   },
@@ -141,12 +165,16 @@ describe('one switch path: every surface answers the same table of cases', () =>
       it(`${c.name}: ${surface}`, async () => {
         const s = await site(c.stored);
         try {
-          const reported = await run(s, c.switch);
+          const reported = await run(s, c.switch, c.scope);
           expect(reported, `${surface}: ${c.name}`).to.deep.equal({
             changed: c.changed,
             notes: c.notes.map((n) => ON_NOTES[n]),
           });
-          await s.request().get('/shop').expect(c.site);
+          await s
+            .request()
+            .get('/shop')
+            .set('x-scope', c.scope ?? '')
+            .expect(c.site);
         } finally {
           await s.close();
         }

@@ -59,8 +59,7 @@ async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, optio
   if (p.command === 'upcoming') return upcoming(p, service, io);
   if (p.command === 'token') return token(p, service, io);
   if (p.command === 'run') return run(p, service, io, await service.storedStateForSwitch(p.scope));
-  if (p.command === 'on' || p.command === 'off')
-    return toggle(p, service, io, await service.storedStateForSwitch(p.scope));
+  if (p.command === 'on' || p.command === 'off') return toggle(p, service, io);
   const current = await service.getStoredState(p.scope);
   if (p.command === 'why') return why(p, current, io, options);
   if (p.command === 'status') return status(p, service, io, await service.stateInForceNow(p.scope));

@@ -2,7 +2,7 @@
 import { type LocalizedText, messageView } from '../core/i18n.js';
 import { behind, type Fleet, inFlightFor } from '../core/presence.js';
 import { printable } from '../core/printable.js';
-import { isActive, type MaintenanceState } from '../core/state.js';
+import { isActive, leaseLapsed, type MaintenanceState } from '../core/state.js';
 import { statusBody } from '../core/status.js';
 import type { MaintenanceService } from '../service/service.js';
 import type { Parsed } from './args.js';
@@ -34,7 +34,7 @@ export function describe(state: MaintenanceState, now: Date, lang: string): stri
   } else if (active && state.window !== undefined) {
     parts.push(`recurring window ${state.window}${state.end ? ` until ${state.end}` : ''}`);
   } else if (active && state.end) parts.push(`until ${state.end}`);
-  if (state.enabled && !active && state.leaseUntil && Date.parse(state.leaseUntil) <= now.getTime()) {
+  if (leaseLapsed(state, now)) {
     parts.push(`lease lapsed at ${state.leaseUntil}: its runner stopped renewing it`);
   }
   if (state.enabled && state.dryRun) parts.push('dry run: nothing is blocked');

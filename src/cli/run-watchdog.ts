@@ -32,6 +32,7 @@ function watch(cmd: string, args: readonly string[]): void {
   // `detached` makes CMD the leader of a new process group (and session): signals go to all of it.
   const child = spawn(cmd, args, { stdio: 'inherit', detached: true });
   let ended = false;
+  let orphaned = false;
   child.once('spawn', () => send({ pid: child.pid }));
   child.once('error', (err) => {
     ended = true;
@@ -39,15 +40,20 @@ function watch(cmd: string, args: readonly string[]): void {
   });
   child.once('exit', (code, signal) => {
     ended = true;
-    send({ code, signal }, () => process.exit(0));
+    // Orphaned: the leader ended on SIGTERM, but what it started may ignore it: stay for the SIGKILL of the group.
+    if (!orphaned) send({ code, signal }, () => process.exit(0));
   });
   process.on('message', (m: { signal?: NodeJS.Signals }) => {
     if (m?.signal) signalGroup(child.pid, m.signal);
   });
   process.once('disconnect', () => {
     if (ended) return;
+    orphaned = true;
     signalGroup(child.pid, 'SIGTERM');
-    setTimeout(() => signalGroup(child.pid, 'SIGKILL'), GRACE_MS);
+    setTimeout(() => {
+      signalGroup(child.pid, 'SIGKILL');
+      process.exit(0);
+    }, GRACE_MS);
   });
   // A terminal's Ctrl+C reaches the runner's whole group, this process included: the runner forwards it to CMD.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);

@@ -117,6 +117,14 @@ export const MESSAGE_MAX_LENGTH = 1000;
  */
 export const MESSAGE_MAX_BYTES = 8192;
 
+/**
+ * Whether `state` was switched on with a lease that lapsed (its runner stopped renewing it): it reads as off, and a
+ * lapsed lease stays lapsed — nothing renews it, and a plain `on` starts afresh rather than bring its message back.
+ */
+export function leaseLapsed(state: MaintenanceState, now: Date): boolean {
+  return state.enabled && state.leaseUntil !== undefined && Date.parse(state.leaseUntil) <= now.getTime();
+}
+
 /** The state when nothing is stored: maintenance off. */
 export const OFF_STATE: MaintenanceState = Object.freeze({ enabled: false });
 
@@ -389,7 +397,7 @@ export function renewedState(state: MaintenanceState, now: Date): MaintenanceSta
       'renewLease() renews a state switched on with enable({ leaseMs }); this one has no lease.',
     );
   }
-  if (state.leaseUntil !== undefined && Date.parse(state.leaseUntil) <= now.getTime()) {
+  if (leaseLapsed(state, now)) {
     throw new MaintenanceError(
       'ERR_MAINTENANCE_INVALID_SCHEDULE',
       `renewLease() cannot renew a lease that lapsed: leaseUntil ${state.leaseUntil} is past, and the state reads as off everywhere. Switch maintenance on again with enable({ leaseMs }) (maintenance-mode on --lease) if it is still needed.`,

@@ -1,7 +1,7 @@
 /** The status of a state as people and scripts read it (toggle routes, CLI, status page). Pure. */
 import { pickText } from './i18n.js';
 import { behind, type Fleet } from './presence.js';
-import { blocksRequests, isActive, type MaintenanceState } from './state.js';
+import { blocksRequests, isActive, leaseLapsed, type MaintenanceState } from './state.js';
 import { upcomingWindow } from './upcoming.js';
 
 /** The JSON status of a state: `/status`, `/on` and `/off` for JSON clients, `maintenance-mode status --json`. */
@@ -21,7 +21,7 @@ export function statusBody(state: MaintenanceState, now: Date) {
     window: state.window ?? null,
     leaseUntil: state.leaseUntil ?? null,
     /** Switched on with a lease its runner stopped renewing: off for visitors since `leaseUntil`. */
-    leaseLapsed: state.enabled && state.leaseUntil !== undefined && Date.parse(state.leaseUntil) <= now.getTime(),
+    leaseLapsed: leaseLapsed(state, now),
   };
 }
 

@@ -5,7 +5,7 @@
  * stored, the others are kept. Pure.
  */
 import type { LocalizedText } from './i18n.js';
-import { blocksRequests, type EnableOptions, type MaintenanceState } from './state.js';
+import { blocksRequests, type EnableOptions, leaseLapsed, type MaintenanceState } from './state.js';
 
 /** The window fields an `on` was given (CLI options, form or query fields). */
 export interface OnRequest {
@@ -46,14 +46,6 @@ const given = (r: OnRequest) =>
   r.dryRun !== undefined ||
   r.bypassHash !== undefined ||
   r.leaseMs !== undefined;
-
-/**
- * Whether `state` was switched on with a lease that lapsed (its runner stopped renewing it): it reads as off, and a
- * lapsed lease stays lapsed — nothing renews it, and a plain `on` starts afresh rather than bring its message back.
- */
-export function leaseLapsed(state: MaintenanceState, now: Date): boolean {
-  return state.enabled && state.leaseUntil !== undefined && Date.parse(state.leaseUntil) <= now.getTime();
-}
 
 /** Whether `state` is a window still to come or running (an ended window, or a lapsed lease, counts as nothing). */
 function live(state: MaintenanceState, now: Date): boolean {

@@ -9,11 +9,11 @@ import { type LocalizedText, messageView, negotiateLocale } from '../core/i18n.j
 import { icsFeed } from '../core/ics.js';
 import type { Fleet } from '../core/presence.js';
 import { checkScopeName, stateInForce } from '../core/scope.js';
-import { isActive, type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
+import { blocksRequests, type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
 import { fleetSummary, publicStatusBody, scopesBody, statusBody } from '../core/status.js';
 import { ON_NOTES } from '../core/switch-on.js';
 import { type PublicOccurrence, publicOccurrence, type RecurringWindow } from '../core/windows.js';
-import { describeRule, RULE_TEXT_LANGUAGES } from '../service/rule-text.js';
+import { describeRule, RULE_TEXT_LANGUAGES } from '../service/recurrence-rule.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import type { SwitchOutcome } from '../service/switching.js';
 import { createRenderer, type Renderer } from './render.js';
@@ -49,7 +49,6 @@ const REFUSED_TITLES: Readonly<Record<number, string>> = {
   400: 'Not switched',
 };
 
-/** A refusal: JSON for scripts, a small page for browsers, plain text for the rest (curl). */
 /** A refusal's answer: its status and code, its words, and for the page a title and a link to the status page. */
 interface Refusal {
   readonly status: number;
@@ -59,6 +58,7 @@ interface Refusal {
   readonly statusPage?: string;
 }
 
+/** A refusal: JSON for scripts, a small page for browsers, plain text for the rest (curl). */
 function answer(ctx: ParameterizedContext, { status, error, message, title, statusPage }: Refusal): void {
   ctx.status = status;
   neverCache(ctx);
@@ -79,11 +79,19 @@ function answer(ctx: ParameterizedContext, { status, error, message, title, stat
  * again and said as it is now, on the styled page with the way back to the status page, so nobody switches blind.
  */
 async function unknownOutcome(r: Routes, ctx: ParameterizedContext, target: boolean, err: MaintenanceError) {
+  let scope: string | undefined;
+  try {
+    scope = scopeOf(ctx);
+  } catch {
+    scope = undefined;
+  }
+  const where = scope === undefined ? '' : ` for scope ${scope}`;
   const now = await r
     .service()
-    .stateInForceNow()
+    .stateInForceNow(scope)
     .then(
-      (state) => `Read again just now, maintenance mode is ${isActive(state, new Date()) ? 'on' : 'off'}.`,
+      (state) =>
+        `Read again just now, maintenance mode${where} is ${blocksRequests(state, new Date()) ? 'on' : 'off'}.`,
       () => 'It could not be read again yet: look at the status page before switching again.',
     );
   const message = `Switching maintenance mode ${target ? 'on' : 'off'} may or may not have happened: ${err.message} ${now}`;
@@ -145,10 +153,10 @@ interface Routes {
   service(): MaintenanceService;
 }
 
-/** Same-site and superuser: answers 403 (and returns false) otherwise. */
 /** What a request asks to do, as the refusal names it. */
 type Asks = 'switch maintenance mode' | 'see the maintenance status' | 'change maintenance windows';
 
+/** Same-site and superuser: answers 403 (and returns false) otherwise. */
 async function allowed(r: Routes, ctx: ParameterizedContext, asks: Asks): Promise<boolean> {
   // Not ctx.origin: since Koa 3 that returns the request's Origin header, not this site's origin.
   const ownOrigin = `${ctx.protocol}://${ctx.host}`;

@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { RRuleTemporal } from 'rrule-temporal';
+import { toText } from 'rrule-temporal/totext';
 import { invalidWindow, type RecurringWindow } from '../core/windows.js';
 import { Temporal } from './temporal.js';
 
@@ -182,8 +183,32 @@ export function buildRule(window: RecurringWindow, deadline: number): Rule {
 }
 
 /** The rule of `window` as the library holds it, in the window's zone: what a description is made from. */
-export function ruleInZone(window: RecurringWindow): RRuleTemporal {
+function ruleInZone(window: RecurringWindow): RRuleTemporal {
   const rruleString = [...partsOf(window.rrule)].map(([k, v]) => `${k}=${v}`).join(';');
   const dtstart = Temporal.PlainDateTime.from(window.start).toZonedDateTime(window.tz);
   return new RRuleTemporal({ rruleString, dtstart, temporal: Temporal } as never);
+}
+
+/** The languages rule descriptions come in. */
+export const RULE_TEXT_LANGUAGES: readonly string[] = ['en', 'de', 'es', 'fr', 'zh', 'hi', 'ar', 'he'];
+const texts = new Map<string, string>();
+
+/**
+ * A window's rule as people read it, in `language` (one of {@link RULE_TEXT_LANGUAGES}, else English), with its zone:
+ * "every month on the last day of the month at 10 PM America/New_York". The raw rule when it cannot be described.
+ */
+export function describeRule(window: RecurringWindow, language = 'en'): string {
+  const key = `${language}\u0000${window.tz}\u0000${window.start}\u0000${window.rrule}`;
+  let text = texts.get(key);
+  if (text === undefined) {
+    try {
+      const lang = RULE_TEXT_LANGUAGES.includes(language) ? language : 'en';
+      text = `${toText(ruleInZone(window), lang, { excludeTzAbbreviation: true })} ${window.tz}`;
+    } catch {
+      text = window.rrule;
+    }
+    if (texts.size >= 1000) texts.clear();
+    texts.set(key, text);
+  }
+  return text;
 }

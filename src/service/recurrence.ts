@@ -222,22 +222,19 @@ function usableWalk(window: RecurringWindow, from: Date, onInvalid?: OnInvalid):
 }
 
 /**
- * The next `count` occurrences of `windows` (of `scope`, or all when `scope` is null) ending after `from`, in order:
- * merged window by window, so only about `count` occurrences are expanded, not `count` of each window.
+ * The next `count` occurrences of `windows` ending after `from`, in order: merged window by window, so only about
+ * `count` occurrences are expanded, not `count` of each window.
  */
 export function upcomingOf(
   windows: readonly RecurringWindow[],
   from: Date,
   count: number,
-  scope: string | undefined | null,
   onInvalid?: OnInvalid,
 ): Occurrence[] {
-  const heads = windows
-    .filter((w) => scope === null || w.scope === scope)
-    .map((w) => {
-      const next = usableWalk(w, from, onInvalid);
-      return { next, o: next() };
-    });
+  const heads = windows.map((w) => {
+    const next = usableWalk(w, from, onInvalid);
+    return { next, o: next() };
+  });
   const out: Occurrence[] = [];
   while (out.length < count) {
     let first: (typeof heads)[number] | undefined;

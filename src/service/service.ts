@@ -59,7 +59,14 @@ import {
   resolveServiceOptions,
 } from './service-options.js';
 import { createStateCache, type StateCache } from './state-cache.js';
-import { type SwitchActor, type SwitchOnRequest, type SwitchOutcome, switchOff, switchOn } from './switching.js';
+import {
+  type SwitchActor,
+  type SwitchOnRequest,
+  type SwitchOutcome,
+  switchOff,
+  switchOn,
+  wouldSwitch,
+} from './switching.js';
 import { type CreatedToken, createTokenVault, type TokenVault } from './tokens.js';
 import { createUpcoming } from './upcoming.js';
 import { createWindowOverlay } from './window-overlay.js';
@@ -187,7 +194,8 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
       logger: this.config.logger,
       onChange: (previous, next) => {
         for (const c of changedScopes(previous, next)) {
-          this.observed(c.previous, c.next, c.scope);
+          // The table's first read is what is on already, not a change: nothing to tell (it was told when made).
+          if (previous !== undefined) this.observed(c.previous, c.next, c.scope);
           this.announce(c.previous, c.next, c.scope);
         }
         this.notifyWatchers();
@@ -404,11 +412,24 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
     return this.overlay.table(global, new Map([[scope, own]])).get(scope) ?? own;
   }
 
-  /** Whether a recurring window's occurrence is in force for `scope` (site-wide when undefined) now, from memory. */
-  occurrenceInProgress(scope?: string): boolean {
-    return (
-      this.config.mode === undefined && endOccurrences(windowsOf(this.cache.peek()), scope, new Date()) !== undefined
-    );
+  /**
+   * Whether a recurring window's occurrence is in force for `scope` (site-wide when undefined) now, read from the
+   * store (a scoped switch may come from a process that never read the site-wide state, which holds the windows).
+   */
+  async occurrenceInProgress(scope?: string): Promise<boolean> {
+    if (this.config.mode !== undefined) return false;
+    const global = (await this.storedStateForSwitch()) ?? OFF_STATE;
+    return endOccurrences(windowsOf(global), scope, new Date()) !== undefined;
+  }
+
+  /** The state in force for `scope` now: from memory for the whole site, read for a scope. */
+  stateInForce(scope?: string): Promise<MaintenanceState> {
+    return scope === undefined ? Promise.resolve(this.lastKnownState()) : this.stateInForceNow(scope);
+  }
+
+  /** Whether `switchOn(request)` / `switchOff(request)` would change anything now; changes nothing. */
+  wouldSwitch(target: 'on' | 'off', request: SwitchOnRequest = {}): Promise<boolean> {
+    return wouldSwitch(this, target, request);
   }
 
   /**

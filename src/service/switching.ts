@@ -8,8 +8,8 @@
  *   says when it lapsed) or a recurring window's occurrence in progress (ended; the window recurs); otherwise nothing
  *   changes and the outcome says so.
  */
-import type { DisableOptions, EnableOptions, MaintenanceState } from '../core/state.js';
-import { leaseLapsed, type OffNote, type OnNote, type OnRequest, planOn } from '../core/switch-on.js';
+import { type DisableOptions, type EnableOptions, leaseLapsed, type MaintenanceState } from '../core/state.js';
+import { type OffNote, type OnNote, type OnRequest, planOn } from '../core/switch-on.js';
 
 /** What a switch did, for the surface to say. */
 export interface SwitchOutcome {
@@ -24,9 +24,13 @@ export interface SwitchOutcome {
 
 /** Who switches, through what, for which scope, and why. */
 export interface SwitchActor {
+  /** Who, as the history and `updatedBy` say it (`cli:alice`, `token:deploy-bot`). @default undefined */
   readonly by?: string;
+  /** Through what: `cli`, `routes`, `api`, … @default 'service' */
   readonly source?: string;
+  /** The scope switched. @default undefined (the whole site) */
   readonly scope?: string;
+  /** Why, for the history (`run: npm run migrate`). @default undefined */
   readonly reason?: string;
 }
 
@@ -38,9 +42,38 @@ export interface Switchable {
   storedStateForSwitch(scope?: string): Promise<MaintenanceState | undefined>;
   enable(opts: EnableOptions): Promise<void>;
   disable(opts: DisableOptions): Promise<void>;
-  stateAfterWrite(scope?: string): Promise<MaintenanceState>;
-  /** Whether a recurring window's occurrence is in force for `scope` now, from memory. */
-  occurrenceInProgress(scope?: string): boolean;
+  /** The state in force for `scope` now (an occurrence in progress shows as on). */
+  stateInForce(scope?: string): Promise<MaintenanceState>;
+  /** Whether a recurring window's occurrence is in force for `scope` now, read from the store. */
+  occurrenceInProgress(scope?: string): Promise<boolean>;
+}
+
+/** What a switch on would do, planned against what is stored now. */
+async function planSwitchOn(service: Switchable, request: SwitchOnRequest) {
+  const { by: _by, source: _source, scope, reason: _reason, replace, ...fields } = request;
+  const now = new Date();
+  const current = await service.storedStateForSwitch(scope);
+  const lapsedAt = current !== undefined && leaseLapsed(current, now) ? current.leaseUntil : undefined;
+  const plan = planOn(current !== undefined && replace ? { enabled: false } : current, fields, now);
+  return { plan, lapsedAt };
+}
+
+/** What a switch off would do: whether anything is on (stored, or an occurrence), and what it notes. */
+async function planSwitchOff(service: Switchable, scope: string | undefined) {
+  const current = await service.storedStateForSwitch(scope);
+  const occurrence = await service.occurrenceInProgress(scope);
+  const lapsedAt = current !== undefined && leaseLapsed(current, new Date()) ? current.leaseUntil : undefined;
+  const notes: OffNote[] = [];
+  if (current === undefined) notes.push('overwrote-unreadable');
+  if (occurrence) notes.push('occurrence-ended');
+  if (lapsedAt !== undefined) notes.push('lease-lapsed');
+  return { changes: current?.enabled !== false || occurrence, notes, lapsedAt };
+}
+
+/** Whether a switch would change anything (asked before it, e.g. to skip a confirmation prompt); changes nothing. */
+export async function wouldSwitch(service: Switchable, target: 'on' | 'off', request: SwitchOnRequest = {}) {
+  if (target === 'off') return (await planSwitchOff(service, request.scope)).changes;
+  return (await planSwitchOn(service, request)).plan.enable !== undefined;
 }
 
 const actorOf = (r: SwitchActor, lapsedAt: string | undefined): SwitchActor => {
@@ -55,34 +88,18 @@ const actorOf = (r: SwitchActor, lapsedAt: string | undefined): SwitchActor => {
 
 /** Switches on (see the module comment). */
 export async function switchOn(service: Switchable, request: SwitchOnRequest): Promise<SwitchOutcome> {
-  const { by: _by, source: _source, scope, reason: _reason, replace, ...fields } = request;
-  const now = new Date();
-  const current = await service.storedStateForSwitch(scope);
-  const lapsedAt = current !== undefined && leaseLapsed(current, now) ? current.leaseUntil : undefined;
-  const plan = planOn(current !== undefined && replace ? { enabled: false } : current, fields, now);
-  const at = scope === undefined ? {} : { scope };
-  if (plan.enable === undefined) {
-    return { changed: false, notes: plan.notes, state: await service.stateAfterWrite(scope), ...at };
-  }
-  await service.enable({ ...plan.enable, ...actorOf(request, lapsedAt) });
-  return { changed: true, notes: plan.notes, state: await service.stateAfterWrite(scope), ...at };
+  const { plan, lapsedAt } = await planSwitchOn(service, request);
+  const at = request.scope === undefined ? {} : { scope: request.scope };
+  if (plan.enable !== undefined) await service.enable({ ...plan.enable, ...actorOf(request, lapsedAt) });
+  const state = await service.stateInForce(request.scope);
+  return { changed: plan.enable !== undefined, notes: plan.notes, state, ...at };
 }
 
 /** Switches off (see the module comment). */
 export async function switchOff(service: Switchable, request: SwitchActor = {}): Promise<SwitchOutcome> {
-  const { scope } = request;
-  const now = new Date();
-  const current = await service.storedStateForSwitch(scope);
-  const occurrence = service.occurrenceInProgress(scope);
-  const at = scope === undefined ? {} : { scope };
-  if (current?.enabled === false && !occurrence) {
-    return { changed: false, notes: [], state: await service.stateAfterWrite(scope), ...at };
-  }
-  const lapsedAt = current !== undefined && leaseLapsed(current, now) ? current.leaseUntil : undefined;
-  await service.disable(actorOf(request, lapsedAt));
-  const notes: OffNote[] = [];
-  if (current === undefined) notes.push('overwrote-unreadable');
-  if (occurrence) notes.push('occurrence-ended');
-  if (lapsedAt !== undefined) notes.push('lease-lapsed');
-  return { changed: true, notes, state: await service.stateAfterWrite(scope), ...at };
+  const { changes, notes, lapsedAt } = await planSwitchOff(service, request.scope);
+  const at = request.scope === undefined ? {} : { scope: request.scope };
+  if (changes) await service.disable(actorOf(request, lapsedAt));
+  const state = await service.stateInForce(request.scope);
+  return { changed: changes, notes: changes ? notes : [], state, ...at };
 }

@@ -101,5 +101,5 @@ export function upcomingWindows(
       (options.scope === undefined || w.scope === undefined || w.scope === options.scope) &&
       (options.dryRuns !== false || !w.dryRun),
   );
-  return upcomingOf(mine, from, count, null, onInvalid);
+  return upcomingOf(mine, from, count, onInvalid);
 }

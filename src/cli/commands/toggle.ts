@@ -2,8 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { hashSecret } from '../../core/bypass.js';
 import { instantFrom } from '../../core/duration.js';
-import type { MaintenanceState } from '../../core/state.js';
-import { ON_NOTES, type OnRequest, planOn } from '../../core/switch-on.js';
+import { ON_NOTES, type OnRequest } from '../../core/switch-on.js';
 import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { accountName, type CliIo, confirm, EXIT, readerLanguage, UsageError } from '../io.js';
@@ -44,28 +43,23 @@ export function onRequest(p: Parsed, now: Date): { request: OnRequest; secret?: 
 
 /**
  * `on` / `off`: the service's one switch path ({@link MaintenanceService.switchOn} / `switchOff`), translated into
- * lines and an exit code. `current` is undefined when the stored state is unreadable (corrupt): the switch overwrites it.
+ * lines and an exit code (an unreadable, corrupt stored state is overwritten).
  */
-export async function toggle(
-  p: Parsed,
-  service: MaintenanceService,
-  io: CliIo,
-  current: MaintenanceState | undefined,
-): Promise<number> {
+export async function toggle(p: Parsed, service: MaintenanceService, io: CliIo): Promise<number> {
   const print = printer(p, service, io);
   const lang = readerLanguage(io);
   const where = p.scope ? ` for scope ${p.scope}` : '';
   const on = p.command === 'on';
   const { request, secret } = on ? onRequest(p, new Date()) : { request: {}, secret: undefined };
+  const actor = { by: `cli:${accountName(io)}`, source: 'cli', ...(p.scope ? { scope: p.scope } : {}) };
   // Asked before switching, unless nothing would change: an off with nothing on, an on already on for real.
-  if (p.interactive && !(on ? isOnAlready(current, request) : isOffAlready(service, current, p.scope))) {
+  if (p.interactive && (await service.wouldSwitch(on ? 'on' : 'off', { ...request, ...actor }))) {
     const question = `Switch maintenance mode${where} ${on ? 'on' : 'off'} in ${service.storeDescription}? [y/N] `;
     if (!(await confirm(io, question))) {
       io.stderr.write('Error: declined at the prompt; nothing changed.\n');
       return EXIT.error;
     }
   }
-  const actor = { by: `cli:${accountName(io)}`, source: 'cli', ...(p.scope ? { scope: p.scope } : {}) };
   const done = on ? await service.switchOn({ ...request, ...actor }) : await service.switchOff(actor);
   const settled = () => (p.wait ? settle(service, io, p.scope, p.timeoutMs) : Promise.resolve(EXIT.ok));
   if (!done.changed) {
@@ -86,14 +80,4 @@ export async function toggle(
     );
   }
   return settled();
-}
-
-/** Whether an `on` would change nothing (the prompt is then skipped, as before). */
-function isOnAlready(current: MaintenanceState | undefined, request: OnRequest): boolean {
-  return current !== undefined && planOn(current, request, new Date()).enable === undefined;
-}
-
-/** Whether an `off` would change nothing: nothing stored on and no occurrence in progress. */
-function isOffAlready(service: MaintenanceService, current: MaintenanceState | undefined, scope?: string): boolean {
-  return current?.enabled === false && !service.occurrenceInProgress(scope);
 }

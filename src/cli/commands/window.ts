@@ -1,7 +1,7 @@
 /** `window add|list|rm` and `upcoming`: recurring windows from the command line. */
 import { parseDuration } from '../../core/duration.js';
 import type { Occurrence } from '../../core/windows.js';
-import { describeRule } from '../../service/rule-text.js';
+import { describeRule } from '../../service/recurrence-rule.js';
 import type { MaintenanceService } from '../../service/service.js';
 import type { Parsed } from '../args.js';
 import { accountName, type CliIo, EXIT, readerLanguage, UsageError } from '../io.js';

@@ -11,7 +11,7 @@ import { stateInForce } from '../../core/scope.js';
 import { fleetSummary, scopesBody, statusBody } from '../../core/status.js';
 import { ON_NOTES } from '../../core/switch-on.js';
 import { type RecurringWindow, windowsOf } from '../../core/windows.js';
-import { describeRule } from '../../service/rule-text.js';
+import { describeRule } from '../../service/recurrence-rule.js';
 import { defaultService, FLEET_WAIT_DEFAULTS, type MaintenanceService } from '../../service/service.js';
 import type { SwitchOutcome } from '../../service/switching.js';
 import { authenticate, type Caller, permitted, scopeFor } from './auth.js';

@@ -158,7 +158,7 @@ describe('control API: concurrent waits are bounded per token and per instance',
     const short = Array.from({ length: 4 }, () => wait(port, a, 300));
     expect((await Promise.all(short.map((w) => w.answer))).map((r) => r.status)).to.deep.equal([504, 504, 504, 504]);
     const long = hold(port, a, 4);
-    await sleep(300); // let them in before the fleet settles
+    await sleep(1500); // let them in before the fleet settles (generous: a busy 2-core machine)
     instanceBehind((await service.fleet()).revision);
     expect((await Promise.all(long.map((w) => w.answer))).map((r) => r.status)).to.deep.equal([200, 200, 200, 200]);
     await service.enable({ by: 'test', message: 'again' }); // a new revision the instance has not applied
@@ -170,7 +170,7 @@ describe('control API: concurrent waits are bounded per token and per instance',
     const port = await serve({ maxWaits: 3, maxWaitsPerToken: 2 } as never);
     const [a, b, c] = [await token('a'), await token('b'), await token('c')];
     const held = [...hold(port, a, 2), ...hold(port, b, 1)];
-    await sleep(500); // let them in first
+    await sleep(1500); // let them in first (generous: a busy 2-core machine)
     const refused = await wait(port, c, 60_000).answer;
     expectTooMany(refused, /already holds 3 waits \(maxWaits: 3\)/);
     const answered = await Promise.race([...held.map((w) => w.answer.then(() => true)), sleep(300).then(() => false)]);

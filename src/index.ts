@@ -26,6 +26,7 @@ export {
   MESSAGE_MAX_LENGTH,
   revisionOf,
 } from './core/state.js';
+export type { OffNote, OnNote, OnRequest } from './core/switch-on.js';
 export type { TokenInfo, TokenPermission, TokenRequest } from './core/tokens.js';
 export { TOKEN_PERMISSIONS } from './core/tokens.js';
 export type { UpcomingWindow } from './core/upcoming.js';

@@ -9,8 +9,11 @@ import { blocksRequests, type EnableOptions, leaseLapsed, type MaintenanceState 
 
 /** The window fields an `on` was given (CLI options, form or query fields). */
 export interface OnRequest {
+  /** When maintenance starts (a scheduled window). @default undefined (now) */
   readonly start?: Date | string;
+  /** When it ends by itself. @default undefined (on until switched off) */
   readonly end?: Date | string;
+  /** What visitors read: one text, or one per language. @default undefined (the page's default text) */
   readonly message?: string | LocalizedText;
   /** `true` sets read-only, `false` clears it (CLI `--read-write`), undefined keeps it. */
   readonly readOnly?: boolean;

@@ -262,10 +262,17 @@ export function createCache<T>(s: CacheSettings<T>): Cache<T> {
     return run;
   }
 
-  /** Waits for a read; one that started before a stall was found is followed by one that starts now. */
+  /**
+   * Waits for a read. One that started before a stall was found is followed by one that starts now, and so is one
+   * discarded because a change signal came meanwhile (a burst of file events after a stall): the entry it leaves is
+   * the invalidated one. Bounded: a store that keeps signalling gets the last entry after a few reads.
+   */
   async function fetched(): Promise<T> {
-    await refresh();
-    if ((entry as { at: number }).at < trustFrom) await refresh();
+    for (let tries = 0; tries < 4; tries++) {
+      await refresh();
+      const at = (entry as { at: number }).at;
+      if (at >= trustFrom && at !== Number.NEGATIVE_INFINITY) break;
+    }
     return (entry as { state: T }).state;
   }
 

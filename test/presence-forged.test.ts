@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import pg from 'pg';
 import { isStale, type PresenceRecord } from '../src/core/presence.js';
 import { CLOCK_SKEW_ALLOWANCE_MS, createPostgresStore, createRedisStore, MaintenanceService } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
+import { cliBytes, killCliProcesses } from './helpers/cli.js';
 import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
@@ -240,30 +240,6 @@ forgedScenarios(
   },
 );
 
-/** The CLI as its own process; killed when it has not exited within `limitMs` (and by the suite's `after`). */
-const children = new Set<ChildProcess>();
-function cli(args: string[], env: Record<string, string>, limitMs = 20_000) {
-  const bin = join(__dirname, '..', 'src', 'cli', 'bin.js');
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
-  children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  return new Promise<{ code: number | null; out: string; err: string }>((done) =>
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      done({ code, out, err });
-    }),
-  );
-}
-
 describe('the CLI with forged presence files: on --wait and run complete, old files expire by age', function () {
   this.timeout(60_000);
   let dir: string;
@@ -275,14 +251,12 @@ describe('the CLI with forged presence files: on --wait and run complete, old fi
     env = { USER: 'ops', MAINTENANCE_MODE_STATE_FILE_PATH: statePath };
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  after(() => {
-    for (const child of children) child.kill('SIGKILL');
-  });
+  after(killCliProcesses);
   const forge = (id: string, value: unknown) => writeFileSync(presenceFileOf(statePath, id), JSON.stringify(value));
 
   it('on --wait exits 0 despite a record from the year 2999 behind the revision', async () => {
     forge('future', record('future', { lastSeen: '2999-01-01T00:00:00.000Z', applied: 0 }));
-    const r = await cli(['on', '--wait', '--timeout', '5s'], env);
+    const r = await cliBytes(['on', '--wait', '--timeout', '5s'], env);
     expect(r.code, `${r.out}${r.err}`).to.equal(0);
     expect(r.out).to.match(/Every live instance \(0\) applied revision 1 and drained/);
   });
@@ -290,7 +264,7 @@ describe('the CLI with forged presence files: on --wait and run complete, old fi
   it('run starts its command despite a record whose lastSeen is no date', async () => {
     forge('broken', record('broken', { lastSeen: 'not a date', applied: 0, inFlight: 3 }));
     const marker = join(dir, 'ran');
-    const r = await cli(['run', '--timeout', '5s', '--', 'touch', marker], env);
+    const r = await cliBytes(['run', '--timeout', '5s', '--', 'touch', marker], env);
     expect(r.code, `${r.out}${r.err}`).to.equal(0);
     expect(existsSync(marker)).to.equal(true);
   });
@@ -301,7 +275,7 @@ describe('the CLI with forged presence files: on --wait and run complete, old fi
     forge('recent', record('recent', { lastSeen: new Date(Date.now() - 60_000).toISOString() }));
     const tenMinutesAgo = new Date(Date.now() - 600_000);
     for (const id of ['old', 'ahead']) utimesSync(presenceFileOf(statePath, id), tenMinutesAgo, tenMinutesAgo);
-    const r = await cli(['fleet', '--json'], env);
+    const r = await cliBytes(['fleet', '--json'], env);
     expect(r.code, r.err).to.equal(0);
     const ids = (JSON.parse(r.out).instances as Array<{ id: string; stale: boolean }>).map((i) => [i.id, i.stale]);
     expect(ids).to.deep.equal([['recent', true]]); // 60 s old: stale, kept (100 s at 5 s intervals)
@@ -310,7 +284,7 @@ describe('the CLI with forged presence files: on --wait and run complete, old fi
 
   it('fleet prints its table with a record whose fields have the wrong types, marked stale', async () => {
     forge('odd', record('odd', { host: 42, pid: 'x', version: null, applied: '0' }));
-    const r = await cli(['fleet'], env);
+    const r = await cliBytes(['fleet'], env);
     expect(r.code, r.err).to.equal(0);
     expect(r.out).to.match(/^0 live instance\(s\) at revision 0: all applied it; 1 stale\.\n/);
     expect(r.out).to.match(/\n\s+42\s+x\s+null\s+0\s/);

@@ -34,6 +34,13 @@ export function invalidWindow(field: string, detail: string): never {
   throw new MaintenanceError('ERR_MAINTENANCE_INVALID_WINDOW', `${field} ${detail}`);
 }
 
+/** The bad fields an invalid-window error names: its own list, or the one field its message starts with. */
+export function fieldProblems(
+  err: MaintenanceError,
+): ReadonlyArray<{ readonly field: string; readonly detail: string }> {
+  return err.errors ?? [{ field: /^([A-Za-z][\w.()]*)/.exec(err.message)?.[1] ?? '', detail: err.message }];
+}
+
 /**
  * Runs every check of `checks`, each of one field, and throws one `ERR_MAINTENANCE_INVALID_WINDOW` naming the first
  * bad field in its message and every bad field in its `errors`, so a caller learns them all at once.
@@ -51,10 +58,7 @@ export function checkAll(checks: ReadonlyArray<() => void>): void {
   const [first] = errors;
   if (first === undefined) return;
   if (errors.length === 1) throw first;
-  const each = errors.flatMap(
-    (e) => e.errors ?? [{ field: /^([A-Za-z][\w.()]*)/.exec(e.message)?.[1] ?? '', detail: e.message }],
-  );
-  throw new MaintenanceError(first.code, first.message, { errors: each });
+  throw new MaintenanceError(first.code, first.message, { errors: errors.flatMap(fieldProblems) });
 }
 
 /** Checks the fields that need no calendar, all of them; throws `ERR_MAINTENANCE_INVALID_WINDOW` naming them. */

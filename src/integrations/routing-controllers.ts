@@ -3,9 +3,9 @@ import type { ParameterizedContext } from 'koa';
 import { loadPeer } from '../core/peer.js';
 import type { MaintenanceApiOptions } from '../koa/api/options.js';
 import { apiParts } from '../koa/api/routes.js';
-import { type ForcedMode, forcedMiddleware, forceMaintenance } from '../koa/force.js';
+import { type ForcedMode, forcedMiddleware } from '../koa/force.js';
 import { createToggleHandlers } from '../koa/toggle-handlers.js';
-import { statusPageRenderer, toggleOffMarker } from '../koa/toggle-routes.js';
+import { passFor, statusPageRenderer } from '../koa/toggle-routes.js';
 import { type MaintenanceRoutesOptions, resolveRoutesOptions } from '../koa/toggle-rules.js';
 import { toggleRoutesOf } from '../koa/toggle-table.js';
 import { registerService } from '../service/service.js';
@@ -49,7 +49,7 @@ export function createMaintenanceController(options?: MaintenanceRoutesOptions):
   const routes = toggleRoutesOf(config, h).map((r) => ({
     ...r,
     key: `${r.method}_${r.handler}`,
-    pass: r.pass === 'off-marker' ? toggleOffMarker() : forceMaintenance('off'),
+    pass: passFor(r.pass === 'off-marker'),
   }));
   return controllerOf('createMaintenanceController()', config.prefix, 'MaintenanceModeController', routes);
 }
@@ -99,7 +99,7 @@ export function createMaintenanceApiController(options?: MaintenanceApiOptions):
     key: `${route.method}_${route.handler}`,
     method: route.method,
     path: route.path,
-    pass: route.handler === 'off' ? toggleOffMarker() : forceMaintenance('off'),
+    pass: passFor(route.handler === 'off'),
     handle,
   }));
   return controllerOf('createMaintenanceApiController()', config.prefix, 'MaintenanceApiController', routes);

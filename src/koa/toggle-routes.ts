@@ -21,6 +21,13 @@ export const statusPageRenderer = () => createRenderer({ viewsDir: [], template:
 export const toggleOffMarker = (): Middleware => tagMiddleware(async (_ctx, next) => next(), { toggleOff: true });
 
 /**
+ * How `maintenance()` lets a route of the toggle routes or the control API through: the `off` URL always (the off
+ * marker), every other one as a forced-off route (each handler still checks who asks). Every router and controller
+ * that serves those routes takes it from here.
+ */
+export const passFor = (offUrl: boolean): Middleware => (offUrl ? toggleOffMarker() : forceMaintenance('off'));
+
+/**
  * Routes for superusers: `GET`/`POST` `<prefix>/on` and `<prefix>/off` switch maintenance and redirect to a
  * same-origin `next` (JSON clients get the status), `GET <prefix>/status` answers JSON and `GET <prefix>/` is an HTML
  * status page with the history, the scopes and the forms to switch or plan a window. Non-superusers and
@@ -33,7 +40,8 @@ export function maintenanceRoutes(options?: MaintenanceRoutesOptions): RouterTyp
   const RouterClass = routerClass('maintenanceRoutes()');
   const h = createToggleHandlers(config, statusPageRenderer());
   const router = new RouterClass({ prefix: config.prefix });
-  const pass = { 'off-marker': toggleOffMarker(), served: forceMaintenance('off') };
-  for (const route of toggleRoutesOf(config, h)) router[route.method](route.path, pass[route.pass], route.handle);
+  for (const route of toggleRoutesOf(config, h)) {
+    router[route.method](route.path, passFor(route.pass === 'off-marker'), route.handle);
+  }
   return router;
 }

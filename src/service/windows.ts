@@ -4,6 +4,7 @@ import {
   checkAll,
   checkWindowFields,
   endedOccurrence,
+  fieldProblems,
   invalidWindow,
   MAX_WINDOWS,
   type Occurrence,
@@ -47,7 +48,7 @@ export function windowFieldProblems(def: WindowDefinition): Array<{ field: strin
     return [];
   } catch (err) {
     if (!(err instanceof MaintenanceError)) throw err;
-    return [...(err.errors ?? [{ field: /^([A-Za-z]\w*)/.exec(err.message)?.[1] ?? '', detail: err.message }])];
+    return [...fieldProblems(err)];
   }
 }
 

@@ -3,7 +3,7 @@ import type RouterType from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import { packageVersion } from '../../service/package-version.js';
 import { forceMaintenance } from '../force.js';
-import { routerClass, toggleOffMarker } from '../toggle-routes.js';
+import { passFor, routerClass } from '../toggle-routes.js';
 import { defineDtoRules } from './dto.js';
 import { createApiHandlers, unknownRoute } from './handlers.js';
 import { openApiDocument } from './openapi.js';
@@ -41,8 +41,7 @@ export function maintenanceApi(options?: MaintenanceApiOptions): RouterType {
   const router = new RouterClass({ prefix: config.prefix });
   const served = forceMaintenance('off');
   for (const { route, handle } of handlers) {
-    const pass = route.handler === 'off' ? toggleOffMarker() : served;
-    router[route.method](route.path, pass, handle);
+    router[route.method](route.path, passFor(route.handler === 'off'), handle);
   }
   router.all('/{*rest}', served, async (ctx: ParameterizedContext) => {
     unknownRoute(ctx, methodsOf(ctx.path.slice(config.prefix.length) || '/'));

@@ -290,8 +290,7 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     return;
   }
   // What operators see is the state in force: a recurring window's occurrence in progress shows as on.
-  let state = stored ?? OFF_STATE;
-  if (stored !== undefined) state = await s.stateInForceNow().catch(() => stored);
+  const state = stored === undefined ? OFF_STATE : s.stateInForceOf(stored);
   neverCache(ctx);
   ctx.status = 200;
   ctx.type = 'text/html; charset=utf-8';

@@ -407,7 +407,7 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
    */
   async stateInForceNow(scope?: string): Promise<MaintenanceState> {
     const global = await this.getStoredState();
-    if (scope === undefined) return this.overlay.global(global);
+    if (scope === undefined) return this.stateInForceOf(global);
     const own = await this.getStoredState(scope);
     return this.overlay.table(global, new Map([[scope, own]])).get(scope) ?? own;
   }
@@ -425,6 +425,11 @@ export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
   /** The state in force for `scope` now: from memory for the whole site, read for a scope. */
   stateInForce(scope?: string): Promise<MaintenanceState> {
     return scope === undefined ? Promise.resolve(this.lastKnownState()) : this.stateInForceNow(scope);
+  }
+
+  /** The site-wide state in force given a stored one just read (the recurring windows applied), without reading. */
+  stateInForceOf(stored: MaintenanceState): MaintenanceState {
+    return this.overlay.global(stored);
   }
 
   /** Whether `switchOn(request)` / `switchOff(request)` would change anything now; changes nothing. */

@@ -68,7 +68,7 @@ async function state({ ctx, caller, s }: Call): Promise<void> {
   const own = caller.token?.scope;
   const stored = await s.getStoredState();
   // What operators see is the state in force: a recurring window's occurrence in progress shows as on.
-  const global = await s.stateInForceNow();
+  const global = s.stateInForceOf(stored);
   const all = [...(await s.scopeStates())].filter(([name]) => own === undefined || name === own);
   const fleet = await s.fleet(own).catch(() => undefined);
   const head =

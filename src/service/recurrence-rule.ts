@@ -83,7 +83,6 @@ function libraryRule(parts: ReadonlyMap<string, string>, start: string): RRuleTe
     return new RRuleTemporal({
       rruleString,
       dtstart,
-      temporal: Temporal,
       maxIterations: PERIOD_CAP,
       maxCandidateEvaluations: CANDIDATE_CAP,
     } as never);
@@ -186,7 +185,7 @@ export function buildRule(window: RecurringWindow, deadline: number): Rule {
 function ruleInZone(window: RecurringWindow): RRuleTemporal {
   const rruleString = [...partsOf(window.rrule)].map(([k, v]) => `${k}=${v}`).join(';');
   const dtstart = Temporal.PlainDateTime.from(window.start).toZonedDateTime(window.tz);
-  return new RRuleTemporal({ rruleString, dtstart, temporal: Temporal } as never);
+  return new RRuleTemporal({ rruleString, dtstart } as never);
 }
 
 /** The languages rule descriptions come in. */

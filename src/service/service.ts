@@ -1,6 +1,5 @@
 /** `MaintenanceService`: the TypeDI service that reads and writes the state; the only file importing typedi. */
 import 'reflect-metadata';
-import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Container, Service } from 'typedi';
 import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
@@ -53,6 +52,7 @@ import { createNotifier, type Notifier, type NotifyFailure } from './notify-deli
 import { packageVersion } from './package-version.js';
 import { usableOccurrencesOf } from './recurrence.js';
 import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
+import { ServiceEvents } from './service-events.js';
 import {
   type MaintenanceServiceConfig,
   type MaintenanceServiceOptions,
@@ -116,7 +116,7 @@ export const FLEET_WAIT_DEFAULTS = Object.freeze({ drained: true, timeoutMs: 30_
  * await service.enable({ message: 'Back at 3am', end: '2026-12-01T03:00:00Z', by: 'ops' });
  */
 @Service()
-export class MaintenanceService extends EventEmitter<MaintenanceServiceEvents> {
+export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> {
   /** The resolved options. */
   readonly config: MaintenanceServiceConfig;
   private readonly store: StateStore;

@@ -29,6 +29,19 @@ export function methodsOf(path: string): string[] {
 }
 
 /**
+ * The path that matches every path below the prefix, in the syntax of the app's @koa/router: `/{*rest}` since
+ * @koa/router 13 (path-to-regexp 8), `/(.*)` before it (path-to-regexp 6), found by trying the newer one.
+ */
+function catchAllPath(RouterClass: typeof RouterType): string {
+  try {
+    new RouterClass().all('/{*rest}', () => undefined);
+    return '/{*rest}';
+  } catch {
+    return '/(.*)';
+  }
+}
+
+/**
  * The control API, JSON only: `GET /state`, `POST /on`, `POST /off`, `GET|POST /windows`, `DELETE /windows/:id`,
  * `GET /history`, `GET /fleet`, `POST /wait` and `GET /openapi.json`, under `prefix`. Callers send a token made with
  * `maintenance-mode token create` (`Authorization: Bearer …`), or use a superuser's session from the same site. Every
@@ -43,7 +56,7 @@ export function maintenanceApi(options?: MaintenanceApiOptions): RouterType {
   for (const { route, handle } of handlers) {
     router[route.method](route.path, passFor(route.handler === 'off'), handle);
   }
-  router.all('/{*rest}', served, async (ctx: ParameterizedContext) => {
+  router.all(catchAllPath(RouterClass), served, async (ctx: ParameterizedContext) => {
     unknownRoute(ctx, methodsOf(ctx.path.slice(config.prefix.length) || '/'));
   });
   return router;

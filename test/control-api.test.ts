@@ -308,6 +308,18 @@ describe('control API: sessions, windows, fleet, routing-controllers and the Ope
     expect(res.body).to.include({ enabled: true, updatedBy: 'alice' });
   });
 
+  it("records a session's readable name as updatedBy: an e-mail before an id, an id alone as user:<id>", async () => {
+    const request = apiApp(memoryService());
+    const carol = JSON.stringify({ id: 42, email: 'carol@example.com', admin: true });
+    const on = await request().post(`${API}/on`).set('x-user', carol).send({}).expect(200);
+    expect(on.body).to.include({ enabled: true, updatedBy: 'carol@example.com' });
+    const off = await request()
+      .post(`${API}/off`)
+      .set('x-user', JSON.stringify({ id: 42, admin: true }))
+      .expect(200);
+    expect(off.body).to.include({ enabled: false, updatedBy: 'user:42' });
+  });
+
   it('adds, lists and removes recurring windows; a scoped token manages its scope only', async () => {
     const service = memoryService();
     const request = apiApp(service);

@@ -44,3 +44,34 @@ describe('the package as npm would publish it', function () {
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).to.match(/^MIT License/);
   });
 });
+
+describe('the packages an app shares with it', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+
+  it("takes the packages whose metadata, validation or container it shares with the app's as peers, never a copy of its own", () => {
+    // A second class-validator splits the DTO metadata of an app's routing-controllers between two copies.
+    for (const name of ['class-validator', 'class-transformer', 'reflect-metadata', 'typedi', 'routing-controllers']) {
+      expect(pkg.dependencies, name).to.not.have.property(name);
+      expect(pkg.peerDependencies, name).to.have.property(name);
+    }
+    // The oldest class-validator 0.14 it works with (tested) is 0.14.0: an app on 0.14.2 keeps its own.
+    expect(pkg.peerDependencies['class-validator']).to.match(/^\^0\.14\.0 \|\| /);
+  });
+
+  it('says which package to install when a peer the control API loads is missing', () => {
+    const index = join(__dirname, '..', 'src', 'index.js');
+    const script = `
+      const Module = require('node:module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (request !== 'class-validator') return resolve.call(this, request, ...rest);
+        throw Object.assign(new Error("Cannot find module 'class-validator'"), { code: 'MODULE_NOT_FOUND' });
+      };
+      try { require(${JSON.stringify(index)}).maintenanceApi(); console.log('built'); }
+      catch (e) { console.log(e.code + ': ' + e.message); }`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    expect(r.stdout.trim(), r.stderr).to.equal(
+      'ERR_MAINTENANCE_MISUSE: The control API (maintenanceApi()) needs the package class-validator: run `npm install class-validator`.',
+    );
+  });
+});

@@ -4,10 +4,22 @@ import { IsString, Length } from 'class-validator';
 import Keyv from 'keyv';
 import Koa from 'koa';
 import compose from 'koa-compose';
-import { Body, Ctx, Get, JsonController, Param, Post, useContainer, useKoaServer } from 'routing-controllers';
+import {
+  Body,
+  Ctx,
+  Get,
+  type IocAdapter,
+  JsonController,
+  Param,
+  Post,
+  type UseContainerOptions,
+  useContainer,
+  useKoaServer,
+} from 'routing-controllers';
 import supertest from 'supertest';
 import { Container, Service } from 'typedi';
 import {
+  createMaintenanceApiController,
   createMaintenanceController,
   FORCE_MAINTENANCE_METADATA,
   ForceMaintenance,
@@ -232,5 +244,123 @@ describe('routing-controllers: createMaintenanceController()', () => {
       .expect(403);
     await request.post('/api/maintenance-mode/off').set('x-user', alice).expect(302);
     expect(await service.isEnabled()).to.equal(false);
+  });
+});
+
+/** An app's own controller without `@Service()`, as most routing-controllers apps have. */
+@JsonController('/plain')
+class PlainController {
+  @Get('/hello')
+  hello() {
+    return { hello: 'world' };
+  }
+
+  @Get('/health')
+  @ForceMaintenance('off')
+  health() {
+    return { ok: true };
+  }
+
+  @Get('/legacy')
+  @ForceMaintenance('on')
+  legacy() {
+    return { reached: true };
+  }
+}
+
+const ADMIN = JSON.stringify({ username: 'alice', isSuperuser: true });
+/** What axios sends by default: a JSON API client. */
+const AXIOS_ACCEPT = 'application/json, text/plain, */*';
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
+/** An app adopting the library as the README shows: its own controller beside the library's two. */
+function adoptingApp(service: MaintenanceService, responseType: 'auto' | 'json' = 'auto') {
+  const app = new Koa();
+  app.silent = true;
+  app.use(userFromHeader);
+  app.use(maintenance({ service, responseType }));
+  const controllers = [
+    PlainController,
+    createMaintenanceController({ service }),
+    createMaintenanceApiController({ service }),
+  ];
+  useKoaServer(app, { routePrefix: '/api', controllers });
+  return supertest(app.callback());
+}
+
+describe('routing-controllers: an app adopts it without useContainer, or with one that falls back', () => {
+  const setups: Array<[string, IocAdapter | undefined, UseContainerOptions | undefined]> = [
+    ['without useContainer', undefined, undefined],
+    ['with useContainer(Container, { fallbackOnErrors: true })', Container, { fallbackOnErrors: true }],
+  ];
+  let service: MaintenanceService;
+  beforeEach(() => {
+    service = new MaintenanceService({ store: new Keyv(), logger: captureLogger() });
+  });
+  afterEach(() => Container.reset());
+  after(() => useContainer(Container));
+
+  for (const [name, container, options] of setups) {
+    it(`${name}: its own controllers without @Service() and the library's controllers all answer`, async () => {
+      useContainer(container as IocAdapter, options);
+      const request = adoptingApp(service);
+      expect((await request.get('/api/plain/hello').expect(200)).body).to.deep.equal({ hello: 'world' });
+      const on = await request.post('/api/maintenance-mode/on').set('x-user', ADMIN).set('Accept', 'application/json');
+      expect(on.status, on.text).to.equal(200);
+      expect(on.body).to.include({ enabled: true, updatedBy: 'alice' });
+      await request.get('/api/plain/hello').expect(503);
+      expect((await request.get('/api/plain/health').expect(200)).body).to.deep.equal({ ok: true });
+      const state = await request.get('/api/maintenance-mode/api/state').set('x-user', ADMIN).expect(200);
+      expect(state.body).to.include({ enabled: true });
+    });
+  }
+
+  it("with a plain useContainer(Container): the library's controllers still answer; the app's own without @Service() fail in TypeDI", async () => {
+    useContainer(Container);
+    const request = adoptingApp(service);
+    await request.post('/api/maintenance-mode/on').set('x-user', ADMIN).set('Accept', 'application/json').expect(200);
+    await request.get('/api/maintenance-mode/api/state').set('x-user', ADMIN).expect(200);
+    await service.disable();
+    // Why the README passes { fallbackOnErrors: true }: TypeDI 0.10 throws ServiceNotFoundError for such a controller.
+    await request.get('/api/plain/hello').expect(500);
+  });
+});
+
+describe("routing-controllers: JSON clients of a JSON API get JSON (responseType: 'auto', as in the README)", () => {
+  let service: MaintenanceService;
+  before(() => useContainer(Container, { fallbackOnErrors: true }));
+  beforeEach(() => {
+    service = new MaintenanceService({ store: new Keyv(), logger: captureLogger() });
+  });
+  after(() => useContainer(Container));
+
+  it('answers a forced-on action and, during maintenance, every other action with JSON to JSON clients, the page to browsers', async () => {
+    const request = adoptingApp(service);
+    const expectNegotiated = async (path: string) => {
+      for (const accept of ['application/json', AXIOS_ACCEPT]) {
+        const r = await request.get(path).set('Accept', accept).expect(503);
+        expect(r.headers['content-type'], `${path} ${accept}`).to.equal('application/json; charset=utf-8');
+        expect(r.body).to.include({ maintenance: true });
+        expect(r.headers.vary).to.include('Accept');
+      }
+      const page = await request.get(path).set('Accept', BROWSER_ACCEPT).expect(503);
+      expect(page.headers['content-type'], path).to.equal('text/html; charset=utf-8');
+    };
+    await expectNegotiated('/api/plain/legacy'); // forced on while maintenance is off
+    await service.enable({ message: 'Upgrading' });
+    await expectNegotiated('/api/plain/legacy');
+    await expectNegotiated('/api/plain/hello');
+    expect((await request.get('/api/plain/hello').set('Accept', AXIOS_ACCEPT)).body.message).to.equal('Upgrading');
+  });
+
+  it("answers JSON even to clients that send no Accept (curl, supertest) with responseType 'json', for an API with no pages", async () => {
+    const request = adoptingApp(service, 'json');
+    const forced = await request.get('/api/plain/legacy').expect(503);
+    expect(forced.body).to.include({ maintenance: true });
+    await service.enable();
+    const blocked = await request.get('/api/plain/hello').expect(503);
+    expect(blocked.headers['content-type']).to.equal('application/json; charset=utf-8');
+    const page = await adoptingApp(service).get('/api/plain/hello').expect(503);
+    expect(page.headers['content-type']).to.equal('text/html; charset=utf-8'); // 'auto' without a preference: the page
   });
 });

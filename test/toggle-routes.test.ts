@@ -107,6 +107,23 @@ describe('maintenanceRoutes(): switching', () => {
     await t.request().get('/maintenance-mode/on').set('x-user', ALICE).set('x-sso', 'a1').expect(302);
     expect((await t.service.getState()).updatedBy).to.equal('sso:a1');
   });
+
+  it('records a name people can read as updatedBy: username, else name, else email, else user:<id>, never a bare id', async () => {
+    const t = toggleApp();
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ id: 42, username: 'alice', name: 'Alice Liddell', email: 'alice@example.com' }, 'alice'],
+      [{ id: 42, name: 'Alice Liddell', email: 'alice@example.com' }, 'Alice Liddell'],
+      [{ id: 42, email: 'alice@example.com' }, 'alice@example.com'],
+      [{ id: 42 }, 'user:42'],
+      [{ id: 'u-7f3a', username: '' }, 'user:u-7f3a'],
+    ];
+    for (const [user, by] of cases) {
+      const x = JSON.stringify({ ...user, isSuperuser: true });
+      await t.request().post('/maintenance-mode/on').set('x-user', x).expect(302);
+      await t.request().post('/maintenance-mode/off').set('x-user', x).expect(302);
+      expect((await t.service.getState()).updatedBy, JSON.stringify(user)).to.equal(by);
+    }
+  });
 });
 
 describe('maintenanceRoutes(): what a switch keeps and what it overwrites', () => {

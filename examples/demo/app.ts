@@ -74,7 +74,7 @@ ${banner}<main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 export function createDemoApp(options: { service?: MaintenanceService } = {}): Koa {
   const service = options.service ?? Container.get(MaintenanceService);
   Container.set(MaintenanceService, service); // controllers get the same service by injection
-  useContainer(Container);
+  useContainer(Container, { fallbackOnErrors: true }); // controllers without @Service() keep working
 
   const app = new Koa();
   app.keys = [process.env.DEMO_SIGNING_KEY ?? 'demo-only-signing-key-change-me'];

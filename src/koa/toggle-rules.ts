@@ -11,7 +11,10 @@ export interface MaintenanceRoutesOptions {
   readonly isSuperuser?: (ctx: MaintenanceContext) => boolean | Promise<boolean>;
   /** The service to switch. @default Container.get(MaintenanceService), resolved per request */
   readonly service?: MaintenanceService;
-  /** Recorded as `updatedBy`. @default the user's username, id or email (ctx.state.user), when known */
+  /**
+   * Recorded as `updatedBy`. @default the `username`, `name` or `email` of `ctx.state.user`, else `user:<id>`, when
+   * known
+   */
   readonly getUpdatedBy?: (ctx: MaintenanceContext) => string | undefined;
   /**
    * Serve `GET <prefix>/public.json` to everyone: `{ active, start?, end?, message?, readOnly?, upcoming? }` (never
@@ -115,15 +118,20 @@ export function safeNextPath(next: unknown): string {
   return url.origin === 'http://same.invalid' ? `${url.pathname}${url.search}${url.hash}` : '/';
 }
 
-/** The user's username, id or email, as recorded in `updatedBy`. */
+/**
+ * What `updatedBy` records for `user` (`ctx.state.user`): a name a person reads in the history, so the user's
+ * `username`, `name` or `email` (the first that is a non-empty text), else `user:<id>` (an id alone, such as `42`,
+ * says nothing in a log).
+ */
 export function actorOf(user: unknown): string | undefined {
   if (typeof user !== 'object' || user === null) return undefined;
   const u = user as Record<string, unknown>;
-  for (const key of ['username', 'id', 'email', 'name']) {
+  for (const key of ['username', 'name', 'email']) {
     const v = u[key];
-    if ((typeof v === 'string' && v !== '') || typeof v === 'number') return String(v);
+    if (typeof v === 'string' && v !== '') return v;
   }
-  return undefined;
+  const id = u.id;
+  return (typeof id === 'string' && id !== '') || typeof id === 'number' ? `user:${id}` : undefined;
 }
 
 /** The window a form or query asks for: `start`/`end` (ISO-8601; a `datetime-local` value without a zone is UTC). */

@@ -6,6 +6,7 @@
 import type * as ClassTransformer from 'class-transformer';
 import type { ParameterizedContext } from 'koa';
 import { bodyShapeProblems } from '../../core/body-shape.js';
+import { loadPeer } from '../../core/peer.js';
 import { checkBody, type FieldProblem } from './dto.js';
 
 /** Why a body was refused: the status, the problem code, what to say, and the bad fields. */
@@ -90,7 +91,11 @@ export async function readBody<T extends object>(
   }
   const shape = bodyShapeProblems(value);
   if (shape.length > 0) return { ok: false, problem: badFields(shape) };
-  const { plainToInstance } = require('class-transformer') as typeof ClassTransformer; // loaded on first use
+  const { plainToInstance } = loadPeer(
+    () => require('class-transformer') as typeof ClassTransformer, // loaded on first use
+    'class-transformer',
+    'The control API (maintenanceApi())',
+  );
   const instance = plainToInstance(cls, value);
   const errors = await checkBody(instance);
   if (errors.length === 0) return { ok: true, body: instance };

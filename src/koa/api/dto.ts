@@ -6,13 +6,15 @@
  */
 import type * as ClassValidator from 'class-validator';
 import { LOCALE_TAG } from '../../core/i18n.js';
+import { loadPeer } from '../../core/peer.js';
 import { MESSAGE_MAX_LENGTH } from '../../core/state.js';
 import { nearestName } from '../../core/suggest.js';
 import { MAX_DURATION_MINUTES } from '../../core/windows.js';
 import { windowFieldProblems } from '../../service/windows.js';
 
 type CV = typeof ClassValidator;
-const cv = (): CV => require('class-validator') as CV;
+const cv = (): CV =>
+  loadPeer(() => require('class-validator') as CV, 'class-validator', 'The control API (maintenanceApi())');
 
 /** Name of the custom validation of a maintenance message (a text, or one text per language). */
 export const MESSAGE_VALIDATOR = 'isMaintenanceMessage';

@@ -15,7 +15,10 @@ export interface MaintenanceApiOptions {
    * routes). @default (ctx) => ctx.state.user?.isSuperuser === true
    */
   readonly isSuperuser?: (ctx: MaintenanceContext) => boolean | Promise<boolean>;
-  /** Recorded as `updatedBy` for a session (a token is recorded as `token:<label>`). @default the user's username, id or email */
+  /**
+   * Recorded as `updatedBy` for a session (a token is recorded as `token:<label>`).
+   * @default the user's `username`, `name` or `email`, else `user:<id>`
+   */
   readonly getUpdatedBy?: (ctx: MaintenanceContext) => string | undefined;
   /** Largest JSON body read, in bytes; a larger one gets 413. @default 16384 */
   readonly bodyLimitBytes?: number;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -457,5 +458,21 @@ describe('recurring windows: the status page', () => {
       .set('x-user', ALICE)
       .expect(302);
     expect(await t.service.windows()).to.have.length(0);
+  });
+});
+
+describe('recurring windows: what loading the package costs', () => {
+  it('loads the Temporal polyfill only when a window is expanded, not when the package is imported', () => {
+    const loaded = (code: string) => {
+      const script = `${code}; console.log(Object.keys(require.cache).filter((k) => /node_modules\\/@js-temporal/.test(k)).length)`;
+      const r = spawnSync(process.execPath, ['-e', script], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      return Number(r.stdout.trim());
+    };
+    expect(loaded("require('./dist/index.js')")).to.equal(0);
+    const expand =
+      "const { occurrencesOf } = require('./dist/service/recurrence.js'); " +
+      "occurrencesOf({ id: 'w', rrule: 'FREQ=WEEKLY;BYDAY=SU', tz: 'Europe/Paris', start: '2026-01-04T02:00', durationMinutes: 60 }, new Date(), 2)";
+    expect(loaded(expand)).to.be.above(0);
   });
 });

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { RRuleTemporal } from 'rrule-temporal';
 import { toText } from 'rrule-temporal/totext';
 import { invalidWindow, type RecurringWindow } from '../core/windows.js';
-import { Temporal } from './temporal.js';
+import { temporal } from './temporal.js';
 
 /** CPU time one rule may take to find its COUNT, or its next occurrence, before it is refused. */
 export const EXPANSION_BUDGET_MS = 50;
@@ -71,14 +71,14 @@ function untilOf(value: string | undefined, tz: string): number {
     invalidWindow('rrule', `has UNTIL=${value}: use a UTC time such as 20271231T230000Z, or a date such as 20271231`);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (m[4] !== undefined) return Date.UTC(y, mo - 1, d, Number(m[4]), Number(m[5]), Number(m[6]));
-  return Temporal.PlainDateTime.from({ year: y, month: mo, day: d, hour: 23, minute: 59, second: 59 }).toZonedDateTime(
+  return temporal().PlainDateTime.from({ year: y, month: mo, day: d, hour: 23, minute: 59, second: 59 }).toZonedDateTime(
     tz,
   ).epochMilliseconds;
 }
 
 function libraryRule(parts: ReadonlyMap<string, string>, start: string): RRuleTemporal {
   const rruleString = [...parts].map(([k, v]) => `${k}=${v}`).join(';');
-  const dtstart = Temporal.PlainDateTime.from(start).toZonedDateTime('UTC');
+  const dtstart = temporal().PlainDateTime.from(start).toZonedDateTime('UTC');
   try {
     return new RRuleTemporal({
       rruleString,
@@ -184,7 +184,7 @@ export function buildRule(window: RecurringWindow, deadline: number): Rule {
 /** The rule of `window` as the library holds it, in the window's zone: what a description is made from. */
 function ruleInZone(window: RecurringWindow): RRuleTemporal {
   const rruleString = [...partsOf(window.rrule)].map(([k, v]) => `${k}=${v}`).join(';');
-  const dtstart = Temporal.PlainDateTime.from(window.start).toZonedDateTime(window.tz);
+  const dtstart = temporal().PlainDateTime.from(window.start).toZonedDateTime(window.tz);
   return new RRuleTemporal({ rruleString, dtstart } as never);
 }
 

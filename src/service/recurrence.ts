@@ -15,7 +15,7 @@ import {
   type WindowDefinition,
 } from '../core/windows.js';
 import { buildRule, deadlineFromNow, type Rule } from './recurrence-rule.js';
-import { Temporal } from './temporal.js';
+import { temporal } from './temporal.js';
 
 /** How far from now a window's first occurrence may start: further back adds nothing but work (the rule repeats). */
 export const START_RANGE_YEARS = 10;
@@ -61,7 +61,7 @@ function expansionOf(window: RecurringWindow, deadline: number): Expansion {
 
 /** Places a wall-clock time (carried as UTC epoch ms) in the window's zone: see the module comment. */
 function place(wall: number, tz: string): number {
-  return Temporal.Instant.fromEpochMilliseconds(wall)
+  return temporal().Instant.fromEpochMilliseconds(wall)
     .toZonedDateTimeISO('UTC')
     .toPlainDateTime()
     .toZonedDateTime(tz, { disambiguation: 'compatible' }).epochMilliseconds;
@@ -69,7 +69,7 @@ function place(wall: number, tz: string): number {
 
 /** The wall-clock time in `tz` at `instant`, carried as UTC epoch ms (what the rule runs on). */
 function wallOf(instant: Date, tz: string): number {
-  const local = Temporal.Instant.fromEpochMilliseconds(instant.getTime()).toZonedDateTimeISO(tz).toPlainDateTime();
+  const local = temporal().Instant.fromEpochMilliseconds(instant.getTime()).toZonedDateTimeISO(tz).toPlainDateTime();
   return local.toZonedDateTime('UTC').epochMilliseconds;
 }
 
@@ -187,7 +187,7 @@ export function prepareWindows(windows: readonly RecurringWindow[], now: Date): 
 /** `start` as a local date and time: `HH:MM` is that time today in `tz`. */
 function localStart(start: string, tz: string, now: Date): string {
   if (!isLocalTime(start)) return start;
-  const today = Temporal.Instant.fromEpochMilliseconds(now.getTime()).toZonedDateTimeISO(tz).toPlainDate();
+  const today = temporal().Instant.fromEpochMilliseconds(now.getTime()).toZonedDateTimeISO(tz).toPlainDate();
   return `${today.toString()}T${start}`;
 }
 

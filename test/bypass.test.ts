@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -140,7 +140,8 @@ describe('bypass tokens', () => {
       expect(on.code, on.err).to.equal(0);
       const scoped = await cli(['on', '--secret', '--scope', 'billing']);
       expect(scoped.code, scoped.err).to.equal(0);
-      const dump = readdirSync(dir)
+      const dump = readdirSync(dir, { recursive: true, encoding: 'utf8' }) // the state file and its side directory
+        .filter((f) => statSync(join(dir, f)).isFile())
         .map((f) => readFileSync(join(dir, f), 'utf8'))
         .join('\n');
       expect(dump).to.match(/"bypassHash": "[0-9a-f]{64}"/);

@@ -36,7 +36,7 @@ describe('control API: concurrent waits are bounded per token and per instance',
   /** An instance of the fleet that never applies the switch: every wait stays open until it ends otherwise. */
   const instanceBehind = (applied: number) =>
     writeFileSync(
-      `${statePath}.presence.behind.json`,
+      `${statePath}.d/presence.behind.json`, // in the side directory, made by the switch in beforeEach
       JSON.stringify({
         id: 'behind',
         host: 'web-1',

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -112,7 +112,8 @@ describe('control API: a pipeline with a token', () => {
         ['on', 'token:deploy-bot'],
       ]);
       // The store keeps the hash, never the token; `token list` never shows it either.
-      const stored = readdirSync(dir)
+      const stored = readdirSync(dir, { recursive: true, encoding: 'utf8' }) // the state file and its side directory
+        .filter((f) => statSync(join(dir, f)).isFile())
         .map((f) => readFileSync(join(dir, f), 'utf8'))
         .join('\n');
       expect(stored).to.not.include(created.token);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,7 +177,8 @@ describe('escaping: what the CLI prints from the store', function () {
       held: 0,
       intervalMs: 60_000,
     };
-    writeFileSync(join(dir, 'state.json.presence.forged.json'), `${JSON.stringify(record)}\n`);
+    mkdirSync(join(dir, 'state.json.d'), { recursive: true }); // the side directory, where the store keeps records
+    writeFileSync(join(dir, 'state.json.d', 'presence.forged.json'), `${JSON.stringify(record)}\n`);
     const fleet = await lines(['fleet']);
     expect(fleet).to.have.length(3); // the summary, the head, one instance
     expect(fleet[2]).to.include('web-1\\r\\n* web-2  1  9.9.9\\u001b[8m').and.include('1.0.0\\u202e');
@@ -185,9 +186,10 @@ describe('escaping: what the CLI prints from the store', function () {
 
   it('token list shows a stored label and creator escaped; upcoming and window add show a message escaped', async () => {
     expect((await cliBytes(['token', 'create', '--label', 'deploy-bot', '--allow', 'read'], env)).code).to.equal(0);
-    const file = readdirSync(dir).find((f) => f.includes('tokens')) as string;
-    const text = readFileSync(join(dir, file), 'utf8');
-    writeFileSync(join(dir, file), text.replace('"deploy-bot"', JSON.stringify('deploy\u001b[2J\u202Ebot\r\nforged')));
+    const side = join(dir, 'state.json.d');
+    const file = readdirSync(side).find((f) => f.includes('tokens')) as string;
+    const text = readFileSync(join(side, file), 'utf8');
+    writeFileSync(join(side, file), text.replace('"deploy-bot"', JSON.stringify('deploy\u001b[2J\u202Ebot\r\nforged')));
     const tokens = await lines(['token', 'list']);
     expect(tokens).to.have.length(1);
     expect(tokens[0]).to.include('deploy\\u001b[2J\\u202ebot\\r\\nforged: read').and.include(`by ${SHOWN_USER}`);

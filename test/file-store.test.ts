@@ -41,9 +41,11 @@ function writerProcess(file: string, options: string, body: string): Promise<num
 describe('embedded file store', () => {
   let dir: string;
   let file: string;
+  let side: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'kmm-file-'));
     file = join(dir, 'state.json');
+    side = `${file}.d`;
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -79,11 +81,15 @@ describe('embedded file store', () => {
     } finally {
       process.umask(old);
     }
-    // the state, a scope file and, beside them, the audit history: all 0600 under umask 077; no temp file left behind
-    const files = readdirSync(dir).sort();
-    expect(files).to.have.length(4); // the state, a scope, the history and the revision counter
-    expect(files.filter((f) => f.startsWith('state.json.scope.'))).to.have.length(1);
-    for (const f of files) expect(statSync(join(dir, f)).mode & 0o777, f).to.equal(0o600);
+    // the state beside its side directory, which holds a scope file, the audit history and the revision counter: all
+    // 0600 (the directory 0700) under umask 077; no temp file left behind
+    expect(readdirSync(dir).sort()).to.deep.equal(['state.json', 'state.json.d']);
+    expect(statSync(file).mode & 0o777).to.equal(0o600);
+    expect(statSync(side).mode & 0o777).to.equal(0o700);
+    const files = readdirSync(side).sort();
+    expect(files.filter((f) => !f.startsWith('scope.'))).to.deep.equal(['.gitignore', 'history.jsonl', 'revision']);
+    expect(files.filter((f) => f.startsWith('scope.'))).to.have.length(1);
+    for (const f of files) expect(statSync(join(side, f)).mode & 0o777, f).to.equal(0o600);
   });
 
   it('keeps the mode an operator gave the state file when it writes it again, and gives a new one 0644 under umask 022', async () => {
@@ -242,10 +248,10 @@ describe('embedded file store', () => {
     expect([...seen]).to.have.members([true, false]);
     const final = parseStateDocument(readFileSync(file, 'utf8'));
     expect(final.enabled).to.equal(false); // each writer's last toggle (i = 199) is disable()
-    // No temp file or rotation lock is left behind; beside the state only the history (log and rotated log).
-    const left = readdirSync(dir).filter(
-      (f) => f !== 'state.json' && f !== 'state.json.revision' && !/^state\.json\.history\.jsonl(\.1)?$/.test(f),
-    );
+    // No temp file or lock is left behind: beside the state its side directory, in that the history (log and rotated
+    // log) and the revision counter.
+    expect(readdirSync(dir).sort()).to.deep.equal(['state.json', 'state.json.d']);
+    const left = readdirSync(side).filter((f) => !/^(\.gitignore|revision|history\.jsonl(\.1)?)$/.test(f));
     expect(left).to.deep.equal([]);
   });
 
@@ -270,17 +276,18 @@ describe('embedded file store', () => {
     }
   });
 
-  it('keeps the history bounded on disk and returns the newest entries, skipping a torn line', async () => {
+  it('keeps the history bounded on disk and returns the newest entries, skipping a torn line', async function () {
+    this.timeout(30_000); // 450 switches, each fsynced: about 6 s on an idle machine
     const { s } = service();
     for (let i = 0; i < HISTORY_LIMIT * 2 + 50; i++) await s.enable({ message: `m${i}` });
-    const lines = (name: string) => readFileSync(join(dir, name), 'utf8').trim().split('\n').length;
-    expect(lines('state.json.history.jsonl')).to.be.below(HISTORY_LIMIT);
-    expect(lines('state.json.history.jsonl.1')).to.equal(HISTORY_LIMIT);
-    writeFileSync(join(dir, 'state.json.history.jsonl'), '{"at":"2026-', { flag: 'a' }); // a crash mid-write
+    const lines = (name: string) => readFileSync(join(side, name), 'utf8').trim().split('\n').length;
+    expect(lines('history.jsonl')).to.be.below(HISTORY_LIMIT);
+    expect(lines('history.jsonl.1')).to.equal(HISTORY_LIMIT);
+    writeFileSync(join(side, 'history.jsonl'), '{"at":"2026-', { flag: 'a' }); // a crash mid-write
     const history = await s.history(HISTORY_LIMIT);
     expect(history).to.have.length(HISTORY_LIMIT);
     expect(history[0].message).to.equal(`m${HISTORY_LIMIT * 2 + 49}`);
     expect(history[HISTORY_LIMIT - 1].message).to.equal(`m${HISTORY_LIMIT + 50}`);
-    expect(readdirSync(dir).filter((f) => f.endsWith('.lock'))).to.deep.equal([]);
+    expect(readdirSync(side).filter((f) => f.endsWith('lock'))).to.deep.equal([]);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@keyv/redis';
@@ -67,7 +67,7 @@ describe('joinFleet(): an interval the others would take for forged is refused',
           .to.throw(/intervalMs must be a whole number of milliseconds from 100 to 600000/)
           .with.property('code', 'ERR_MAINTENANCE_INVALID_OPTION');
       }
-      expect(readdirSync(dir).filter((n) => n.includes('.presence.'))).to.deep.equal([]); // it did not join
+      expect(readdirSync(dir)).to.deep.equal([]); // it did not join: no record, no side directory
     } finally {
       await s.close();
       rmSync(dir, { recursive: true, force: true });
@@ -163,7 +163,11 @@ function forgedScenarios(name: string, need: (ctx: Mocha.Context) => void, open:
   });
 }
 
-const presenceFileOf = (statePath: string, id: string) => `${statePath}.presence.${encodeURIComponent(id)}.json`;
+/** Where the file store keeps the record of `id`: in the side directory (made here, as a forger would). */
+function presenceFileOf(statePath: string, id: string): string {
+  mkdirSync(`${statePath}.d`, { recursive: true });
+  return join(`${statePath}.d`, `presence.${encodeURIComponent(id)}.json`);
+}
 
 forgedScenarios(
   'the file store',
@@ -175,7 +179,8 @@ forgedScenarios(
       service: () => new MaintenanceService({ stateFilePath, logger: captureLogger() }),
       forge: async (id, text) => writeFileSync(presenceFileOf(stateFilePath, id), text),
       clear: async () => {
-        for (const n of readdirSync(dir)) if (n.includes('.presence.')) rmSync(join(dir, n));
+        const side = `${stateFilePath}.d`;
+        for (const n of existsSync(side) ? readdirSync(side) : []) if (n.startsWith('presence.')) rmSync(join(side, n));
       },
       dispose: async () => rmSync(dir, { recursive: true, force: true }),
     };
@@ -279,7 +284,9 @@ describe('the CLI with forged presence files: on --wait and run complete, old fi
     expect(r.code, r.err).to.equal(0);
     const ids = (JSON.parse(r.out).instances as Array<{ id: string; stale: boolean }>).map((i) => [i.id, i.stale]);
     expect(ids).to.deep.equal([['recent', true]]); // 60 s old: stale, kept (100 s at 5 s intervals)
-    expect(readdirSync(dir).filter((n) => n.includes('.presence.'))).to.deep.equal(['state.json.presence.recent.json']);
+    expect(readdirSync(`${statePath}.d`).filter((n) => n.startsWith('presence.'))).to.deep.equal([
+      'presence.recent.json',
+    ]);
   });
 
   it('fleet prints its table with a record whose fields have the wrong types, marked stale', async () => {

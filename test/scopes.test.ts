@@ -252,16 +252,17 @@ describe('scopes: the file store', () => {
     const service = new Service({ stateFilePath: join(dir, 'state.json'), cacheTtlMs: 0, logger: captureLogger() });
     await service.enable({ scope: 'tenant:..x', message: 'a' });
     await service.enable({ scope: 'billing', message: 'b' });
-    const files = readdirSync(dir).filter((f) => f.includes('.scope.'));
+    const side = join(dir, 'state.json.d'); // the side directory beside the state file
+    const files = readdirSync(side).filter((f) => f.startsWith('scope.'));
     expect(files).to.have.length(2);
-    for (const f of files) expect(f).to.match(/^state\.json\.scope\.[0-9a-f]{32}\.json$/);
+    for (const f of files) expect(f).to.match(/^scope\.[0-9a-f]{32}\.json$/);
     expect((await service.scopes()).map((s) => [s.scope, s.state.message])).to.deep.equal([
       ['billing', 'b'],
       ['tenant:..x', 'a'],
     ]);
     await service.disable({ scope: 'billing' });
-    expect(readdirSync(dir).filter((f) => f.includes('.scope.'))).to.have.length(1);
-    expect(readdirSync(dir)).to.not.include('state.json'); // the global state was never written
+    expect(readdirSync(side).filter((f) => f.startsWith('scope.'))).to.have.length(1);
+    expect(readdirSync(dir)).to.deep.equal(['state.json.d']); // the global state was never written
     await service.close();
   });
 });

@@ -74,6 +74,13 @@ export interface PresenceStore {
   /** Every record the store still keeps (stale ones included). */
   list(): Promise<PresenceRecord[]>;
   /**
+   * For a store whose instances keep a record only once they can see a fleet (the file store: once its side directory
+   * exists): makes the fleet visible, and resolves once instances that ran before have had time to write their records
+   * (at once when it has been visible for that long). A wait does not settle before. Absent where an instance reports
+   * from the moment it joins (Redis, PostgreSQL).
+   */
+  open?(): Promise<void>;
+  /**
    * Calls `onReport` with each record reported from now on (and `{ id, left: true }` when one leaves), and
    * `onConnected` once reports reach this subscription (after a reconnection too, where the store can tell): a listing
    * started after it misses nothing. Returns the function that stops it.

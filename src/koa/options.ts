@@ -127,7 +127,8 @@ export interface MaintenanceOptions {
   /**
    * The fleet: with Redis, PostgreSQL or the file store, the service joins its store's fleet when this middleware
    * serves its first request, and reports what it has applied and what it still runs (see `service.waitForFleet()`)
-   * every `intervalMs` and at once after each change. `false` keeps this instance out of the fleet (and counts
+   * every `intervalMs` and at once after each change (on the file store its record appears only once the state file's
+   * fleet is opened: by a switch, or a look at the fleet). `false` keeps this instance out of the fleet (and counts
    * nothing). @default { intervalMs: 5000 }
    */
   readonly presence?: PresenceOptions | false;

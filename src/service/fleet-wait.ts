@@ -99,9 +99,21 @@ export function waitForFleet(presence: PresenceStore, feed: PresenceFeed, target
   return new Promise<Fleet>((resolve, reject) => {
     const seen = createSeenFleet(target);
     let done = false;
+    // A fleet just made visible: instances that ran before are still writing their records (see PresenceStore.open).
+    let opened = presence.open === undefined;
     const check = () => {
-      if (!done && seen.settled()) finish(() => resolve(seen.fleet()));
+      if (!done && opened && seen.settled()) finish(() => resolve(seen.fleet()));
     };
+    presence.open?.().then(
+      () => {
+        opened = true;
+        check();
+      },
+      () => {
+        opened = true; // nothing to wait for: the listing decides
+        check();
+      },
+    );
     /** At every tick: one waited for may have gone stale meanwhile (even while the store cannot be listed). */
     const tick = () => {
       seen.judgePending(new Date());
@@ -125,7 +137,7 @@ export function waitForFleet(presence: PresenceStore, feed: PresenceFeed, target
       () => void relist(), // from now on nothing is missed: a listing settles whatever was reported before
     );
     const poll = setInterval(tick, RELIST_MS);
-    const timeout = setTimeout(() => finish(() => reject(timedOut(seen.fleet(), target))), target.timeoutMs);
+    const timeout = setTimeout(() => finish(() => reject(timedOut(seen.fleet(), target, opened))), target.timeoutMs);
     const aborted = () => finish(() => reject(abortedError(target)));
     const finish = (settle: () => void) => {
       if (done) return;
@@ -219,16 +231,19 @@ function createSight() {
 /** How many of those behind a timeout's message names (all of them are in its `.fleet`). */
 const NAMED_BEHIND = 10;
 
-function timedOut(fleet: Fleet, target: WaitTarget): MaintenanceError {
+function timedOut(fleet: Fleet, target: WaitTarget, opened: boolean): MaintenanceError {
   const late = behind(fleet, target.drained);
   const named = late
     .slice(0, NAMED_BEHIND)
     .map((i) => `${i.host} pid ${i.pid} (applied ${i.applied} of ${fleet.revision}, ${i.inFlight} in flight)`);
   const more = late.length > NAMED_BEHIND ? ` and ${late.length - NAMED_BEHIND} more (see .fleet)` : '';
-  const who = `${named.join(', ')}${more}`;
+  const who = late.length > 0 ? `: ${named.join(', ')}${more}` : '';
+  const joining = opened
+    ? ''
+    : '; the fleet was opened just now, and instances that ran before may not have joined it yet (wait again)';
   const err = new MaintenanceError(
     'ERR_MAINTENANCE_FLEET_TIMEOUT',
-    `The fleet did not settle within ${target.timeoutMs} ms: ${late.length} of ${fleet.instances.filter((i) => !i.stale).length} live instance(s) behind: ${who}.`,
+    `The fleet did not settle within ${target.timeoutMs} ms: ${late.length} of ${fleet.instances.filter((i) => !i.stale).length} live instance(s) behind${who}${joining}.`,
   );
   return Object.assign(err, { fleet });
 }

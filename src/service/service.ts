@@ -692,11 +692,14 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
 
   /**
    * The instances that serve this store: what each has applied, runs and holds, compared with the store's current
-   * revision. Throws `ERR_MAINTENANCE_NO_FLEET` for a store that keeps no presence (plain keyv).
+   * revision. On the file store the first look at a state file's fleet opens it (instances keep records only then)
+   * and gives the instances that ran before 1 s to join. Throws `ERR_MAINTENANCE_NO_FLEET` for a store that keeps no
+   * presence (plain keyv).
    */
   async fleet(scope?: string): Promise<Fleet> {
     const presence = this.presence();
     const name = scope === undefined ? undefined : checkScopeName(scope);
+    await presence.open?.(); // a fleet seen for the first time (file store): instances that ran before join it first
     const [revision, records] = await Promise.all([this.store.readRevision(), presence.list()]);
     return fleetOf(records, revision, new Date(), name);
   }
@@ -704,7 +707,9 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   /**
    * Resolves once every live instance (not stale) has applied the store's current revision and, with `drained` while
    * the state waited for blocks requests, runs no request it let in before; rejects `ERR_MAINTENANCE_FLEET_TIMEOUT`
-   * (its `.fleet` says who is behind, and with what) after `timeoutMs`. Emits `fleet-settled` when it resolves.
+   * (its `.fleet` says who is behind, and with what) after `timeoutMs`. Emits `fleet-settled` when it resolves. On
+   * the file store a wait never settles within 1 s of the fleet's opening (the first switch or look on a state file),
+   * so instances that served before it and join as they see it are counted.
    */
   async waitForFleet(options: WaitForFleetOptions = {}): Promise<Fleet> {
     const presence = this.presence();

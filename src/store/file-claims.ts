@@ -1,14 +1,18 @@
 /**
- * Claims of the embedded file store: the exclusive creation (`O_EXCL`) of a file `<state file>.claim.<sha-256 of the
- * name>` beside the state file, atomic for every process on the host. A claim holds until a later claim sweeps the
+ * Claims of the embedded file store: the exclusive creation (`O_EXCL`) of a file `claim.<sha-256 of the name>` in the
+ * side directory (`<state file>.d/`), atomic for every process on the host. A claim holds until a later claim sweeps the
  * files whose time to live has passed (claim names are unique per event, so a late instance never sends it again).
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { ClaimStore } from '../core/claims.js';
+import { makeSideDir, sideDirOf, sidePathOf } from './file-side.js';
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException)?.code;
+
+/** The prefix of every claim file in the side directory. */
+const CLAIM_PREFIX = 'claim.';
 
 /** Creates `path` exclusively: true when this call made it. */
 async function create(path: string, until: number): Promise<boolean> {
@@ -29,8 +33,8 @@ async function heldUntil(path: string): Promise<number> {
 
 /** Removes claim files of `statePath` that ended long ago. */
 async function sweep(statePath: string): Promise<void> {
-  const dir = dirname(statePath);
-  const prefix = `${basename(statePath)}.claim.`;
+  const dir = sideDirOf(statePath);
+  const prefix = CLAIM_PREFIX;
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const now = Date.now();
   for (const name of names.filter((n) => n.startsWith(prefix))) {
@@ -44,8 +48,9 @@ export function createFileClaims(statePath: string): ClaimStore {
   return {
     async claim(name, ttlMs) {
       const hash = createHash('sha256').update(name).digest('hex').slice(0, 32);
-      const path = `${statePath}.claim.${hash}`;
+      const path = sidePathOf(statePath, `${CLAIM_PREFIX}${hash}`);
       const until = Date.now() + ttlMs;
+      await makeSideDir(statePath);
       if (!(await create(path, until))) return false;
       void sweep(statePath).catch(() => undefined);
       return true;

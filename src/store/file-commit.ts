@@ -1,6 +1,6 @@
 /**
- * How the embedded file store lands a switch: under an exclusive lock file (`<state file>.lock`), the next revision
- * (`<state file>.revision`), then the state (or the scope's file), then its history line. Processes on one host that
+ * How the embedded file store lands a switch: under an exclusive lock file (`lock` in the side directory), the next
+ * revision (`revision` there), then the state (or the scope's file), then its history line. Processes on one host that
  * switch at the same instant take turns, so no revision is given twice and none is lost; a lock left by a process that
  * died is broken after a while. The directory watch is the push (see `createFileChangeFeed`).
  */
@@ -9,7 +9,9 @@ import type { Committer } from '../core/commit.js';
 import type { HistoryLog } from '../core/history.js';
 import type { ScopeTable } from '../core/scope.js';
 import { normalizeState } from '../core/state.js';
-import { writeError, writeFileAtomic } from './file-store.js';
+import { makeSideDir, sidePathOf } from './file-side.js';
+import { writeStateFile } from './file-store.js';
+import { writeError, writeFileAtomic } from './file-write.js';
 
 /** A lock older than this was left by a process that died holding it; it is broken. */
 const STALE_LOCK_MS = 5000;
@@ -19,9 +21,15 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code;
 }
 
-/** Runs `task` holding `<statePath>.lock`, waiting for another holder (the caller's timeout bounds the wait). */
+/**
+ * Runs `task` holding the lock of `statePath` (made first, with the side directory that holds it), waiting for another
+ * holder (the caller's timeout bounds the wait).
+ */
 async function withLock<T>(statePath: string, task: () => Promise<T>): Promise<T> {
-  const lock = `${statePath}.lock`;
+  const lock = sidePathOf(statePath, 'lock');
+  await makeSideDir(statePath).catch((err) => {
+    throw writeError(statePath, err); // the state file's directory is missing or read-only
+  });
   for (;;) {
     try {
       await (await fs.open(lock, 'wx', 0o644)).close();
@@ -56,7 +64,7 @@ async function readRevision(path: string): Promise<number> {
 
 /** The {@link Committer} of the state file `statePath`, over its scope table and history log. */
 export function createFileCommitter(statePath: string, scopes: ScopeTable, log: HistoryLog): Committer {
-  const revisionPath = `${statePath}.revision`;
+  const revisionPath = sidePathOf(statePath, 'revision');
   const target = { what: 'the revision file', fix: 'make the state file’s directory writable by this process.' };
   return {
     commit({ scope, state, entry }, limit) {
@@ -64,7 +72,7 @@ export function createFileCommitter(statePath: string, scopes: ScopeTable, log: 
         const revision = (await readRevision(revisionPath)) + 1;
         await writeFileAtomic(revisionPath, `${revision}\n`, target);
         const stamped = normalizeState({ ...state, revision });
-        if (scope === undefined) await writeFileAtomic(statePath, `${JSON.stringify(stamped, null, 2)}\n`);
+        if (scope === undefined) await writeStateFile(statePath, `${JSON.stringify(stamped, null, 2)}\n`);
         else await scopes.set(scope, stamped.enabled ? stamped : undefined);
         if (entry !== undefined) await log.append({ ...entry, revision }, limit);
         return revision;

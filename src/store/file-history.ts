@@ -1,12 +1,14 @@
 /**
- * The history of the embedded file store as an append-only JSON-lines file beside the state file, so that processes
- * changing the state at the same instant lose no entry: every change is one `O_APPEND` write of one line (the kernel
- * orders such writes; none overwrites another). The log is kept bounded by rotation instead of rewriting: once it
+ * The history of the embedded file store as an append-only JSON-lines file in the side directory
+ * (`<state file>.d/history.jsonl`), so that processes changing the state at the same instant lose no entry: every
+ * change is one `O_APPEND` write of one line (the kernel orders such writes; none overwrites another). The log is kept bounded by rotation instead of rewriting: once it
  * holds `limit` lines it is renamed to `<log>.1` (a write already under way lands there and is still read), and
  * reads take the newest `limit` entries of both files. One process rotates at a time (an exclusive lock file).
  */
 import { promises as fs } from 'node:fs';
 import { type HistoryEntry, type HistoryLog, normalizeHistory } from '../core/history.js';
+import { makeSideDir, sidePathOf } from './file-side.js';
+import { FILE_MODE } from './file-write.js';
 
 /** A lock older than this was left by a process that died while rotating; it is broken. */
 const STALE_LOCK_MS = 10_000;
@@ -69,13 +71,14 @@ async function rotateIfFull(log: string, limit: number): Promise<void> {
   }
 }
 
-/** The {@link HistoryLog} kept in `<statePath>.history.jsonl`. */
+/** The {@link HistoryLog} kept in `history.jsonl` in the side directory of `statePath`. */
 export function createFileHistoryLog(statePath: string): HistoryLog {
-  const log = `${statePath}.history.jsonl`;
+  const log = sidePathOf(statePath, 'history.jsonl');
   return {
     async append(entry, limit) {
+      await makeSideDir(statePath);
       // A new log gets 0644 narrowed by the umask, like the state file; an existing one keeps its mode.
-      await fs.appendFile(log, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', mode: 0o644 });
+      await fs.appendFile(log, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', mode: FILE_MODE });
       await rotateIfFull(log, limit);
     },
     async read(limit) {

@@ -1,23 +1,65 @@
 /**
- * Presence on the embedded file store: one file per instance beside the state file
- * (`<state file>.presence.<id>.json`, written atomically), listed by reading the directory, pushed by a watch on it.
- * Processes on one host see each other; a file not rewritten for `keepMs` (in a process that only reads, such as the
- * CLI: 20 of the intervals its record names) is ignored and removed, whatever `lastSeen` it claims.
+ * Presence on the embedded file store: one file per instance in the side directory (`<state file>.d/presence.<id>.json`,
+ * written atomically), listed by reading the directory, pushed by a watch on it. Processes on one host see each other;
+ * a file not rewritten for `keepMs` (in a process that only reads, such as the CLI: 20 of the intervals its record
+ * names) is ignored and removed, whatever `lastSeen` it claims.
+ *
+ * An instance keeps a record only while the side directory exists — once maintenance was switched on this state file,
+ * or someone looked at its fleet (`open()` makes the directory): before, there is no fleet anyone can see, and a
+ * report writes nothing. An instance that reported meanwhile writes its record as soon as it sees the directory appear
+ * (a watch on the state file's directory, or a check every 250 ms where there is none), so whoever opened the fleet
+ * waits {@link JOIN_GRACE_MS} for them (`open()`). A record is removed when its service closes, and by a clean exit.
  */
-import { type FSWatcher, promises as fs, watch } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { forgetAfterMs, type PresenceRecord, type PresenceStore, presenceRecordOf } from '../core/presence.js';
-import { writeFileAtomic } from './file-store.js';
+import { keepOnExit, removeOnExit } from './file-exit.js';
+import { hasSideDir, makeSideDir, sideDirAgeMs, sideDirOf, watchStateDir } from './file-side.js';
+import { writeFileAtomic } from './file-write.js';
+
+/**
+ * How long after the side directory is made a wait may not settle: instances that ran before write their records as
+ * they see it appear (milliseconds with a watch, 250 ms at most without), and a wait must count them.
+ */
+export const JOIN_GRACE_MS = 1000;
+/** How often an instance waiting to write its record checks for the side directory where it cannot watch for it. */
+const CHECK_MS = 250;
+const PREFIX = 'presence.';
+
+type Report = PresenceRecord | { id: string; left: true };
 
 /** The {@link PresenceStore} of the state file `statePath`. */
 export function createFilePresence(statePath: string): PresenceStore {
-  const dir = dirname(statePath);
-  const prefix = `${basename(statePath)}.presence.`;
-  const pathOf = (id: string) => join(dir, `${prefix}${encodeURIComponent(id)}.json`);
+  const dir = sideDirOf(statePath);
+  const pathOf = (id: string) => join(dir, `${PREFIX}${encodeURIComponent(id)}.json`);
   const target = { what: 'the presence file', fix: 'make the state file’s directory writable by this process.' };
   let keepMs = 0;
-  const listeners = new Set<(report: PresenceRecord | { id: string; left: true }) => void>();
-  let watcher: FSWatcher | undefined;
+  const listeners = new Set<(report: Report) => void>();
+  let stopWatch: (() => void) | undefined;
+  const joining = createJoining(statePath, () => void serial(flushPending).catch(() => undefined));
+  /** Records reported while there was no side directory: written once it appears. */
+  const pending = new Map<string, PresenceRecord>();
+
+  /** One write at a time, in order: a record written late (pending) never lands over a newer report. */
+  let queue: Promise<unknown> = Promise.resolve();
+  function serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = queue.then(task, task);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+  async function write(record: PresenceRecord): Promise<void> {
+    const path = pathOf(record.id);
+    removeOnExit(path); // a clean exit takes it away, whether or not close() ran
+    await writeFileAtomic(path, `${JSON.stringify(record)}\n`, target);
+  }
+  async function flushPending(): Promise<void> {
+    if (pending.size === 0 || !(await hasSideDir(statePath))) return;
+    joining.stop();
+    const now = new Date().toISOString();
+    const records = [...pending.values()];
+    pending.clear();
+    for (const record of records) await write({ ...record, lastSeen: now });
+  }
 
   async function read(path: string): Promise<PresenceRecord | undefined> {
     try {
@@ -33,47 +75,87 @@ export function createFilePresence(statePath: string): PresenceStore {
       return undefined; // removed meanwhile
     }
   }
+  const onSide = (name: string | null) => {
+    if (name === null || !name.startsWith(PREFIX) || !name.endsWith('.json')) return;
+    const id = decodeURIComponent(name.slice(PREFIX.length, -'.json'.length));
+    void read(join(dir, name)).then((record) => {
+      for (const l of listeners) l(record ?? { id, left: true });
+    });
+  };
 
   return {
     lingerMs: 0, // a watch is free to make again
-    async report(record, keep) {
+    report(record, keep) {
       keepMs = keep;
-      await writeFileAtomic(pathOf(record.id), `${JSON.stringify(record)}\n`, target);
+      return serial(async () => {
+        if (!(await hasSideDir(statePath))) {
+          pending.set(record.id, record); // no fleet to see yet
+          joining.start();
+          return;
+        }
+        pending.delete(record.id);
+        await write(record);
+      });
     },
-    async leave(id) {
-      await fs.unlink(pathOf(id)).catch(() => undefined);
+    leave(id) {
+      return serial(async () => {
+        pending.delete(id);
+        if (pending.size === 0) joining.stop();
+        await fs.unlink(pathOf(id)).catch(() => undefined);
+        keepOnExit(pathOf(id));
+      });
     },
     async list() {
       const names = await fs.readdir(dir).catch(() => [] as string[]);
       const found = await Promise.all(
-        names.filter((n) => n.startsWith(prefix) && n.endsWith('.json')).map((n) => read(join(dir, n))),
+        names.filter((n) => n.startsWith(PREFIX) && n.endsWith('.json')).map((n) => read(join(dir, n))),
       );
       return found.filter((r): r is PresenceRecord => r !== undefined);
     },
+    async open() {
+      await makeSideDir(statePath).catch(() => undefined); // a look opens the fleet: instances write their records
+      const age = await sideDirAgeMs(statePath);
+      if (age !== undefined && age < JOIN_GRACE_MS) await new Promise((r) => setTimeout(r, JOIN_GRACE_MS - age));
+    },
     subscribe(onReport, onConnected) {
       listeners.add(onReport);
-      if (!watcher) {
-        try {
-          watcher = watch(dir, { persistent: false }, (_event, name) => {
-            if (name === null || !name.startsWith(prefix) || !name.endsWith('.json')) return;
-            const id = decodeURIComponent(name.slice(prefix.length, -'.json'.length));
-            void read(join(dir, name)).then((record) => {
-              for (const l of listeners) l(record ?? { id, left: true });
-            });
-          });
-          watcher.on('error', () => undefined);
-        } catch {
-          watcher = undefined; // the waiter reads the list again meanwhile
-        }
-      }
-      if (watcher && onConnected) queueMicrotask(onConnected); // a watch sees every change from the moment it is made
+      // A watch sees every change from the moment it is made: connected once the side directory is watched.
+      stopWatch ??= watchStateDir(statePath, {
+        side: onSide,
+        sideWatched: () => queueMicrotask(() => onConnected?.()),
+      });
       return () => {
         listeners.delete(onReport);
         if (listeners.size === 0) {
-          watcher?.close();
-          watcher = undefined;
+          stopWatch?.();
+          stopWatch = undefined;
         }
       };
+    },
+  };
+}
+
+/**
+ * The watch of an instance waiting for the side directory to appear: `appeared` is called when it does (at once if it
+ * is there already); a watch on the state file's directory, or a check every 250 ms where there can be none.
+ */
+function createJoining(statePath: string, appeared: () => void) {
+  let stop: (() => void) | undefined;
+  return {
+    start() {
+      if (stop) return;
+      const watching = watchStateDir(statePath, { sideWatched: appeared });
+      if (watching) {
+        stop = watching;
+        return;
+      }
+      const timer = setInterval(() => void hasSideDir(statePath).then((there) => there && appeared()), CHECK_MS);
+      timer.unref();
+      stop = () => clearInterval(timer);
+    },
+    stop() {
+      stop?.();
+      stop = undefined;
     },
   };
 }

@@ -1,21 +1,20 @@
 /**
- * The scope table of the embedded file store: one file per enabled scope beside the state file,
- * `<state file>.scope.<sha-256 of the name>.json` holding `{ "scope": name, "state": … }`. The name is hashed, so it
+ * The scope table of the embedded file store: one file per enabled scope in the side directory,
+ * `<state file>.d/scope.<sha-256 of the name>.json` holding `{ "scope": name, "state": … }`. The name is hashed, so it
  * never becomes part of a path (no `../`, no odd characters, any length); each scope is written atomically on its
  * own, so processes switching different scopes at once lose nothing; disabling a scope removes its file.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { MaintenanceError } from '../core/errors.js';
 import type { ScopeTable } from '../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../core/state.js';
-import { writeFileAtomic } from './file-store.js';
+import { makeSideDir, sideDirOf } from './file-side.js';
+import { writeError, writeFileAtomic } from './file-write.js';
 
-/** The prefix of every scope file of `statePath` (used by the directory watch too). */
-export function scopeFilePrefix(statePath: string): string {
-  return `${basename(statePath)}.scope.`;
-}
+/** The prefix of every scope file in the side directory (used by the directory watch too). */
+export const SCOPE_FILE_PREFIX = 'scope.';
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code;
@@ -46,8 +45,8 @@ async function readScopeFile(path: string): Promise<{ scope: string; state: Main
 
 /** The {@link ScopeTable} of the state file `statePath`. */
 export function createFileScopeTable(statePath: string): ScopeTable {
-  const dir = dirname(statePath);
-  const prefix = scopeFilePrefix(statePath);
+  const dir = sideDirOf(statePath);
+  const prefix = SCOPE_FILE_PREFIX;
   const pathOf = (scope: string) =>
     join(dir, `${prefix}${createHash('sha256').update(scope).digest('hex').slice(0, 32)}.json`);
   return {
@@ -56,6 +55,9 @@ export function createFileScopeTable(statePath: string): ScopeTable {
     },
     async set(scope, state) {
       if (state !== undefined) {
+        await makeSideDir(statePath).catch((err) => {
+          throw writeError(statePath, err);
+        });
         await writeFileAtomic(pathOf(scope), `${JSON.stringify({ scope, state }, null, 2)}\n`);
         return;
       }

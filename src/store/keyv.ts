@@ -11,11 +11,16 @@ import { createFileClaims } from './file-claims.js';
 import { createFileCommitter } from './file-commit.js';
 import { createFileHistoryLog } from './file-history.js';
 import { createFilePresence } from './file-presence.js';
-import { createFileScopeTable, scopeFilePrefix } from './file-scopes.js';
+import { createFileScopeTable, SCOPE_FILE_PREFIX } from './file-scopes.js';
 import { createFileChangeFeed, FileStateStore } from './file-store.js';
+import { tidyStateFiles } from './file-sweep.js';
 
-/** A keyv over the embedded {@link FileStateStore}: no key prefix, no serialisation (the file holds plain JSON). */
+/**
+ * A keyv over the embedded {@link FileStateStore}: no key prefix, no serialisation (the file holds plain JSON). Opening
+ * it tidies the state file's side files once per process (`file-sweep.ts`).
+ */
 export function createFileKeyv(filePath: string): KeyvLike {
+  tidyStateFiles(filePath);
   const keyv = new Keyv({
     store: new FileStateStore(filePath),
     useKeyPrefix: false,
@@ -26,7 +31,7 @@ export function createFileKeyv(filePath: string): KeyvLike {
   const scopes = createFileScopeTable(filePath);
   const log = createFileHistoryLog(filePath);
   const properties: Array<[symbol, unknown]> = [
-    [CHANGE_FEED, createFileChangeFeed(filePath, scopeFilePrefix(filePath))],
+    [CHANGE_FEED, createFileChangeFeed(filePath, SCOPE_FILE_PREFIX)],
     [SCOPE_TABLE, scopes],
     [HISTORY_LOG, log],
     [COMMITTER, createFileCommitter(filePath, scopes, log)],

@@ -31,3 +31,14 @@ export function knownEntries(input: object, known: readonly string[], what: stri
   }
   return o;
 }
+
+/**
+ * `true` when `Names` lists every key of `Options`: `const check: NamesEveryKey<O, typeof LIST> = true` stops the
+ * compile when an option is added to the interface but not to its list (a list entry the interface lacks is caught by
+ * `satisfies readonly (keyof O)[]` on the list itself).
+ */
+export type NamesEveryKey<Options, Names extends readonly PropertyKey[]> = [
+  Exclude<keyof Options, Names[number]>,
+] extends [never]
+  ? true
+  : false;

@@ -7,7 +7,7 @@ import { ipEntryProblem } from '../core/ip.js';
 import { isPresenceInterval, PRESENCE_DEFAULTS, PRESENCE_INTERVAL_BOUNDS } from '../core/presence.js';
 import { trimSlash } from '../core/rules.js';
 import { checkScopeName } from '../core/scope.js';
-import { invalidOption, knownEntries } from '../core/validate.js';
+import { invalidOption, knownEntries, type NamesEveryKey } from '../core/validate.js';
 import type { MaintenanceService } from '../service/service.js';
 
 /** The Koa context the hooks receive. */
@@ -271,7 +271,10 @@ export const KNOWN_KEYS = [
   'translations',
   'locales',
   'defaultLocale',
-] as const;
+] as const satisfies readonly (keyof MaintenanceOptions)[];
+/** Compiles only while {@link KNOWN_KEYS} names every option of {@link MaintenanceOptions}. */
+const everyOptionListed: NamesEveryKey<MaintenanceOptions, typeof KNOWN_KEYS> = true;
+void everyOptionListed;
 
 const BOOLEAN_KEYS = [
   'ignoreAdminSite',
@@ -284,9 +287,15 @@ const BOOLEAN_KEYS = [
   'logoutSuperuser',
   'ignoreTests',
   'exposeDecision',
-] as const;
+] as const satisfies readonly (keyof MaintenanceOptions)[];
 
-const FUNCTION_KEYS = ['getUser', 'logout', 'getClientIpAddress', 'getContext', 'onDecision'] as const;
+const FUNCTION_KEYS = [
+  'getUser',
+  'logout',
+  'getClientIpAddress',
+  'getContext',
+  'onDecision',
+] as const satisfies readonly (keyof MaintenanceOptions)[];
 
 /** True when `value` looks like a Koa context (someone wrote `app.use(maintenance)`). */
 function looksLikeKoaContext(value: object): boolean {

@@ -71,9 +71,9 @@ function untilOf(value: string | undefined, tz: string): number {
     invalidWindow('rrule', `has UNTIL=${value}: use a UTC time such as 20271231T230000Z, or a date such as 20271231`);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (m[4] !== undefined) return Date.UTC(y, mo - 1, d, Number(m[4]), Number(m[5]), Number(m[6]));
-  return temporal().PlainDateTime.from({ year: y, month: mo, day: d, hour: 23, minute: 59, second: 59 }).toZonedDateTime(
-    tz,
-  ).epochMilliseconds;
+  return temporal()
+    .PlainDateTime.from({ year: y, month: mo, day: d, hour: 23, minute: 59, second: 59 })
+    .toZonedDateTime(tz).epochMilliseconds;
 }
 
 function libraryRule(parts: ReadonlyMap<string, string>, start: string): RRuleTemporal {

@@ -61,7 +61,8 @@ function expansionOf(window: RecurringWindow, deadline: number): Expansion {
 
 /** Places a wall-clock time (carried as UTC epoch ms) in the window's zone: see the module comment. */
 function place(wall: number, tz: string): number {
-  return temporal().Instant.fromEpochMilliseconds(wall)
+  return temporal()
+    .Instant.fromEpochMilliseconds(wall)
     .toZonedDateTimeISO('UTC')
     .toPlainDateTime()
     .toZonedDateTime(tz, { disambiguation: 'compatible' }).epochMilliseconds;

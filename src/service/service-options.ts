@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isKeyvLike, type KeyvLike } from '../core/keyv-like.js';
 import { type NotifyConfig, type NotifyTarget, resolveNotify } from '../core/notify.js';
 import { shownUrl } from '../core/redact.js';
-import { invalidOption, knownEntries } from '../core/validate.js';
+import { invalidOption, knownEntries, type NamesEveryKey } from '../core/validate.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
 
 /** Options for `new MaintenanceService(options)`. Every field is optional. */
@@ -78,7 +78,10 @@ export const SERVICE_OPTION_NAMES = [
   'cacheTtlMs',
   'logger',
   'notify',
-] as const;
+] as const satisfies readonly (keyof MaintenanceServiceOptions)[];
+/** Compiles only while {@link SERVICE_OPTION_NAMES} names every option of {@link MaintenanceServiceOptions}. */
+const everyOptionListed: NamesEveryKey<MaintenanceServiceOptions, typeof SERVICE_OPTION_NAMES> = true;
+void everyOptionListed;
 
 /** Validates service options; `env` and `cwd` are passed in so this stays pure. */
 export function resolveServiceOptions(

@@ -13,11 +13,11 @@ import {
   maintenance,
   maintenanceRoutes,
 } from '../src/index.js';
-import { captureLogger, createTestApp, memoryService } from './helpers/app.js';
+import { captureLogger, createTestApp, memoryService, pushesReach } from './helpers/app.js';
 import { cliRunner } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
-import { until } from './helpers/wait.js';
+import { PATIENCE_MS, until } from './helpers/wait.js';
 
 /** The wall-clock time in UTC `minutes` from now, as a window's local start (`YYYY-MM-DDTHH:MM`). */
 const utcLocal = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString().slice(0, 16);
@@ -216,7 +216,8 @@ describe('recurring windows: an occurrence in progress', () => {
     await t.request().get('/shop').expect(200);
   });
 
-  it('reaches another instance by push, and is computed from memory there', async () => {
+  it('reaches another instance by push, and is computed from memory there', async function () {
+    this.timeout(3 * PATIENCE_MS);
     const dir = mkdtempSync(join(tmpdir(), 'kmm-windows-'));
     const file = join(dir, 'state.json');
     const a = new MaintenanceService({ stateFilePath: file, logger: captureLogger() });
@@ -224,8 +225,9 @@ describe('recurring windows: an occurrence in progress', () => {
     try {
       const t = createTestApp({ service: b });
       await t.request().get('/').expect(200); // b listens
+      await pushesReach(a, [b]);
       await a.addWindow({ id: 'now', rrule: 'FREQ=DAILY', tz: 'UTC', start: utcLocal(-1), durationMinutes: 10 });
-      await until(() => b.lastKnownState().window === 'now', 3000);
+      await until(() => b.lastKnownState().window === 'now', PATIENCE_MS);
       await t.request().get('/').expect(503);
       const reads = b.storeReads;
       for (let i = 0; i < 20; i++) await t.request().get('/').expect(503);
@@ -240,6 +242,7 @@ describe('recurring windows: an occurrence in progress', () => {
 describe('recurring windows on a real Redis', () => {
   it('reaches another instance by push within milliseconds, and its removal too', async function () {
     requireBinary(this, 'redis-server', 'redis-server');
+    this.timeout(4 * PATIENCE_MS);
     const redis = await startRedis();
     const a = new MaintenanceService({ store: createRedisStore(redis.url), logger: captureLogger() });
     const b = new MaintenanceService({
@@ -250,11 +253,12 @@ describe('recurring windows on a real Redis', () => {
     try {
       const t = createTestApp({ service: b });
       await t.request().get('/').expect(200); // b reads and subscribes
+      await pushesReach(a, [b]);
       await a.addWindow({ id: 'now', rrule: 'FREQ=DAILY', tz: 'UTC', start: utcLocal(-1), durationMinutes: 10 });
-      await until(() => b.lastKnownState().window === 'now', 2000);
+      await until(() => b.lastKnownState().window === 'now', PATIENCE_MS); // pushed: b's cache lasts a minute
       await t.request().get('/').expect(503);
       await a.removeWindow('now');
-      await until(() => b.lastKnownState().window === undefined, 2000);
+      await until(() => b.lastKnownState().window === undefined, PATIENCE_MS);
       await t.request().get('/').expect(200);
     } finally {
       await Promise.all([a.close(), b.close()]);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createPostgresStore, createRedisStore, MaintenanceService } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
-import { type CliExit, cliEnv, cliToExit, killCliProcesses } from './helpers/exits.js';
+import { killCliProcesses } from './helpers/cli.js';
+import { type CliExit, cliEnv, cliToExit, LINGER_MS } from './helpers/exits.js';
 import { postgresBin, startPostgres } from './helpers/postgres.js';
 import { startRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
@@ -25,7 +26,9 @@ const RUN_RUNS = 8;
 
 /** What every run must show: it exited by itself with `code` (the message names the command and its output). */
 function exitedBySelf(r: CliExit, code: number, what: string): void {
-  expect(r.lingered, `${what} was still running 5 s after it finished:\n${r.out}${r.err}`).to.equal(false);
+  expect(r.lingered, `${what} was still running ${LINGER_MS / 1000} s after it finished:\n${r.out}${r.err}`).to.equal(
+    false,
+  );
   expect(r.code, `${what}: ${r.out}${r.err}`).to.equal(code);
 }
 

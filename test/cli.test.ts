@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { type CliIo, hashSecret, MESSAGE_MAX_LENGTH, main } from '../src/index.js';
+import { runSync } from './helpers/children.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
 
@@ -275,12 +275,12 @@ describe('maintenance-mode CLI: main(argv, io)', () => {
   });
 });
 
-describe('maintenance-mode CLI: Redis and a real process', () => {
+describe('maintenance-mode CLI: Redis and a real process', function () {
+  this.timeout(90_000); // up to four CLI processes a test, each allowed 15 s
   let redis: TestRedis;
   let dir: string;
   before(async function () {
     requireBinary(this, 'redis-server', 'redis-server');
-    this.timeout(20_000);
     redis = await startRedis();
     dir = mkdtempSync(join(tmpdir(), 'kmm-cli-proc-'));
   });
@@ -291,7 +291,7 @@ describe('maintenance-mode CLI: Redis and a real process', () => {
 
   const bin = resolve(__dirname, '../src/cli/bin.js');
   const exec = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [bin, ...args], {
+    runSync(process.execPath, [bin, ...args], {
       cwd: dir,
       env: { PATH: process.env.PATH ?? '', ...env },
       encoding: 'utf8',

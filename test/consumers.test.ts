@@ -5,11 +5,12 @@
  * and `node --test`, unconfigured: no transform, no runner settings. The runners are this repository's
  * devDependencies; the projects install only what an app would.
  */
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { expect } from 'chai';
+import { runSync } from './helpers/children.js';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'consumers');
@@ -31,7 +32,7 @@ function run(
   args: string[],
   extra: Record<string, string> = {},
 ): SpawnSyncReturns<string> {
-  return spawnSync(command, args, {
+  return runSync(command, args, {
     cwd,
     env: consumerEnv(extra),
     encoding: 'utf8',

@@ -9,7 +9,7 @@ import Koa from 'koa';
 import { MaintenanceService, maintenanceApi } from '../src/index.js';
 import { API_DEFAULTS } from '../src/koa/api/options.js';
 import { captureLogger } from './helpers/app.js';
-import { sleep, until } from './helpers/wait.js';
+import { PATIENCE_MS, sleep, until } from './helpers/wait.js';
 
 const API = '/maintenance-mode/api';
 
@@ -26,7 +26,7 @@ interface OpenWait {
 }
 
 describe('control API: concurrent waits are bounded per token and per instance', function () {
-  this.timeout(30_000);
+  this.timeout(3 * PATIENCE_MS);
   let dir: string;
   let statePath: string;
   let service: MaintenanceService;
@@ -109,11 +109,14 @@ describe('control API: concurrent waits are bounded per token and per instance',
   /** Opens `n` waits of `bearer` that stay open (60 s). */
   const hold = (port: number, bearer: string, n: number) => Array.from({ length: n }, () => wait(port, bearer, 60_000));
 
-  /** The first answer among `waits` within 5 s (the others stay open). */
+  /** The first answer among `waits` within PATIENCE_MS, far less than their 60 s (the others stay open). */
   async function firstAnswer(waits: OpenWait[]): Promise<Answer> {
-    const none = sleep(5000).then(() => undefined);
-    const first = await Promise.race([...waits.map((w) => w.answer), none]);
-    expect(first, 'no answer within 5 s: every wait was let in').to.not.equal(undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const none = new Promise<undefined>((done) => {
+      timer = setTimeout(done, PATIENCE_MS, undefined);
+    });
+    const first = await Promise.race([...waits.map((w) => w.answer), none]).finally(() => clearTimeout(timer));
+    expect(first, `no answer within ${PATIENCE_MS} ms: every wait was let in`).to.not.equal(undefined);
     return first as Answer;
   }
 
@@ -147,7 +150,7 @@ describe('control API: concurrent waits are bounded per token and per instance',
     const waits = hold(port, a, 5);
     expectTooMany(await firstAnswer(waits), /maxWaitsPerToken/);
     for (const w of waits) w.close();
-    await until(() => letIn(port, a), 5000);
+    await until(() => letIn(port, a), PATIENCE_MS); // long before their 60 s
     const again = hold(port, a, 5); // exactly 4 free slots again: not fewer, not more
     expectTooMany(await firstAnswer(again), /maxWaitsPerToken/);
   });

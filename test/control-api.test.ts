@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +17,11 @@ import {
 } from '../src/index.js';
 import { API_ROUTES } from '../src/koa/api/spec.js';
 import { captureLogger, inSeconds, memoryService, userFromHeader } from './helpers/app.js';
+import { runSync } from './helpers/children.js';
 import { cliRunner } from './helpers/cli.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
+import { PATIENCE_MS } from './helpers/wait.js';
 
 const API = '/maintenance-mode/api';
 
@@ -351,17 +352,18 @@ describe('control API: sessions, windows, fleet, routing-controllers and the Ope
     expect(await service.windows()).to.deep.equal([]);
   });
 
-  it('waits for the fleet (POST /wait): each switch is applied by push, not at the next heartbeat', async () => {
+  it('waits for the fleet (POST /wait): each switch is applied by push, not at the next heartbeat', async function () {
+    this.timeout(6 * PATIENCE_MS); // five waits, each allowed PATIENCE_MS
     const dir = mkdtempSync(join(tmpdir(), 'kmm-api-wait-'));
     const service = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), logger: captureLogger() });
     try {
-      // Heartbeats a minute apart: a wait that settles within 3 s was settled by the instance's own change signal.
+      // Heartbeats a minute apart: a wait that settles within PATIENCE_MS was settled by the instance's own change signal.
       const request = apiApp(service, {}, { presence: { intervalMs: 60_000 } });
       const token = (await service.createToken({ label: 'ci', allow: ['on', 'off', 'read'] })).token;
       await request().get('/').expect(200); // the middleware joins the fleet with its first request
       for (const step of ['on', 'off', 'on', 'off', 'on']) {
         await request().post(`${API}/${step}`).set(bearer(token)).send({}).expect(200);
-        const settled = await request().post(`${API}/wait`).set(bearer(token)).send({ timeoutMs: 3000 });
+        const settled = await request().post(`${API}/wait`).set(bearer(token)).send({ timeoutMs: PATIENCE_MS });
         expect(settled.status, `${step}: ${JSON.stringify(settled.body)}`).to.equal(200);
         expect(settled.body.instances).to.have.length(1);
         expect(settled.body.instances[0].applied).to.equal(settled.body.revision);
@@ -419,10 +421,15 @@ describe('control API: sessions, windows, fleet, routing-controllers and the Ope
     );
   });
 
-  it('loads class-validator only when an API is built: importing the package stays as fast as before', () => {
+  it('loads class-validator only when an API is built: importing the package stays as fast as before', function () {
+    this.timeout(60_000); // two Node processes loading the package, each allowed 25 s
     const loaded = (code: string) => {
       const script = `${code}; console.log(Object.keys(require.cache).filter((k) => /node_modules\\/class-(validator|transformer)/.test(k)).length)`;
-      const r = spawnSync(process.execPath, ['-e', script], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' });
+      const r = runSync(process.execPath, ['-e', script], {
+        cwd: join(__dirname, '..', '..'),
+        encoding: 'utf8',
+        timeout: 25_000,
+      });
       expect(r.status, r.stderr).to.equal(0);
       return Number(r.stdout.trim());
     };

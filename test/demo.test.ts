@@ -1,4 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,10 +8,12 @@ import supertest from 'supertest';
 import { createDemoApp } from '../examples/demo/app.js';
 import { MaintenanceService } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
+import { endChild, runSync, spawnChild } from './helpers/children.js';
 import { requireBinary } from './helpers/system.js';
-import { until } from './helpers/wait.js';
+import { PATIENCE_MS, until } from './helpers/wait.js';
 
-describe('demo app (npm start)', () => {
+describe('demo app (npm start)', function () {
+  this.timeout(3 * PATIENCE_MS);
   let dir: string;
   const services: MaintenanceService[] = [];
   /** A service on the test's directory, closed (it leaves the fleet, stops reporting) before the directory goes. */
@@ -33,13 +34,14 @@ describe('demo app (npm start)', () => {
     const file = join(dir, 'maintenance_mode_state.json');
     const app = createDemoApp({ service: serviceAt('maintenance_mode_state.json') });
     const request = () => supertest(app.callback());
-    /** The file change reaches the app through its directory watch within milliseconds. */
+    /** The file change reaches the app through its directory watch (within milliseconds on an idle machine). */
     const statusSoon = async (path: string, want: number) => {
       let status = 0;
-      for (let i = 0; i < 100 && status !== want; i++) {
+      const read = async () => {
         status = (await request().get(path)).status;
-        if (status !== want) await new Promise((r) => setTimeout(r, 20));
-      }
+        return status === want;
+      };
+      await until(read, PATIENCE_MS).catch(() => undefined);
       return status;
     };
     await request().get('/').expect(200);
@@ -79,11 +81,11 @@ describe('demo and CLI scripts: first runs end in one clear line, never a stack 
     const port = (blocker.address() as AddressInfo).port;
     const dir = mkdtempSync(join(tmpdir(), 'kmm-demo-port-'));
     try {
-      const r = spawnSync(process.execPath, [join(root, 'build', 'examples', 'demo', 'server.js')], {
+      const r = runSync(process.execPath, [join(root, 'build', 'examples', 'demo', 'server.js')], {
         cwd: dir,
         env: { ...process.env, PORT: String(port) },
         encoding: 'utf8',
-        timeout: 20_000,
+        timeout: 50_000,
       });
       expect(r.status).to.equal(1);
       expect(r.stderr.trim()).to.equal(
@@ -97,43 +99,45 @@ describe('demo and CLI scripts: first runs end in one clear line, never a stack 
 
   it('prints a ready control API token and curl lines that switch the running demo', async function () {
     requireBinary(this, 'curl', 'curl');
+    this.timeout(90_000); // the demo's start (up to 40 s) and two curl commands (up to 20 s each)
     const dir = mkdtempSync(join(tmpdir(), 'kmm-demo-api-'));
-    const child = spawn(process.execPath, [join(root, 'build', 'examples', 'demo', 'server.js')], {
+    const child = spawnChild(process.execPath, [join(root, 'build', 'examples', 'demo', 'server.js')], {
       cwd: dir,
       env: { ...process.env, PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
       let out = '';
-      child.stdout.on('data', (d) => {
+      child.stdout?.on('data', (d) => {
         out += d;
       });
-      await until(() => out.includes('Ctrl+C stops.'), 30_000);
+      await until(() => out.includes('Ctrl+C stops.'), 40_000);
       const lines = out.split('\n');
       const at = lines.findIndex((l) => l.trim().startsWith('curl -s -X POST'));
       expect(at, out).to.be.above(-1);
       const switchOn = `${lines[at]?.replace(/\\$/, '')} ${lines[at + 1]}`;
-      const on = spawnSync('sh', ['-c', switchOn], { encoding: 'utf8', timeout: 20_000 });
+      const on = runSync('sh', ['-c', switchOn], { encoding: 'utf8', timeout: 20_000 });
       expect(JSON.parse(on.stdout), on.stderr).to.include({ enabled: true, active: true, message: 'Deploying' });
-      const state = spawnSync('sh', ['-c', (lines[at + 2] as string).trim()], { encoding: 'utf8', timeout: 20_000 });
+      const state = runSync('sh', ['-c', (lines[at + 2] as string).trim()], { encoding: 'utf8', timeout: 20_000 });
       expect(JSON.parse(state.stdout)).to.include({ enabled: true, updatedBy: 'token:demo' });
     } finally {
-      child.kill('SIGKILL');
+      await endChild(child, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('builds the CLI on the first `npm run maintenance-mode` in a fresh checkout, then runs it', () => {
+  it('builds the CLI on the first `npm run maintenance-mode` in a fresh checkout, then runs it', function () {
+    this.timeout(180_000); // tsc builds src: about 10 s on an idle machine
     const repo = mkdtempSync(join(tmpdir(), 'kmm-fresh-'));
     try {
       for (const entry of ['src', 'views', 'scripts', 'tsconfig.json', 'package.json']) {
         cpSync(join(root, entry), join(repo, entry), { recursive: true });
       }
       symlinkSync(join(root, 'node_modules'), join(repo, 'node_modules'));
-      const r = spawnSync(process.execPath, [join(repo, 'scripts', 'maintenance-mode.cjs'), 'status'], {
+      const r = runSync(process.execPath, [join(repo, 'scripts', 'maintenance-mode.cjs'), 'status'], {
         cwd: repo,
         encoding: 'utf8',
-        timeout: 60_000,
+        timeout: 170_000,
       });
       expect(r.stderr).to.equal('Building the CLI first (npm run build)…\n');
       expect(r.status).to.equal(0);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   promises as fsp,
@@ -16,9 +15,11 @@ import { expect } from 'chai';
 import { parseStateDocument } from '../src/core/state.js';
 import { HISTORY_LIMIT, MaintenanceError, MaintenanceService } from '../src/index.js';
 import { captureLogger, inSeconds } from './helpers/app.js';
+import { spawnChild } from './helpers/children.js';
 
 /**
- * Another process with its own MaintenanceService `s` on `file` (extra service options as a JS literal), running
+ * Another process with its own MaintenanceService `s` on `file` (storeTimeoutMs 10 s: the file's speed is not under test;
+ * extra service options as a JS literal), running
  * `body` (statements that may await); resolves with its exit status.
  */
 function writerProcess(file: string, options: string, body: string): Promise<number> {
@@ -26,10 +27,10 @@ function writerProcess(file: string, options: string, body: string): Promise<num
   const code = `
     require('reflect-metadata');
     const { MaintenanceService } = require(${JSON.stringify(entry)});
-    const s = new MaintenanceService({ stateFilePath: ${JSON.stringify(file)}, ...${options} });
+    const s = new MaintenanceService({ stateFilePath: ${JSON.stringify(file)}, storeTimeoutMs: 10000, ...${options} });
     (async () => { ${body} })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
   return new Promise<number>((done, fail) => {
-    const child = spawn(process.execPath, ['-e', code], {
+    const child = spawnChild(process.execPath, ['-e', code], {
       cwd: resolve(__dirname, '../..'),
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -51,8 +52,12 @@ describe('embedded file store', () => {
 
   const service = (extra: object = {}) => {
     const logger = captureLogger();
-    // cacheTtlMs 0: these tests are about the file itself; caching and the watch are tested below.
-    return { s: new MaintenanceService({ stateFilePath: file, logger, cacheTtlMs: 0, ...extra }), logger };
+    // cacheTtlMs 0: these tests are about the file itself; caching and the watch are tested below. storeTimeoutMs 10 s:
+    // not the file's speed either (a read beside two writer processes on a busy machine may take more than 500 ms).
+    return {
+      s: new MaintenanceService({ stateFilePath: file, logger, cacheTtlMs: 0, storeTimeoutMs: 10_000, ...extra }),
+      logger,
+    };
   };
 
   it('reads a missing file as off and does not create it', async () => {
@@ -191,7 +196,7 @@ describe('embedded file store', () => {
     }
     expect(outcomes.filter((o) => o === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN').length).to.be.greaterThan(0);
     expect(outcomes.every((o) => o === 'ok' || o === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN')).to.equal(true);
-    const { s: reader } = service({ storeTimeoutMs: 500 });
+    const { s: reader } = service();
     const history = await reader.history(100);
     expect(history.map((e) => e.by)).to.deep.equal(Array.from({ length: 30 }, (_, i) => `t${29 - i}`));
     expect((await reader.getStoredState()).updatedBy).to.equal('t29');

@@ -58,11 +58,11 @@ describe('the fleet: revisions and where people see it', () => {
     });
     const request = () => supertest(app.callback());
     await request().get('/').expect(200); // the first request: this instance joins
-    await until(async () => (await s.fleet()).instances.length === 1, 3000);
+    await until(async () => (await s.fleet()).instances.length === 1, 5000);
     const settled: Fleet[] = [];
     s.on('fleet-settled', (fleet) => settled.push(fleet));
     await s.enable();
-    const fleet = await s.waitForFleet({ timeoutMs: 3000 });
+    const fleet = await s.waitForFleet({ timeoutMs: 5000 });
     expect(settled).to.deep.equal([fleet]);
     const status = await request().get('/maintenance-mode/status').set('x-user', ALICE).expect(200);
     expect(status.body.fleet).to.deep.equal({ revision: 1, instances: 1, stale: 0, behind: 0, inFlight: 0, held: 0 });
@@ -79,18 +79,21 @@ describe('the fleet: revisions and where people see it', () => {
     const presence = presenceOf(store) as PresenceStore;
     const report = presence.report.bind(presence);
     let calls = 0;
+    let landed = 0;
     // The first report (applied 0) is slow, as on a pool connection that waits; the next ones are quick.
     presence.report = async (record, keep) => {
       if (calls++ === 0) await sleep(200);
-      return report(record, keep);
+      const done = await report(record, keep);
+      landed++;
+      return done;
     };
     s.joinFleet({ intervalMs: 60_000 });
     await service().enable();
-    await until(() => s.appliedRevision === 1, 2000);
-    await sleep(400); // the slow report has landed
+    await until(() => s.appliedRevision === 1, 5000);
+    await until(() => landed >= 2 && landed === calls, 5000); // the slow report and the newer one have landed
     const [me] = (await s.fleet()).instances;
     expect(me?.applied).to.equal(1);
-    expect((await s.waitForFleet({ timeoutMs: 1000 })).revision).to.equal(1);
+    expect((await s.waitForFleet({ timeoutMs: 5000 })).revision).to.equal(1);
   });
 
   it('names at most ten of those behind in a timeout message, and all of them in its .fleet', async () => {

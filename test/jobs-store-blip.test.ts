@@ -4,14 +4,14 @@ import { createRedisStore, MaintenanceService, pauseWorkerDuringMaintenance } fr
 import { captureLogger } from './helpers/app.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
-import { sleep, until } from './helpers/wait.js';
+import { PATIENCE_MS, sleep, until } from './helpers/wait.js';
 
 /**
  * A BullMQ worker paused for maintenance stays paused while the maintenance store cannot be read (the service then
  * falls back to fallbackValue=false, "off"), and resumes only once a read says off (#30, item 12).
  */
 describe('jobs: a paused BullMQ worker across a store blip (real redis-servers stopped and restarted)', function () {
-  this.timeout(60_000);
+  this.timeout(6 * PATIENCE_MS); // five waits a test, each allowed PATIENCE_MS
   const closing: Array<() => Promise<unknown>> = [];
   const servers: TestRedis[] = [];
   const down = new Set<TestRedis>();
@@ -65,21 +65,21 @@ describe('jobs: a paused BullMQ worker across a store blip (real redis-servers s
     const s = instance(store);
     const { queue, worker, started } = workerFor(queues, s, 'blip-1');
     await s.enable({ message: 'Migrating' });
-    await until(() => worker.isPaused(), 5000);
+    await until(() => worker.isPaused(), PATIENCE_MS);
     await stop(store);
     await queue.add('job', { n: 1 });
     await queue.add('job', { n: 2 });
     // The outage outlasts the cache: the service now serves fallbackValue=false for the state.
-    await until(async () => !(await s.getState()).enabled, 10_000);
+    await until(async () => !(await s.getState()).enabled, PATIENCE_MS);
     await sleep(1000); // several watch ticks on the fallback
     expect(started, 'jobs started while the state could not be read').to.deep.equal([]);
     expect(worker.isPaused()).to.equal(true);
     await restart(store);
-    await until(async () => (await s.getState()).enabled, 10_000); // read again: still on
+    await until(async () => (await s.getState()).enabled, PATIENCE_MS); // read again: still on
     await sleep(500);
     expect(started, 'jobs started after the store came back with maintenance on').to.deep.equal([]);
     await s.disable();
-    await until(() => started.length === 2, 10_000);
+    await until(() => started.length === 2, PATIENCE_MS);
     expect(worker.isPaused()).to.equal(false);
   });
 
@@ -88,17 +88,17 @@ describe('jobs: a paused BullMQ worker across a store blip (real redis-servers s
     const s = instance(redis);
     const { queue, worker, started } = workerFor(redis, s, 'blip-2');
     await s.enable({ message: 'Migrating' });
-    await until(() => worker.isPaused(), 5000);
+    await until(() => worker.isPaused(), PATIENCE_MS);
     await stop(redis);
-    await until(async () => !(await s.getState()).enabled, 10_000); // the fallback: off
+    await until(async () => !(await s.getState()).enabled, PATIENCE_MS); // the fallback: off
     await sleep(1000);
     await restart(redis);
     await queue.add('job', { n: 1 });
     await queue.add('job', { n: 2 });
-    await until(async () => (await s.getState()).enabled, 10_000);
+    await until(async () => (await s.getState()).enabled, PATIENCE_MS);
     await sleep(1500);
     expect(started, 'jobs started during maintenance after the restart').to.deep.equal([]);
     await s.disable();
-    await until(() => started.length === 2, 10_000);
+    await until(() => started.length === 2, PATIENCE_MS);
   });
 });

@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { expect } from 'chai';
+import { runSync } from './helpers/children.js';
 
 const root = resolve(__dirname, '..', '..');
 const mocha = resolve(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
@@ -10,7 +10,7 @@ function runSuite(ci: string | undefined) {
   const env = { ...process.env };
   delete env.CI;
   if (ci !== undefined) env.CI = ci;
-  const r = spawnSync(process.execPath, [mocha, '--no-config', '--reporter', './scripts/mocha-reporter.cjs', spec], {
+  const r = runSync(process.execPath, [mocha, '--no-config', '--reporter', './scripts/mocha-reporter.cjs', spec], {
     cwd: root,
     env,
     encoding: 'utf8',

@@ -18,7 +18,7 @@ import { cliProcess } from './helpers/cli.js';
 import { postgresBin, startPostgres } from './helpers/postgres.js';
 import { startRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
-import { sleep, until } from './helpers/wait.js';
+import { PATIENCE_MS, sleep, until } from './helpers/wait.js';
 
 /** A post the receiver got. */
 interface Received {
@@ -81,7 +81,7 @@ describe('notifications: webhooks', () => {
     });
     const s = make([{ url: `${receiver.url}/hooks/maint`, secret: SECRET }]);
     await s.enable({ message: 'Migrating', end: inSeconds(600), by: 'ops' });
-    await until(() => receiver.got.length === 1, 2000);
+    await until(() => receiver.got.length === 1, 5000);
     release();
     const [post] = receiver.got;
     expect(post.path).to.equal('/hooks/maint');
@@ -107,7 +107,7 @@ describe('notifications: webhooks', () => {
     await s.enable({ message: 'Still at it' }); // a message edited: no event
     await s.disable();
     await s.enable({ start: inSeconds(3600), end: inSeconds(7200), message: 'Planned' });
-    await until(() => receiver.got.length === 4, 2000);
+    await until(() => receiver.got.length === 4, 5000);
     await sleep(100);
     const json = receiver.got.filter((g) => g.path === '/json').map((g) => g.body);
     expect(json.map((b) => b.event)).to.deep.equal(['disabled']);
@@ -121,7 +121,7 @@ describe('notifications: webhooks', () => {
   });
 
   it('retries a failed post with the same delivery id, and logs a lasting failure once with the origin only', async function () {
-    this.timeout(20_000);
+    this.timeout(2 * PATIENCE_MS);
     receiver = await startReceiver((n, req) => (req.url?.startsWith('/flaky') && n > 1 ? 200 : 500));
     const logger = captureLogger();
     const secretUrl = `http://hook-user:hook-pass@127.0.0.1:${receiver.port}/always/T0000/B0000/s3cr3tpath?token=abc`;
@@ -129,7 +129,7 @@ describe('notifications: webhooks', () => {
     const failures: unknown[] = [];
     s.on('notify-failed', (f) => failures.push(f));
     await s.enable();
-    await until(() => failures.length === 1, 10_000);
+    await until(() => failures.length === 1, PATIENCE_MS);
     const flaky = receiver.got.filter((g) => g.path === '/flaky');
     expect(flaky).to.have.length(2);
     expect(flaky[0].headers['x-maintenance-delivery']).to.equal(flaky[1].headers['x-maintenance-delivery']);
@@ -153,14 +153,14 @@ describe('notifications: webhooks', () => {
   });
 
   it('follows no redirect: the body never goes to a host that was not configured', async function () {
-    this.timeout(20_000);
+    this.timeout(2 * PATIENCE_MS);
     const elsewhere = await startReceiver();
     receiver = await startReceiver(() => 302);
     const s = make([{ url: `${receiver.url}/moved` }]);
     const failures: Array<{ error: string }> = [];
     s.on('notify-failed', (f) => failures.push(f));
     await s.enable();
-    await until(() => failures.length === 1, 10_000);
+    await until(() => failures.length === 1, PATIENCE_MS);
     expect(failures[0].error).to.equal('answered 302, a redirect (not followed)');
     expect(elsewhere.got).to.have.length(0);
     await elsewhere.close();
@@ -191,7 +191,7 @@ describe('notifications: webhooks', () => {
   });
 
   it('posts what a CLI run switched before the process exits (notify in the config file)', async function () {
-    this.timeout(20_000);
+    this.timeout(2 * PATIENCE_MS);
     receiver = await startReceiver();
     const dir = mkdtempSync(join(tmpdir(), 'kmm-notify-cli-'));
     try {
@@ -200,7 +200,11 @@ describe('notifications: webhooks', () => {
         config,
         JSON.stringify({ stateFilePath: join(dir, 'state.json'), notify: [{ url: receiver.url }] }),
       );
-      const run = await cliProcess(['on', '--message', 'From the CLI', '--config', config], { USER: 'ops' });
+      const run = await cliProcess(
+        ['on', '--message', 'From the CLI', '--config', config],
+        { USER: 'ops' },
+        PATIENCE_MS,
+      );
       expect(run.code, run.err).to.equal(0);
       expect(receiver.got.map((g) => g.body.event)).to.deep.equal(['enabled']);
       expect(receiver.got[0].body.state).to.include({ message: 'From the CLI', updatedBy: 'cli:ops' });
@@ -249,7 +253,7 @@ for (const kind of ['Redis', 'PostgreSQL', 'file store'] as const) {
         : { store: kind === 'Redis' ? createRedisStore(url) : createPostgresStore(url) };
 
     it('tells a change made where nobody configured notify (a script, the CLI) once, by an instance that has it', async function () {
-      this.timeout(30_000);
+      this.timeout(3 * PATIENCE_MS);
       const receiver = await startReceiver();
       const fleet = await oncePerFleet(store, receiver.url);
       const script = new MaintenanceService({ ...store(), logger: captureLogger() }); // no notify: as the CLI
@@ -257,9 +261,9 @@ for (const kind of ['Redis', 'PostgreSQL', 'file store'] as const) {
         await fleet.a.getState();
         await fleet.b.getState();
         await script.enable({ message: 'From a script', by: 'cli:ops' });
-        await until(() => receiver.got.length === 1, 8000);
+        await until(() => receiver.got.length === 1, PATIENCE_MS);
         await script.disable({ by: 'cli:ops' });
-        await until(() => receiver.got.length === 2, 8000);
+        await until(() => receiver.got.length === 2, PATIENCE_MS);
         await sleep(800); // a second instance sending late would show now
         expect(receiver.events()).to.deep.equal(['enabled', 'disabled']);
         expect(receiver.got[0]?.body.state).to.include({ message: 'From a script', updatedBy: 'cli:ops' });
@@ -272,16 +276,17 @@ for (const kind of ['Redis', 'PostgreSQL', 'file store'] as const) {
     });
 
     it("tells a change once (by its writer), and a window's reminder, start and end once (by the claim)", async function () {
-      this.timeout(30_000);
+      this.timeout(3 * PATIENCE_MS);
       const receiver = await startReceiver();
       const fleet = await oncePerFleet(store, receiver.url);
       try {
         await fleet.a.enable({ message: 'Now', by: 'ops' });
         await fleet.b.disable({ by: 'ops' });
-        await until(() => receiver.got.length === 2, 3000);
-        // A window 1.5 s ahead, 1 s long: scheduled (writer), reminder at 0.9 s, enabled at 1.5 s, disabled at 2.5 s.
-        await fleet.a.enable({ start: inSeconds(1.5), end: inSeconds(2.5), message: 'Soon' });
-        await until(() => receiver.got.length === 6, 8000);
+        await until(() => receiver.got.length === 2, PATIENCE_MS);
+        // A window 4 s ahead (room for a slow switch before its reminder), 1 s long: scheduled (writer), reminder at
+        // 3.4 s, enabled at 4 s, disabled at 5 s.
+        await fleet.a.enable({ start: inSeconds(4), end: inSeconds(5), message: 'Soon' });
+        await until(() => receiver.got.length === 6, PATIENCE_MS);
         await sleep(800); // a second instance sending late would show now
         expect(receiver.events()).to.deep.equal([
           'enabled',

@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { expect } from 'chai';
+import { runSync } from './helpers/children.js';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -9,7 +9,11 @@ describe('the package as npm would publish it', function () {
   this.timeout(60_000);
   // dist/ is built by `npm test` (pretest); --ignore-scripts keeps pack from building it again.
   const packed = () => {
-    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+    const r = runSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
     expect(r.status, r.stderr).to.equal(0);
     return new Set((JSON.parse(r.stdout)[0].files as Array<{ path: string }>).map((f) => f.path));
   };
@@ -69,7 +73,7 @@ describe('the packages an app shares with it', () => {
       };
       try { require(${JSON.stringify(index)}).maintenanceApi(); console.log('built'); }
       catch (e) { console.log(e.code + ': ' + e.message); }`;
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    const r = runSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
     expect(r.stdout.trim(), r.stderr).to.equal(
       'ERR_MAINTENANCE_MISUSE: The control API (maintenanceApi()) needs the package class-validator: run `npm install class-validator`.',
     );

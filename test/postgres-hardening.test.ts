@@ -1,15 +1,23 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import { createPostgresStore, hashSecret, MaintenanceError, MaintenanceService } from '../src/index.js';
-import { captureLogger, createTestApp } from './helpers/app.js';
+import { captureLogger, createTestApp, pushesReach } from './helpers/app.js';
 import { cliProcess, cliRunner } from './helpers/cli.js';
 import { expectNoForgery, expectSecretWorks } from './helpers/forge.js';
 import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { requireBinary } from './helpers/system.js';
-import { sleep, until } from './helpers/wait.js';
+import { PATIENCE_MS, sleep, until } from './helpers/wait.js';
+
+/**
+ * PostgreSQL stays stalled (SIGSTOP) until the test of bounds is done: whatever waited for it would never end (a CLI is
+ * killed after STALL_MS), while a call bounded by storeTimeoutMs ends within BOUND_MS (the bound plus seconds of slack
+ * for a loaded machine: Node's start, the bounded close).
+ */
+const STALL_MS = 30_000;
+const BOUND_MS = 10_000;
 
 describe('PostgreSQL store: hardening (a real private cluster)', function () {
-  this.timeout(30_000);
+  this.timeout(3 * PATIENCE_MS);
   let db: TestPostgres;
   const services: MaintenanceService[] = [];
   const clients: pg.Client[] = [];
@@ -51,7 +59,7 @@ describe('PostgreSQL store: hardening (a real private cluster)', function () {
     const writer = make();
     await writer.enable({ bypassHash: hashSecret(secret), message: 'migrating' });
     await writer.enable({ scope: 'billing', bypassHash: hashSecret(`${secret}-billing`) });
-    await until(() => payloads.length >= 2, 2000);
+    await until(() => payloads.length >= 2, PATIENCE_MS);
     const c = await sql();
     const tables = ['maintenance_mode_keyv', 'maintenance_mode_scopes', 'maintenance_mode_history'];
     const rows: string[] = [];
@@ -71,11 +79,14 @@ describe('PostgreSQL store: hardening (a real private cluster)', function () {
     const writer = make();
     const reader = make({ cacheTtlMs: 60_000 });
     await reader.getState();
-    await sleep(300); // LISTEN established
+    await pushesReach(writer, [reader]); // LISTEN established
     // Three languages of 1,000 characters, 7 kB of UTF-8 (beyond the old 8,000-byte NOTIFY limit with a fourth).
     const message = { en: 'e'.repeat(1000), ja: 'メ'.repeat(1000), zh: '维'.repeat(1000) };
     await writer.enable({ message });
-    await until(() => (reader.lastKnownState().message as Record<string, string> | undefined)?.ja === message.ja, 3000);
+    await until(
+      () => (reader.lastKnownState().message as Record<string, string> | undefined)?.ja === message.ja,
+      PATIENCE_MS,
+    );
     const fourth = { ...message, ko: '점'.repeat(1000) };
     const err = await writer.enable({ message: fourth }).catch((e) => e);
     expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_INVALID_SCHEDULE');
@@ -83,23 +94,26 @@ describe('PostgreSQL store: hardening (a real private cluster)', function () {
   });
 
   it('lands a switch blocked by a row lock whole once the lock goes, or not at all: never the state without its history', async () => {
+    // The server gives up on a statement after max(1 s, connectTimeoutMs): 20 s for `patient`, whose switch the lock
+    // only delays however slow the machine; the default 1 s for `writer`, held up for 4 s.
+    const patient = make({ store: createPostgresStore(db.url, { connectTimeoutMs: 20_000 }), storeTimeoutMs: 200 });
     const writer = make({ storeTimeoutMs: 200 });
     const reader = make({ cacheTtlMs: 60_000 });
     await writer.disable({ by: 'setup' });
     await reader.getState();
-    await sleep(300);
+    await pushesReach(writer, [reader]); // LISTEN established
     const c = await sql();
     const before = await historyCount(c);
     // Locked briefly (released before the server's statement_timeout): the switch lands later, with history and push.
     const locker = await sql();
     await locker.query('BEGIN');
     await locker.query("SELECT * FROM maintenance_mode_keyv WHERE key = 'maintenance_mode_state' FOR UPDATE");
-    const err = await writer.enable({ message: 'late', by: 'ops' }).catch((e) => e);
+    const err = await patient.enable({ message: 'late', by: 'ops' }).catch((e) => e);
     expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN');
     expect(JSON.parse(await stateRow(c)).value.enabled).to.equal(false);
     await sleep(200);
     await locker.query('COMMIT');
-    await until(() => reader.lastKnownState().message === 'late', 3000); // notified when it committed
+    await until(() => reader.lastKnownState().message === 'late', PATIENCE_MS); // notified when it committed
     expect(await historyCount(c)).to.equal(before + 1);
     expect((await writer.history(1))[0]).to.include({ to: 'on', by: 'ops', message: 'late' });
     // Locked for longer than the server allows a statement: it gives up, and neither the state nor history changes.
@@ -107,7 +121,7 @@ describe('PostgreSQL store: hardening (a real private cluster)', function () {
     await locker.query("SELECT * FROM maintenance_mode_keyv WHERE key = 'maintenance_mode_state' FOR UPDATE");
     const again = await writer.disable({ by: 'ops' }).catch((e) => e);
     expect(again).to.have.property('code', 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN');
-    await sleep(1500);
+    await sleep(4000); // well past the server's 1 s, however late its timer fires on a busy machine
     await locker.query('COMMIT');
     await sleep(300);
     expect(JSON.parse(await stateRow(c)).value).to.include({ enabled: true, message: 'late' });
@@ -115,23 +129,27 @@ describe('PostgreSQL store: hardening (a real private cluster)', function () {
     expect(reader.lastKnownState().enabled).to.equal(true);
   });
 
-  it('closes within its bound while PostgreSQL is stalled (SIGSTOP), and the CLI exits soon after storeTimeoutMs', async () => {
+  it('closes within its bound while PostgreSQL is stalled (SIGSTOP), and the CLI exits soon after storeTimeoutMs', async function () {
+    this.timeout(2 * STALL_MS + PATIENCE_MS);
     const s = make({ storeTimeoutMs: 300 });
     await s.enable({ message: 'before the stall' });
     await s.getState(); // pool and LISTEN connection open
     await sleep(300);
-    db.pause();
-    const pending = s.getStoredState().catch(() => undefined); // a read in flight that a stalled server never answers
-    const t0 = performance.now();
-    await s.close();
-    expect(performance.now() - t0).to.be.below(300 + 500);
-    await pending;
-    for (const args of [['status'], ['off']]) {
-      const r = await cliProcess(args, { MAINTENANCE_MODE_POSTGRES_URL: db.url });
-      expect(r.code, r.err).to.equal(1);
-      expect(r.ms, args.join(' ')).to.be.below(500 + 1500);
+    db.pause(); // until the test resumes it: whatever waited for the server would never end
+    try {
+      const pending = s.getStoredState().catch(() => undefined); // a read in flight that a stalled server never answers
+      const t0 = performance.now();
+      await s.close();
+      expect(performance.now() - t0).to.be.below(BOUND_MS); // storeTimeoutMs (300 ms) and slack, not the stall
+      await pending;
+      for (const args of [['status'], ['off']]) {
+        const r = await cliProcess(args, { MAINTENANCE_MODE_POSTGRES_URL: db.url }, STALL_MS);
+        expect(r.code, r.err).to.equal(1);
+        expect(r.ms, args.join(' ')).to.be.below(BOUND_MS); // the default storeTimeoutMs (500 ms) and slack
+      }
+    } finally {
+      db.resume();
     }
-    db.resume();
   });
 
   it('keeps every credential of the URL out of descriptions, errors, warnings and the CLI', async () => {

@@ -11,7 +11,7 @@ import { cliBytes, killCliProcesses } from './helpers/cli.js';
 import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
-import { until } from './helpers/wait.js';
+import { PATIENCE_MS, until } from './helpers/wait.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const at = (ms: number) => new Date(Date.now() + ms).toISOString();
@@ -88,7 +88,7 @@ interface ForgeableStore {
 /** The scenarios every store with presence must pass. */
 function forgedScenarios(name: string, need: (ctx: Mocha.Context) => void, open: () => Promise<ForgeableStore>) {
   describe(`forged and broken presence records on ${name}: stale, never waited for`, function () {
-    this.timeout(30_000);
+    this.timeout(3 * PATIENCE_MS);
     let store: ForgeableStore;
     const services: MaintenanceService[] = [];
     const service = () => {
@@ -111,10 +111,10 @@ function forgedScenarios(name: string, need: (ctx: Mocha.Context) => void, open:
       const member = service();
       member.joinFleet({ intervalMs: 200 });
       const admin = service();
-      await until(async () => (await admin.fleet()).instances.some((i) => !i.stale), 10_000);
+      await until(async () => (await admin.fleet()).instances.some((i) => !i.stale), PATIENCE_MS);
       await admin.enable({ by: 'test' });
       for (const [id, text] of Object.entries(forged)) await store.forge(id, text);
-      const fleet = await admin.waitForFleet({ timeoutMs: 8000 });
+      const fleet = await admin.waitForFleet({ timeoutMs: PATIENCE_MS }); // it would time out waiting for a forgery
       const live = fleet.instances.filter((i) => !i.stale);
       expect(
         live.map((i) => i.host),

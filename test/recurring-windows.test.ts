@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +13,12 @@ import {
   maintenance,
   maintenanceRoutes,
 } from '../src/index.js';
-import { captureLogger, createTestApp, memoryService } from './helpers/app.js';
+import { captureLogger, createTestApp, memoryService, pushesReach } from './helpers/app.js';
+import { runSync } from './helpers/children.js';
 import { cliRunner } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
-import { until } from './helpers/wait.js';
+import { PATIENCE_MS, until } from './helpers/wait.js';
 
 /** The wall-clock time in UTC `minutes` from now, as a window's local start (`YYYY-MM-DDTHH:MM`). */
 const utcLocal = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString().slice(0, 16);
@@ -217,7 +217,8 @@ describe('recurring windows: an occurrence in progress', () => {
     await t.request().get('/shop').expect(200);
   });
 
-  it('reaches another instance by push, and is computed from memory there', async () => {
+  it('reaches another instance by push, and is computed from memory there', async function () {
+    this.timeout(3 * PATIENCE_MS);
     const dir = mkdtempSync(join(tmpdir(), 'kmm-windows-'));
     const file = join(dir, 'state.json');
     const a = new MaintenanceService({ stateFilePath: file, logger: captureLogger() });
@@ -225,8 +226,9 @@ describe('recurring windows: an occurrence in progress', () => {
     try {
       const t = createTestApp({ service: b });
       await t.request().get('/').expect(200); // b listens
+      await pushesReach(a, [b]);
       await a.addWindow({ id: 'now', rrule: 'FREQ=DAILY', tz: 'UTC', start: utcLocal(-1), durationMinutes: 10 });
-      await until(() => b.lastKnownState().window === 'now', 3000);
+      await until(() => b.lastKnownState().window === 'now', PATIENCE_MS);
       await t.request().get('/').expect(503);
       const reads = b.storeReads;
       for (let i = 0; i < 20; i++) await t.request().get('/').expect(503);
@@ -241,6 +243,7 @@ describe('recurring windows: an occurrence in progress', () => {
 describe('recurring windows on a real Redis', () => {
   it('reaches another instance by push within milliseconds, and its removal too', async function () {
     requireBinary(this, 'redis-server', 'redis-server');
+    this.timeout(4 * PATIENCE_MS);
     const redis = await startRedis();
     const a = new MaintenanceService({ store: createRedisStore(redis.url), logger: captureLogger() });
     const b = new MaintenanceService({
@@ -251,11 +254,12 @@ describe('recurring windows on a real Redis', () => {
     try {
       const t = createTestApp({ service: b });
       await t.request().get('/').expect(200); // b reads and subscribes
+      await pushesReach(a, [b]);
       await a.addWindow({ id: 'now', rrule: 'FREQ=DAILY', tz: 'UTC', start: utcLocal(-1), durationMinutes: 10 });
-      await until(() => b.lastKnownState().window === 'now', 2000);
+      await until(() => b.lastKnownState().window === 'now', PATIENCE_MS); // pushed: b's cache lasts a minute
       await t.request().get('/').expect(503);
       await a.removeWindow('now');
-      await until(() => b.lastKnownState().window === undefined, 2000);
+      await until(() => b.lastKnownState().window === undefined, PATIENCE_MS);
       await t.request().get('/').expect(200);
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -465,7 +469,7 @@ describe('recurring windows: what loading the package costs', () => {
   it('loads the Temporal polyfill only when a window is expanded, not when the package is imported', () => {
     const loaded = (code: string) => {
       const script = `${code}; console.log(Object.keys(require.cache).filter((k) => /node_modules\\/@js-temporal/.test(k)).length)`;
-      const r = spawnSync(process.execPath, ['-e', script], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' });
+      const r = runSync(process.execPath, ['-e', script], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' });
       expect(r.status, r.stderr).to.equal(0);
       return Number(r.stdout.trim());
     };

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { USAGE } from '../src/cli/cli.js';
 import { createRedisStore, MaintenanceService } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
+import { spawnCli } from './helpers/cli.js';
 import { cliEnv } from './helpers/exits.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
@@ -45,10 +46,13 @@ describe('maintenance-mode run under faults: the store down as CMD ends, a runne
   };
   /** The runner as its own process; CMD waits for the file `go` before it exits with `code`, and says its pid. */
   const runner = (args: string[], cmdScript: string) => {
-    const child = spawn(
-      process.execPath,
-      [join(__dirname, '..', 'src', 'cli', 'bin.js'), 'run', ...args, '--', 'sh', '-c', cmdScript],
-      { env: cliEnv({ MAINTENANCE_MODE_REDIS_URL: redis.url }), stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
+    const child = spawnCli(
+      ['run', ...args, '--', 'sh', '-c', cmdScript],
+      cliEnv({ MAINTENANCE_MODE_REDIS_URL: redis.url }),
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: dir,
+      },
     );
     runners.push(child);
     let out = '';

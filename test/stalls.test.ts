@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest, type Server } from 'node:http';
@@ -15,14 +15,13 @@ import {
   maintenance,
 } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
-import { cliProcess } from './helpers/cli.js';
-import { type FleetApp, startFleetApp } from './helpers/fleet.js';
+import { runSync } from './helpers/children.js';
+import { CLI_BIN, cliProcess, spawnCli } from './helpers/cli.js';
+import { FLEET_APP_START_MS, type FleetApp, startFleetApp } from './helpers/fleet.js';
 import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
-import { sleep, until } from './helpers/wait.js';
-
-const CLI = join(__dirname, '..', 'src', 'cli', 'bin.js');
+import { PATIENCE_MS, sleep, until } from './helpers/wait.js';
 
 /** The status of GET `base + path` over `agent` (kept-alive sockets: a request is written before it is answered). */
 function statusOf(base: string, agent: Agent, path = '/'): Promise<number> {
@@ -39,7 +38,10 @@ function statusOf(base: string, agent: Agent, path = '/'): Promise<number> {
 /** `n` requests at once; resolves once each one's socket is back in the agent's pool, idle. */
 async function warm(base: string, agent: Agent, n: number): Promise<number[]> {
   const statuses = await Promise.all(Array.from({ length: n }, () => statusOf(base, agent)));
-  await until(() => Object.values(agent.freeSockets).reduce((k, list) => k + (list?.length ?? 0), 0) === n, 5000);
+  await until(
+    () => Object.values(agent.freeSockets).reduce((k, list) => k + (list?.length ?? 0), 0) === n,
+    PATIENCE_MS,
+  );
   return statuses;
 }
 
@@ -57,7 +59,7 @@ async function queue(base: string, agent: Agent, n: number): Promise<Array<Promi
 const BLOCK_MS = 1500;
 
 describe('a blocked event loop: the state in memory is checked again before it is served', function () {
-  this.timeout(30_000);
+  this.timeout(3 * PATIENCE_MS); // a wait for the warm sockets, and a CLI process allowed 20 s
   let dir: string;
   let server: Server | undefined;
   let service: MaintenanceService | undefined;
@@ -99,7 +101,7 @@ describe('a blocked event loop: the state in memory is checked again before it i
   /** Runs `maintenance-mode off` with spawnSync: this process, app included, does nothing else for BLOCK_MS. */
   function offWhileBlocked(env: Record<string, string>) {
     const t0 = performance.now();
-    const off = spawnSync(process.execPath, [CLI, 'off'], {
+    const off = runSync(process.execPath, [CLI_BIN, 'off'], {
       env: { ...process.env, ...env },
       encoding: 'utf8',
       timeout: 20_000, // a hung CLI is killed: this blocks the loop, so the test's own timeout could not fire
@@ -149,7 +151,7 @@ function resume(pid: number): void {
 }
 
 describe('a stopped instance (SIGSTOP) that the fleet counted as stale re-reads the state before it serves', function () {
-  this.timeout(60_000);
+  this.timeout(FLEET_APP_START_MS + 3 * PATIENCE_MS);
   const apps: FleetApp[] = [];
   const admins: MaintenanceService[] = [];
   let agent: Agent;
@@ -175,9 +177,9 @@ describe('a stopped instance (SIGSTOP) that the fleet counted as stale re-reads 
     expect(await warm(app.base, agent, 20)).to.deep.equal(Array(20).fill(200));
     process.kill(app.pid, 'SIGSTOP');
     try {
-      await until(() => staleInFleet(admin, app.pid), 10_000);
+      await until(() => staleInFleet(admin, app.pid), PATIENCE_MS);
       const queued = await queue(app.base, agent, 20);
-      const on = await cliProcess(['on', '--wait', '--timeout', '10s'], { USER: 'ops', ...env });
+      const on = await cliProcess(['on', '--wait', '--timeout', '20s'], { USER: 'ops', ...env }, PATIENCE_MS * 2);
       expect(on.code, on.out + on.err).to.equal(0); // settled: the stopped instance is stale, not waited for
       resume(app.pid);
       const statuses = await Promise.all(queued);
@@ -219,7 +221,7 @@ describe('a stopped instance (SIGSTOP) that the fleet counted as stale re-reads 
 });
 
 describe('a lease whose runner was paused, not killed: once lapsed it stays lapsed', function () {
-  this.timeout(30_000);
+  this.timeout(FLEET_APP_START_MS + 4 * PATIENCE_MS);
   let dir: string;
   let runner: ChildProcess | undefined;
   const apps: FleetApp[] = [];
@@ -243,9 +245,9 @@ describe('a lease whose runner was paused, not killed: once lapsed it stays laps
   it('refuses to renew a lease that lapsed (renewLease names leaseUntil and the fix)', async () => {
     const service = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), logger: captureLogger() });
     try {
-      await service.enable({ leaseMs: 1000 });
-      await service.renewLease(); // in time: renewed
-      await until(async () => !(await service.isEnabled()), 5000);
+      await service.enable({ leaseMs: 3000 });
+      await service.renewLease(); // in time (3 s: room for a slow machine): renewed
+      await until(async () => !(await service.isEnabled()), PATIENCE_MS);
       const refused = await service.renewLease().then(
         () => undefined,
         (err: MaintenanceError) => err,
@@ -264,14 +266,10 @@ describe('a lease whose runner was paused, not killed: once lapsed it stays laps
     const env = { USER: 'ops', MAINTENANCE_MODE_STATE_FILE_PATH: join(dir, 'state.json') };
     const app = await startFleetApp(env, 300);
     apps.push(app);
-    const child = spawn(
-      process.execPath,
-      [CLI, 'run', '--lease', '1s', '--', 'sh', '-c', 'echo started; exec sleep 20'],
-      {
-        env: { ...process.env, ...env },
-        stdio: 'pipe',
-      },
-    );
+    const child = spawnCli(['run', '--lease', '2s', '--', 'sh', '-c', 'echo started; exec sleep 60'], {
+      ...process.env,
+      ...env,
+    });
     runner = child;
     let out = '';
     let err = '';
@@ -281,13 +279,13 @@ describe('a lease whose runner was paused, not killed: once lapsed it stays laps
     child.stderr?.on('data', (d) => {
       err += d;
     });
-    await until(() => /^started$/m.test(out), 10_000);
+    await until(() => /^started$/m.test(out), PATIENCE_MS);
     expect(await app.get()).to.equal(503);
     child.kill('SIGSTOP');
-    await until(async () => (await app.get()) === 200, 5000); // the lease lapsed: the site is back
+    await until(async () => (await app.get()) === 200, PATIENCE_MS); // the lease lapsed: the site is back
     child.kill('SIGCONT');
     // The runner's renewal comes due at once: refused (said on stderr), or, before the fix, the site went down again.
-    await until(async () => /lease could not be renewed/.test(err) || (await app.get()) !== 200, 5000);
+    await until(async () => /lease could not be renewed/.test(err) || (await app.get()) !== 200, PATIENCE_MS);
     expect(await app.get(), `the site after the paused runner went on (stderr: ${err})`).to.equal(200);
     expect(err).to.match(/lapsed/);
   });

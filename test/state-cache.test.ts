@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { MaintenanceError } from '../src/core/errors.js';
@@ -6,6 +5,7 @@ import type { MaintenanceState } from '../src/core/state.js';
 import { createStateCache } from '../src/service/state-cache.js';
 import type { ReadResult, StateStore } from '../src/store/state-store.js';
 import { captureLogger } from './helpers/app.js';
+import { runSync } from './helpers/children.js';
 
 /**
  * A store whose reads the test answers by hand, a clock the test moves, and the cache's ticks run by that clock:
@@ -248,7 +248,8 @@ describe('state cache: reads, freshness and outages', () => {
     expect(await next).to.deep.equal({ enabled: false });
   });
 
-  it("keeps the objects a request reads in V8's fast mode (a getter in a literal makes a dictionary)", () => {
+  it("keeps the objects a request reads in V8's fast mode (a getter in a literal makes a dictionary)", function () {
+    this.timeout(30_000); // a Node process, allowed 25 s
     // %HasFastProperties needs --allow-natives-syntax: asked of a child process over the compiled modules.
     const script = `
       const { createCache } = require('./state-cache.js');
@@ -259,11 +260,13 @@ describe('state cache: reads, freshness and outages', () => {
       const holder = createHolder({ maxMs: 1000, maxHeld: 10, maxHeldPerClient: 10, pollMs: 100 });
       console.log(JSON.stringify([%HasFastProperties(cache), %HasFastProperties(createInFlight()),
         %HasFastProperties(holder), cache.reads, holder.held]));`;
-    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '-e', script], {
+    const r = runSync(process.execPath, ['--allow-natives-syntax', '-e', script], {
       cwd: join(__dirname, '..', 'src', 'service'),
       encoding: 'utf8',
+      timeout: 25_000,
     });
-    expect(JSON.parse(out), 'cache, in-flight counts, holder; their getters still read').to.deep.equal([
+    expect(r.status, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout), 'cache, in-flight counts, holder; their getters still read').to.deep.equal([
       true,
       true,
       true,

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { CATALOGS } from '../src/index.js';
 import { inSeconds } from './helpers/app.js';
+import { endChild, spawnChild } from './helpers/children.js';
 import { cliRunner } from './helpers/cli.js';
 import { freePort } from './helpers/redis.js';
 import { hasBinary, requireBinary } from './helpers/system.js';
+import { PATIENCE_MS } from './helpers/wait.js';
 
 describe('static fallback: maintenance-mode render', () => {
   let dir: string;
@@ -86,7 +88,7 @@ const PROXIES = [
 
 for (const proxy of PROXIES) {
   describe(`static fallback: ${proxy.name} in front of a stopped app`, function () {
-    this.timeout(30_000);
+    this.timeout(2 * PATIENCE_MS);
     let dir: string;
     let child: ChildProcess | undefined;
     let port: number;
@@ -106,8 +108,9 @@ for (const proxy of PROXIES) {
       const file = join(dir, `${proxy.name}.conf`);
       writeFileSync(file, proxy.config(dir, port, upstream));
       const env = { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir };
-      child = spawn(proxy.binary, proxy.args(dir, file), { stdio: 'ignore', env });
-      for (let i = 0; i < 100; i++) {
+      child = spawnChild(proxy.binary, proxy.args(dir, file), { stdio: 'ignore', env });
+      const t0 = performance.now();
+      while (performance.now() - t0 < PATIENCE_MS && child.exitCode === null) {
         const up = await new Promise<boolean>((done) => {
           const s = new Socket();
           s.once('error', () => done(false));
@@ -119,13 +122,10 @@ for (const proxy of PROXIES) {
         if (up) return;
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error(`${proxy.name} did not listen on ${port}`);
+      throw new Error(`${proxy.name} did not listen on ${port} within ${PATIENCE_MS} ms (exit code ${child.exitCode})`);
     });
     after(async () => {
-      if (child?.pid && child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child?.once('exit', r));
-      }
+      if (child) await endChild(child);
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 

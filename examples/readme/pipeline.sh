@@ -2,7 +2,7 @@
 node "$README_REPO/build/examples/readme/api.mjs" serve > app.port &
 app=$!
 trap 'kill $app' EXIT
-for _ in $(seq 100); do [ -s app.port ] && break; sleep 0.1; done
+for _ in $(seq 600); do [ -s app.port ] && break; sleep 0.1; done   # up to 60 s: a busy machine starts node slowly
 APP_URL="http://127.0.0.1:$(cat app.port)"
 echo "console.log('migrating…')" > migrate.js
 # #region token

@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { spawnCli } from './cli.js';
 
 /** How a CLI process ended: by itself, or killed by the test because it was still running after it had finished. */
 export interface CliExit {
@@ -17,19 +16,17 @@ export interface CliExitOptions {
   readonly env: Record<string, string>;
   /** Output (stdout + stderr) that says the command has finished its work. */
   readonly finished: RegExp;
-  /** How long the process may run on after `finished` matched. @default 5000 */
+  /**
+   * How long the process may run on after `finished` matched: a process that hangs runs on for ever; one on a loaded
+   * machine may need seconds to close its connections. @default LINGER_MS
+   */
   readonly graceMs?: number;
   /** How long the process may run at all. @default 60000 */
   readonly limitMs?: number;
 }
 
-const running = new Set<ChildProcess>();
-
-/** Kills (-9) every CLI process {@link cliToExit} started that is still running; for a suite's `after` hooks. */
-export function killCliProcesses(): void {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-}
+/** How long a CLI process may run on after its output said it finished, unless the test says otherwise. */
+export const LINGER_MS = 20_000;
 
 /** The environment a CLI process gets: PATH and USER, plus `store` (one of the MAINTENANCE_MODE_* variables). */
 export function cliEnv(store: Record<string, string>): Record<string, string> {
@@ -39,12 +36,11 @@ export function cliEnv(store: Record<string, string>): Record<string, string> {
 /**
  * Runs the built CLI as its own process and resolves when it exits. A process still running `graceMs` after its output
  * matched `finished` (a handle kept it alive) is killed with -9 and reported as `lingered`; so is one still running
- * after `limitMs`. Every process is killed on every path: here, or by {@link killCliProcesses}.
+ * after `limitMs`. Every process is killed on every path: here, or by killCliProcesses() (test/helpers/cli.ts), or
+ * after the run (test/helpers/children.ts).
  */
 export function cliToExit(args: readonly string[], options: CliExitOptions): Promise<CliExit> {
-  const bin = join(__dirname, '..', '..', 'src', 'cli', 'bin.js');
-  const child = spawn(process.execPath, [bin, ...args], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
+  const child = spawnCli(args, options.env, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let lingered = false;
@@ -55,7 +51,7 @@ export function cliToExit(args: readonly string[], options: CliExitOptions): Pro
   };
   const limit = setTimeout(kill, options.limitMs ?? 60_000);
   const seen = () => {
-    if (!grace && options.finished.test(out + err)) grace = setTimeout(kill, options.graceMs ?? 5000);
+    if (!grace && options.finished.test(out + err)) grace = setTimeout(kill, options.graceMs ?? LINGER_MS);
   };
   child.stdout.on('data', (d) => {
     out += d;
@@ -69,7 +65,6 @@ export function cliToExit(args: readonly string[], options: CliExitOptions): Pro
     child.once('exit', (code, signal) => {
       clearTimeout(limit);
       clearTimeout(grace);
-      running.delete(child);
       // The last output may still be in the pipes: read it, unless a process the CLI started holds them open.
       const end = () => done({ code, signal, out, err, lingered });
       const drained = setTimeout(end, 2000);

@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { childrenOf, runSync, spawnChild } from './children.js';
 import { freePort } from './redis.js';
 import { hasBinary } from './system.js';
 
@@ -78,21 +78,8 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
-/** The pids of `pid`'s children (the cluster's backends and workers), read from /proc. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
-}
+/** How long initdb, a start and a stop may each take (seconds on an idle machine). */
+const POSTGRES_STEP_MS = 60_000;
 
 /**
  * Starts a private cluster (initdb, then postgres on a free port, trust auth on loopback, socket in the data dir),
@@ -110,7 +97,7 @@ export async function startPostgres(maxConnections = 300): Promise<TestPostgres>
     chownSync(dir, uid, gid);
   }
   const [cmd, args] = command(initdb, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const init = spawnSync(cmd, args, { encoding: 'utf8' });
+  const init = runSync(cmd, args, { encoding: 'utf8', timeout: POSTGRES_STEP_MS });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.error?.message ?? init.stderr}`);
   const port = await freePort();
   const launch = async () => {
@@ -128,12 +115,21 @@ export async function startPostgres(maxConnections = 300): Promise<TestPostgres>
       '-c',
       `max_connections=${maxConnections}`,
     ]);
-    spawn(c, a, { stdio: 'ignore' }).unref();
-    for (let i = 0; i < 200; i++) {
+    // The postmaster (and, through it, its backends) is ended after the run if a test does not stop it.
+    const child = spawnChild(c, a, { stdio: 'ignore' });
+    child.unref();
+    const t0 = performance.now();
+    while (performance.now() - t0 < POSTGRES_STEP_MS && child.exitCode === null && child.signalCode === null) {
       if (ready() && (await answers(port))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`postgres did not get ready on port ${port} within 10 s`);
+    const how = child.exitCode ?? child.signalCode;
+    if (child.pid !== undefined) signal([child.pid, ...childrenOf(child.pid)], 'SIGKILL');
+    throw new Error(
+      how === null
+        ? `postgres did not get ready on port ${port} within ${POSTGRES_STEP_MS} ms`
+        : `postgres exited (${how}) before it was ready on port ${port}`,
+    );
   };
   /**
    * The postmaster says it accepts connections: the status line of its pid file reads `ready` (a port that answers
@@ -148,15 +144,18 @@ export async function startPostgres(maxConnections = 300): Promise<TestPostgres>
   };
   /** The postmaster's pid, from its own pid file. */
   const pid = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const exited = async (p: number) => {
-    for (let i = 0; i < 200; i++) {
+  /** Waits until `p` is gone; false after `limitMs`. */
+  const exited = async (p: number, limitMs: number) => {
+    const t0 = performance.now();
+    while (performance.now() - t0 < limitMs) {
       try {
         process.kill(p, 0);
       } catch {
-        return;
+        return true;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+    return false;
   };
   await launch();
   const stop = async () => {
@@ -164,7 +163,9 @@ export async function startPostgres(maxConnections = 300): Promise<TestPostgres>
     const p = pid();
     signal([p, ...childrenOf(p)], 'SIGCONT');
     signal([p], 'SIGINT'); // fast shutdown
-    await exited(p);
+    if (await exited(p, POSTGRES_STEP_MS)) return;
+    signal([p, ...childrenOf(p)], 'SIGKILL'); // it would not stop: do not leave it running
+    await exited(p, 5000);
   };
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

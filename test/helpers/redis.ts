@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { endChild, exited, spawnChild } from './children.js';
 
 /** A free TCP port on 127.0.0.1 (asked from the OS). */
 export function freePort(): Promise<number> {
@@ -45,8 +46,11 @@ export interface TestRedis {
   resume(): void;
 }
 
+/** How long redis-server may take to answer PING after it was started (milliseconds on an idle machine; within a default mocha timeout). */
+const REDIS_START_MS = 8000;
+
 async function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
+  const child = spawnChild(
     'redis-server',
     // Append-only with fsync on every write: a restart keeps what Redis acknowledged, like a production setup.
     [
@@ -72,20 +76,20 @@ async function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
       fail(new Error(`cannot start redis-server (${err.message}); install it: apt-get install redis-server`)),
     ),
   );
-  for (let i = 0; i < 100; i++) {
-    const up = await Promise.race([ping(port), failed]);
-    if (up) return child;
-    await new Promise((r) => setTimeout(r, 50));
+  const t0 = performance.now();
+  try {
+    while (performance.now() - t0 < REDIS_START_MS) {
+      const up = await Promise.race([ping(port), failed]);
+      if (up) return child;
+      if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}) before it answered`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`redis-server did not answer on port ${port} within ${REDIS_START_MS} ms`);
+  } catch (e) {
+    child.kill('SIGKILL');
+    await exited(child);
+    throw e;
   }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server did not answer on port ${port} within 5 s`);
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) done();
-    else child.once('exit', () => done());
-  });
 }
 
 /** Starts a private redis-server for a test suite. */
@@ -93,11 +97,7 @@ export async function startRedis(): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kmm-redis-'));
   let child = await spawnRedis(port, dir);
-  const stop = async () => {
-    child.kill('SIGCONT');
-    child.kill('SIGTERM');
-    await exited(child);
-  };
+  const stop = () => endChild(child);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,19 @@ function flakyKeyv() {
 }
 
 describe('MaintenanceService: state through keyv', () => {
+  it('is an EventEmitter whose listeners get the service as `this`', async () => {
+    const service = new MaintenanceService({ store: new Keyv(), logger: { warn() {}, info() {} } });
+    let self: unknown;
+    service.once('enabled', function (this: unknown) {
+      self = this;
+    });
+    expect(service).to.be.instanceOf(EventEmitter);
+    expect(service.on('disabled', () => undefined)).to.equal(service);
+    await service.enable();
+    expect(self).to.equal(service);
+    await service.close();
+  });
+
   it('is off until enabled, on after enable(), off after disable()', async () => {
     const s = memoryService();
     expect(await s.isEnabled()).to.equal(false);

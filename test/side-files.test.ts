@@ -142,7 +142,7 @@ describe('side files of the file store: the app directory holds the state file a
     const old = new Date(Date.now() - 7_200_000);
     const leftovers: Record<string, string> = {
       'state.json.presence.gone.json': '{"id":"gone","intervalMs":5000}', // its process was killed long ago
-      'state.json.presence.recent.json': '{"id":"recent","intervalMs":5000}', // maybe still running: kept until stale
+      'state.json.presence.recent.json': '{"id":"recent","intervalMs":5000}', // maybe still running: data stays
       'state.json.4242.0123456789ab.tmp': '{"enabled": tr', // a write cut short
       'state.json.lock': '', // a lock its holder never released
       'state.json.bak': 'not ours\n', // the operator's own file
@@ -154,15 +154,16 @@ describe('side files of the file store: the app directory holds the state file a
     }
     const before = readFileSync(`${state}.history.jsonl`, 'utf8');
 
-    const status = await cliBytes(['status', '--json'], env); // the first process of this version
+    // While a process of the old layout may still run (its record is not forgotten), its data files stay in place.
+    const early = await cliBytes(['status', '--json'], env);
+    expect(early.code, early.err).to.equal(0);
+    expect(existsSync(`${state}.history.jsonl`) && existsSync(`${state}.revision`)).to.equal(true);
+    expect(existsSync(join(side, 'history.jsonl'))).to.equal(false);
+    utimesSync(join(dir, 'state.json.presence.recent.json'), old, old); // that process is gone now
+
+    const status = await cliBytes(['status', '--json'], env); // the first process of this version after it
     expect(status.code, status.err).to.equal(0);
-    expect(appDir()).to.deep.equal([
-      'package.json',
-      'state.json',
-      'state.json.bak',
-      'state.json.d',
-      'state.json.presence.recent.json',
-    ]);
+    expect(appDir()).to.deep.equal(['package.json', 'state.json', 'state.json.bak', 'state.json.d']);
     expect(readFileSync(join(side, 'history.jsonl'), 'utf8')).to.equal(before);
     const shown = JSON.parse(status.out);
     expect(shown.active).to.equal(true);
@@ -172,9 +173,5 @@ describe('side files of the file store: the app directory holds the state file a
     expect(history.map((e) => e.revision)).to.deep.equal([2, 1]);
     expect((await cliBytes(['off'], env)).code).to.equal(0);
     expect(JSON.parse(readFileSync(state, 'utf8')).revision).to.equal(3); // the revision counter moved: no reuse
-
-    utimesSync(join(dir, 'state.json.presence.recent.json'), old, old); // now stale too
-    expect((await cliBytes(['status'], env)).code).to.equal(0);
-    expect(appDir()).to.deep.equal(['package.json', 'state.json', 'state.json.bak', 'state.json.d']);
   });
 });

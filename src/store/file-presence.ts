@@ -77,7 +77,12 @@ export function createFilePresence(statePath: string): PresenceStore {
   }
   const onSide = (name: string | null) => {
     if (name === null || !name.startsWith(PREFIX) || !name.endsWith('.json')) return;
-    const id = decodeURIComponent(name.slice(PREFIX.length, -'.json'.length));
+    let id: string;
+    try {
+      id = decodeURIComponent(name.slice(PREFIX.length, -'.json'.length));
+    } catch {
+      return; // not a name this store writes (a stray `presence.%zz.json`): never a crash in a watch callback
+    }
     void read(join(dir, name)).then((record) => {
       for (const l of listeners) l(record ?? { id, left: true });
     });

@@ -13,7 +13,7 @@
  *
  * Synchronous: it runs before the store's first read, so a scope file or a token is where the store looks for it.
  */
-import { existsSync, linkSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { constants, copyFileSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { forgetAfterMs, presenceRecordOf } from '../core/presence.js';
 import { makeSideDirSync, sideDirOf } from './file-side.js';
@@ -87,7 +87,12 @@ function tidyOldLayout(statePath: string): void {
   const dir = dirname(statePath);
   const prefix = `${basename(statePath)}.`;
   const sideName = basename(sideDirOf(statePath));
-  for (const entry of list(dir)) {
+  const entries = list(dir);
+  // A process of the old layout that may still run keeps using its files: they move only once none reports.
+  const oldLayoutLive = entries.some(
+    (e) => e.startsWith(`${prefix}presence.`) && e.endsWith('.json') && !isForgotten(join(dir, e)),
+  );
+  for (const entry of entries) {
     if (!entry.startsWith(prefix) || entry === sideName) continue;
     const name = entry.slice(prefix.length);
     const path = join(dir, entry);
@@ -99,8 +104,8 @@ function tidyOldLayout(statePath: string): void {
       if (olderThan(path, STALE_LOCK_MS)) remove(path);
     } else if (/^claim\.[0-9a-f]{32}$/.test(name)) {
       if (hasEnded(path)) remove(path);
-      else moveIntoSideDir(statePath, path, name);
-    } else if (DATA.test(name)) moveIntoSideDir(statePath, path, name);
+      else if (!oldLayoutLive) moveIntoSideDir(statePath, path, name);
+    } else if (DATA.test(name) && !oldLayoutLive) moveIntoSideDir(statePath, path, name);
   }
 }
 
@@ -121,10 +126,11 @@ function moveIntoSideDir(statePath: string, path: string, name: string): void {
     remove(path);
   } catch (err) {
     // EEXIST: taken already, the file stays where it was; ENOENT: moved meanwhile by another process. A file system
-    // without hard links: renamed, unless taken.
-    if (errno(err) === 'EEXIST' || errno(err) === 'ENOENT' || existsSync(target)) return;
+    // without hard links: copied, never over a file that is there (COPYFILE_EXCL), then removed.
+    if (errno(err) === 'EEXIST' || errno(err) === 'ENOENT') return;
     try {
-      renameSync(path, target);
+      copyFileSync(path, target, constants.COPYFILE_EXCL);
+      remove(path);
     } catch {
       // cannot be moved: it stays where it was
     }

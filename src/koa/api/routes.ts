@@ -30,14 +30,14 @@ export function methodsOf(path: string): string[] {
 
 /**
  * The path that matches every path below the prefix, in the syntax of the app's @koa/router: `/{*rest}` since
- * @koa/router 13 (path-to-regexp 8), `/(.*)` before it (path-to-regexp 6), found by trying the newer one.
+ * @koa/router 13 (path-to-regexp 8), `/(.*)?` before it (path-to-regexp 6), found by trying the newer one.
  */
 function catchAllPath(RouterClass: typeof RouterType): string {
   try {
     new RouterClass().all('/{*rest}', () => undefined);
     return '/{*rest}';
   } catch {
-    return '/(.*)';
+    return '/(.*)?'; // the bare prefix too, as `/{*rest}` matches it
   }
 }
 

@@ -15,7 +15,7 @@ import {
   maintenance,
 } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
-import { runSync } from './helpers/children.js';
+import { outputOf, runSync } from './helpers/children.js';
 import { CLI_BIN, cliProcess, spawnCli } from './helpers/cli.js';
 import { FLEET_APP_START_MS, type FleetApp, startFleetApp } from './helpers/fleet.js';
 import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
@@ -271,22 +271,15 @@ describe('a lease whose runner was paused, not killed: once lapsed it stays laps
       ...env,
     });
     runner = child;
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (d) => {
-      out += d;
-    });
-    child.stderr?.on('data', (d) => {
-      err += d;
-    });
-    await until(() => /^started$/m.test(out), PATIENCE_MS);
+    const { out, err } = outputOf(child);
+    await until(() => /^started$/m.test(out()), PATIENCE_MS);
     expect(await app.get()).to.equal(503);
     child.kill('SIGSTOP');
     await until(async () => (await app.get()) === 200, PATIENCE_MS); // the lease lapsed: the site is back
     child.kill('SIGCONT');
     // The runner's renewal comes due at once: refused (said on stderr), or, before the fix, the site went down again.
-    await until(async () => /lease could not be renewed/.test(err) || (await app.get()) !== 200, PATIENCE_MS);
-    expect(await app.get(), `the site after the paused runner went on (stderr: ${err})`).to.equal(200);
-    expect(err).to.match(/lapsed/);
+    await until(async () => /lease could not be renewed/.test(err()) || (await app.get()) !== 200, PATIENCE_MS);
+    expect(await app.get(), `the site after the paused runner went on (stderr: ${err()})`).to.equal(200);
+    expect(err()).to.match(/lapsed/);
   });
 });

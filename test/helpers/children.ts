@@ -19,6 +19,7 @@ import {
   spawnSync,
 } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface Entry {
   readonly child: ChildProcess;
@@ -217,4 +218,32 @@ if (!g[INSTALLED]) {
     };
     process.on(sig, onSignal);
   }
+}
+
+/** What `child` has written so far, as text: `out()` its stdout, `err()` its stderr (each when it is a pipe). */
+export function outputOf(child: ChildProcess): { out(): string; err(): string } {
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  return { out: () => out, err: () => err };
+}
+
+/**
+ * How many modules whose path matches `pattern` a fresh Node process has loaded after running `code` in the
+ * repository's root: what importing the package, or using one feature, pulls in.
+ */
+export function modulesLoadedBy(code: string, pattern: RegExp): number {
+  const script = `${code}; console.log(Object.keys(require.cache).filter((k) => ${pattern}.test(k)).length)`;
+  const r = runSync(process.execPath, ['-e', script], {
+    cwd: join(__dirname, '..', '..', '..'),
+    encoding: 'utf8',
+    timeout: 25_000,
+  });
+  if (r.status !== 0) throw new Error(`node -e exited ${r.status}: ${r.stderr}`);
+  return Number(r.stdout.trim());
 }

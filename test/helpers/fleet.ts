@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { endChild, spawnChild } from './children.js';
+import { endChild, outputOf, spawnChild } from './children.js';
 import { until } from './wait.js';
 
 /** One app instance of the fleet tests, in its own process (test/fixtures/fleet-app.ts). */
@@ -63,18 +63,11 @@ export async function startFleetApp(
     env: { ...process.env, ...env, FLEET_INTERVAL_MS: String(intervalMs) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
+  const { out, err } = outputOf(child);
   const stop = (signal: NodeJS.Signals) => endChild(child, signal);
-  const slowLines = () => out.match(/^slow \d+$/gm)?.length ?? 0;
+  const slowLines = () => out().match(/^slow \d+$/gm)?.length ?? 0;
   try {
-    const base = `http://127.0.0.1:${await listeningPort(child, () => err, limitMs)}`;
+    const base = `http://127.0.0.1:${await listeningPort(child, err, limitMs)}`;
     const app: FleetApp = {
       pid: child.pid as number,
       base,
@@ -94,13 +87,13 @@ export async function startFleetApp(
         ]);
         return { started, status };
       },
-      stderr: () => err,
+      stderr: err,
     };
     await app.get(); // the first request: it joins the fleet
     // Joining reports in the background: wait until the store lists it, so a wait that follows counts it.
     const left = Math.max(1000, limitMs - (performance.now() - t0));
     await until(async () => (await app.get('/ready')) === 200, left).catch((e: Error) => {
-      throw new Error(`the app did not join the fleet (${e.message}): ${err}`);
+      throw new Error(`the app did not join the fleet (${e.message}): ${err()}`);
     });
     return app;
   } catch (e) {

@@ -3,7 +3,15 @@
 export type { CliIo } from './cli/cli.js';
 export { main } from './cli/cli.js';
 export { hashSecret } from './core/bypass.js';
-export type { Decision, DecisionTrace, MaintenanceUser, PassRule, RequestFacts } from './core/decide.js';
+export type {
+  Decision,
+  DecisionConfig,
+  DecisionPolicy,
+  DecisionTrace,
+  MaintenanceUser,
+  PassRule,
+  RequestFacts,
+} from './core/decide.js';
 export { decide } from './core/decide.js';
 export type { MaintenanceErrorCode } from './core/errors.js';
 export { MaintenanceError } from './core/errors.js';

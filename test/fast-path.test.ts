@@ -11,11 +11,11 @@ import Keyv from 'keyv';
 import Koa from 'koa';
 import { hashSecret } from '../src/core/bypass.js';
 import { type DecisionPolicy, decide, PASS_RULES, type RequestFacts, STATE_OFF } from '../src/core/decide.js';
-import { passesUnseen, passesUnseenInScope, shortcutSetup } from '../src/core/fast-path.js';
+import { passesUnseen, passesUnseenInScope, shortcutSetup, UNSEEN_FACTS } from '../src/core/fast-path.js';
 import { normalizeIp } from '../src/core/ip.js';
 import { compileRules, normalizePath } from '../src/core/rules.js';
 import { stateInForce } from '../src/core/scope.js';
-import type { MaintenanceState } from '../src/core/state.js';
+import { isActive, type MaintenanceState } from '../src/core/state.js';
 import { startsWithin } from '../src/core/upcoming.js';
 import { forceMaintenance, type MaintenanceOptions, MaintenanceService, maintenance } from '../src/index.js';
 import { tagMiddleware } from '../src/koa/force.js';
@@ -219,10 +219,11 @@ describe('the shortcut past decide() (core/fast-path.ts) agrees with decide()', 
   const NOW = new Date('2026-06-01T12:00:00Z');
   const worlds = states(NOW.getTime());
 
-  it('lets a request through unseen only where decide() passes it with STATE_OFF, reading nothing else', () => {
+  it('lets a request through unseen only where decide() passes it with STATE_OFF, reading nothing else; the off path decides on no facts', () => {
     const reached = new Set<string>();
     let unseen = 0;
     let total = 0;
+    let offPath = 0;
     for (const { req, world, setup, tagged } of cases(worlds)) {
       const config = resolveOptions(setup.options);
       const policy: DecisionPolicy = { config, rules: compileRules(config) };
@@ -237,6 +238,11 @@ describe('the shortcut past decide() (core/fast-path.ts) agrees with decide()', 
       const decision = decide(facts, state, policy, NOW);
       reached.add(decision.rule);
       total++;
+      // The off path past the shortcut (a state not active, no health path, no forced route) decides on no facts.
+      if (!isActive(state, NOW) && !facts.isHealthPath && facts.forced === undefined) {
+        expect(decide(UNSEEN_FACTS, state, policy, NOW), `${req.name}, ${world.name}: the off path`).to.equal(decision);
+        offPath++;
+      }
       if (!fast) continue;
       unseen++;
       const where = `${req.name} (${tagged ? 'routes tagged' : 'no route tagged'}), ${world.name}, ${setup.name}`;
@@ -258,6 +264,7 @@ describe('the shortcut past decide() (core/fast-path.ts) agrees with decide()', 
     // Not vacuous: the shortcut is taken and refused, and the table reaches every rule decide() has.
     expect(unseen).to.be.greaterThan(100);
     expect(unseen).to.be.lessThan(total / 2);
+    expect(offPath).to.be.greaterThan(unseen);
     const rules = [...PASS_RULES.filter((r) => r !== 'released'), 'forced-on', 'maintenance'];
     expect(
       rules.filter((r) => !reached.has(r)),

@@ -6,6 +6,7 @@
  * whatever decide() says, so while any of them can apply the shortcut is not taken. test/fast-path.test.ts drives
  * these conditions and decide() over one table of requests × states × setups and proves they agree.
  */
+import type { RequestFacts } from './decide.js';
 import { isActive, type MaintenanceState } from './state.js';
 
 /** What one `maintenance()` setup says about the shortcut: fixed when it is built, plus what it reads per request. */
@@ -69,3 +70,10 @@ export function passesUnseenInScope(
 ): boolean {
   return scoped === undefined && passesUnseen(setup, global);
 }
+
+/**
+ * The facts the middleware's off path gives {@link decide} (no path parsed, nothing read from the request): while the
+ * state in force is not active, a request on no health path and no forced route is decided by the state alone.
+ * @default { path: '', host: '' }
+ */
+export const UNSEEN_FACTS: RequestFacts = Object.freeze({ path: '', host: '' });

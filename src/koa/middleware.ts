@@ -18,7 +18,13 @@ import {
   STATE_OFF,
 } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
-import { passesUnseen, passesUnseenInScope, type ShortcutSetup, shortcutSetup } from '../core/fast-path.js';
+import {
+  passesUnseen,
+  passesUnseenInScope,
+  type ShortcutSetup,
+  shortcutSetup,
+  UNSEEN_FACTS,
+} from '../core/fast-path.js';
 import { negotiateLocale } from '../core/i18n.js';
 import { clientKey } from '../core/ip.js';
 import { type BypassRules, compileRules, normalizePath, trimSlash } from '../core/rules.js';
@@ -91,9 +97,6 @@ const EPOCH = new Date(0);
 
 /** What `routeFacts` says when no route is tagged (it is not even asked then). */
 const NO_ROUTE: RouteFacts = Object.freeze({ isToggleOffRoute: false });
-
-/** Facts of a request that cannot be blocked (state off, no forced route): decide() needs none. */
-const NO_FACTS: RequestFacts = Object.freeze({ path: '', host: '' });
 
 /** The clock of the shortcut (read only for a scheduled state). */
 const clock = () => new Date();
@@ -294,7 +297,7 @@ function handle(s: Setup, v: Visit, state: MaintenanceState, scope: string | und
   // A disabled state is off whatever the time: the clock is read only for an enabled (maybe scheduled) state.
   const now = state.enabled ? new Date() : EPOCH;
   if (v.route.forced || v.health || isActive(state, now)) return answer(s, pending(v, state, scope, now));
-  const decision = decide(NO_FACTS, state, s, now);
+  const decision = decide(UNSEEN_FACTS, state, s, now);
   ctx.state.maintenanceDecision = decision;
   ctx.state.maintenanceMode = false;
   if (s.announceMs > 0 && state.enabled && startsWithin(state, now, s.announceMs)) {

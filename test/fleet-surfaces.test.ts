@@ -6,8 +6,8 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import { type PresenceStore, presenceOf } from '../src/core/presence.js';
 import { type Fleet, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
-import { createFilePresence } from '../src/store/file-presence.js';
-import { createFileKeyv } from '../src/store/keyv.js';
+import { createFilePresence } from '../src/store/file/file-presence.js';
+import { createFileKeyv } from '../src/store/keyv/keyv.js';
 import { captureLogger, userFromHeader } from './helpers/app.js';
 import { sleep, until } from './helpers/wait.js';
 

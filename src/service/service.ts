@@ -39,10 +39,10 @@ import {
   windowsOf,
   withWindows,
 } from '../core/windows.js';
-import { createFileKeyv } from '../store/keyv.js';
-import { createKeyvClaims } from '../store/keyv-claims.js';
-import { createPostgresStore } from '../store/postgres-store.js';
-import { createRedisStore } from '../store/redis-store.js';
+import { createFileKeyv } from '../store/keyv/keyv.js';
+import { createKeyvClaims } from '../store/keyv/keyv-claims.js';
+import { createPostgresStore } from '../store/postgres/postgres-store.js';
+import { createRedisStore } from '../store/redis/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
 import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
 import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';

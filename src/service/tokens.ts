@@ -19,7 +19,7 @@ import {
   tokenRecord,
   tokenTableOf,
 } from '../core/tokens.js';
-import { createKeyvTokenTable } from '../store/keyv-tokens.js';
+import { createKeyvTokenTable } from '../store/keyv/keyv-tokens.js';
 import { withTimeout } from '../store/state-store.js';
 
 /** A token just made: the token itself (shown once, never stored) and what is stored of it. */

@@ -10,7 +10,7 @@ import { type MaintenanceOptions, resolveOptions } from '../../koa/options.js';
 import { createRenderer } from '../../koa/render.js';
 import { staticAnswer } from '../../koa/respond.js';
 import type { MaintenanceService } from '../../service/service.js';
-import { writeFileAtomic } from '../../store/file-write.js';
+import { writeFileAtomic } from '../../store/file/file-write.js';
 import type { Parsed } from '../args.js';
 import { type CliIo, EXIT, UsageError } from '../io.js';
 

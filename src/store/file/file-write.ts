@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { MaintenanceError } from '../core/errors.js';
+import { MaintenanceError } from '../../core/errors.js';
 import { keepOnExit, removeOnExit } from './file-exit.js';
 
 /** Mode of a new file, before the umask narrows it (so `umask 077` gives 0600). */

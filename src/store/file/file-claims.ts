@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { ClaimStore } from '../core/claims.js';
+import type { ClaimStore } from '../../core/claims.js';
 import { makeSideDir, sideDirOf, sidePathOf } from './file-side.js';
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException)?.code;

@@ -15,7 +15,7 @@
  */
 import { constants, copyFileSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { forgetAfterMs, presenceRecordOf } from '../core/presence.js';
+import { forgetAfterMs, presenceRecordOf } from '../../core/presence.js';
 import { makeSideDirSync, sideDirOf } from './file-side.js';
 import { errno } from './file-write.js';
 

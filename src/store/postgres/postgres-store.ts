@@ -11,21 +11,21 @@ import {
   encodeChange,
   REVISION_PLACEHOLDER,
   type StateChange,
-} from '../core/change-feed.js';
-import { CLAIMS } from '../core/claims.js';
-import { COMMITTER, type Committer } from '../core/commit.js';
-import { MaintenanceError } from '../core/errors.js';
-import { HISTORY_LOG, type HistoryEntry, type HistoryLog, normalizeHistory } from '../core/history.js';
-import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../core/keyv-like.js';
-import { loadPeer } from '../core/peer.js';
-import { PRESENCE } from '../core/presence.js';
-import { redactUrl, shownUrl } from '../core/redact.js';
-import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
-import { type MaintenanceState, normalizeState } from '../core/state.js';
-import { TOKEN_TABLE } from '../core/tokens.js';
-import { invalidOption } from '../core/validate.js';
-import { STATE_KEY } from './file-store.js';
-import { keyvOver } from './keyv.js';
+} from '../../core/change-feed.js';
+import { CLAIMS } from '../../core/claims.js';
+import { COMMITTER, type Committer } from '../../core/commit.js';
+import { MaintenanceError } from '../../core/errors.js';
+import { HISTORY_LOG, type HistoryEntry, type HistoryLog, normalizeHistory } from '../../core/history.js';
+import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../../core/keyv-like.js';
+import { loadPeer } from '../../core/peer.js';
+import { PRESENCE } from '../../core/presence.js';
+import { redactUrl, shownUrl } from '../../core/redact.js';
+import { SCOPE_TABLE, type ScopeTable } from '../../core/scope.js';
+import { type MaintenanceState, normalizeState } from '../../core/state.js';
+import { TOKEN_TABLE } from '../../core/tokens.js';
+import { invalidOption } from '../../core/validate.js';
+import { STATE_KEY } from '../file/file-store.js';
+import { keyvOver } from '../keyv/keyv.js';
 import { createPgPool, listenPg, type PgPool, type PgSettings, quoteIdent } from './pg-client.js';
 import { createPgPresence } from './pg-presence.js';
 import { createPgClaims, createPgTokenTable } from './pg-tokens.js';

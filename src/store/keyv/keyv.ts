@@ -1,19 +1,19 @@
 /** The only file that imports keyv: builds the default file-backed keyv, and keyv instances over other adapters. */
 import Keyv from 'keyv';
-import { CHANGE_FEED } from '../core/change-feed.js';
-import { CLAIMS } from '../core/claims.js';
-import { COMMITTER } from '../core/commit.js';
-import { HISTORY_LOG } from '../core/history.js';
-import { type KeyvLike, STATE_LOCATION } from '../core/keyv-like.js';
-import { PRESENCE } from '../core/presence.js';
-import { SCOPE_TABLE } from '../core/scope.js';
-import { createFileClaims } from './file-claims.js';
-import { createFileCommitter } from './file-commit.js';
-import { createFileHistoryLog } from './file-history.js';
-import { createFilePresence } from './file-presence.js';
-import { createFileScopeTable, SCOPE_FILE_PREFIX } from './file-scopes.js';
-import { createFileChangeFeed, FileStateStore } from './file-store.js';
-import { tidyStateFiles } from './file-sweep.js';
+import { CHANGE_FEED } from '../../core/change-feed.js';
+import { CLAIMS } from '../../core/claims.js';
+import { COMMITTER } from '../../core/commit.js';
+import { HISTORY_LOG } from '../../core/history.js';
+import { type KeyvLike, STATE_LOCATION } from '../../core/keyv-like.js';
+import { PRESENCE } from '../../core/presence.js';
+import { SCOPE_TABLE } from '../../core/scope.js';
+import { createFileClaims } from '../file/file-claims.js';
+import { createFileCommitter } from '../file/file-commit.js';
+import { createFileHistoryLog } from '../file/file-history.js';
+import { createFilePresence } from '../file/file-presence.js';
+import { createFileScopeTable, SCOPE_FILE_PREFIX } from '../file/file-scopes.js';
+import { createFileChangeFeed, FileStateStore } from '../file/file-store.js';
+import { tidyStateFiles } from '../file/file-sweep.js';
 
 /**
  * A keyv over the embedded {@link FileStateStore}: no key prefix, no serialisation (the file holds plain JSON). Opening

@@ -6,7 +6,7 @@
  * reads take the newest `limit` entries of both files. One process rotates at a time (an exclusive lock file).
  */
 import { promises as fs } from 'node:fs';
-import { type HistoryEntry, type HistoryLog, normalizeHistory } from '../core/history.js';
+import { type HistoryEntry, type HistoryLog, normalizeHistory } from '../../core/history.js';
 import { makeSideDir, sidePathOf } from './file-side.js';
 import { FILE_MODE } from './file-write.js';
 

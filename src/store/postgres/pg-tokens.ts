@@ -4,8 +4,8 @@
  * the row lock makes racing instances take turns, and exactly one of them inserts (or takes over an expired claim).
  * Stronger than an advisory lock, which a late instance could take again once the first one released it.
  */
-import type { ClaimStore } from '../core/claims.js';
-import { isTokenRecord, type TokenRecord, type TokenTable } from '../core/tokens.js';
+import type { ClaimStore } from '../../core/claims.js';
+import { isTokenRecord, type TokenRecord, type TokenTable } from '../../core/tokens.js';
 import { type PgPool, quoteIdent } from './pg-client.js';
 
 const records = (rows: Array<Record<string, unknown>>): TokenRecord[] =>

@@ -3,7 +3,7 @@
  * report (`<namespace>::presence`, pruned as it goes) and a channel that carries each report to waiters. Each report is
  * one script (SET with PX, ZADD, ZREMRANGEBYSCORE, PUBLISH); a listing is one script (the live ids, then their keys).
  */
-import { type PresenceRecord, type PresenceStore, presenceRecordOf } from '../core/presence.js';
+import { type PresenceRecord, type PresenceStore, presenceRecordOf } from '../../core/presence.js';
 import { type NodeRedisClient, type RedisConnection, watchRedisConnection } from './redis-connection.js';
 
 /** The keys and the channel of one store's presence. */

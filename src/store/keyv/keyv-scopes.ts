@@ -4,9 +4,9 @@
  * switching different scopes in the same instant can lose one of the two switches; Redis and the file store keep a
  * table of their own without that limit.
  */
-import type { KeyvLike } from '../core/keyv-like.js';
-import type { ScopeTable } from '../core/scope.js';
-import { type MaintenanceState, normalizeState } from '../core/state.js';
+import type { KeyvLike } from '../../core/keyv-like.js';
+import type { ScopeTable } from '../../core/scope.js';
+import { type MaintenanceState, normalizeState } from '../../core/state.js';
 
 /** keyv key of the scope map (next to `maintenance_mode_state`). */
 export const SCOPES_KEY = 'maintenance_mode_scopes';

@@ -3,8 +3,8 @@
  * time to live. Not atomic across processes: two instances claiming in the same instant may both win, so an event
  * may be sent twice; Redis, PostgreSQL and the file store claim atomically.
  */
-import type { ClaimStore } from '../core/claims.js';
-import type { KeyvLike } from '../core/keyv-like.js';
+import type { ClaimStore } from '../../core/claims.js';
+import type { KeyvLike } from '../../core/keyv-like.js';
 
 /** The {@link ClaimStore} over plain keyv keys `maintenance_mode_claim:<name>`. */
 export function createKeyvClaims(keyv: KeyvLike): ClaimStore {

@@ -12,7 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { forgetAfterMs, type PresenceRecord, type PresenceStore, presenceRecordOf } from '../core/presence.js';
+import { forgetAfterMs, type PresenceRecord, type PresenceStore, presenceRecordOf } from '../../core/presence.js';
 import { keepOnExit, removeOnExit } from './file-exit.js';
 import { hasSideDir, makeSideDir, sideDirAgeMs, sideDirOf, watchStateDir } from './file-side.js';
 import { writeFileAtomic } from './file-write.js';

@@ -4,8 +4,8 @@
  * `<state file>.maintenance_mode_tokens.json`). Changes are read-modify-write: two `token create` in the same instant
  * can lose one, which its creator sees in `token list`; Redis and PostgreSQL keep a table without that limit.
  */
-import type { KeyvLike } from '../core/keyv-like.js';
-import { isTokenRecord, type TokenRecord, type TokenTable } from '../core/tokens.js';
+import type { KeyvLike } from '../../core/keyv-like.js';
+import { isTokenRecord, type TokenRecord, type TokenTable } from '../../core/tokens.js';
 
 /** keyv key of the token map. */
 export const TOKENS_KEY = 'maintenance_mode_tokens';

@@ -4,7 +4,7 @@
  * wait rather than LISTEN: a NOTIFY wakes every listening backend of the database (each instance listens for state
  * changes), so a NOTIFY per report would cost instances² wakeups per switch — 40,000 at 200 instances.
  */
-import { type PresenceRecord, type PresenceStore, presenceRecordOf } from '../core/presence.js';
+import { type PresenceRecord, type PresenceStore, presenceRecordOf } from '../../core/presence.js';
 import type { PgPool } from './pg-client.js';
 import { quoteIdent } from './pg-client.js';
 

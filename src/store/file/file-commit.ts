@@ -5,10 +5,10 @@
  * died is broken after a while. The directory watch is the push (see `createFileChangeFeed`).
  */
 import { promises as fs } from 'node:fs';
-import type { Committer } from '../core/commit.js';
-import type { HistoryLog } from '../core/history.js';
-import type { ScopeTable } from '../core/scope.js';
-import { normalizeState } from '../core/state.js';
+import type { Committer } from '../../core/commit.js';
+import type { HistoryLog } from '../../core/history.js';
+import type { ScopeTable } from '../../core/scope.js';
+import { normalizeState } from '../../core/state.js';
 import { makeSideDir, sidePathOf } from './file-side.js';
 import { writeStateFile } from './file-store.js';
 import { writeError, writeFileAtomic } from './file-write.js';

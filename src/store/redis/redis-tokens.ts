@@ -3,8 +3,8 @@
  * token written on its own, so creators racing lose nothing) and the notification claims (`SET key NX PX`: the
  * first instance to claim an event sends it, the others see the key and stay quiet).
  */
-import type { ClaimStore } from '../core/claims.js';
-import { isTokenRecord, type TokenRecord, type TokenTable } from '../core/tokens.js';
+import type { ClaimStore } from '../../core/claims.js';
+import { isTokenRecord, type TokenRecord, type TokenTable } from '../../core/tokens.js';
 
 interface RedisControlClient {
   hGet(key: string, field: string): Promise<string | null | undefined>;

@@ -3,7 +3,7 @@
  * itself. PostgreSQL failures surface as thrown errors (never hangs: connect and query timeouts), so the service's one
  * failure policy applies.
  */
-import { loadPeer } from '../core/peer.js';
+import { loadPeer } from '../../core/peer.js';
 
 type Pg = typeof import('pg');
 const pg = (feature: string): Pg => loadPeer(() => require('pg') as Pg, 'pg', feature);

@@ -4,7 +4,7 @@
  * alive (issue #30: `on --wait` on Redis that never exits). So a drop waits until that socket exists (or failed to),
  * then destroys; and after `close()` nothing connects the client again.
  */
-import { MaintenanceError } from '../core/errors.js';
+import { MaintenanceError } from '../../core/errors.js';
 
 /** The part of a node-redis client this file drives. */
 export interface NodeRedisClient {

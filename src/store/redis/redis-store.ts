@@ -7,20 +7,20 @@ import {
   encodeChange,
   REVISION_PLACEHOLDER,
   type StateChange,
-} from '../core/change-feed.js';
-import { CLAIMS } from '../core/claims.js';
-import { COMMITTER, type Committer } from '../core/commit.js';
-import { MaintenanceError } from '../core/errors.js';
-import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../core/history.js';
-import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../core/keyv-like.js';
-import { loadPeer } from '../core/peer.js';
-import { PRESENCE } from '../core/presence.js';
-import { redactUrl, shownUrl } from '../core/redact.js';
-import { SCOPE_TABLE, type ScopeTable } from '../core/scope.js';
-import { type MaintenanceState, normalizeState } from '../core/state.js';
-import { TOKEN_TABLE } from '../core/tokens.js';
-import { invalidOption } from '../core/validate.js';
-import { STATE_KEY } from './file-store.js';
+} from '../../core/change-feed.js';
+import { CLAIMS } from '../../core/claims.js';
+import { COMMITTER, type Committer } from '../../core/commit.js';
+import { MaintenanceError } from '../../core/errors.js';
+import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../../core/history.js';
+import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../../core/keyv-like.js';
+import { loadPeer } from '../../core/peer.js';
+import { PRESENCE } from '../../core/presence.js';
+import { redactUrl, shownUrl } from '../../core/redact.js';
+import { SCOPE_TABLE, type ScopeTable } from '../../core/scope.js';
+import { type MaintenanceState, normalizeState } from '../../core/state.js';
+import { TOKEN_TABLE } from '../../core/tokens.js';
+import { invalidOption } from '../../core/validate.js';
+import { STATE_KEY } from '../file/file-store.js';
 import { type NodeRedisClient, type RedisConnection, watchRedisConnection } from './redis-connection.js';
 import { createRedisPresence } from './redis-presence.js';
 import { createRedisClaims, createRedisTokenTable } from './redis-tokens.js';

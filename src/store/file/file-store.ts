@@ -6,9 +6,9 @@
  */
 import { promises as fs } from 'node:fs';
 import { basename } from 'node:path';
-import { ANY_SCOPE, type ChangeFeed, type StateChange } from '../core/change-feed.js';
-import { MaintenanceError } from '../core/errors.js';
-import { normalizeState, parseStateDocument } from '../core/state.js';
+import { ANY_SCOPE, type ChangeFeed, type StateChange } from '../../core/change-feed.js';
+import { MaintenanceError } from '../../core/errors.js';
+import { normalizeState, parseStateDocument } from '../../core/state.js';
 import { makeSideDir, sideDirOf, sidePathOf, watchStateDir } from './file-side.js';
 import { errno, STATE_FILE, writeError, writeFileAtomic } from './file-write.js';
 

@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { MaintenanceError } from '../core/errors.js';
-import type { ScopeTable } from '../core/scope.js';
-import { type MaintenanceState, normalizeState } from '../core/state.js';
+import { MaintenanceError } from '../../core/errors.js';
+import type { ScopeTable } from '../../core/scope.js';
+import { type MaintenanceState, normalizeState } from '../../core/state.js';
 import { makeSideDir, sideDirOf } from './file-side.js';
 import { writeError, writeFileAtomic } from './file-write.js';
 

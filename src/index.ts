@@ -75,7 +75,7 @@ export type { MaintenanceServiceOptions } from './service/service-options.js';
 export { POSTGRES_URL_ENV, REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service/service-options.js';
 export type { SwitchActor, SwitchOnRequest, SwitchOutcome } from './service/switching.js';
 export type { CreatedToken } from './service/tokens.js';
-export { FileStateStore, STATE_KEY } from './store/file/file-store.js';
+export { FileStateStore, STATE_KEY } from './store/file/file-state.js';
 export type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
 export { createPostgresStore, POSTGRES_DEFAULTS } from './store/postgres/postgres-store.js';
 export type { RedisStoreOptions } from './store/redis/redis-store.js';

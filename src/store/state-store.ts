@@ -19,7 +19,7 @@ import {
 import { type KeyvLike, STATE_LOCATION, storeText } from '../core/keyv-like.js';
 import { scopeTableOf } from '../core/scope.js';
 import { type MaintenanceState, normalizeState, OFF_STATE } from '../core/state.js';
-import { STATE_KEY } from './file/file-store.js';
+import { STATE_KEY } from './file/file-state.js';
 import { createKeyvScopeTable } from './keyv/keyv-scopes.js';
 
 /** Where warnings go. `console` fits; so do pino and winston loggers. */

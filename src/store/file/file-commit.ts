@@ -10,7 +10,7 @@ import type { HistoryLog } from '../../core/history.js';
 import type { ScopeTable } from '../../core/scope.js';
 import { normalizeState } from '../../core/state.js';
 import { makeSideDir, sidePathOf } from './file-side.js';
-import { writeStateFile } from './file-store.js';
+import { writeStateFile } from './file-state.js';
 import { writeError, writeFileAtomic } from './file-write.js';
 
 /** A lock older than this was left by a process that died holding it; it is broken. */

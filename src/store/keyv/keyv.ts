@@ -12,7 +12,7 @@ import { createFileCommitter } from '../file/file-commit.js';
 import { createFileHistoryLog } from '../file/file-history.js';
 import { createFilePresence } from '../file/file-presence.js';
 import { createFileScopeTable, SCOPE_FILE_PREFIX } from '../file/file-scopes.js';
-import { createFileChangeFeed, FileStateStore } from '../file/file-store.js';
+import { createFileChangeFeed, FileStateStore } from '../file/file-state.js';
 import { tidyStateFiles } from '../file/file-sweep.js';
 
 /**

@@ -24,7 +24,7 @@ import { SCOPE_TABLE, type ScopeTable } from '../../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../../core/state.js';
 import { TOKEN_TABLE } from '../../core/tokens.js';
 import { invalidOption } from '../../core/validate.js';
-import { STATE_KEY } from '../file/file-store.js';
+import { STATE_KEY } from '../file/file-state.js';
 import { keyvOver } from '../keyv/keyv.js';
 import { createPgPool, listenPg, type PgPool, type PgSettings, quoteIdent } from './pg-client.js';
 import { createPgPresence } from './pg-presence.js';

@@ -20,7 +20,7 @@ import { SCOPE_TABLE, type ScopeTable } from '../../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../../core/state.js';
 import { TOKEN_TABLE } from '../../core/tokens.js';
 import { invalidOption } from '../../core/validate.js';
-import { STATE_KEY } from '../file/file-store.js';
+import { STATE_KEY } from '../file/file-state.js';
 import { type NodeRedisClient, type RedisConnection, watchRedisConnection } from './redis-connection.js';
 import { createRedisPresence } from './redis-presence.js';
 import { createRedisClaims, createRedisTokenTable } from './redis-tokens.js';

@@ -3,19 +3,23 @@
 export type { CliIo } from './cli/cli.js';
 export { main } from './cli/cli.js';
 export { hashSecret } from './core/bypass.js';
+export type { ChangeFeed, StateChange } from './core/change-feed.js';
+export type { ClaimStore } from './core/claims.js';
+export type { Commit, CommitOptions, Committer } from './core/commit.js';
 export type { Decision, DecisionTrace, MaintenanceUser, PassRule, RequestFacts } from './core/decide.js';
 export { decide } from './core/decide.js';
 export type { MaintenanceErrorCode } from './core/errors.js';
 export { MaintenanceError } from './core/errors.js';
-export type { HistoryEntry, StateSummary } from './core/history.js';
+export type { HistoryEntry, HistoryLog, StateSummary } from './core/history.js';
 export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
 export type { Catalog, LocalizedText } from './core/i18n.js';
 export { ACCEPT_LANGUAGE_LIMITS, CATALOGS, negotiateLocale } from './core/i18n.js';
 export type { KeyvLike } from './core/keyv-like.js';
 export type { NotifyEvent, NotifyTarget } from './core/notify.js';
 export { NOTIFY_EVENTS } from './core/notify.js';
-export type { Fleet, FleetInstance, PresenceRecord } from './core/presence.js';
+export type { Fleet, FleetInstance, PresenceRecord, PresenceStore } from './core/presence.js';
 export { CLOCK_SKEW_ALLOWANCE_MS, PRESENCE_DEFAULTS, STALE_AFTER_INTERVALS } from './core/presence.js';
+export type { ScopeTable } from './core/scope.js';
 export { hostnameScope, isScopeName, SCOPE_NAME } from './core/scope.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';
 export {
@@ -27,7 +31,7 @@ export {
   revisionOf,
 } from './core/state.js';
 export type { OffNote, OnNote, OnRequest } from './core/switch-on.js';
-export type { TokenInfo, TokenPermission, TokenRequest } from './core/tokens.js';
+export type { TokenInfo, TokenPermission, TokenRecord, TokenRequest, TokenTable } from './core/tokens.js';
 export { TOKEN_PERMISSIONS } from './core/tokens.js';
 export type { UpcomingWindow } from './core/upcoming.js';
 export type { PausableWorker, PauseWorkerOptions } from './integrations/bullmq.js';
@@ -75,7 +79,12 @@ export type { MaintenanceServiceOptions } from './service/service-options.js';
 export { POSTGRES_URL_ENV, REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service/service-options.js';
 export type { SwitchActor, SwitchOnRequest, SwitchOutcome } from './service/switching.js';
 export type { CreatedToken } from './service/tokens.js';
+export type { WithUrl } from './store/factory-args.js';
 export { FileStateStore, STATE_KEY } from './store/file/file-state.js';
+export type { FileStoreOptions } from './store/file/file-store.js';
+export { createFileStore } from './store/file/file-store.js';
+export { fromKeyv } from './store/keyv/from-keyv.js';
+export type { KeyvBackedStore, MaintenanceStore } from './store/maintenance-store.js';
 export type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
 export { createPostgresStore, POSTGRES_DEFAULTS } from './store/postgres/postgres-store.js';
 export type { RedisStoreOptions } from './store/redis/redis-store.js';

@@ -82,17 +82,13 @@ export function appendHistory(
   return next.length > limit ? next.slice(next.length - limit) : next;
 }
 
-/** Property under which a store offers an atomic history log (Redis, the file store); others use read-modify-write. */
-export const HISTORY_LOG = Symbol.for('koa-maintenance-mode.history-log');
-
-/** An append-only, bounded log kept by the store itself, so concurrent writers lose no entry. */
+/**
+ * A store's history: an append-only, bounded log. Redis, PostgreSQL and the file store append atomically, so concurrent
+ * writers lose no entry; a plain keyv store appends read-modify-write.
+ */
 export interface HistoryLog {
+  /** Appends `entry`, keeping the newest `limit` entries. */
   append(entry: HistoryEntry, limit: number): Promise<void>;
   /** The newest `limit` entries, oldest first. */
   read(limit: number): Promise<HistoryEntry[]>;
-}
-
-/** The atomic history log of `store`, if it has one. */
-export function historyLogOf(store: unknown): HistoryLog | undefined {
-  return (store as { [HISTORY_LOG]?: HistoryLog } | null)?.[HISTORY_LOG];
 }

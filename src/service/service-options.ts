@@ -4,12 +4,17 @@ import { isKeyvLike, type KeyvLike } from '../core/keyv-like.js';
 import { type NotifyConfig, type NotifyTarget, resolveNotify } from '../core/notify.js';
 import { shownUrl } from '../core/redact.js';
 import { invalidOption, knownEntries, type NamesEveryKey } from '../core/validate.js';
+import { isMaintenanceStore, type MaintenanceStore, missingStoreMembers } from '../store/maintenance-store.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
 
 /** Options for `new MaintenanceService(options)`. Every field is optional. */
 export interface MaintenanceServiceOptions {
-  /** Any keyv instance (in-memory, @keyv/redis, …). @default the embedded file store at `stateFilePath` */
-  readonly store?: KeyvLike;
+  /**
+   * Where the state lives: a `MaintenanceStore` (`createFileStore()`, `createRedisStore()`, `createPostgresStore()`,
+   * `fromKeyv()`, your own) or any keyv instance (in-memory, over any keyv adapter), which `fromKeyv()` wraps.
+   * @default the embedded file store at `stateFilePath`
+   */
+  readonly store?: MaintenanceStore | KeyvLike;
   /** Redis URL: the state lives in Redis (`createRedisStore(redisUrl)`), shared by every instance. @default env MAINTENANCE_MODE_REDIS_URL */
   readonly redisUrl?: string;
   /** PostgreSQL URL: the state lives in PostgreSQL (`createPostgresStore(postgresUrl)`), shared by every instance. @default env MAINTENANCE_MODE_POSTGRES_URL */
@@ -54,7 +59,7 @@ export const POSTGRES_URL_ENV = 'MAINTENANCE_MODE_POSTGRES_URL';
 
 /** {@link MaintenanceServiceOptions} after validation. `stateFilePath` is set when the embedded store is used. */
 export interface MaintenanceServiceConfig {
-  readonly store?: KeyvLike;
+  readonly store?: MaintenanceStore | KeyvLike;
   readonly redisUrl?: string;
   readonly postgresUrl?: string;
   readonly stateFilePath?: string;
@@ -95,9 +100,7 @@ export function resolveServiceOptions(
     invalidOption('MaintenanceService options', 'must be an object', raw);
   }
   const o = knownEntries(raw, SERVICE_OPTION_NAMES, 'MaintenanceService');
-  if ('store' in o && !isKeyvLike(o.store)) {
-    invalidOption('store', 'must be a keyv instance (e.g. new Keyv() or createRedisStore(url))', o.store);
-  }
+  if ('store' in o) checkStore(o.store);
   const sources = (['store', 'redisUrl', 'postgresUrl', 'stateFilePath'] as const).filter((k) => k in o);
   if (sources.length > 1) {
     invalidOption(
@@ -143,7 +146,7 @@ export function resolveServiceOptions(
     stateFilePath = isAbsolute(p) ? p : resolve(cwd, p);
   }
   return Object.freeze({
-    store: o.store as KeyvLike | undefined,
+    store: o.store as MaintenanceStore | KeyvLike | undefined,
     redisUrl,
     postgresUrl,
     stateFilePath,
@@ -154,4 +157,22 @@ export function resolveServiceOptions(
     logger,
     notify: resolveNotify(o.notify),
   });
+}
+
+/**
+ * Throws unless `store` is a `MaintenanceStore` or a keyv instance, naming the members a would-be store lacks (an
+ * object with some of them is taken for a store in the making).
+ */
+function checkStore(store: unknown): void {
+  if (isMaintenanceStore(store) || isKeyvLike(store)) return;
+  const missing = missingStoreMembers(store);
+  const partial = missing.length < missingStoreMembers(undefined).length;
+  invalidOption(
+    'store',
+    partial
+      ? `is no MaintenanceStore: it lacks ${missing.join(', ')}`
+      : 'must be a MaintenanceStore (createFileStore({ path }), createRedisStore(url), createPostgresStore(url), ' +
+          'fromKeyv(keyv)) or a keyv instance (new Keyv())',
+    partial ? `an object with ${Object.keys(store as object).join(', ') || 'no own keys'}` : store,
+  );
 }

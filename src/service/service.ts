@@ -2,11 +2,10 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Container, Service } from 'typedi';
-import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
-import { type ClaimStore, claimsOf } from '../core/claims.js';
+import { ANY_SCOPE, type ChangeFeed, type StateChange } from '../core/change-feed.js';
+import type { ClaimStore } from '../core/claims.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
-import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
 import { changeEvent, type NotifyEvent, plannedWindows } from '../core/notify.js';
 import {
   type Fleet,
@@ -15,7 +14,6 @@ import {
   PRESENCE_DEFAULTS,
   PRESENCE_INTERVAL_BOUNDS,
   type PresenceStore,
-  presenceOf,
 } from '../core/presence.js';
 import { checkScopeName } from '../core/scope.js';
 import {
@@ -39,10 +37,8 @@ import {
   windowsOf,
   withWindows,
 } from '../core/windows.js';
-import { createFileKeyv } from '../store/keyv/keyv.js';
-import { createKeyvClaims } from '../store/keyv/keyv-claims.js';
-import { createPostgresStore } from '../store/postgres/postgres-store.js';
-import { createRedisStore } from '../store/redis/redis-store.js';
+import type { MaintenanceStore } from '../store/maintenance-store.js';
+import { openStore } from '../store/select-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
 import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
 import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
@@ -120,7 +116,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   /** The resolved options. */
   readonly config: MaintenanceServiceConfig;
   private readonly store: StateStore;
-  private readonly keyv: KeyvLike;
+  private readonly storage: MaintenanceStore;
   private readonly cache: StateCache;
   private readonly scopeCache: ScopeCache;
   private readonly feed: ChangeFeed | undefined;
@@ -150,24 +146,9 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     this.config = resolveServiceOptions(options, process.env, process.cwd(), console);
     this.next = createUpcoming(this.config.logger);
     this.overlay = createWindowOverlay(() => this.announceHorizonMs, this.next.onInvalid);
-    const { store, redisUrl, postgresUrl, stateFilePath } = this.config;
-    const keyv: KeyvLike =
-      store ??
-      (redisUrl
-        ? createRedisStore(redisUrl)
-        : postgresUrl
-          ? createPostgresStore(postgresUrl)
-          : createFileKeyv(stateFilePath as string));
-    this.keyv = keyv;
-    if (keyv.throwOnErrors === false) {
-      // keyv's default swallows store errors and returns undefined, which would read as "maintenance off".
-      keyv.throwOnErrors = true;
-    }
+    this.storage = openStore(this.config);
     this.store = createStateStore({
-      keyv,
-      description: stateFilePath
-        ? `the state file ${stateFilePath}`
-        : (storeText(keyv, STORE_DESCRIPTION) ?? 'the keyv store'),
+      store: this.storage,
       timeoutMs: this.config.storeTimeoutMs,
       logger: this.config.logger,
     });
@@ -201,7 +182,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
         this.notifyWatchers();
       },
     });
-    this.feed = changeFeedOf(keyv);
+    this.feed = this.storage.changeFeed;
     this.notifier = createNotifier({
       targets: this.config.notify,
       logger: this.config.logger,
@@ -532,7 +513,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
         `joinFleet() intervalMs must be a whole number of milliseconds from ${min} to ${max}; received ${JSON.stringify(intervalMs)}.`,
       );
     }
-    const presence = presenceOf(this.keyv);
+    const presence = this.storage.presence;
     if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
     // Stale to the fleet after a few missed reports, so not waited for: never fresh for longer than one (#30).
     this.cache.freshAtMost(intervalMs);
@@ -579,7 +560,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   /** The store's claims (once per fleet), made when first needed. */
   private claimStore: ClaimStore | undefined;
   private claims(): ClaimStore {
-    this.claimStore ??= claimsOf(this.keyv) ?? createKeyvClaims(this.keyv);
+    this.claimStore ??= this.storage.claims;
     return this.claimStore;
   }
 
@@ -653,7 +634,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   }
 
   private tokenVault(): TokenVault {
-    this.vault ??= createTokenVault(this.keyv, this.store.description, this.config.storeTimeoutMs);
+    this.vault ??= createTokenVault(this.storage.tokens, this.store.description, this.config.storeTimeoutMs);
     return this.vault;
   }
 
@@ -728,7 +709,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   }
 
   private presence(): PresenceStore {
-    const presence = presenceOf(this.keyv);
+    const presence = this.storage.presence;
     if (presence) return presence;
     throw new MaintenanceError(
       'ERR_MAINTENANCE_NO_FLEET',
@@ -783,14 +764,13 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     this.member = undefined;
     const graceful = (async () => {
       await member?.leave().catch(() => undefined); // leaves the fleet at once; a store that is down forgets it later
-      await this.feed?.close();
-      await this.keyv.disconnect?.();
+      await this.storage.close(); // its change feed and its connections
     })();
     try {
       await withTimeout(graceful, options.timeoutMs ?? this.config.storeTimeoutMs, 'Closing the store');
     } catch {
       // a stalled server (or already closed): drop the connections instead of waiting
-      destroyStore(this.keyv);
+      destroyStore(this.storage);
     }
   }
 
@@ -943,10 +923,9 @@ const READ_AGAIN_TRIES = 3;
 const NOTIFY_FLUSH_MS = 10_000;
 
 /** Drops the store's connections at once, when it offers that. */
-function destroyStore(keyv: KeyvLike): void {
-  const destroy = (keyv as { [STORE_DESTROY]?: () => void })[STORE_DESTROY];
+function destroyStore(store: MaintenanceStore): void {
   try {
-    destroy?.();
+    store.destroy?.();
   } catch {
     // already closed
   }

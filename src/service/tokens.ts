@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MaintenanceError } from '../core/errors.js';
-import type { KeyvLike } from '../core/keyv-like.js';
 import { checkScopeName } from '../core/scope.js';
 import {
   newToken,
@@ -17,9 +16,7 @@ import {
   tokenHash,
   tokenInfo,
   tokenRecord,
-  tokenTableOf,
 } from '../core/tokens.js';
-import { createKeyvTokenTable } from '../store/keyv/keyv-tokens.js';
 import { withTimeout } from '../store/state-store.js';
 
 /** A token just made: the token itself (shown once, never stored) and what is stored of it. */
@@ -37,9 +34,8 @@ export interface TokenVault {
   authenticate(token: string): Promise<TokenInfo | undefined>;
 }
 
-/** Builds the vault over the store's own token table, or one kept in a keyv key. */
-export function createTokenVault(keyv: KeyvLike, description: string, timeoutMs: number): TokenVault {
-  const table: TokenTable = tokenTableOf(keyv) ?? createKeyvTokenTable(keyv);
+/** Builds the vault over the store's token table. */
+export function createTokenVault(table: TokenTable, description: string, timeoutMs: number): TokenVault {
   const call = async <T>(op: () => Promise<T>, what: string, code: 'READ' | 'WRITE'): Promise<T> => {
     try {
       return await withTimeout(op(), timeoutMs, what);

@@ -67,14 +67,14 @@ export function createFileCommitter(statePath: string, scopes: ScopeTable, log: 
   const revisionPath = sidePathOf(statePath, 'revision');
   const target = { what: 'the revision file', fix: 'make the state file’s directory writable by this process.' };
   return {
-    commit({ scope, state, entry }, limit) {
+    commit({ scope, state, entry }, { historyLimit }) {
       return withLock(statePath, async () => {
         const revision = (await readRevision(revisionPath)) + 1;
         await writeFileAtomic(revisionPath, `${revision}\n`, target);
         const stamped = normalizeState({ ...state, revision });
         if (scope === undefined) await writeStateFile(statePath, `${JSON.stringify(stamped, null, 2)}\n`);
         else await scopes.set(scope, stamped.enabled ? stamped : undefined);
-        if (entry !== undefined) await log.append({ ...entry, revision }, limit);
+        if (entry !== undefined) await log.append({ ...entry, revision }, historyLimit);
         return revision;
       });
     },

@@ -5,11 +5,9 @@
  * beside the file (`file-side.ts`).
  */
 import { promises as fs } from 'node:fs';
-import { basename } from 'node:path';
-import { ANY_SCOPE, type ChangeFeed, type StateChange } from '../../core/change-feed.js';
 import { MaintenanceError } from '../../core/errors.js';
 import { normalizeState, parseStateDocument } from '../../core/state.js';
-import { makeSideDir, sideDirOf, sidePathOf, watchStateDir } from './file-side.js';
+import { makeSideDir, sideDirOf, sidePathOf } from './file-side.js';
 import { errno, STATE_FILE, writeError, writeFileAtomic } from './file-write.js';
 
 /** keyv key under which the service keeps the state (in every store). */
@@ -109,53 +107,4 @@ export class FileStateStore {
   async clear(): Promise<void> {
     await this.delete(STATE_KEY);
   }
-}
-
-/**
- * Change feed of the file store: a watch on the state file's directory (the atomic rename replaces the file, so the
- * directory is what reports it) that signals "read again" when the state file changes, e.g. by the CLI or another
- * process, and a watch on the side directory that signals "read the scopes again" when a scope file (named
- * `<scopePrefix>…json`) changes there. Nothing needs publishing: other processes' watches see the rename. When the
- * directory cannot be watched, the service falls back to reading once per `cacheTtlMs`.
- */
-export function createFileChangeFeed(filePath: string, scopePrefix: string): ChangeFeed {
-  const listeners = new Set<(change: StateChange) => void>();
-  const name = basename(filePath);
-  const notify = (change: StateChange) => {
-    for (const listener of listeners) listener(change);
-  };
-  const scopes = () => notify({ scope: ANY_SCOPE });
-  let stop: (() => void) | undefined;
-  const start = () => {
-    stop ??= watchStateDir(filePath, {
-      state: (changed) => {
-        if (changed === null || changed === name) notify({});
-      },
-      side: (changed) => {
-        if (changed === null || (changed.startsWith(scopePrefix) && changed.endsWith('.json'))) scopes();
-      },
-      sideWatched: (appeared) => {
-        if (appeared) scopes(); // scope files written before the watch began
-      },
-    });
-  };
-  const end = () => {
-    stop?.();
-    stop = undefined;
-  };
-  return {
-    subscribe(listener) {
-      listeners.add(listener);
-      start();
-      return () => {
-        listeners.delete(listener);
-        if (listeners.size === 0) end();
-      };
-    },
-    publish: async () => undefined,
-    close: async () => {
-      listeners.clear();
-      end();
-    },
-  };
 }

@@ -1,31 +1,28 @@
 /**
- * `createPostgresStore()`: a keyv over @keyv/postgres (the only file loading it) that fails fast, with the same push,
+ * `createPostgresStore()`: a store on PostgreSQL over @keyv/postgres (the only file loading it) that fails fast, with the same push,
  * cache and failure policy as Redis: a LISTEN/NOTIFY change feed, an atomic history table and a scope table, and every
  * switch landed by one statement (state, history entry and NOTIFY commit together or not at all).
  */
 import {
   ANY_SCOPE,
-  CHANGE_FEED,
   type ChangeFeed,
   decodeChange,
   encodeChange,
   REVISION_PLACEHOLDER,
   type StateChange,
 } from '../../core/change-feed.js';
-import { CLAIMS } from '../../core/claims.js';
-import { COMMITTER, type Committer } from '../../core/commit.js';
+import type { Committer } from '../../core/commit.js';
 import { MaintenanceError } from '../../core/errors.js';
-import { HISTORY_LOG, type HistoryEntry, type HistoryLog, normalizeHistory } from '../../core/history.js';
-import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../../core/keyv-like.js';
+import { type HistoryEntry, type HistoryLog, normalizeHistory } from '../../core/history.js';
 import { loadPeer } from '../../core/peer.js';
-import { PRESENCE } from '../../core/presence.js';
 import { redactUrl, shownUrl } from '../../core/redact.js';
-import { SCOPE_TABLE, type ScopeTable } from '../../core/scope.js';
+import type { ScopeTable } from '../../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../../core/state.js';
-import { TOKEN_TABLE } from '../../core/tokens.js';
 import { invalidOption } from '../../core/validate.js';
+import { urlAndOptions, type WithUrl } from '../factory-args.js';
 import { STATE_KEY } from '../file/file-state.js';
 import { keyvOver } from '../keyv/keyv.js';
+import type { KeyvBackedStore } from '../maintenance-store.js';
 import { createPgPool, listenPg, type PgPool, type PgSettings, quoteIdent } from './pg-client.js';
 import { createPgPresence } from './pg-presence.js';
 import { createPgClaims, createPgTokenTable } from './pg-tokens.js';
@@ -216,11 +213,11 @@ function createPgCommitter(
     scopeOff: `${head}, s AS (DELETE FROM ${sc} WHERE scope = $5), ${tail}`,
   };
   return {
-    async commit({ scope, state, entry }, limit) {
+    async commit({ scope, state, entry }, { historyLimit }) {
       await ready();
       const history = entry === undefined ? null : JSON.stringify({ ...entry, revision: REVISION_PLACEHOLDER });
       const message = encodeChange({ scope, revision: REVISION_PLACEHOLDER });
-      const params: unknown[] = [history, limit, names.channel, message];
+      const params: unknown[] = [history, historyLimit, names.channel, message];
       const stamped = { ...state, revision: REVISION_PLACEHOLDER };
       const { rows } =
         scope === undefined
@@ -239,12 +236,70 @@ function createPgCommitter(
 }
 
 /**
- * A keyv instance on PostgreSQL configured so an outage throws at once instead of hanging or reading as "off": its
- * own small pool with connect and query timeouts, `throwOnErrors`, a LISTEN/NOTIFY change feed (every instance sees a
- * change within milliseconds), and tables for the scopes and the history (created on first use).
+ * A `MaintenanceStore` on PostgreSQL, configured so an outage throws at once instead of hanging or reading as "off":
+ * its own small pool with connect and query timeouts, `throwOnErrors`, a LISTEN/NOTIFY change feed (every instance
+ * sees a change within milliseconds), every switch one statement, and tables for the scopes, history, fleet, tokens
+ * and claims (created on first use). The result is also a keyv-like view of its keyv table (`get`, `set`, `delete`,
+ * `disconnect`).
  * @example new MaintenanceService({ store: createPostgresStore('postgres://app@127.0.0.1:5432/app') })
  */
-export function createPostgresStore(url: string, options: PostgresStoreOptions = {}): KeyvLike {
+export function createPostgresStore(options: WithUrl<PostgresStoreOptions>): KeyvBackedStore;
+/**
+ * The same store from a URL and the other options apart.
+ * @example createPostgresStore('postgres://app@127.0.0.1:5432/app', { tablePrefix: 'shop_maintenance' })
+ */
+export function createPostgresStore(url: string, options?: PostgresStoreOptions): KeyvBackedStore;
+export function createPostgresStore(
+  first: string | WithUrl<PostgresStoreOptions>,
+  second?: PostgresStoreOptions,
+): KeyvBackedStore {
+  const { url, prefix, connectTimeoutMs } = postgresSettings(first, second);
+  const settings: PgSettings = { url, connectTimeoutMs, queryTimeoutMs: Math.max(1000, connectTimeoutMs) };
+  const pool = createPgPool(settings);
+  const ready = ensureTables(pool, prefix);
+  const keyv = keyvOver(ownPoolAdapter(url, pool, ready, prefix), prefix);
+  const names: PgNames = {
+    keyv: `${prefix}_keyv`,
+    meta: `${prefix}_meta`,
+    presence: `${prefix}_presence`,
+    scopes: `${prefix}_scopes`,
+    history: `${prefix}_history`,
+    channel: `${prefix}_changes`,
+  };
+  const description = `PostgreSQL at ${redactUrl(url)}`;
+  const changeFeed = createPgChangeFeed(pool, settings, names.channel);
+  // The global state is written as keyv writes it (its serialisation), so keyv reads it back unchanged.
+  const serialize = (state: MaintenanceState) => keyv.serializeData({ value: state });
+  const close = async () => {
+    await changeFeed.close();
+    await keyv.disconnect?.(); // the adapter ends the pool
+  };
+  return {
+    description,
+    stateLocation: `The row ${STATE_KEY} of the table ${names.keyv} (${description})`,
+    readState: () => keyv.get(STATE_KEY),
+    ...createPgCommitter(pool, names, ready, serialize),
+    scopes: createPgScopeTable(pool, names.scopes, ready),
+    history: createPgHistoryLog(pool, names.history, ready),
+    claims: createPgClaims(pool, `${prefix}_claims`, ready),
+    tokens: createPgTokenTable(pool, `${prefix}_tokens`, ready),
+    changeFeed,
+    presence: createPgPresence(pool, names.presence, ready),
+    close,
+    destroy() {
+      changeFeed.destroy();
+      pool.destroy();
+    },
+    get: (key) => keyv.get(key),
+    set: (key, value, ttl) => keyv.set(key, value, ttl),
+    delete: (key) => keyv.delete(key),
+    disconnect: close,
+  };
+}
+
+/** The URL, table prefix and connect timeout of a call to {@link createPostgresStore}, checked. */
+function postgresSettings(first: unknown, second: PostgresStoreOptions | undefined) {
+  const { url, options } = urlAndOptions('createPostgresStore', first, second);
   if (typeof url !== 'string' || !/^postgres(ql)?:\/\//i.test(url)) {
     invalidOption(
       'createPostgresStore(url)',
@@ -260,16 +315,20 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1) {
     invalidOption('connectTimeoutMs', 'must be a whole number of milliseconds >= 1', connectTimeoutMs);
   }
+  return { url, prefix, connectTimeoutMs };
+}
+
+/**
+ * The @keyv/postgres adapter of one store over its own `pool`. @keyv/postgres keeps one process-wide pool and ends it
+ * on any disconnect(); this store uses its own pool instead, and makes sure of its tables before every first query
+ * (the server may have been down when the store was made).
+ */
+function ownPoolAdapter(url: string, pool: PgPool, ready: () => Promise<void>, prefix: string): unknown {
   const kp = loadPeer(
     () => require('@keyv/postgres') as typeof import('@keyv/postgres'),
     '@keyv/postgres',
     'createPostgresStore()',
   );
-  const settings: PgSettings = { url, connectTimeoutMs, queryTimeoutMs: Math.max(1000, connectTimeoutMs) };
-  const pool = createPgPool(settings);
-  const ready = ensureTables(pool, prefix);
-  // @keyv/postgres keeps one process-wide pool and ends it on any disconnect(); this store uses its own pool instead,
-  // and makes sure of its tables before every first query (the server may have been down when the store was made).
   class OwnPoolAdapter extends kp.KeyvPostgres {
     override async connect() {
       return async (sql: string, values?: unknown[]) => {
@@ -283,37 +342,5 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   }
   const adapter = new OwnPoolAdapter({ uri: url, table: `${prefix}_keyv` });
   adapter.on('error', () => undefined); // the table setup failing (server down) surfaces on the calls themselves
-  const keyv = keyvOver(adapter, prefix);
-  const names: PgNames = {
-    keyv: `${prefix}_keyv`,
-    meta: `${prefix}_meta`,
-    presence: `${prefix}_presence`,
-    scopes: `${prefix}_scopes`,
-    history: `${prefix}_history`,
-    channel: `${prefix}_changes`,
-  };
-  const description = `PostgreSQL at ${redactUrl(url)}`;
-  const feed = createPgChangeFeed(pool, settings, names.channel);
-  // The global state is written as keyv writes it (its serialisation), so keyv reads it back unchanged.
-  const serialize = (state: MaintenanceState) => keyv.serializeData({ value: state });
-  const properties: Array<[symbol, unknown]> = [
-    [STORE_DESCRIPTION, description],
-    [STATE_LOCATION, `The row ${STATE_KEY} of the table ${names.keyv} (${description})`],
-    [HISTORY_LOG, createPgHistoryLog(pool, names.history, ready)],
-    [SCOPE_TABLE, createPgScopeTable(pool, names.scopes, ready)],
-    [CHANGE_FEED, feed],
-    [COMMITTER, createPgCommitter(pool, names, ready, serialize)],
-    [PRESENCE, createPgPresence(pool, names.presence, ready)],
-    [TOKEN_TABLE, createPgTokenTable(pool, `${prefix}_tokens`, ready)],
-    [CLAIMS, createPgClaims(pool, `${prefix}_claims`, ready)],
-    [
-      STORE_DESTROY,
-      () => {
-        feed.destroy();
-        pool.destroy();
-      },
-    ],
-  ];
-  for (const [symbol, value] of properties) Object.defineProperty(keyv, symbol, { value });
-  return keyv as unknown as KeyvLike;
+  return adapter;
 }

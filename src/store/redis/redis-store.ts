@@ -1,26 +1,23 @@
-/** `createRedisStore()`: a keyv over @keyv/redis that fails fast (the only file loading @keyv/redis). */
+/** `createRedisStore()`: a store on Redis, over @keyv/redis, that fails fast (the only file loading @keyv/redis). */
 import {
   ANY_SCOPE,
-  CHANGE_FEED,
   type ChangeFeed,
   decodeChange,
   encodeChange,
   REVISION_PLACEHOLDER,
   type StateChange,
 } from '../../core/change-feed.js';
-import { CLAIMS } from '../../core/claims.js';
-import { COMMITTER, type Committer } from '../../core/commit.js';
+import type { Committer } from '../../core/commit.js';
 import { MaintenanceError } from '../../core/errors.js';
-import { HISTORY_KEY, HISTORY_LOG, type HistoryLog, normalizeHistory } from '../../core/history.js';
-import { type KeyvLike, STATE_LOCATION, STORE_DESCRIPTION, STORE_DESTROY } from '../../core/keyv-like.js';
+import { HISTORY_KEY, type HistoryLog, normalizeHistory } from '../../core/history.js';
 import { loadPeer } from '../../core/peer.js';
-import { PRESENCE } from '../../core/presence.js';
 import { redactUrl, shownUrl } from '../../core/redact.js';
-import { SCOPE_TABLE, type ScopeTable } from '../../core/scope.js';
+import type { ScopeTable } from '../../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../../core/state.js';
-import { TOKEN_TABLE } from '../../core/tokens.js';
 import { invalidOption } from '../../core/validate.js';
+import { urlAndOptions, type WithUrl } from '../factory-args.js';
 import { STATE_KEY } from '../file/file-state.js';
+import type { KeyvBackedStore } from '../maintenance-store.js';
 import { type NodeRedisClient, type RedisConnection, watchRedisConnection } from './redis-connection.js';
 import { createRedisPresence } from './redis-presence.js';
 import { createRedisClaims, createRedisTokenTable } from './redis-tokens.js';
@@ -37,12 +34,68 @@ export interface RedisStoreOptions {
 export const REDIS_DEFAULTS = Object.freeze({ namespace: 'maintenance-mode', connectTimeoutMs: 300 });
 
 /**
- * A keyv instance on Redis configured so an outage throws at once instead of hanging or reading as "off": no
- * offline queue, a connect timeout, `throwOnErrors` on the adapter and on keyv, and a reconnect strategy that keeps
- * trying in the background. Every instance built by this factory uses the same key layout.
+ * A `MaintenanceStore` on Redis, configured so an outage throws at once instead of hanging or reading as "off":
+ * no offline queue, a connect timeout, `throwOnErrors` on the adapter and on keyv, and a reconnect strategy that keeps
+ * trying in the background. Every switch is one script (state, history entry, change message); changes are pushed by
+ * pub/sub; the fleet, tokens and claims live in keys of the same namespace. Every store built by this factory uses the
+ * same key layout. The result is also a keyv-like view of its keys (`get`, `set`, `delete`, `disconnect`).
  * @example new MaintenanceService({ store: createRedisStore('redis://127.0.0.1:6379') })
  */
-export function createRedisStore(url: string, options: RedisStoreOptions = {}): KeyvLike {
+export function createRedisStore(options: WithUrl<RedisStoreOptions>): KeyvBackedStore;
+/**
+ * The same store from a URL and the other options apart.
+ * @example createRedisStore('redis://127.0.0.1:6379', { namespace: 'shop' })
+ */
+export function createRedisStore(url: string, options?: RedisStoreOptions): KeyvBackedStore;
+export function createRedisStore(
+  first: string | WithUrl<RedisStoreOptions>,
+  second?: RedisStoreOptions,
+): KeyvBackedStore {
+  const { url, namespace, connectTimeout } = redisSettings(first, second);
+  const description = `Redis at ${redactUrl(url)}`;
+  const { client, adapter, connection, keyv } = connectRedis(url, { namespace, connectTimeout, description });
+  const connected = () => adapter.getClient() as Promise<unknown>;
+  const keys: RedisKeys = {
+    state: `${namespace}::${STATE_KEY}`,
+    revision: `${namespace}::maintenance_mode_revision`,
+    scopes: `${namespace}::${SCOPES_KEY}`,
+    history: `${namespace}::${HISTORY_KEY}`,
+    channel: `${namespace}::changes`,
+  };
+  const changeFeed = createRedisChangeFeed(client, connected, keys.channel);
+  // The global state is written as keyv writes it (its serialisation), so keyv reads it back unchanged.
+  const serialize = (state: MaintenanceState) => keyv.serializeData({ value: state }) as Promise<string>;
+  const close = async () => {
+    await changeFeed.close();
+    await connection.close();
+  };
+  return {
+    description,
+    stateLocation: `The Redis key ${keys.state} (${description})`,
+    readState: () => keyv.get(STATE_KEY),
+    ...createRedisCommitter(connected, keys, serialize),
+    scopes: createRedisScopeTable(connected, keys.scopes),
+    history: createRedisHistoryLog(connected, keys.history),
+    claims: createRedisClaims(connected, `${namespace}::claim:`),
+    tokens: createRedisTokenTable(connected, `${namespace}::maintenance_mode_tokens`),
+    changeFeed,
+    presence: createRedisPresence(connected, {
+      index: `${namespace}::presence`,
+      prefix: `${namespace}::presence:`,
+      channel: `${namespace}::presence-changes`,
+    }),
+    close,
+    destroy: () => void Promise.all([changeFeed.close(), connection.close()]),
+    get: (key) => keyv.get(key),
+    set: (key, value, ttl) => keyv.set(key, value, ttl),
+    delete: (key) => keyv.delete(key),
+    disconnect: close,
+  };
+}
+
+/** The URL, namespace and connect timeout of a call to {@link createRedisStore}, checked. */
+function redisSettings(first: unknown, second: RedisStoreOptions | undefined) {
+  const { url, options } = urlAndOptions('createRedisStore', first, second);
   if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
     invalidOption(
       'createRedisStore(url)',
@@ -57,6 +110,14 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   if (!Number.isInteger(connectTimeout) || connectTimeout < 1) {
     invalidOption('connectTimeoutMs', 'must be a whole number of milliseconds >= 1', connectTimeout);
   }
+  return { url, namespace, connectTimeout };
+}
+
+/**
+ * The node-redis client of one store, the keyv over it, and the connection that can always be dropped: a client that
+ * fails fast, connected lazily by @keyv/redis one attempt at a time, never again once closed.
+ */
+function connectRedis(url: string, s: { namespace: string; connectTimeout: number; description: string }) {
   const redis = loadPeer(
     () => require('@keyv/redis') as typeof import('@keyv/redis'),
     '@keyv/redis',
@@ -65,14 +126,16 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   const client = redis.createClient({
     url,
     disableOfflineQueue: true,
-    socket: { connectTimeout, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
+    socket: {
+      connectTimeout: s.connectTimeout,
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
+    },
   });
   client.on('error', () => undefined); // failures surface as thrown errors on each call; see the service's policy
-  const description = `Redis at ${redactUrl(url)}`;
-  const connection = watchRedisConnection(client as never, description);
+  const connection = watchRedisConnection(client as never, s.description);
   const adapter = new redis.default(client as never, {
-    namespace,
-    connectionTimeout: connectTimeout,
+    namespace: s.namespace,
+    connectionTimeout: s.connectTimeout,
     throwOnConnectError: true,
     throwOnErrors: true,
   });
@@ -80,7 +143,7 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   // connect() throw, after which it destroys the client and both calls fail. Let one connection attempt at a time.
   // Dropping the connection does not wait for replies (a graceful close waits for replies a stalled server never
   // sends); every write has been awaited by then, and the server runs what it received. The adapter drops it after a
-  // failed connect too, so only the store's own close (keyv.disconnect(), STORE_DESTROY) ends it for good.
+  // failed connect too, so only the store's own close (close(), destroy()) ends it for good.
   adapter.disconnect = () => connection.drop();
   const getClient = adapter.getClient.bind(adapter);
   let connecting: ReturnType<typeof getClient> | undefined;
@@ -93,41 +156,9 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
     });
     return connecting;
   };
-  const keyv = new redis.Keyv({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
+  const keyv = new redis.Keyv({ store: adapter, namespace: s.namespace, useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => undefined);
-  keyv.disconnect = () => connection.close();
-  const connected = () => adapter.getClient() as Promise<unknown>;
-  const keys: RedisKeys = {
-    state: `${namespace}::${STATE_KEY}`,
-    revision: `${namespace}::maintenance_mode_revision`,
-    scopes: `${namespace}::${SCOPES_KEY}`,
-    history: `${namespace}::${HISTORY_KEY}`,
-    channel: `${namespace}::changes`,
-  };
-  const feed = createRedisChangeFeed(client, connected, keys.channel);
-  // The global state is written as keyv writes it (its serialisation), so keyv reads it back unchanged.
-  const serialize = (state: MaintenanceState) => keyv.serializeData({ value: state }) as Promise<string>;
-  const properties: Array<[symbol, unknown]> = [
-    [STORE_DESCRIPTION, description],
-    [STATE_LOCATION, `The Redis key ${keys.state} (${description})`],
-    [HISTORY_LOG, createRedisHistoryLog(connected, keys.history)],
-    [SCOPE_TABLE, createRedisScopeTable(connected, keys.scopes)],
-    [CHANGE_FEED, feed],
-    [COMMITTER, createRedisCommitter(connected, keys, serialize)],
-    [
-      PRESENCE,
-      createRedisPresence(connected, {
-        index: `${namespace}::presence`,
-        prefix: `${namespace}::presence:`,
-        channel: `${namespace}::presence-changes`,
-      }),
-    ],
-    [TOKEN_TABLE, createRedisTokenTable(connected, `${namespace}::maintenance_mode_tokens`)],
-    [CLAIMS, createRedisClaims(connected, `${namespace}::claim:`)],
-    [STORE_DESTROY, () => void Promise.all([feed.close(), connection.close()])],
-  ];
-  for (const [symbol, value] of properties) Object.defineProperty(keyv, symbol, { value });
-  return keyv as unknown as KeyvLike;
+  return { client, adapter, connection, keyv };
 }
 
 /** The Redis keys and the channel of one store. */
@@ -169,7 +200,7 @@ function createRedisCommitter(
   serialize: (state: MaintenanceState) => Promise<string>,
 ): Committer {
   return {
-    async commit({ scope, state, entry }, limit) {
+    async commit({ scope, state, entry }, { historyLimit }) {
       const c = (await connected()) as EvalClient;
       const global = scope === undefined;
       const op = global ? 'set' : state.enabled ? 'hset' : 'hdel';
@@ -179,7 +210,7 @@ function createRedisCommitter(
       const history = entry === undefined ? '' : JSON.stringify({ ...entry, revision: REVISION_PLACEHOLDER });
       const revision = await c.eval(COMMIT_SCRIPT, {
         keys: [global ? keys.state : keys.scopes, keys.history, keys.revision],
-        arguments: [op, scope ?? '', value, history, String(limit), keys.channel, message],
+        arguments: [op, scope ?? '', value, history, String(historyLimit), keys.channel, message],
       });
       return Number(revision);
     },

@@ -8,8 +8,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { ClaimStore } from '../../core/claims.js';
 import { makeSideDir, sideDirOf, sidePathOf } from './file-side.js';
-
-const errno = (err: unknown) => (err as NodeJS.ErrnoException)?.code;
+import { errno } from './file-write.js';
 
 /** The prefix of every claim file in the side directory. */
 const CLAIM_PREFIX = 'claim.';

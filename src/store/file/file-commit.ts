@@ -11,15 +11,11 @@ import type { ScopeTable } from '../../core/scope.js';
 import { normalizeState } from '../../core/state.js';
 import { makeSideDir, sidePathOf } from './file-side.js';
 import { writeStateFile } from './file-state.js';
-import { writeError, writeFileAtomic } from './file-write.js';
+import { errno, writeError, writeFileAtomic } from './file-write.js';
 
 /** A lock older than this was left by a process that died holding it; it is broken. */
 const STALE_LOCK_MS = 5000;
 const RETRY_MS = 5;
-
-function errno(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException)?.code;
-}
 
 /**
  * Runs `task` holding the lock of `statePath` (made first, with the side directory that holds it), waiting for another

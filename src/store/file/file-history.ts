@@ -8,14 +8,10 @@
 import { promises as fs } from 'node:fs';
 import { type HistoryEntry, type HistoryLog, normalizeHistory } from '../../core/history.js';
 import { makeSideDir, sidePathOf } from './file-side.js';
-import { FILE_MODE } from './file-write.js';
+import { errno, FILE_MODE } from './file-write.js';
 
 /** A lock older than this was left by a process that died while rotating; it is broken. */
 const STALE_LOCK_MS = 10_000;
-
-function errno(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException)?.code;
-}
 
 async function readLines(path: string): Promise<string[]> {
   try {

@@ -11,14 +11,10 @@ import { MaintenanceError } from '../../core/errors.js';
 import type { ScopeTable } from '../../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../../core/state.js';
 import { makeSideDir, sideDirOf } from './file-side.js';
-import { writeError, writeFileAtomic } from './file-write.js';
+import { errno, writeError, writeFileAtomic } from './file-write.js';
 
 /** The prefix of every scope file in the side directory (used by the directory watch too). */
 export const SCOPE_FILE_PREFIX = 'scope.';
-
-function errno(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException)?.code;
-}
 
 async function readScopeFile(path: string): Promise<{ scope: string; state: MaintenanceState } | undefined> {
   let text: string;

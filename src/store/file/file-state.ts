@@ -7,11 +7,9 @@
 import { promises as fs } from 'node:fs';
 import { MaintenanceError } from '../../core/errors.js';
 import { normalizeState, parseStateDocument } from '../../core/state.js';
+import { STATE_KEY } from '../store-keys.js';
 import { makeSideDir, sideDirOf, sidePathOf } from './file-side.js';
 import { errno, STATE_FILE, writeError, writeFileAtomic } from './file-write.js';
-
-/** keyv key under which the service keeps the state (in every store). */
-export const STATE_KEY = 'maintenance_mode_state';
 
 const EMPTY_RETRY_MS = 15;
 

@@ -7,13 +7,14 @@ import type { KeyvLike } from '../../core/keyv-like.js';
 import { invalidOption } from '../../core/validate.js';
 import { createKeyvTokenTable } from '../keyv/keyv-tokens.js';
 import type { MaintenanceStore } from '../maintenance-store.js';
+import { STATE_KEY } from '../store-keys.js';
 import { createFileClaims } from './file-claims.js';
 import { createFileCommitter } from './file-commit.js';
 import { createFileChangeFeed } from './file-feed.js';
 import { createFileHistoryLog } from './file-history.js';
 import { createFilePresence } from './file-presence.js';
 import { createFileScopeTable, SCOPE_FILE_PREFIX } from './file-scopes.js';
-import { FileStateStore, STATE_KEY } from './file-state.js';
+import { FileStateStore } from './file-state.js';
 import { tidyStateFiles } from './file-sweep.js';
 
 /** Options for {@link createFileStore}. */

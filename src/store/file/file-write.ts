@@ -12,7 +12,7 @@ import { keepOnExit, removeOnExit } from './file-exit.js';
 /** Mode of a new file, before the umask narrows it (so `umask 077` gives 0600). */
 export const FILE_MODE = 0o644;
 
-/** The error code of `err` (a Node system error), or its text. */
+/** The error code of `err` (a Node system error: `ENOENT`, `EEXIST`, …), or its text for any other error. */
 export function errno(err: unknown): string {
   return (err as NodeJS.ErrnoException)?.code ?? String(err);
 }

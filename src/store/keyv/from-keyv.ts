@@ -4,8 +4,8 @@
  */
 import { isKeyvLike, type KeyvLike } from '../../core/keyv-like.js';
 import { invalidOption } from '../../core/validate.js';
-import { STATE_KEY } from '../file/file-state.js';
 import type { MaintenanceStore } from '../maintenance-store.js';
+import { STATE_KEY } from '../store-keys.js';
 import { createKeyvClaims } from './keyv-claims.js';
 import { createKeyvCommitter } from './keyv-commit.js';
 import { createKeyvHistoryLog } from './keyv-history.js';

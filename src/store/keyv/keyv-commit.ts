@@ -8,10 +8,7 @@ import { MaintenanceError } from '../../core/errors.js';
 import type { HistoryLog } from '../../core/history.js';
 import type { KeyvLike } from '../../core/keyv-like.js';
 import type { ScopeTable } from '../../core/scope.js';
-import { STATE_KEY } from '../file/file-state.js';
-
-/** keyv key of the revision counter. */
-const REVISION_KEY = 'maintenance_mode_revision';
+import { REVISION_KEY, STATE_KEY } from '../store-keys.js';
 
 /** What {@link createKeyvCommitter} writes to. */
 export interface KeyvCommitTarget {

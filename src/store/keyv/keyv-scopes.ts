@@ -7,9 +7,7 @@
 import type { KeyvLike } from '../../core/keyv-like.js';
 import type { ScopeTable } from '../../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../../core/state.js';
-
-/** keyv key of the scope map (next to `maintenance_mode_state`). */
-export const SCOPES_KEY = 'maintenance_mode_scopes';
+import { SCOPES_KEY } from '../store-keys.js';
 
 function toMap(value: unknown): Map<string, MaintenanceState> {
   const table = new Map<string, MaintenanceState>();

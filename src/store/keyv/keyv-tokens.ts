@@ -1,14 +1,12 @@
 /**
  * The token table of a store that has none of its own (the file store, other keyv adapters): every token record in
  * one key, `maintenance_mode_tokens`, as `{ [hash]: record }` (the file store keeps it in the file
- * `<state file>.maintenance_mode_tokens.json`). Changes are read-modify-write: two `token create` in the same instant
+ * `<state file>.d/maintenance_mode_tokens.json`). Changes are read-modify-write: two `token create` in the same instant
  * can lose one, which its creator sees in `token list`; Redis and PostgreSQL keep a table without that limit.
  */
 import type { KeyvLike } from '../../core/keyv-like.js';
 import { isTokenRecord, type TokenRecord, type TokenTable } from '../../core/tokens.js';
-
-/** keyv key of the token map. */
-export const TOKENS_KEY = 'maintenance_mode_tokens';
+import { TOKENS_KEY } from '../store-keys.js';
 
 function toMap(value: unknown): Map<string, TokenRecord> {
   const table = new Map<string, TokenRecord>();

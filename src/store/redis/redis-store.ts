@@ -16,8 +16,8 @@ import type { ScopeTable } from '../../core/scope.js';
 import { type MaintenanceState, normalizeState } from '../../core/state.js';
 import { invalidOption } from '../../core/validate.js';
 import { urlAndOptions, type WithUrl } from '../factory-args.js';
-import { STATE_KEY } from '../file/file-state.js';
 import type { KeyvBackedStore } from '../maintenance-store.js';
+import { REVISION_KEY, SCOPES_KEY, STATE_KEY, TOKENS_KEY } from '../store-keys.js';
 import { type NodeRedisClient, type RedisConnection, watchRedisConnection } from './redis-connection.js';
 import { createRedisPresence } from './redis-presence.js';
 import { createRedisClaims, createRedisTokenTable } from './redis-tokens.js';
@@ -57,7 +57,7 @@ export function createRedisStore(
   const connected = () => adapter.getClient() as Promise<unknown>;
   const keys: RedisKeys = {
     state: `${namespace}::${STATE_KEY}`,
-    revision: `${namespace}::maintenance_mode_revision`,
+    revision: `${namespace}::${REVISION_KEY}`,
     scopes: `${namespace}::${SCOPES_KEY}`,
     history: `${namespace}::${HISTORY_KEY}`,
     channel: `${namespace}::changes`,
@@ -77,7 +77,7 @@ export function createRedisStore(
     scopes: createRedisScopeTable(connected, keys.scopes),
     history: createRedisHistoryLog(connected, keys.history),
     claims: createRedisClaims(connected, `${namespace}::claim:`),
-    tokens: createRedisTokenTable(connected, `${namespace}::maintenance_mode_tokens`),
+    tokens: createRedisTokenTable(connected, `${namespace}::${TOKENS_KEY}`),
     changeFeed,
     presence: createRedisPresence(connected, {
       index: `${namespace}::presence`,
@@ -258,9 +258,6 @@ interface HashClient {
   hDel(key: string, field: string): Promise<unknown>;
   hGetAll(key: string): Promise<Record<string, string>>;
 }
-
-/** Redis hash holding the enabled scoped states, one field per scope. */
-const SCOPES_KEY = 'maintenance_mode_scopes';
 
 /** The scopes as one Redis hash: each scope is one field, written on its own (HSET / HDEL), listed with HGETALL. */
 function createRedisScopeTable(connected: () => Promise<unknown>, key: string): ScopeTable {

@@ -6,6 +6,8 @@ import Keyv from 'keyv';
 import {
   type CliIo,
   createFileStore,
+  createPostgresStore,
+  createRedisStore,
   fromKeyv,
   MaintenanceError,
   MaintenanceService,
@@ -112,6 +114,44 @@ describe('createFileStore() and fromKeyv(): stores the service uses', () => {
     expect(await s.isEnabled()).to.equal(true);
     expect(s.storeDescription).to.equal('my store');
     expect(reads.length).to.be.above(0);
+  });
+});
+
+describe('createRedisStore() and createPostgresStore(): (url, options) or ({ url, ...options })', () => {
+  it('builds the same store from either call form (nothing connects before a call)', async () => {
+    const url = 'redis://127.0.0.1:1';
+    const stores = [
+      createRedisStore(url, { namespace: 'shop' }),
+      createRedisStore({ url, namespace: 'shop' }),
+      createPostgresStore('postgres://app@127.0.0.1:1/app', { tablePrefix: 'shop' }),
+      createPostgresStore({ url: 'postgres://app@127.0.0.1:1/app', tablePrefix: 'shop' }),
+    ];
+    try {
+      expect(stores.map((s) => s.stateLocation)).to.deep.equal([
+        `The Redis key shop::maintenance_mode_state (Redis at ${url})`,
+        `The Redis key shop::maintenance_mode_state (Redis at ${url})`,
+        'The row maintenance_mode_state of the table shop_keyv (PostgreSQL at postgres://app@127.0.0.1:1/app)',
+        'The row maintenance_mode_state of the table shop_keyv (PostgreSQL at postgres://app@127.0.0.1:1/app)',
+      ]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('refuses the options twice, and an object without a URL, naming what it takes', () => {
+    const url = 'redis://127.0.0.1:1';
+    expect(() => createRedisStore({ url } as never, { namespace: 'x' })).to.throw(
+      MaintenanceError,
+      /^createRedisStore\(options\) takes the URL and the options in one object, or \(url, options\); not both/,
+    );
+    expect(() => createRedisStore({ namespace: 'x' } as never)).to.throw(
+      MaintenanceError,
+      /^createRedisStore\(url\) takes a redis:\/\//,
+    );
+    expect(() => createPostgresStore({ tablePrefix: 'x' } as never)).to.throw(
+      MaintenanceError,
+      /^createPostgresStore\(url\) takes a postgres:\/\//,
+    );
   });
 });
 

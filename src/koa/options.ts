@@ -289,7 +289,10 @@ const BOOLEAN_KEYS = [
   'exposeDecision',
 ] as const satisfies readonly KeysOfType<MaintenanceOptions, boolean>[];
 /** Compiles only while {@link BOOLEAN_KEYS} names every boolean option. */
-const everyBooleanListed: NamesEveryKey<Pick<MaintenanceOptions, KeysOfType<MaintenanceOptions, boolean>>, typeof BOOLEAN_KEYS> = true;
+const everyBooleanListed: NamesEveryKey<
+  Pick<MaintenanceOptions, KeysOfType<MaintenanceOptions, boolean>>,
+  typeof BOOLEAN_KEYS
+> = true;
 void everyBooleanListed;
 
 const FUNCTION_KEYS = [

@@ -48,6 +48,7 @@ export type { MaintenanceApiOptions } from './koa/api/options.js';
 export { API_DEFAULTS } from './koa/api/options.js';
 export { maintenanceApi } from './koa/api/routes.js';
 export { maintenanceBanner } from './koa/banner.js';
+export type { MaintenanceContextState } from './koa/context-state.js';
 export type { ForcedMode } from './koa/force.js';
 export { forceMaintenance } from './koa/force.js';
 export type { HostnameScopeOptions } from './koa/host-scope.js';

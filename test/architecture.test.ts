@@ -4,10 +4,13 @@ import { expect } from 'chai';
 
 const srcDir = join(__dirname, '..', '..', 'src');
 
-/** The layers, lowest first: a file may import its own layer and the ones below, never one above. */
-const LAYERS = ['core', 'store', 'service', 'koa', 'integrations', 'cli'] as const;
-/** Files outside every layer folder: the public door. */
-const ROOT_FILES = ['index.ts'];
+/**
+ * The layers, lowest first: a file may import its own layer and the ones below, never one above. `testing` (the store
+ * contract suite) is on top: no code of the library depends on it.
+ */
+const LAYERS = ['core', 'store', 'service', 'koa', 'integrations', 'cli', 'testing'] as const;
+/** Files outside every layer folder: the public doors, the package's entries `.` and `./testing`. */
+const ROOT_FILES = ['index.ts', 'testing.ts'];
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -59,7 +62,7 @@ const layerOf = (file: string): number => {
 const PURE = files.filter((f) => f.startsWith('core/')).concat(['koa/options.ts', 'koa/toggle-rules.ts']);
 
 describe('architecture: layers and dependencies', () => {
-  it('puts every source file in one layer folder (core, store, service, koa, integrations, cli) or the index', () => {
+  it('puts every source file in one layer folder (core, store, service, koa, integrations, cli, testing) or an entry', () => {
     for (const file of files) expect(layerOf(file), file).to.not.equal(-1);
   });
 
@@ -114,17 +117,27 @@ describe('architecture: layers and dependencies', () => {
     }
   });
 
-  it('has no default exports, keeps index.ts to exports only, and no source file imports the index', () => {
+  it('has no default exports, keeps the entries (index.ts, testing.ts) to exports only, and no source file imports one', () => {
     for (const file of files) expect(readFileSync(join(srcDir, file), 'utf8'), file).to.not.match(/export default/);
-    const index = readFileSync(join(srcDir, 'index.ts'), 'utf8');
-    const code = index.split('\n').filter((l) => l.trim() && !l.trim().startsWith('/**') && !l.trim().startsWith('//'));
-    for (const line of code) expect(line).to.match(/^(export | {2}[A-Za-z]|\} from )/);
-    for (const file of files) expect(localImports(file), file).to.not.include('index.ts');
+    for (const entry of ROOT_FILES) {
+      const text = readFileSync(join(srcDir, entry), 'utf8');
+      const code = text.split('\n').filter((l) => l.trim() && !/^(\/\*\*|\*|\/\/)/.test(l.trim()));
+      for (const line of code) expect(line, entry).to.match(/^(export | {2}[A-Za-z]|\} from )/);
+      for (const file of files) expect(localImports(file), file).to.not.include(entry);
+    }
+    expect(localImports('index.ts').filter((f) => f.startsWith('testing/'))).to.deep.equal([]);
   });
 
-  it('makes index.ts the only entry point of the package', () => {
+  it('keeps the store contract suite free of outside packages: no test runner or assertion library is loaded', () => {
+    const suite = files.filter((f) => f.startsWith('testing/'));
+    expect(suite.length).to.be.greaterThan(3);
+    for (const file of suite) expect(runtimeOutside(file), file).to.deep.equal([]);
+  });
+
+  it('has two entry points: index.ts (the package) and testing.ts (koa-maintenance-mode/testing)', () => {
     const pkg = JSON.parse(readFileSync(join(srcDir, '..', 'package.json'), 'utf8'));
     expect(pkg.exports['.'].default).to.equal('./dist/index.js');
-    expect(Object.keys(pkg.exports).sort()).to.deep.equal(['.', './package.json']);
+    expect(pkg.exports['./testing']).to.deep.equal({ types: './dist/testing.d.ts', default: './dist/testing.js' });
+    expect(Object.keys(pkg.exports).sort()).to.deep.equal(['.', './package.json', './testing']);
   });
 });

@@ -59,7 +59,7 @@ async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, optio
   const current = await service.getStoredState(p.scope);
   if (p.command === 'why') return why(p, current, io, options);
   if (p.command === 'status') return status(p, service, io, await service.stateInForceNow(p.scope));
-  return render(p, service, io, current, options);
+  return render(p, service, io, { current, options });
 }
 
 /** A usage mistake: its one line and where the help is (the whole usage only when no command was given at all). */

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { createClient } from '@keyv/redis';
 import Keyv from 'keyv';
 import pg from 'pg';
-import { createPostgresStore, createRedisStore } from '../../src/index.js';
-import { createFileKeyv } from '../../src/store/keyv.js';
+import { createFileStore, createPostgresStore, createRedisStore } from '../../src/index.js';
 import type { MaintenanceStoreFactory } from '../../src/testing.js';
 import { postgresBin, startPostgres, type TestPostgres } from './postgres.js';
 import { startRedis, type TestRedis } from './redis.js';
@@ -28,7 +27,7 @@ export function fileStoreFactory(): MaintenanceStoreFactory {
       dir = mkdtempSync(join(tmpdir(), 'kmm-contract-'));
     },
     teardown: () => rmSync(dir, { recursive: true, force: true }),
-    create: () => createFileKeyv(statePath()),
+    create: () => createFileStore({ path: statePath() }),
     faults: {
       corrupt: () => {
         writeFileSync(statePath(), '{"enabled": tru');

@@ -87,6 +87,22 @@ export interface MaintenanceServiceEvents {
   'notify-failed': [failure: NotifyFailure];
 }
 
+/** What a write records besides the state (see `MaintenanceService.write`). */
+interface WriteOptions {
+  /** What made the change, for the history. @default 'service' */
+  readonly source?: string;
+  /** Who made it, for the history. @default the state's updatedBy */
+  readonly by?: string;
+  /** The scope written. @default undefined (the global state) */
+  readonly scope?: string;
+  /** Why, for the history. @default undefined */
+  readonly reason?: string;
+  /** No history entry and no notification (a lease renewed, an occurrence ended before a scoped switch). @default false */
+  readonly quiet?: boolean;
+  /** The recurring windows stored with a global state. @default the windows stored now */
+  readonly windows?: readonly RecurringWindow[];
+}
+
 /** Options of {@link MaintenanceService.waitForFleet}. */
 export interface WaitForFleetOptions {
   /** Wait for this scope's state (its drain); undefined waits for the whole site. @default undefined */
@@ -358,7 +374,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    */
   async enable(opts: EnableOptions = {}): Promise<void> {
     const scope = scopeOf(opts);
-    await this.write(enabledState(opts, new Date()), opts.source, undefined, scope, opts.reason);
+    await this.write(enabledState(opts, new Date()), { source: opts.source, scope, reason: opts.reason });
   }
 
   /** Switches maintenance off (the whole site, or `scope`). Throws like {@link MaintenanceService.enable}. */
@@ -367,17 +383,10 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     const ended = await this.occurrencesToEnd(scope);
     // A scope's windows are in the global state: ending its occurrence is a write of its own, before the switch.
     if (ended && scope !== undefined)
-      await this.write(ended.stored, 'window', opts.by, undefined, undefined, true, ended.windows);
+      await this.write(ended.stored, { source: 'window', by: opts.by, quiet: true, windows: ended.windows });
     const windows = scope === undefined ? ended?.windows : undefined;
-    const told = await this.write(
-      disabledState(opts, new Date()),
-      opts.source,
-      undefined,
-      scope,
-      opts.reason ?? ended?.reason,
-      false,
-      windows,
-    );
+    const reason = opts.reason ?? ended?.reason;
+    const told = await this.write(disabledState(opts, new Date()), { source: opts.source, scope, reason, windows });
     // Ending an occurrence is a switch off people are told of, though the stored state was off already.
     if (ended && !told) this.tell('disabled', { enabled: false }, scope);
   }
@@ -446,7 +455,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     if (def?.scope !== undefined) checkScopeName(def.scope);
     const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
     const { windows, window } = addedWindow(windowsOf(stored), def, new Date());
-    await this.write(stored, 'window', def.by, undefined, `window added: ${window.id}`, false, windows);
+    await this.write(stored, { source: 'window', by: def.by, reason: `window added: ${window.id}`, windows });
     const next = upcomingWindows([window], { count: 1, dryRuns: false }, this.next.onInvalid)[0];
     if (next) this.tell('scheduled', occurrenceState(next), window.scope, window.id);
     return window;
@@ -456,7 +465,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   async removeWindow(id: string, opts: { by?: string } = {}): Promise<void> {
     const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
     const windows = withoutWindow(windowsOf(stored), id);
-    await this.write(stored, 'window', opts.by, undefined, `window removed: ${id}`, false, windows);
+    await this.write(stored, { source: 'window', by: opts.by, reason: `window removed: ${id}`, windows });
   }
 
   /**
@@ -497,7 +506,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    */
   async restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
     const scope = scopeOf(opts);
-    await this.write(normalizeState(state), opts.source ?? 'job', opts.by, scope);
+    await this.write(normalizeState(state), { source: opts.source ?? 'job', by: opts.by, scope });
   }
 
   /**
@@ -509,7 +518,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     this.refuseForced();
     const name = scope === undefined ? undefined : checkScopeName(scope);
     const current = await this.getStoredState(name);
-    await this.write(renewedState(current, new Date()), 'lease', current.updatedBy, name, undefined, true);
+    await this.write(renewedState(current, new Date()), {
+      source: 'lease',
+      by: current.updatedBy,
+      scope: name,
+      quiet: true,
+    });
   }
 
   /** The store revision this instance serves (every change up to it has been read). */
@@ -824,15 +838,8 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * state is overwritten (the history says the previous value was unreadable). When the outcome is unknown (a
    * timeout), what this instance holds is read again, so it converges on whatever the store ends up with.
    */
-  private async write(
-    state: MaintenanceState,
-    source = 'service',
-    by = state.updatedBy,
-    scope?: string,
-    reason?: string,
-    quiet = false,
-    windows?: readonly RecurringWindow[],
-  ): Promise<boolean> {
+  private async write(state: MaintenanceState, options: WriteOptions = {}): Promise<boolean> {
+    const { source = 'service', by = state.updatedBy, scope, reason, quiet = false, windows } = options;
     this.refuseForced();
     const previous = quiet ? undefined : await this.previousState(scope);
     if (scope === undefined) {
@@ -841,7 +848,9 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       state = withWindows(state, windows ?? windowsOf(base));
     }
     const entry =
-      previous === undefined ? undefined : historyEntry(previous, state, source, new Date(), by, scope, reason);
+      previous === undefined
+        ? undefined
+        : historyEntry({ previous, next: state, source, now: new Date(), by, scope, reason });
     let revision: number;
     try {
       revision = await this.store.commit(entry === undefined ? { scope, state } : { scope, state, entry });

@@ -74,7 +74,7 @@ export { FLEET_WAIT_DEFAULTS, getMaintenanceMode, MaintenanceService, setMainten
 export type { MaintenanceServiceOptions } from './service/service-options.js';
 export { POSTGRES_URL_ENV, REDIS_URL_ENV, SERVICE_DEFAULTS, STATE_FILE_ENV } from './service/service-options.js';
 export type { SwitchActor, SwitchOnRequest, SwitchOutcome } from './service/switching.js';
-export type { CreatedToken } from './service/tokens.js';
+export type { CreatedToken } from './service/token-vault.js';
 export { FileStateStore, STATE_KEY } from './store/file-store.js';
 export type { PostgresStoreOptions } from './store/postgres-store.js';
 export { createPostgresStore, POSTGRES_DEFAULTS } from './store/postgres-store.js';

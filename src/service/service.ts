@@ -67,10 +67,10 @@ import {
   switchOn,
   wouldSwitch,
 } from './switching.js';
-import { type CreatedToken, createTokenVault, type TokenVault } from './tokens.js';
+import { type CreatedToken, createTokenVault, type TokenVault } from './token-vault.js';
 import { createUpcoming } from './upcoming.js';
+import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './window-list.js';
 import { createWindowOverlay } from './window-overlay.js';
-import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './windows.js';
 
 /** Events of {@link MaintenanceService}: the state in force changed (seen by every instance), or a read failed. */
 export interface MaintenanceServiceEvents {

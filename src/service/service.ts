@@ -373,13 +373,13 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * schedule, when `mode` forces the state, or when the store cannot be written (the state is then unchanged).
    */
   async enable(opts: EnableOptions = {}): Promise<void> {
-    const scope = scopeOf(opts);
+    const scope = checkedScopeOption(opts);
     await this.write(enabledState(opts, new Date()), { source: opts.source, scope, reason: opts.reason });
   }
 
   /** Switches maintenance off (the whole site, or `scope`). Throws like {@link MaintenanceService.enable}. */
   async disable(opts: DisableOptions = {}): Promise<void> {
-    const scope = scopeOf(opts);
+    const scope = checkedScopeOption(opts);
     const ended = await this.occurrencesToEnd(scope);
     // A scope's windows are in the global state: ending its occurrence is a write of its own, before the switch.
     if (ended && scope !== undefined)
@@ -505,7 +505,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * including its schedule, message and author. Throws like {@link MaintenanceService.enable}.
    */
   async restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
-    const scope = scopeOf(opts);
+    const scope = checkedScopeOption(opts);
     await this.write(normalizeState(state), { source: opts.source ?? 'job', by: opts.by, scope });
   }
 
@@ -962,7 +962,7 @@ function destroyStore(keyv: KeyvLike): void {
 }
 
 /** The validated scope of `opts`, or undefined for the global state. */
-function scopeOf(opts: { readonly scope?: string }): string | undefined {
+function checkedScopeOption(opts: { readonly scope?: string }): string | undefined {
   return opts.scope === undefined ? undefined : checkScopeName(opts.scope);
 }
 

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Container, Service } from 'typedi';
 import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
-import { type ClaimStore, claimsOf } from '../core/claims.js';
+import { claimsOf } from '../core/claims.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
@@ -47,8 +47,8 @@ import { createStateStore, type ScopeStates, type StateStore, withTimeout } from
 import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
 import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
 import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, waitUntilOff } from './job-gate.js';
-import { CLAIM_TTL_MS, createNotifyClock, type NotifyClock } from './notify-clock.js';
-import { createNotifier, type Notifier, type NotifyFailure } from './notify-delivery.js';
+import { type ChangeNotices, createChangeNotices } from './notify-changes.js';
+import { type NotifyFailure } from './notify-delivery.js';
 import { packageVersion } from './package-version.js';
 import { usableOccurrencesOf } from './recurrence.js';
 import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
@@ -152,10 +152,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   private member: FleetMember | undefined;
   private readonly heldSources = new Set<() => number>();
   private announceHorizonMs = 0;
-  /** The revision of this instance's latest write (its own change is told by the write, not as an observed one). */
-  private wroteRevision: number | undefined;
-  private readonly notifier: Notifier;
-  private clock: NotifyClock | undefined;
+  private readonly notices: ChangeNotices;
   private vault: TokenVault | undefined;
 
   private readonly next: ReturnType<typeof createUpcoming>;
@@ -198,7 +195,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       },
       onChange: (previous, next) => {
         this.next.prepare(next);
-        this.observed(previous, next);
+        this.notices.observed(previous, next);
         this.announce(previous, next);
         this.notifyWatchers();
       },
@@ -211,19 +208,19 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       onChange: (previous, next) => {
         for (const c of changedScopes(previous, next)) {
           // The table's first read is what is on already, not a change: nothing to tell (it was told when made).
-          if (previous !== undefined) this.observed(c.previous, c.next, c.scope);
+          if (previous !== undefined) this.notices.observed(c.previous, c.next, c.scope);
           this.announce(c.previous, c.next, c.scope);
         }
         this.notifyWatchers();
       },
     });
     this.feed = changeFeedOf(keyv);
-    this.notifier = createNotifier({
+    this.notices = createChangeNotices({
       targets: this.config.notify,
       logger: this.config.logger,
-      userAgent: `koa-maintenance-mode/${packageVersion()}`,
+      claims: () => claimsOf(this.keyv) ?? createKeyvClaims(this.keyv),
       onFailure: (failure) => this.emit('notify-failed', failure),
-      onDelivered: (n, url) => this.emit('notified', n.event, url),
+      onDelivered: (event, url) => this.emit('notified', event, url),
     });
     if (this.config.mode !== undefined) this.cache.accept({ enabled: this.config.mode });
   }
@@ -388,7 +385,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     const reason = opts.reason ?? ended?.reason;
     const told = await this.write(disabledState(opts, new Date()), { source: opts.source, scope, reason, windows });
     // Ending an occurrence is a switch off people are told of, though the stored state was off already.
-    if (ended && !told) this.tell('disabled', { enabled: false }, scope);
+    if (ended && !told) this.notices.tell('disabled', { enabled: false }, scope);
   }
 
   /**
@@ -457,7 +454,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     const { windows, window } = addedWindow(windowsOf(stored), def, new Date());
     await this.write(stored, { source: 'window', by: def.by, reason: `window added: ${window.id}`, windows });
     const next = upcomingWindows([window], { count: 1, dryRuns: false }, this.next.onInvalid)[0];
-    if (next) this.tell('scheduled', occurrenceState(next), window.scope, window.id);
+    if (next) this.notices.tell('scheduled', occurrenceState(next), window.scope, window.id);
     return window;
   }
 
@@ -565,78 +562,17 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       },
     });
     this.listen();
-    this.startClock();
-  }
-
-  /** Starts the notification clock of a serving instance (reminders, windows that start or end), when notifying. */
-  private startClock(): void {
-    if (!this.notifier.enabled || this.clock) return;
-    this.clock = createNotifyClock({
-      notifier: this.notifier,
-      claims: this.claims(),
-      logger: this.config.logger,
-      windows: (from) =>
-        plannedWindows(
-          this.cache.peek(),
-          this.scopeCache.peek(),
-          this.upcoming({ count: 20, dryRuns: false, from }).map((o) => ({
-            state: occurrenceState(o),
-            windowId: o.window.id,
-            ...(o.window.scope !== undefined ? { scope: o.window.scope } : {}),
-          })),
-        ),
-    });
-  }
-
-  /** Claims of changes to tell still on their way: `close()` lets them end before it flushes the posts. */
-  private readonly claiming = new Set<Promise<unknown>>();
-  /** The store's claims (once per fleet), made when first needed. */
-  private claimStore: ClaimStore | undefined;
-  private claims(): ClaimStore {
-    this.claimStore ??= claimsOf(this.keyv) ?? createKeyvClaims(this.keyv);
-    return this.claimStore;
-  }
-
-  /**
-   * Tells the webhooks of a change once per fleet, whoever made it: its writer, or (when the writer has no `notify`,
-   * e.g. the CLI) any instance with `notify` that sees it — each claims `told:<scope>:<revision>` in the store first,
-   * so one of them posts. No webhook secret goes into the store: only the claim's name.
-   */
-  private tellOnce(event: NotifyEvent, state: MaintenanceState, scope?: string): void {
-    if (!this.notifier.enabled) return;
-    if (state.revision === undefined) {
-      this.tell(event, state, scope); // a store without revisions: its writer tells, as before
-      return;
-    }
-    const told = this.claims()
-      .claim(`told:${scope ?? ''}:${state.revision}`, CLAIM_TTL_MS)
-      .then(
-        (mine) => mine && this.tell(event, state, scope),
-        () => this.tell(event, state, scope), // the claim could not be made: better twice than never
-      );
-    this.claiming.add(told);
-    void told.finally(() => this.claiming.delete(told));
-  }
-
-  /** A change this instance sees (a read, a push): told once per fleet when it is a switch with a revision. */
-  private observed(previous: MaintenanceState | undefined, next: MaintenanceState, scope?: string): void {
-    if (!this.notifier.enabled || previous === undefined || next.revision === undefined) return;
-    if (next.revision === previous.revision || next.revision === this.wroteRevision) return;
-    const now = new Date();
-    const event = changeEvent(summarize(previous, now), summarize(next, now));
-    if (event) this.tellOnce(event, next, scope);
-  }
-
-  /** Tells the webhooks of a change this instance made (the writer tells; the others stay quiet). */
-  private tell(event: NotifyEvent, state: MaintenanceState, scope?: string, windowId?: string): void {
-    if (!this.notifier.enabled) return;
-    this.notifier.send({
-      event,
-      state,
-      at: new Date(),
-      ...(scope !== undefined ? { scope } : {}),
-      ...(windowId !== undefined ? { windowId } : {}),
-    });
+    this.notices.startClock((from) =>
+      plannedWindows(
+        this.cache.peek(),
+        this.scopeCache.peek(),
+        this.upcoming({ count: 20, dryRuns: false, from }).map((o) => ({
+          state: occurrenceState(o),
+          windowId: o.window.id,
+          ...(o.window.scope !== undefined ? { scope: o.window.scope } : {}),
+        })),
+      ),
+    );
   }
 
   /**
@@ -761,7 +697,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   }
 
   private notifyWatchers(): void {
-    this.clock?.refresh();
+    this.notices.refreshClock();
     for (const listener of [...this.watchers]) listener();
   }
 
@@ -788,11 +724,9 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     }
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    this.clock?.stop();
+    this.notices.stopClock();
     this.presenceFeed?.close();
-    // What this instance wrote is told before it goes: its claims end, then its posts are flushed.
-    await Promise.race([Promise.allSettled([...this.claiming]), sleepUnref(NOTIFY_FLUSH_MS)]);
-    await this.notifier.flush(NOTIFY_FLUSH_MS);
+    await this.notices.flush(); // what this instance wrote is told before it goes
     const member = this.member;
     this.member = undefined;
     const graceful = (async () => {
@@ -860,7 +794,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     }
     // This instance holds it now; it counts as applied when its own change message has been read (like everyone's).
     const stamped = { ...state, revision };
-    this.wroteRevision = revision; // its own change reaches its cache now: told below, not as an observed one
+    this.notices.wrote(revision); // its own change reaches its cache now: told below, not as an observed one
     if (scope === undefined) this.cache.accept(stamped);
     else this.acceptScope(scope, stamped);
     const now = new Date();
@@ -868,7 +802,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       previous === undefined
         ? undefined
         : changeEvent(previous === 'unreadable' ? 'off' : summarize(previous, now), summarize(state, now));
-    if (event) this.tellOnce(event, stamped, scope);
+    if (event) this.notices.tellOnce(event, stamped, scope);
     return event !== undefined;
   }
 
@@ -948,9 +882,6 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
 /** How often a read after a change signal is repeated when it raced another change (see `readAgain`). */
 const READ_AGAIN_TRIES = 3;
 
-/** How long `close()` waits for notifications on their way (their retries are bounded too). */
-const NOTIFY_FLUSH_MS = 10_000;
-
 /** Drops the store's connections at once, when it offers that. */
 function destroyStore(keyv: KeyvLike): void {
   const destroy = (keyv as { [STORE_DESTROY]?: () => void })[STORE_DESTROY];
@@ -988,9 +919,4 @@ export async function setMaintenanceMode(value: boolean): Promise<void> {
   }
   const service = defaultService();
   await (value ? service.enable() : service.disable());
-}
-
-/** Resolves after `ms` without keeping the process alive. */
-function sleepUnref(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -7,7 +7,7 @@ import { claimsOf } from '../core/claims.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
-import { changeEvent, type NotifyEvent, plannedWindows } from '../core/notify.js';
+import { changeEvent, plannedWindows } from '../core/notify.js';
 import {
   type Fleet,
   fleetOf,
@@ -44,15 +44,15 @@ import { createKeyvClaims } from '../store/keyv-claims.js';
 import { createPostgresStore } from '../store/postgres-store.js';
 import { createRedisStore } from '../store/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
+import { type ChangeRelay, createChangeRelay } from './change-relay.js';
 import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
 import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
 import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, waitUntilOff } from './job-gate.js';
 import { type ChangeNotices, createChangeNotices } from './notify-changes.js';
-import { type NotifyFailure } from './notify-delivery.js';
 import { packageVersion } from './package-version.js';
 import { usableOccurrencesOf } from './recurrence.js';
-import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
-import { ServiceEvents } from './service-events.js';
+import { createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
+import { type MaintenanceServiceEvents, ServiceEvents } from './service-events.js';
 import {
   type MaintenanceServiceConfig,
   type MaintenanceServiceOptions,
@@ -72,20 +72,7 @@ import { createUpcoming } from './upcoming.js';
 import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './window-list.js';
 import { createWindowOverlay } from './window-overlay.js';
 
-/** Events of {@link MaintenanceService}: the state in force changed (seen by every instance), or a read failed. */
-export interface MaintenanceServiceEvents {
-  /** `scope` is set when a scope changed (only while something on this instance uses scopes). */
-  enabled: [state: MaintenanceState, scope?: string];
-  disabled: [state: MaintenanceState, scope?: string];
-  scheduled: [state: MaintenanceState, scope?: string];
-  storeError: [error: MaintenanceError];
-  /** A `waitForFleet()` of this service settled: every live instance applied the revision (and drained). */
-  'fleet-settled': [fleet: Fleet];
-  /** A notification (`notify`) was posted; `url` is the webhook's origin. */
-  notified: [event: NotifyEvent, url: string];
-  /** A notification failed after its retries (also logged once). */
-  'notify-failed': [failure: NotifyFailure];
-}
+export type { MaintenanceServiceEvents } from './service-events.js';
 
 /** What a write records besides the state (see `MaintenanceService.write`). */
 interface WriteOptions {
@@ -141,7 +128,6 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   private readonly scopeCache: ScopeCache;
   private readonly feed: ChangeFeed | undefined;
   private unsubscribe: (() => void) | undefined;
-  private readonly watchers = new Set<() => void>();
   private closing = false;
   /** The store revision this instance serves: it has read every change up to it. */
   private applied = 0;
@@ -153,6 +139,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   private readonly heldSources = new Set<() => number>();
   private announceHorizonMs = 0;
   private readonly notices: ChangeNotices;
+  private readonly relay: ChangeRelay;
   private vault: TokenVault | undefined;
 
   private readonly next: ReturnType<typeof createUpcoming>;
@@ -184,37 +171,6 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       timeoutMs: this.config.storeTimeoutMs,
       logger: this.config.logger,
     });
-    this.cache = createStateCache({
-      store: this.store,
-      ttlMs: this.config.cacheTtlMs,
-      fallbackValue: this.config.fallbackValue,
-      clock: () => performance.now(),
-      logger: this.config.logger,
-      onRead: (result) => {
-        if (!result.ok && this.listenerCount('storeError') > 0) this.emit('storeError', result.error);
-      },
-      onChange: (previous, next) => {
-        this.next.prepare(next);
-        this.notices.observed(previous, next);
-        this.announce(previous, next);
-        this.notifyWatchers();
-      },
-    });
-    this.scopeCache = createScopeCache({
-      store: this.store,
-      ttlMs: this.config.cacheTtlMs,
-      clock: () => performance.now(),
-      logger: this.config.logger,
-      onChange: (previous, next) => {
-        for (const c of changedScopes(previous, next)) {
-          // The table's first read is what is on already, not a change: nothing to tell (it was told when made).
-          if (previous !== undefined) this.notices.observed(c.previous, c.next, c.scope);
-          this.announce(c.previous, c.next, c.scope);
-        }
-        this.notifyWatchers();
-      },
-    });
-    this.feed = changeFeedOf(keyv);
     this.notices = createChangeNotices({
       targets: this.config.notify,
       logger: this.config.logger,
@@ -222,6 +178,26 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       onFailure: (failure) => this.emit('notify-failed', failure),
       onDelivered: (event, url) => this.emit('notified', event, url),
     });
+    this.relay = createChangeRelay({ events: this, notices: this.notices, upcoming: this.next });
+    this.cache = createStateCache({
+      store: this.store,
+      ttlMs: this.config.cacheTtlMs,
+      fallbackValue: this.config.fallbackValue,
+      clock: () => performance.now(),
+      logger: this.config.logger,
+      onRead: (result) => {
+        if (!result.ok) this.relay.readFailed(result.error);
+      },
+      onChange: (previous, next) => this.relay.globalChanged(previous, next),
+    });
+    this.scopeCache = createScopeCache({
+      store: this.store,
+      ttlMs: this.config.cacheTtlMs,
+      clock: () => performance.now(),
+      logger: this.config.logger,
+      onChange: (previous, next) => this.relay.scopesChanged(previous, next),
+    });
+    this.feed = changeFeedOf(keyv);
     if (this.config.mode !== undefined) this.cache.accept({ enabled: this.config.mode });
   }
 
@@ -692,13 +668,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * held requests the moment maintenance ends.
    */
   watch(listener: () => void): () => void {
-    this.watchers.add(listener);
-    return () => this.watchers.delete(listener);
-  }
-
-  private notifyWatchers(): void {
-    this.notices.refreshClock();
-    for (const listener of [...this.watchers]) listener();
+    return this.relay.watch(listener);
   }
 
   /** Human description of the store, as used in messages: the file path or the Redis URL (password hidden). */
@@ -720,7 +690,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (!this.closing) {
       this.closing = true;
-      this.notifyWatchers();
+      this.relay.settled();
     }
     this.unsubscribe?.();
     this.unsubscribe = undefined;
@@ -754,17 +724,6 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   /** Puts one scope's state into the table held in memory (when there is one). */
   private acceptScope(scope: string, state: MaintenanceState): void {
     if (this.scopeCache.known) this.scopeCache.accept(withScope(this.scopeCache.peek(), scope, state));
-  }
-
-  /** Emits `enabled`, `disabled` or `scheduled` when the state in force (global, or of `scope`) changes meaning. */
-  private announce(previous: MaintenanceState | undefined, next: MaintenanceState, scope?: string): void {
-    const now = new Date();
-    const to = summarize(next, now);
-    if (previous !== undefined && summarize(previous, now) === to && previous.enabled === next.enabled) return;
-    if (previous === undefined && !next.enabled) return; // the first read of an off state is no change
-    const event = to === 'off' ? 'disabled' : to === 'scheduled' ? 'scheduled' : 'enabled';
-    if (scope === undefined) this.emit(event, next);
-    else this.emit(event, next, scope);
   }
 
   /**

@@ -13,7 +13,7 @@ import { changedScopes } from './scope-cache.js';
 import type { ServiceEmitter } from './service-events.js';
 import type { Upcoming } from './upcoming.js';
 
-/** Settings of {@link createChangeRelay}. */
+/** Settings of {@link ChangeRelay}. */
 export interface ChangeRelaySettings {
   /** The service, whose listeners are told. */
   readonly events: ServiceEmitter;
@@ -22,58 +22,54 @@ export interface ChangeRelaySettings {
 }
 
 /** The relay of one service: its caches report to it. */
-export interface ChangeRelay {
-  /** Calls `listener` after every change; returns the function that stops it. */
-  watch(listener: () => void): () => void;
-  /** Tells the `watch()` listeners (and the notification clock) that something changed. */
-  settled(): void;
-  /** A read of the state or of the scope table failed. */
-  readFailed(error: MaintenanceError): void;
-  /** The global state in force changed. */
-  globalChanged(previous: MaintenanceState | undefined, next: MaintenanceState): void;
-  /** The table of scoped states changed (`previous` undefined: its first read). */
-  scopesChanged(previous: ScopeStates | undefined, next: ScopeStates): void;
-}
+export class ChangeRelay {
+  private readonly watchers = new Set<() => void>();
 
-/** Builds the relay of one service. */
-export function createChangeRelay(s: ChangeRelaySettings): ChangeRelay {
-  const watchers = new Set<() => void>();
-  const settled = () => {
-    s.notices.refreshClock();
-    for (const listener of [...watchers]) listener();
-  };
+  constructor(private readonly s: ChangeRelaySettings) {}
+
+  /** Calls `listener` after every change; returns the function that stops it. */
+  watch(listener: () => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  /** Tells the `watch()` listeners (and the notification clock) that something changed. */
+  settled(): void {
+    this.s.notices.refreshClock();
+    for (const listener of [...this.watchers]) listener();
+  }
+
+  /** A read of the state or of the scope table failed. */
+  readFailed(error: MaintenanceError): void {
+    if (this.s.events.listenerCount('storeError') > 0) this.s.events.emit('storeError', error);
+  }
+
+  /** The global state in force changed. */
+  globalChanged(previous: MaintenanceState | undefined, next: MaintenanceState): void {
+    this.s.upcoming.prepare(next);
+    this.s.notices.observed(previous, next);
+    this.announce(previous, next);
+    this.settled();
+  }
+
+  /** The table of scoped states changed (`previous` undefined: its first read). */
+  scopesChanged(previous: ScopeStates | undefined, next: ScopeStates): void {
+    for (const c of changedScopes(previous, next)) {
+      // The table's first read is what is on already, not a change: nothing to tell (it was told when made).
+      if (previous !== undefined) this.s.notices.observed(c.previous, c.next, c.scope);
+      this.announce(c.previous, c.next, c.scope);
+    }
+    this.settled();
+  }
+
   /** Emits `enabled`, `disabled` or `scheduled` when the state in force (global, or of `scope`) changes meaning. */
-  const announce = (previous: MaintenanceState | undefined, next: MaintenanceState, scope?: string) => {
+  private announce(previous: MaintenanceState | undefined, next: MaintenanceState, scope?: string): void {
     const now = new Date();
     const to = summarize(next, now);
     if (previous !== undefined && summarize(previous, now) === to && previous.enabled === next.enabled) return;
     if (previous === undefined && !next.enabled) return; // the first read of an off state is no change
     const event = to === 'off' ? 'disabled' : to === 'scheduled' ? 'scheduled' : 'enabled';
-    if (scope === undefined) s.events.emit(event, next);
-    else s.events.emit(event, next, scope);
-  };
-  return {
-    watch(listener) {
-      watchers.add(listener);
-      return () => watchers.delete(listener);
-    },
-    settled,
-    readFailed(error) {
-      if (s.events.listenerCount('storeError') > 0) s.events.emit('storeError', error);
-    },
-    globalChanged(previous, next) {
-      s.upcoming.prepare(next);
-      s.notices.observed(previous, next);
-      announce(previous, next);
-      settled();
-    },
-    scopesChanged(previous, next) {
-      for (const c of changedScopes(previous, next)) {
-        // The table's first read is what is on already, not a change: nothing to tell (it was told when made).
-        if (previous !== undefined) s.notices.observed(c.previous, c.next, c.scope);
-        announce(c.previous, c.next, c.scope);
-      }
-      settled();
-    },
-  };
+    if (scope === undefined) this.s.events.emit(event, next);
+    else this.s.events.emit(event, next, scope);
+  }
 }

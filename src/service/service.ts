@@ -44,11 +44,11 @@ import { createKeyvClaims } from '../store/keyv-claims.js';
 import { createPostgresStore } from '../store/postgres-store.js';
 import { createRedisStore } from '../store/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
-import { type ChangeRelay, createChangeRelay } from './change-relay.js';
+import { ChangeRelay } from './change-relay.js';
 import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
 import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
 import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, waitUntilOff } from './job-gate.js';
-import { type ChangeNotices, createChangeNotices } from './notify-changes.js';
+import { ChangeNotices } from './notify-changes.js';
 import { packageVersion } from './package-version.js';
 import { usableOccurrencesOf } from './recurrence.js';
 import { createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
@@ -171,14 +171,14 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       timeoutMs: this.config.storeTimeoutMs,
       logger: this.config.logger,
     });
-    this.notices = createChangeNotices({
+    this.notices = new ChangeNotices({
       targets: this.config.notify,
       logger: this.config.logger,
       claims: () => claimsOf(this.keyv) ?? createKeyvClaims(this.keyv),
       onFailure: (failure) => this.emit('notify-failed', failure),
       onDelivered: (event, url) => this.emit('notified', event, url),
     });
-    this.relay = createChangeRelay({ events: this, notices: this.notices, upcoming: this.next });
+    this.relay = new ChangeRelay({ events: this, notices: this.notices, upcoming: this.next });
     this.cache = createStateCache({
       store: this.store,
       ttlMs: this.config.cacheTtlMs,

@@ -1,8 +1,7 @@
 /** `MaintenanceService`: the TypeDI service that reads and writes the state; the only file importing typedi. */
 import 'reflect-metadata';
-import { performance } from 'node:perf_hooks';
 import { Container, Service } from 'typedi';
-import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
+import { changeFeedOf } from '../core/change-feed.js';
 import { claimsOf } from '../core/claims.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
@@ -24,7 +23,6 @@ import {
   disabledState,
   type EnableOptions,
   enabledState,
-  isActive,
   type MaintenanceState,
   normalizeState,
   OFF_STATE,
@@ -51,14 +49,14 @@ import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, w
 import { ChangeNotices } from './notify-changes.js';
 import { packageVersion } from './package-version.js';
 import { usableOccurrencesOf } from './recurrence.js';
-import { createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
 import { type MaintenanceServiceEvents, ServiceEvents } from './service-events.js';
 import {
   type MaintenanceServiceConfig,
   type MaintenanceServiceOptions,
   resolveServiceOptions,
 } from './service-options.js';
-import { createStateCache, type StateCache } from './state-cache.js';
+import { createStateCaches, type StateCaches, StateView } from './state-view.js';
+import { StoreSync } from './store-sync.js';
 import {
   type SwitchActor,
   type SwitchOnRequest,
@@ -70,7 +68,6 @@ import {
 import { type CreatedToken, createTokenVault, type TokenVault } from './token-vault.js';
 import { createUpcoming } from './upcoming.js';
 import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './window-list.js';
-import { createWindowOverlay } from './window-overlay.js';
 
 export type { MaintenanceServiceEvents } from './service-events.js';
 
@@ -124,32 +121,26 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   readonly config: MaintenanceServiceConfig;
   private readonly store: StateStore;
   private readonly keyv: KeyvLike;
-  private readonly cache: StateCache;
-  private readonly scopeCache: ScopeCache;
-  private readonly feed: ChangeFeed | undefined;
-  private unsubscribe: (() => void) | undefined;
+  private readonly caches: StateCaches;
+  private readonly view: StateView;
+  private readonly sync: StoreSync;
   private closing = false;
-  /** The store revision this instance serves: it has read every change up to it. */
-  private applied = 0;
   /** The reports pushed to this service's waits (opened by the first wait). */
   private presenceFeed?: PresenceFeed;
   /** Requests let into the app while maintenance was off for them, still running (what a drain waits for). */
   readonly inFlight: InFlight = createInFlight((scope) => this.drained(scope));
   private member: FleetMember | undefined;
   private readonly heldSources = new Set<() => number>();
-  private announceHorizonMs = 0;
   private readonly notices: ChangeNotices;
   private readonly relay: ChangeRelay;
   private vault: TokenVault | undefined;
 
   private readonly next: ReturnType<typeof createUpcoming>;
-  private readonly overlay: ReturnType<typeof createWindowOverlay>;
 
   constructor(options?: MaintenanceServiceOptions) {
     super();
     this.config = resolveServiceOptions(options, process.env, process.cwd(), console);
     this.next = createUpcoming(this.config.logger);
-    this.overlay = createWindowOverlay(() => this.announceHorizonMs, this.next.onInvalid);
     const { store, redisUrl, postgresUrl, stateFilePath } = this.config;
     const keyv: KeyvLike =
       store ??
@@ -179,26 +170,21 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       onDelivered: (event, url) => this.emit('notified', event, url),
     });
     this.relay = new ChangeRelay({ events: this, notices: this.notices, upcoming: this.next });
-    this.cache = createStateCache({
+    this.caches = createStateCaches({ store: this.store, config: this.config, on: this.relay });
+    this.sync = new StoreSync({
       store: this.store,
-      ttlMs: this.config.cacheTtlMs,
-      fallbackValue: this.config.fallbackValue,
-      clock: () => performance.now(),
-      logger: this.config.logger,
-      onRead: (result) => {
-        if (!result.ok) this.relay.readFailed(result.error);
-      },
-      onChange: (previous, next) => this.relay.globalChanged(previous, next),
+      feed: changeFeedOf(keyv),
+      cacheTtlMs: this.config.cacheTtlMs,
+      caches: this.caches,
+      fleet: { joined: () => this.member !== undefined, reportSoon: () => this.member?.reportSoon() },
     });
-    this.scopeCache = createScopeCache({
+    this.view = new StateView({
       store: this.store,
-      ttlMs: this.config.cacheTtlMs,
-      clock: () => performance.now(),
-      logger: this.config.logger,
-      onChange: (previous, next) => this.relay.scopesChanged(previous, next),
+      config: this.config,
+      caches: this.caches,
+      sync: this.sync,
+      onInvalid: this.next.onInvalid,
     });
-    this.feed = changeFeedOf(keyv);
-    if (this.config.mode !== undefined) this.cache.accept({ enabled: this.config.mode });
   }
 
   /**
@@ -207,31 +193,23 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * out: the last known state for `cacheTtlMs`, then `{ enabled: fallbackValue }`. Never throws.
    * With `scope`: that scope's own state, cached the same way (off when it has none, and under a forced `mode`).
    */
-  async getState(scope?: string): Promise<MaintenanceState> {
-    if (scope !== undefined) return (await this.scopeStates()).get(checkScopeName(scope)) ?? OFF_STATE;
-    if (this.config.mode !== undefined) return this.cache.peek();
-    this.listen();
-    return this.overlay.global(await this.cache.get());
+  getState(scope?: string): Promise<MaintenanceState> {
+    return this.view.getState(scope);
   }
 
   /** Every enabled scoped state, from memory under the same cache policy as the global state. Never throws. */
-  async scopeStates(): Promise<ScopeStates> {
-    if (this.config.mode !== undefined) return this.scopeCache.peek();
-    this.listen();
-    return this.overlay.table(this.cache.peek(), await this.scopeCache.get());
+  scopeStates(): Promise<ScopeStates> {
+    return this.view.scopeStates();
   }
 
   /** The scope table this service last read, wrote or was pushed, synchronously (empty until scopes are used). */
   knownScopeStates(): ScopeStates {
-    return this.scopeCache.peek();
+    return this.view.knownScopeStates();
   }
 
   /** {@link MaintenanceService.scopeStates} when no read is due, synchronously; else undefined. */
   freshScopeStates(): ScopeStates | undefined {
-    if (this.config.mode !== undefined) return this.scopeCache.peek();
-    if (this.feed && !this.unsubscribe && this.config.cacheTtlMs > 0) return undefined; // first call subscribes
-    const table = this.scopeCache.fresh();
-    return table === undefined ? undefined : this.overlay.table(this.cache.peek(), table);
+    return this.view.freshScopeStates();
   }
 
   /**
@@ -240,63 +218,39 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * middleware's fast path.
    */
   freshState(): MaintenanceState | undefined {
-    if (this.config.mode !== undefined) return this.cache.peek();
-    if (this.feed && !this.unsubscribe && this.config.cacheTtlMs > 0) return undefined; // first call subscribes
-    const state = this.cache.fresh();
-    return state === undefined ? undefined : this.overlay.global(state);
+    return this.view.freshState();
   }
 
   /**
    * The stored state, read now, for callers that must not act on a cached or fallback state (toggle routes, CLI):
    * a failing, timing-out or corrupt store throws `MaintenanceError`.
    */
-  async getStoredState(scope?: string): Promise<MaintenanceState> {
-    if (scope !== undefined) {
-      const name = checkScopeName(scope);
-      if (this.config.mode !== undefined) return OFF_STATE;
-      const result = await this.store.readScope(name);
-      if (!result.ok) throw result.error;
-      this.acceptScope(name, result.state);
-      return result.state;
-    }
-    if (this.config.mode !== undefined) return this.cache.peek();
-    const result = await this.cache.readThrough();
-    if (!result.ok) throw result.error;
-    return result.state;
+  getStoredState(scope?: string): Promise<MaintenanceState> {
+    return this.view.getStoredState(scope);
   }
 
   /**
    * The stored state of `scope` (or the global one) for a switch: like {@link MaintenanceService.getStoredState}, but
    * a corrupt stored state gives `undefined` instead of throwing, since switching overwrites it. Other failures throw.
    */
-  async storedStateForSwitch(scope?: string): Promise<MaintenanceState | undefined> {
-    try {
-      return await this.getStoredState(scope);
-    } catch (err) {
-      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STATE_CORRUPT') return undefined;
-      throw err;
-    }
+  storedStateForSwitch(scope?: string): Promise<MaintenanceState | undefined> {
+    return this.view.storedStateForSwitch(scope);
   }
 
   /**
    * Every scope whose stored state is enabled (scheduled ones included), sorted by name, read now.
    * Throws `MaintenanceError` when the store cannot be read.
    */
-  async scopes(): Promise<Array<{ scope: string; state: MaintenanceState }>> {
-    if (this.config.mode !== undefined) return [];
-    const result = await this.scopeCache.readThrough();
-    if (!result.ok) throw result.error;
-    return [...result.state].sort(([a], [b]) => (a < b ? -1 : 1)).map(([scope, state]) => ({ scope, state }));
+  scopes(): Promise<Array<{ scope: string; state: MaintenanceState }>> {
+    return this.view.scopes();
   }
 
   /**
    * Whether maintenance is active now (forced `mode`, stored state and its `[start, end)` window). With `scope`:
    * whether requests of that scope are in maintenance, i.e. the global state or the scope's state is active.
    */
-  async isEnabled(scope?: string): Promise<boolean> {
-    const now = new Date();
-    if (isActive(await this.getState(), now)) return true;
-    return scope !== undefined && isActive(await this.getState(scope), now);
+  isEnabled(scope?: string): Promise<boolean> {
+    return this.view.isEnabled(scope);
   }
 
   /**
@@ -305,8 +259,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * paused for maintenance stays paused until a read says off.
    */
   readFailing(scope?: string): boolean {
-    if (this.config.mode !== undefined) return false;
-    return this.cache.failing || (scope !== undefined && this.scopeCache.failing);
+    return this.view.readFailing(scope);
   }
 
   /**
@@ -314,9 +267,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * With `scope`: that scope's last known state (off when scopes were never read here).
    */
   lastKnownState(scope?: string): MaintenanceState {
-    if (this.config.mode !== undefined) return scope === undefined ? this.cache.peek() : OFF_STATE;
-    if (scope === undefined) return this.overlay.global(this.cache.peek());
-    return this.overlay.table(this.cache.peek(), this.scopeCache.peek()).get(scope) ?? OFF_STATE;
+    return this.view.lastKnownState(scope);
   }
 
   /**
@@ -324,13 +275,13 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * read back for a scope (the table of scopes is held only where something uses scopes). For callers that report
    * what they just switched (toggle routes, CLI, job helpers).
    */
-  async stateAfterWrite(scope?: string): Promise<MaintenanceState> {
-    return scope === undefined ? this.lastKnownState() : this.getStoredState(scope);
+  stateAfterWrite(scope?: string): Promise<MaintenanceState> {
+    return this.view.stateAfterWrite(scope);
   }
 
   /** Store reads made by this service so far (cache misses and refreshes of the state and of the scope table). */
   get storeReads(): number {
-    return this.cache.reads + this.scopeCache.reads;
+    return this.view.storeReads();
   }
 
   /**
@@ -387,11 +338,8 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * the recurring windows applied, so an occurrence in progress shows as on (its `window`, `start`, `end`) — what
    * operators see (`status`, the control API's `GET /state`, the status page). Throws when the store cannot be read.
    */
-  async stateInForceNow(scope?: string): Promise<MaintenanceState> {
-    const global = await this.getStoredState();
-    if (scope === undefined) return this.stateInForceOf(global);
-    const own = await this.getStoredState(scope);
-    return this.overlay.table(global, new Map([[scope, own]])).get(scope) ?? own;
+  stateInForceNow(scope?: string): Promise<MaintenanceState> {
+    return this.view.stateInForceNow(scope);
   }
 
   /**
@@ -406,12 +354,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
 
   /** The state in force for `scope` now: from memory for the whole site, read for a scope. */
   stateInForce(scope?: string): Promise<MaintenanceState> {
-    return scope === undefined ? Promise.resolve(this.lastKnownState()) : this.stateInForceNow(scope);
+    return this.view.stateInForce(scope);
   }
 
   /** The site-wide state in force given a stored one just read (the recurring windows applied), without reading. */
   stateInForceOf(stored: MaintenanceState): MaintenanceState {
-    return this.overlay.global(stored);
+    return this.view.stateInForceOf(stored);
   }
 
   /** Whether `switchOn(request)` / `switchOff(request)` would change anything now; changes nothing. */
@@ -460,14 +408,14 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `dryRuns: false` leaves out dry-run windows (what the public status and the calendar feed show).
    */
   upcoming(options: { from?: Date; count?: number; scope?: string; dryRuns?: boolean } = {}): Occurrence[] {
-    return this.next.of(this.cache.peek(), options);
+    return this.next.of(this.caches.global.peek(), options);
   }
 
   /** The occurrences in progress for `scope` that a `disable()` ends (only them: the windows recur), if any. */
   private async occurrencesToEnd(scope: string | undefined) {
     if (this.config.mode !== undefined) return undefined;
     // From memory first: a disable with no occurrence in progress reads nothing more than it did before windows.
-    if (!endOccurrences(windowsOf(this.cache.peek()), scope, new Date())) return undefined;
+    if (!endOccurrences(windowsOf(this.caches.global.peek()), scope, new Date())) return undefined;
     const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
     const ended = endOccurrences(windowsOf(stored), scope, new Date());
     return ended && { ...ended, stored };
@@ -501,7 +449,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
 
   /** The store revision this instance serves (every change up to it has been read). */
   get appliedRevision(): number {
-    return this.applied;
+    return this.sync.applied;
   }
 
   /**
@@ -522,26 +470,26 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     const presence = presenceOf(this.keyv);
     if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
     // Stale to the fleet after a few missed reports, so not waited for: never fresh for longer than one (#30).
-    this.cache.freshAtMost(intervalMs);
-    this.scopeCache.freshAtMost(intervalMs);
+    this.caches.global.freshAtMost(intervalMs);
+    this.caches.scopes.freshAtMost(intervalMs);
     this.member = createFleetMember({
       presence,
       intervalMs,
       version: packageVersion(),
       logger: this.config.logger,
       facts: {
-        applied: () => this.applied,
+        applied: () => this.sync.applied,
         inFlight: this.inFlight,
-        scopes: () => this.scopeCache.peek().keys(),
+        scopes: () => this.caches.scopes.peek().keys(),
         held: () => [...this.heldSources].reduce((n, held) => n + held(), 0),
-        catchUp: () => this.catchUp(),
+        catchUp: () => this.sync.catchUp(),
       },
     });
-    this.listen();
+    this.sync.listen();
     this.notices.startClock((from) =>
       plannedWindows(
-        this.cache.peek(),
-        this.scopeCache.peek(),
+        this.caches.global.peek(),
+        this.caches.scopes.peek(),
         this.upcoming({ count: 20, dryRuns: false, from }).map((o) => ({
           state: occurrenceState(o),
           windowId: o.window.id,
@@ -588,7 +536,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * occurrence of a recurring window is put in force (as a scheduled state) from then on. `maintenance()` calls it.
    */
   announceAhead(ms: number): void {
-    this.announceHorizonMs = Math.max(this.announceHorizonMs, ms);
+    this.view.announceAhead(ms);
   }
 
   /**
@@ -692,8 +640,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       this.closing = true;
       this.relay.settled();
     }
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    this.sync.stop();
     this.notices.stopClock();
     this.presenceFeed?.close();
     await this.notices.flush(); // what this instance wrote is told before it goes
@@ -701,7 +648,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     this.member = undefined;
     const graceful = (async () => {
       await member?.leave().catch(() => undefined); // leaves the fleet at once; a store that is down forgets it later
-      await this.feed?.close();
+      await this.sync.closeFeed();
       await this.keyv.disconnect?.();
     })();
     try {
@@ -710,20 +657,6 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       // a stalled server (or already closed): drop the connections instead of waiting
       destroyStore(this.keyv);
     }
-  }
-
-  /** Subscribes to the store's change feed on first use (so a CLI run opens no subscriber connection). */
-  private listen(): void {
-    if (this.unsubscribe || !this.feed || (this.config.cacheTtlMs === 0 && !this.member)) return;
-    this.unsubscribe = this.feed.subscribe((change) => this.readAgain(change));
-    // Changes made before we listened were not pushed to us: whatever we hold (e.g. from our own write) is re-read.
-    this.readAgain({});
-    if (this.scopeCache.known) this.readAgain({ scope: ANY_SCOPE });
-  }
-
-  /** Puts one scope's state into the table held in memory (when there is one). */
-  private acceptScope(scope: string, state: MaintenanceState): void {
-    if (this.scopeCache.known) this.scopeCache.accept(withScope(this.scopeCache.peek(), scope, state));
   }
 
   /**
@@ -737,7 +670,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     const previous = quiet ? undefined : await this.previousState(scope);
     if (scope === undefined) {
       // The windows live in the global state: a switch keeps them as stored, a window change sets them.
-      const base = previous !== undefined && previous !== 'unreadable' ? previous : this.cache.peek();
+      const base = previous !== undefined && previous !== 'unreadable' ? previous : this.caches.global.peek();
       state = withWindows(state, windows ?? windowsOf(base));
     }
     const entry =
@@ -748,14 +681,14 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     try {
       revision = await this.store.commit(entry === undefined ? { scope, state } : { scope, state, entry });
     } catch (err) {
-      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN') this.readAgain({ scope });
+      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN') this.sync.readAgain({ scope });
       throw err;
     }
     // This instance holds it now; it counts as applied when its own change message has been read (like everyone's).
     const stamped = { ...state, revision };
     this.notices.wrote(revision); // its own change reaches its cache now: told below, not as an observed one
-    if (scope === undefined) this.cache.accept(stamped);
-    else this.acceptScope(scope, stamped);
+    if (scope === undefined) this.caches.global.accept(stamped);
+    else this.view.acceptScope(scope, stamped);
     const now = new Date();
     const event =
       previous === undefined
@@ -773,57 +706,14 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     );
   }
 
-  /**
-   * Reads the global state, or the table of scopes, again: after a change message (which names what changed and its
-   * revision, never the state) or a write whose outcome is unknown; then this instance has applied that revision. A
-   * change of a scope this instance holds no table for is applied at once (there is nothing to read). Without the
-   * revision (a file event, a reconnect) the store's revision is read first, then the state.
-   */
-  private readAgain(change: StateChange): void {
-    const cache = change.scope === undefined ? this.cache : this.scopeCache.known ? this.scopeCache : undefined;
-    const known = change.revision;
-    if (known !== undefined) {
-      const read = cache ? cache.invalidate() : Promise.resolve(true);
-      void read.then((ok) => ok && this.markApplied(known));
-      return;
-    }
-    const now = cache?.invalidate(); // what requests see is read again at once
-    if (!this.member) return; // the applied revision matters to the fleet only
-    void this.store
-      .readRevision()
-      .then(async (r) => {
-        // Read once more, after the revision: only a read that started after it proves it applied. A read that raced
-        // this instance's own write (or another push) is discarded by the cache: read again, a few times at most.
-        await now;
-        for (let tries = 0; tries < READ_AGAIN_TRIES; tries++) {
-          if (!cache || (await cache.invalidate())) return this.markApplied(r);
-        }
-      })
-      .catch(() => undefined); // the store is down: the next change or heartbeat catches up
-  }
-
   /** Requests let in before maintenance finished: a wait for the drain hears of it now, not at the next heartbeat. */
   private drained(scope: string | undefined): void {
     if (!this.member) return;
-    const global = this.cache.peek();
+    const global = this.caches.global.peek();
     const scoped = scope === undefined ? undefined : this.lastKnownState(scope);
     if (!global.enabled && !scoped?.enabled) return; // the usual case, on every request while off: no clock, no report
     const now = new Date();
     if (blocksRequests(global, now) || (scoped !== undefined && blocksRequests(scoped, now))) this.member.reportSoon();
-  }
-
-  /** A heartbeat's check: when the store is at a later revision than applied, reads what it holds again. */
-  private async catchUp(): Promise<void> {
-    const revision = await this.store.readRevision();
-    if (revision <= this.applied) return;
-    const reads = [this.cache.invalidate(), ...(this.scopeCache.known ? [this.scopeCache.invalidate()] : [])];
-    if ((await Promise.all(reads)).every(Boolean)) this.markApplied(revision);
-  }
-
-  private markApplied(revision: number): void {
-    if (revision <= this.applied) return;
-    this.applied = revision;
-    this.member?.reportSoon();
   }
 
   /**
@@ -834,12 +724,9 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     const before = scope === undefined ? await this.store.read() : await this.store.readScope(scope);
     if (before.ok) return before.state;
     if (before.error.code === 'ERR_MAINTENANCE_STATE_CORRUPT') return 'unreadable';
-    return scope === undefined ? this.cache.peek() : (this.scopeCache.peek().get(scope) ?? OFF_STATE); // as stored
+    return scope === undefined ? this.caches.global.peek() : (this.caches.scopes.peek().get(scope) ?? OFF_STATE); // as stored
   }
 }
-
-/** How often a read after a change signal is repeated when it raced another change (see `readAgain`). */
-const READ_AGAIN_TRIES = 3;
 
 /** Drops the store's connections at once, when it offers that. */
 function destroyStore(keyv: KeyvLike): void {

@@ -4,9 +4,9 @@ import { Container, Service } from 'typedi';
 import { changeFeedOf } from '../core/change-feed.js';
 import { claimsOf } from '../core/claims.js';
 import { MaintenanceError } from '../core/errors.js';
-import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
+import { type HistoryEntry } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
-import { changeEvent, plannedWindows } from '../core/notify.js';
+import { plannedWindows } from '../core/notify.js';
 import {
   type Fleet,
   fleetOf,
@@ -20,13 +20,9 @@ import { checkScopeName } from '../core/scope.js';
 import {
   blocksRequests,
   type DisableOptions,
-  disabledState,
   type EnableOptions,
-  enabledState,
   type MaintenanceState,
-  normalizeState,
   OFF_STATE,
-  renewedState,
 } from '../core/state.js';
 import type { TokenInfo, TokenRequest } from '../core/tokens.js';
 import {
@@ -35,7 +31,6 @@ import {
   type RecurringWindow,
   type WindowDefinition,
   windowsOf,
-  withWindows,
 } from '../core/windows.js';
 import { createFileKeyv } from '../store/keyv.js';
 import { createKeyvClaims } from '../store/keyv-claims.js';
@@ -56,6 +51,7 @@ import {
   resolveServiceOptions,
 } from './service-options.js';
 import { createStateCaches, type StateCaches, StateView } from './state-view.js';
+import { StateWrites } from './state-writes.js';
 import { StoreSync } from './store-sync.js';
 import {
   type SwitchActor,
@@ -70,22 +66,6 @@ import { createUpcoming } from './upcoming.js';
 import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './window-list.js';
 
 export type { MaintenanceServiceEvents } from './service-events.js';
-
-/** What a write records besides the state (see `MaintenanceService.write`). */
-interface WriteOptions {
-  /** What made the change, for the history. @default 'service' */
-  readonly source?: string;
-  /** Who made it, for the history. @default the state's updatedBy */
-  readonly by?: string;
-  /** The scope written. @default undefined (the global state) */
-  readonly scope?: string;
-  /** Why, for the history. @default undefined */
-  readonly reason?: string;
-  /** No history entry and no notification (a lease renewed, an occurrence ended before a scoped switch). @default false */
-  readonly quiet?: boolean;
-  /** The recurring windows stored with a global state. @default the windows stored now */
-  readonly windows?: readonly RecurringWindow[];
-}
 
 /** Options of {@link MaintenanceService.waitForFleet}. */
 export interface WaitForFleetOptions {
@@ -124,6 +104,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   private readonly caches: StateCaches;
   private readonly view: StateView;
   private readonly sync: StoreSync;
+  private readonly writes: StateWrites;
   private closing = false;
   /** The reports pushed to this service's waits (opened by the first wait). */
   private presenceFeed?: PresenceFeed;
@@ -184,6 +165,14 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       caches: this.caches,
       sync: this.sync,
       onInvalid: this.next.onInvalid,
+    });
+    this.writes = new StateWrites({
+      store: this.store,
+      mode: this.config.mode,
+      caches: this.caches,
+      view: this.view,
+      sync: this.sync,
+      notices: this.notices,
     });
   }
 
@@ -296,23 +285,13 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * Switches maintenance on, now or for the window `[start, end)`. Throws `MaintenanceError` for an invalid
    * schedule, when `mode` forces the state, or when the store cannot be written (the state is then unchanged).
    */
-  async enable(opts: EnableOptions = {}): Promise<void> {
-    const scope = checkedScopeOption(opts);
-    await this.write(enabledState(opts, new Date()), { source: opts.source, scope, reason: opts.reason });
+  enable(opts: EnableOptions = {}): Promise<void> {
+    return this.writes.enable(opts);
   }
 
   /** Switches maintenance off (the whole site, or `scope`). Throws like {@link MaintenanceService.enable}. */
-  async disable(opts: DisableOptions = {}): Promise<void> {
-    const scope = checkedScopeOption(opts);
-    const ended = await this.occurrencesToEnd(scope);
-    // A scope's windows are in the global state: ending its occurrence is a write of its own, before the switch.
-    if (ended && scope !== undefined)
-      await this.write(ended.stored, { source: 'window', by: opts.by, quiet: true, windows: ended.windows });
-    const windows = scope === undefined ? ended?.windows : undefined;
-    const reason = opts.reason ?? ended?.reason;
-    const told = await this.write(disabledState(opts, new Date()), { source: opts.source, scope, reason, windows });
-    // Ending an occurrence is a switch off people are told of, though the stored state was off already.
-    if (ended && !told) this.notices.tell('disabled', { enabled: false }, scope);
+  disable(opts: DisableOptions = {}): Promise<void> {
+    return this.writes.disable(opts);
   }
 
   /**
@@ -376,7 +355,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     if (def?.scope !== undefined) checkScopeName(def.scope);
     const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
     const { windows, window } = addedWindow(windowsOf(stored), def, new Date());
-    await this.write(stored, { source: 'window', by: def.by, reason: `window added: ${window.id}`, windows });
+    await this.writes.write(stored, { source: 'window', by: def.by, reason: `window added: ${window.id}`, windows });
     const next = upcomingWindows([window], { count: 1, dryRuns: false }, this.next.onInvalid)[0];
     if (next) this.notices.tell('scheduled', occurrenceState(next), window.scope, window.id);
     return window;
@@ -386,7 +365,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   async removeWindow(id: string, opts: { by?: string } = {}): Promise<void> {
     const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
     const windows = withoutWindow(windowsOf(stored), id);
-    await this.write(stored, { source: 'window', by: opts.by, reason: `window removed: ${id}`, windows });
+    await this.writes.write(stored, { source: 'window', by: opts.by, reason: `window removed: ${id}`, windows });
   }
 
   /**
@@ -411,23 +390,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     return this.next.of(this.caches.global.peek(), options);
   }
 
-  /** The occurrences in progress for `scope` that a `disable()` ends (only them: the windows recur), if any. */
-  private async occurrencesToEnd(scope: string | undefined) {
-    if (this.config.mode !== undefined) return undefined;
-    // From memory first: a disable with no occurrence in progress reads nothing more than it did before windows.
-    if (!endOccurrences(windowsOf(this.caches.global.peek()), scope, new Date())) return undefined;
-    const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
-    const ended = endOccurrences(windowsOf(stored), scope, new Date());
-    return ended && { ...ended, stored };
-  }
-
   /**
    * Writes back a state read earlier (e.g. the one before a `withMaintenanceOn` job), exactly as it was,
    * including its schedule, message and author. Throws like {@link MaintenanceService.enable}.
    */
-  async restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
-    const scope = checkedScopeOption(opts);
-    await this.write(normalizeState(state), { source: opts.source ?? 'job', by: opts.by, scope });
+  restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
+    return this.writes.restore(state, opts);
   }
 
   /**
@@ -435,16 +403,8 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `leaseMs` from now instead. Quiet: no history entry (the switch on has one). Throws `MaintenanceError` when the
    * state has no lease, the store cannot be written, or `mode` forces the state.
    */
-  async renewLease(scope?: string): Promise<void> {
-    this.refuseForced();
-    const name = scope === undefined ? undefined : checkScopeName(scope);
-    const current = await this.getStoredState(name);
-    await this.write(renewedState(current, new Date()), {
-      source: 'lease',
-      by: current.updatedBy,
-      scope: name,
-      quiet: true,
-    });
+  renewLease(scope?: string): Promise<void> {
+    return this.writes.renewLease(scope);
   }
 
   /** The store revision this instance serves (every change up to it has been read). */
@@ -659,53 +619,6 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     }
   }
 
-  /**
-   * Lands the state with its history entry and the change message (see {@link StateStore.commit}). A corrupt stored
-   * state is overwritten (the history says the previous value was unreadable). When the outcome is unknown (a
-   * timeout), what this instance holds is read again, so it converges on whatever the store ends up with.
-   */
-  private async write(state: MaintenanceState, options: WriteOptions = {}): Promise<boolean> {
-    const { source = 'service', by = state.updatedBy, scope, reason, quiet = false, windows } = options;
-    this.refuseForced();
-    const previous = quiet ? undefined : await this.previousState(scope);
-    if (scope === undefined) {
-      // The windows live in the global state: a switch keeps them as stored, a window change sets them.
-      const base = previous !== undefined && previous !== 'unreadable' ? previous : this.caches.global.peek();
-      state = withWindows(state, windows ?? windowsOf(base));
-    }
-    const entry =
-      previous === undefined
-        ? undefined
-        : historyEntry({ previous, next: state, source, now: new Date(), by, scope, reason });
-    let revision: number;
-    try {
-      revision = await this.store.commit(entry === undefined ? { scope, state } : { scope, state, entry });
-    } catch (err) {
-      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN') this.sync.readAgain({ scope });
-      throw err;
-    }
-    // This instance holds it now; it counts as applied when its own change message has been read (like everyone's).
-    const stamped = { ...state, revision };
-    this.notices.wrote(revision); // its own change reaches its cache now: told below, not as an observed one
-    if (scope === undefined) this.caches.global.accept(stamped);
-    else this.view.acceptScope(scope, stamped);
-    const now = new Date();
-    const event =
-      previous === undefined
-        ? undefined
-        : changeEvent(previous === 'unreadable' ? 'off' : summarize(previous, now), summarize(state, now));
-    if (event) this.notices.tellOnce(event, stamped, scope);
-    return event !== undefined;
-  }
-
-  private refuseForced(): void {
-    if (this.config.mode === undefined) return;
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_MODE_FORCED',
-      `The state is forced by the mode option (mode: ${this.config.mode}); remove mode to switch maintenance with enable()/disable().`,
-    );
-  }
-
   /** Requests let in before maintenance finished: a wait for the drain hears of it now, not at the next heartbeat. */
   private drained(scope: string | undefined): void {
     if (!this.member) return;
@@ -714,17 +627,6 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     if (!global.enabled && !scoped?.enabled) return; // the usual case, on every request while off: no clock, no report
     const now = new Date();
     if (blocksRequests(global, now) || (scoped !== undefined && blocksRequests(scoped, now))) this.member.reportSoon();
-  }
-
-  /**
-   * The stored state before a write, for the history's `from`: `'unreadable'` when it is corrupt, the last known one
-   * when the store cannot say.
-   */
-  private async previousState(scope: string | undefined): Promise<MaintenanceState | 'unreadable'> {
-    const before = scope === undefined ? await this.store.read() : await this.store.readScope(scope);
-    if (before.ok) return before.state;
-    if (before.error.code === 'ERR_MAINTENANCE_STATE_CORRUPT') return 'unreadable';
-    return scope === undefined ? this.caches.global.peek() : (this.caches.scopes.peek().get(scope) ?? OFF_STATE); // as stored
   }
 }
 
@@ -736,11 +638,6 @@ function destroyStore(keyv: KeyvLike): void {
   } catch {
     // already closed
   }
-}
-
-/** The validated scope of `opts`, or undefined for the global state. */
-function checkedScopeOption(opts: { readonly scope?: string }): string | undefined {
-  return opts.scope === undefined ? undefined : checkScopeName(opts.scope);
 }
 
 /** Registers `cls` with TypeDI (for classes built at run time, such as the maintenance controller). */

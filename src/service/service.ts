@@ -6,7 +6,6 @@ import { claimsOf } from '../core/claims.js';
 import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
-import { plannedWindows } from '../core/notify.js';
 import {
   type Fleet,
   fleetOf,
@@ -17,21 +16,9 @@ import {
   presenceOf,
 } from '../core/presence.js';
 import { checkScopeName } from '../core/scope.js';
-import {
-  blocksRequests,
-  type DisableOptions,
-  type EnableOptions,
-  type MaintenanceState,
-  OFF_STATE,
-} from '../core/state.js';
+import { blocksRequests, type DisableOptions, type EnableOptions, type MaintenanceState } from '../core/state.js';
 import type { TokenInfo, TokenRequest } from '../core/tokens.js';
-import {
-  type Occurrence,
-  occurrenceState,
-  type RecurringWindow,
-  type WindowDefinition,
-  windowsOf,
-} from '../core/windows.js';
+import { type Occurrence, type RecurringWindow, type WindowDefinition } from '../core/windows.js';
 import { createFileKeyv } from '../store/keyv.js';
 import { createKeyvClaims } from '../store/keyv-claims.js';
 import { createPostgresStore } from '../store/postgres-store.js';
@@ -43,7 +30,6 @@ import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wai
 import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, waitUntilOff } from './job-gate.js';
 import { ChangeNotices } from './notify-changes.js';
 import { packageVersion } from './package-version.js';
-import { usableOccurrencesOf } from './recurrence.js';
 import { type MaintenanceServiceEvents, ServiceEvents } from './service-events.js';
 import {
   type MaintenanceServiceConfig,
@@ -63,7 +49,7 @@ import {
 } from './switching.js';
 import { type CreatedToken, createTokenVault, type TokenVault } from './token-vault.js';
 import { createUpcoming } from './upcoming.js';
-import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './window-list.js';
+import { WindowSchedule } from './window-schedule.js';
 
 export type { MaintenanceServiceEvents } from './service-events.js';
 
@@ -105,6 +91,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   private readonly view: StateView;
   private readonly sync: StoreSync;
   private readonly writes: StateWrites;
+  private readonly schedule: WindowSchedule;
   private closing = false;
   /** The reports pushed to this service's waits (opened by the first wait). */
   private presenceFeed?: PresenceFeed;
@@ -173,6 +160,14 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       view: this.view,
       sync: this.sync,
       notices: this.notices,
+    });
+    this.schedule = new WindowSchedule({
+      mode: this.config.mode,
+      caches: this.caches,
+      view: this.view,
+      writes: this.writes,
+      notices: this.notices,
+      upcoming: this.next,
     });
   }
 
@@ -325,10 +320,8 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * Whether a recurring window's occurrence is in force for `scope` (site-wide when undefined) now, read from the
    * store (a scoped switch may come from a process that never read the site-wide state, which holds the windows).
    */
-  async occurrenceInProgress(scope?: string): Promise<boolean> {
-    if (this.config.mode !== undefined) return false;
-    const global = (await this.storedStateForSwitch()) ?? OFF_STATE;
-    return endOccurrences(windowsOf(global), scope, new Date()) !== undefined;
+  occurrenceInProgress(scope?: string): Promise<boolean> {
+    return this.schedule.occurrenceInProgress(scope);
   }
 
   /** The state in force for `scope` now: from memory for the whole site, read for a scope. */
@@ -351,21 +344,13 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `start`, each lasting `durationMinutes`). Stored with the state, pushed like it; an occurrence in progress acts
    * like an enabled state with that start and end. Throws `ERR_MAINTENANCE_INVALID_WINDOW` naming the field.
    */
-  async addWindow(def: WindowDefinition): Promise<RecurringWindow> {
-    if (def?.scope !== undefined) checkScopeName(def.scope);
-    const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
-    const { windows, window } = addedWindow(windowsOf(stored), def, new Date());
-    await this.writes.write(stored, { source: 'window', by: def.by, reason: `window added: ${window.id}`, windows });
-    const next = upcomingWindows([window], { count: 1, dryRuns: false }, this.next.onInvalid)[0];
-    if (next) this.notices.tell('scheduled', occurrenceState(next), window.scope, window.id);
-    return window;
+  addWindow(def: WindowDefinition): Promise<RecurringWindow> {
+    return this.schedule.addWindow(def);
   }
 
   /** Removes the window `id` (its occurrence in progress ends). Throws `ERR_MAINTENANCE_INVALID_WINDOW` if none. */
-  async removeWindow(id: string, opts: { by?: string } = {}): Promise<void> {
-    const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
-    const windows = withoutWindow(windowsOf(stored), id);
-    await this.writes.write(stored, { source: 'window', by: opts.by, reason: `window removed: ${id}`, windows });
+  removeWindow(id: string, opts: { by?: string } = {}): Promise<void> {
+    return this.schedule.removeWindow(id, opts);
   }
 
   /**
@@ -373,12 +358,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * and `window list` shows. None for a window whose rule cannot be expanded.
    */
   occurrencesOf(window: RecurringWindow, count = 3): Occurrence[] {
-    return usableOccurrencesOf(window, new Date(), count, this.next.onInvalid);
+    return this.schedule.occurrencesOf(window, count);
   }
 
   /** The recurring windows defined, read now. Throws `MaintenanceError` when the store cannot be read. */
-  async windows(): Promise<readonly RecurringWindow[]> {
-    return windowsOf(await this.getStoredState());
+  windows(): Promise<readonly RecurringWindow[]> {
+    return this.schedule.windows();
   }
 
   /**
@@ -387,7 +372,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `dryRuns: false` leaves out dry-run windows (what the public status and the calendar feed show).
    */
   upcoming(options: { from?: Date; count?: number; scope?: string; dryRuns?: boolean } = {}): Occurrence[] {
-    return this.next.of(this.caches.global.peek(), options);
+    return this.schedule.upcoming(options);
   }
 
   /**
@@ -446,17 +431,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       },
     });
     this.sync.listen();
-    this.notices.startClock((from) =>
-      plannedWindows(
-        this.caches.global.peek(),
-        this.caches.scopes.peek(),
-        this.upcoming({ count: 20, dryRuns: false, from }).map((o) => ({
-          state: occurrenceState(o),
-          windowId: o.window.id,
-          ...(o.window.scope !== undefined ? { scope: o.window.scope } : {}),
-        })),
-      ),
-    );
+    this.notices.startClock((from) => this.schedule.planned(from));
   }
 
   /**

@@ -3,20 +3,10 @@ import 'reflect-metadata';
 import { Container, Service } from 'typedi';
 import { changeFeedOf } from '../core/change-feed.js';
 import { claimsOf } from '../core/claims.js';
-import { MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
-import {
-  type Fleet,
-  fleetOf,
-  isPresenceInterval,
-  PRESENCE_DEFAULTS,
-  PRESENCE_INTERVAL_BOUNDS,
-  type PresenceStore,
-  presenceOf,
-} from '../core/presence.js';
-import { checkScopeName } from '../core/scope.js';
-import { blocksRequests, type DisableOptions, type EnableOptions, type MaintenanceState } from '../core/state.js';
+import { type Fleet, presenceOf } from '../core/presence.js';
+import { type DisableOptions, type EnableOptions, type MaintenanceState } from '../core/state.js';
 import type { TokenInfo, TokenRequest } from '../core/tokens.js';
 import { type Occurrence, type RecurringWindow, type WindowDefinition } from '../core/windows.js';
 import { createFileKeyv } from '../store/keyv.js';
@@ -25,11 +15,10 @@ import { createPostgresStore } from '../store/postgres-store.js';
 import { createRedisStore } from '../store/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
 import { ChangeRelay } from './change-relay.js';
-import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
-import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
+import { createInFlight, type InFlight } from './fleet.js';
+import { FleetLink, type WaitForFleetOptions } from './fleet-link.js';
 import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, waitUntilOff } from './job-gate.js';
 import { ChangeNotices } from './notify-changes.js';
-import { packageVersion } from './package-version.js';
 import { type MaintenanceServiceEvents, ServiceEvents } from './service-events.js';
 import {
   type MaintenanceServiceConfig,
@@ -51,25 +40,9 @@ import { type CreatedToken, createTokenVault, type TokenVault } from './token-va
 import { createUpcoming } from './upcoming.js';
 import { WindowSchedule } from './window-schedule.js';
 
+export type { WaitForFleetOptions } from './fleet-link.js';
+export { FLEET_WAIT_DEFAULTS } from './fleet-link.js';
 export type { MaintenanceServiceEvents } from './service-events.js';
-
-/** Options of {@link MaintenanceService.waitForFleet}. */
-export interface WaitForFleetOptions {
-  /** Wait for this scope's state (its drain); undefined waits for the whole site. @default undefined */
-  readonly scope?: string;
-  /**
-   * Wait also until no instance runs a request it let in before maintenance became active for it (only while the state
-   * waited for blocks requests). @default true
-   */
-  readonly drained?: boolean;
-  /** Give up after this many milliseconds with `ERR_MAINTENANCE_FLEET_TIMEOUT`. @default 30000 */
-  readonly timeoutMs?: number;
-  /** Stops the wait when it aborts, rejecting `ERR_MAINTENANCE_WAIT_ABORTED` (e.g. its HTTP client hung up). @default undefined */
-  readonly signal?: AbortSignal;
-}
-
-/** Defaults of {@link WaitForFleetOptions}. */
-export const FLEET_WAIT_DEFAULTS = Object.freeze({ drained: true, timeoutMs: 30_000 });
 
 /**
  * Reads and writes the maintenance state through keyv (the embedded file store by default).
@@ -93,12 +66,9 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   private readonly writes: StateWrites;
   private readonly schedule: WindowSchedule;
   private closing = false;
-  /** The reports pushed to this service's waits (opened by the first wait). */
-  private presenceFeed?: PresenceFeed;
   /** Requests let into the app while maintenance was off for them, still running (what a drain waits for). */
-  readonly inFlight: InFlight = createInFlight((scope) => this.drained(scope));
-  private member: FleetMember | undefined;
-  private readonly heldSources = new Set<() => number>();
+  readonly inFlight: InFlight = createInFlight((scope) => this.fleetLink.drained(scope));
+  private readonly fleetLink: FleetLink;
   private readonly notices: ChangeNotices;
   private readonly relay: ChangeRelay;
   private vault: TokenVault | undefined;
@@ -144,7 +114,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       feed: changeFeedOf(keyv),
       cacheTtlMs: this.config.cacheTtlMs,
       caches: this.caches,
-      fleet: { joined: () => this.member !== undefined, reportSoon: () => this.member?.reportSoon() },
+      fleet: { joined: () => this.fleetLink.joined, reportSoon: () => this.fleetLink.reportSoon() },
     });
     this.view = new StateView({
       store: this.store,
@@ -168,6 +138,19 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       writes: this.writes,
       notices: this.notices,
       upcoming: this.next,
+    });
+    this.fleetLink = new FleetLink({
+      store: this.store,
+      presence: () => presenceOf(this.keyv),
+      mode: this.config.mode,
+      logger: this.config.logger,
+      caches: this.caches,
+      view: this.view,
+      sync: this.sync,
+      inFlight: this.inFlight,
+      closed: () => this.closing,
+      onJoined: () => this.notices.startClock((from) => this.schedule.planned(from)),
+      onSettled: (fleet) => this.emit('fleet-settled', fleet),
     });
   }
 
@@ -404,34 +387,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `intervalMs` outside 100–600000 (its records would look forged to the others, who would not wait for it).
    */
   joinFleet(options: { intervalMs?: number } = {}): void {
-    const intervalMs = options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs;
-    if (!isPresenceInterval(intervalMs)) {
-      const { min, max } = PRESENCE_INTERVAL_BOUNDS;
-      throw new MaintenanceError(
-        'ERR_MAINTENANCE_INVALID_OPTION',
-        `joinFleet() intervalMs must be a whole number of milliseconds from ${min} to ${max}; received ${JSON.stringify(intervalMs)}.`,
-      );
-    }
-    const presence = presenceOf(this.keyv);
-    if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
-    // Stale to the fleet after a few missed reports, so not waited for: never fresh for longer than one (#30).
-    this.caches.global.freshAtMost(intervalMs);
-    this.caches.scopes.freshAtMost(intervalMs);
-    this.member = createFleetMember({
-      presence,
-      intervalMs,
-      version: packageVersion(),
-      logger: this.config.logger,
-      facts: {
-        applied: () => this.sync.applied,
-        inFlight: this.inFlight,
-        scopes: () => this.caches.scopes.peek().keys(),
-        held: () => [...this.heldSources].reduce((n, held) => n + held(), 0),
-        catchUp: () => this.sync.catchUp(),
-      },
-    });
-    this.sync.listen();
-    this.notices.startClock((from) => this.schedule.planned(from));
+    this.fleetLink.joinFleet(options);
   }
 
   /**
@@ -496,7 +452,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
 
   /** Counts the requests a hold of this service keeps waiting (reported with the presence). */
   trackHeld(held: () => number): void {
-    this.heldSources.add(held);
+    this.fleetLink.trackHeld(held);
   }
 
   /**
@@ -505,12 +461,8 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * and gives the instances that ran before 1 s to join. Throws `ERR_MAINTENANCE_NO_FLEET` for a store that keeps no
    * presence (plain keyv).
    */
-  async fleet(scope?: string): Promise<Fleet> {
-    const presence = this.presence();
-    const name = scope === undefined ? undefined : checkScopeName(scope);
-    await presence.open?.(); // a fleet seen for the first time (file store): instances that ran before join it first
-    const [revision, records] = await Promise.all([this.store.readRevision(), presence.list()]);
-    return fleetOf(records, revision, new Date(), name);
+  fleet(scope?: string): Promise<Fleet> {
+    return this.fleetLink.fleet(scope);
   }
 
   /**
@@ -520,29 +472,8 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * the file store a wait never settles within 1 s of the fleet's opening (the first switch or look on a state file),
    * so instances that served before it and join as they see it are counted.
    */
-  async waitForFleet(options: WaitForFleetOptions = {}): Promise<Fleet> {
-    const presence = this.presence();
-    const scope = options.scope === undefined ? undefined : checkScopeName(options.scope);
-    const drained = options.drained ?? FLEET_WAIT_DEFAULTS.drained;
-    const timeoutMs = options.timeoutMs ?? FLEET_WAIT_DEFAULTS.timeoutMs;
-    const [revision, state] = await Promise.all([this.store.readRevision(), this.getStoredState(scope)]);
-    const blocking =
-      blocksRequests(state, new Date()) ||
-      (scope !== undefined && blocksRequests(await this.getStoredState(), new Date()));
-    this.presenceFeed ??= createPresenceFeed(presence);
-    const target = { revision, scope, drained: drained && blocking, timeoutMs, signal: options.signal };
-    const fleet = await waitForFleet(presence, this.presenceFeed, target);
-    this.emit('fleet-settled', fleet);
-    return fleet;
-  }
-
-  private presence(): PresenceStore {
-    const presence = presenceOf(this.keyv);
-    if (presence) return presence;
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_NO_FLEET',
-      `${this.store.description} keeps no presence of instances; the fleet needs Redis, PostgreSQL or the file store.`,
-    );
+  waitForFleet(options: WaitForFleetOptions = {}): Promise<Fleet> {
+    return this.fleetLink.waitForFleet(options);
   }
 
   /**
@@ -577,12 +508,10 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     }
     this.sync.stop();
     this.notices.stopClock();
-    this.presenceFeed?.close();
+    this.fleetLink.stopWaits();
     await this.notices.flush(); // what this instance wrote is told before it goes
-    const member = this.member;
-    this.member = undefined;
     const graceful = (async () => {
-      await member?.leave().catch(() => undefined); // leaves the fleet at once; a store that is down forgets it later
+      await this.fleetLink.leave(); // at once; a store that is down forgets this instance later
       await this.sync.closeFeed();
       await this.keyv.disconnect?.();
     })();
@@ -592,16 +521,6 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       // a stalled server (or already closed): drop the connections instead of waiting
       destroyStore(this.keyv);
     }
-  }
-
-  /** Requests let in before maintenance finished: a wait for the drain hears of it now, not at the next heartbeat. */
-  private drained(scope: string | undefined): void {
-    if (!this.member) return;
-    const global = this.caches.global.peek();
-    const scoped = scope === undefined ? undefined : this.lastKnownState(scope);
-    if (!global.enabled && !scoped?.enabled) return; // the usual case, on every request while off: no clock, no report
-    const now = new Date();
-    if (blocksRequests(global, now) || (scoped !== undefined && blocksRequests(scoped, now))) this.member.reportSoon();
   }
 }
 

@@ -3,31 +3,27 @@ import 'reflect-metadata';
 import { Container, Service } from 'typedi';
 import { changeFeedOf } from '../core/change-feed.js';
 import { claimsOf } from '../core/claims.js';
-import { type HistoryEntry } from '../core/history.js';
+import type { HistoryEntry } from '../core/history.js';
 import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
 import { type Fleet, presenceOf } from '../core/presence.js';
-import { type DisableOptions, type EnableOptions, type MaintenanceState } from '../core/state.js';
+import type { DisableOptions, EnableOptions, MaintenanceState } from '../core/state.js';
 import type { TokenInfo, TokenRequest } from '../core/tokens.js';
-import { type Occurrence, type RecurringWindow, type WindowDefinition } from '../core/windows.js';
+import type { Occurrence, RecurringWindow, WindowDefinition } from '../core/windows.js';
 import { createFileKeyv } from '../store/keyv.js';
 import { createKeyvClaims } from '../store/keyv-claims.js';
 import { createPostgresStore } from '../store/postgres-store.js';
 import { createRedisStore } from '../store/redis-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
-import { ChangeRelay } from './change-relay.js';
 import { createInFlight, type InFlight } from './fleet.js';
-import { FleetLink, type WaitForFleetOptions } from './fleet-link.js';
+import type { WaitForFleetOptions } from './fleet-link.js';
 import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, waitUntilOff } from './job-gate.js';
-import { ChangeNotices } from './notify-changes.js';
 import { type MaintenanceServiceEvents, ServiceEvents } from './service-events.js';
 import {
   type MaintenanceServiceConfig,
   type MaintenanceServiceOptions,
   resolveServiceOptions,
 } from './service-options.js';
-import { createStateCaches, type StateCaches, StateView } from './state-view.js';
-import { StateWrites } from './state-writes.js';
-import { StoreSync } from './store-sync.js';
+import { createServiceParts, type ServiceParts } from './service-parts.js';
 import {
   type SwitchActor,
   type SwitchOnRequest,
@@ -37,8 +33,6 @@ import {
   wouldSwitch,
 } from './switching.js';
 import { type CreatedToken, createTokenVault, type TokenVault } from './token-vault.js';
-import { createUpcoming } from './upcoming.js';
-import { WindowSchedule } from './window-schedule.js';
 
 export type { WaitForFleetOptions } from './fleet-link.js';
 export { FLEET_WAIT_DEFAULTS } from './fleet-link.js';
@@ -58,27 +52,17 @@ export type { MaintenanceServiceEvents } from './service-events.js';
 export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> {
   /** The resolved options. */
   readonly config: MaintenanceServiceConfig;
+  /** Requests let into the app while maintenance was off for them, still running (what a drain waits for). */
+  readonly inFlight: InFlight = createInFlight((scope) => this.parts.fleet.drained(scope));
   private readonly store: StateStore;
   private readonly keyv: KeyvLike;
-  private readonly caches: StateCaches;
-  private readonly view: StateView;
-  private readonly sync: StoreSync;
-  private readonly writes: StateWrites;
-  private readonly schedule: WindowSchedule;
+  private readonly parts: ServiceParts;
   private closing = false;
-  /** Requests let into the app while maintenance was off for them, still running (what a drain waits for). */
-  readonly inFlight: InFlight = createInFlight((scope) => this.fleetLink.drained(scope));
-  private readonly fleetLink: FleetLink;
-  private readonly notices: ChangeNotices;
-  private readonly relay: ChangeRelay;
   private vault: TokenVault | undefined;
-
-  private readonly next: ReturnType<typeof createUpcoming>;
 
   constructor(options?: MaintenanceServiceOptions) {
     super();
     this.config = resolveServiceOptions(options, process.env, process.cwd(), console);
-    this.next = createUpcoming(this.config.logger);
     const { store, redisUrl, postgresUrl, stateFilePath } = this.config;
     const keyv: KeyvLike =
       store ??
@@ -100,57 +84,15 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
       timeoutMs: this.config.storeTimeoutMs,
       logger: this.config.logger,
     });
-    this.notices = new ChangeNotices({
-      targets: this.config.notify,
-      logger: this.config.logger,
-      claims: () => claimsOf(this.keyv) ?? createKeyvClaims(this.keyv),
-      onFailure: (failure) => this.emit('notify-failed', failure),
-      onDelivered: (event, url) => this.emit('notified', event, url),
-    });
-    this.relay = new ChangeRelay({ events: this, notices: this.notices, upcoming: this.next });
-    this.caches = createStateCaches({ store: this.store, config: this.config, on: this.relay });
-    this.sync = new StoreSync({
-      store: this.store,
-      feed: changeFeedOf(keyv),
-      cacheTtlMs: this.config.cacheTtlMs,
-      caches: this.caches,
-      fleet: { joined: () => this.fleetLink.joined, reportSoon: () => this.fleetLink.reportSoon() },
-    });
-    this.view = new StateView({
-      store: this.store,
+    this.parts = createServiceParts({
       config: this.config,
-      caches: this.caches,
-      sync: this.sync,
-      onInvalid: this.next.onInvalid,
-    });
-    this.writes = new StateWrites({
       store: this.store,
-      mode: this.config.mode,
-      caches: this.caches,
-      view: this.view,
-      sync: this.sync,
-      notices: this.notices,
-    });
-    this.schedule = new WindowSchedule({
-      mode: this.config.mode,
-      caches: this.caches,
-      view: this.view,
-      writes: this.writes,
-      notices: this.notices,
-      upcoming: this.next,
-    });
-    this.fleetLink = new FleetLink({
-      store: this.store,
-      presence: () => presenceOf(this.keyv),
-      mode: this.config.mode,
-      logger: this.config.logger,
-      caches: this.caches,
-      view: this.view,
-      sync: this.sync,
+      events: this,
       inFlight: this.inFlight,
       closed: () => this.closing,
-      onJoined: () => this.notices.startClock((from) => this.schedule.planned(from)),
-      onSettled: (fleet) => this.emit('fleet-settled', fleet),
+      feed: changeFeedOf(keyv),
+      presence: () => presenceOf(this.keyv),
+      claims: () => claimsOf(this.keyv) ?? createKeyvClaims(this.keyv),
     });
   }
 
@@ -161,22 +103,22 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * With `scope`: that scope's own state, cached the same way (off when it has none, and under a forced `mode`).
    */
   getState(scope?: string): Promise<MaintenanceState> {
-    return this.view.getState(scope);
+    return this.parts.view.getState(scope);
   }
 
   /** Every enabled scoped state, from memory under the same cache policy as the global state. Never throws. */
   scopeStates(): Promise<ScopeStates> {
-    return this.view.scopeStates();
+    return this.parts.view.scopeStates();
   }
 
   /** The scope table this service last read, wrote or was pushed, synchronously (empty until scopes are used). */
   knownScopeStates(): ScopeStates {
-    return this.view.knownScopeStates();
+    return this.parts.view.knownScopeStates();
   }
 
   /** {@link MaintenanceService.scopeStates} when no read is due, synchronously; else undefined. */
   freshScopeStates(): ScopeStates | undefined {
-    return this.view.freshScopeStates();
+    return this.parts.view.freshScopeStates();
   }
 
   /**
@@ -185,7 +127,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * middleware's fast path.
    */
   freshState(): MaintenanceState | undefined {
-    return this.view.freshState();
+    return this.parts.view.freshState();
   }
 
   /**
@@ -193,7 +135,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * a failing, timing-out or corrupt store throws `MaintenanceError`.
    */
   getStoredState(scope?: string): Promise<MaintenanceState> {
-    return this.view.getStoredState(scope);
+    return this.parts.view.getStoredState(scope);
   }
 
   /**
@@ -201,7 +143,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * a corrupt stored state gives `undefined` instead of throwing, since switching overwrites it. Other failures throw.
    */
   storedStateForSwitch(scope?: string): Promise<MaintenanceState | undefined> {
-    return this.view.storedStateForSwitch(scope);
+    return this.parts.view.storedStateForSwitch(scope);
   }
 
   /**
@@ -209,7 +151,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * Throws `MaintenanceError` when the store cannot be read.
    */
   scopes(): Promise<Array<{ scope: string; state: MaintenanceState }>> {
-    return this.view.scopes();
+    return this.parts.view.scopes();
   }
 
   /**
@@ -217,7 +159,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * whether requests of that scope are in maintenance, i.e. the global state or the scope's state is active.
    */
   isEnabled(scope?: string): Promise<boolean> {
-    return this.view.isEnabled(scope);
+    return this.parts.view.isEnabled(scope);
   }
 
   /**
@@ -226,7 +168,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * paused for maintenance stays paused until a read says off.
    */
   readFailing(scope?: string): boolean {
-    return this.view.readFailing(scope);
+    return this.parts.view.readFailing(scope);
   }
 
   /**
@@ -234,7 +176,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * With `scope`: that scope's last known state (off when scopes were never read here).
    */
   lastKnownState(scope?: string): MaintenanceState {
-    return this.view.lastKnownState(scope);
+    return this.parts.view.lastKnownState(scope);
   }
 
   /**
@@ -243,12 +185,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * what they just switched (toggle routes, CLI, job helpers).
    */
   stateAfterWrite(scope?: string): Promise<MaintenanceState> {
-    return this.view.stateAfterWrite(scope);
+    return this.parts.view.stateAfterWrite(scope);
   }
 
   /** Store reads made by this service so far (cache misses and refreshes of the state and of the scope table). */
   get storeReads(): number {
-    return this.view.storeReads();
+    return this.parts.view.storeReads();
   }
 
   /**
@@ -264,12 +206,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * schedule, when `mode` forces the state, or when the store cannot be written (the state is then unchanged).
    */
   enable(opts: EnableOptions = {}): Promise<void> {
-    return this.writes.enable(opts);
+    return this.parts.writes.enable(opts);
   }
 
   /** Switches maintenance off (the whole site, or `scope`). Throws like {@link MaintenanceService.enable}. */
   disable(opts: DisableOptions = {}): Promise<void> {
-    return this.writes.disable(opts);
+    return this.parts.writes.disable(opts);
   }
 
   /**
@@ -296,7 +238,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * operators see (`status`, the control API's `GET /state`, the status page). Throws when the store cannot be read.
    */
   stateInForceNow(scope?: string): Promise<MaintenanceState> {
-    return this.view.stateInForceNow(scope);
+    return this.parts.view.stateInForceNow(scope);
   }
 
   /**
@@ -304,17 +246,17 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * store (a scoped switch may come from a process that never read the site-wide state, which holds the windows).
    */
   occurrenceInProgress(scope?: string): Promise<boolean> {
-    return this.schedule.occurrenceInProgress(scope);
+    return this.parts.schedule.occurrenceInProgress(scope);
   }
 
   /** The state in force for `scope` now: from memory for the whole site, read for a scope. */
   stateInForce(scope?: string): Promise<MaintenanceState> {
-    return this.view.stateInForce(scope);
+    return this.parts.view.stateInForce(scope);
   }
 
   /** The site-wide state in force given a stored one just read (the recurring windows applied), without reading. */
   stateInForceOf(stored: MaintenanceState): MaintenanceState {
-    return this.view.stateInForceOf(stored);
+    return this.parts.view.stateInForceOf(stored);
   }
 
   /** Whether `switchOn(request)` / `switchOff(request)` would change anything now; changes nothing. */
@@ -328,12 +270,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * like an enabled state with that start and end. Throws `ERR_MAINTENANCE_INVALID_WINDOW` naming the field.
    */
   addWindow(def: WindowDefinition): Promise<RecurringWindow> {
-    return this.schedule.addWindow(def);
+    return this.parts.schedule.addWindow(def);
   }
 
   /** Removes the window `id` (its occurrence in progress ends). Throws `ERR_MAINTENANCE_INVALID_WINDOW` if none. */
   removeWindow(id: string, opts: { by?: string } = {}): Promise<void> {
-    return this.schedule.removeWindow(id, opts);
+    return this.parts.schedule.removeWindow(id, opts);
   }
 
   /**
@@ -341,12 +283,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * and `window list` shows. None for a window whose rule cannot be expanded.
    */
   occurrencesOf(window: RecurringWindow, count = 3): Occurrence[] {
-    return this.schedule.occurrencesOf(window, count);
+    return this.parts.schedule.occurrencesOf(window, count);
   }
 
   /** The recurring windows defined, read now. Throws `MaintenanceError` when the store cannot be read. */
   windows(): Promise<readonly RecurringWindow[]> {
-    return this.schedule.windows();
+    return this.parts.schedule.windows();
   }
 
   /**
@@ -355,7 +297,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `dryRuns: false` leaves out dry-run windows (what the public status and the calendar feed show).
    */
   upcoming(options: { from?: Date; count?: number; scope?: string; dryRuns?: boolean } = {}): Occurrence[] {
-    return this.schedule.upcoming(options);
+    return this.parts.schedule.upcoming(options);
   }
 
   /**
@@ -363,7 +305,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * including its schedule, message and author. Throws like {@link MaintenanceService.enable}.
    */
   restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
-    return this.writes.restore(state, opts);
+    return this.parts.writes.restore(state, opts);
   }
 
   /**
@@ -372,12 +314,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * state has no lease, the store cannot be written, or `mode` forces the state.
    */
   renewLease(scope?: string): Promise<void> {
-    return this.writes.renewLease(scope);
+    return this.parts.writes.renewLease(scope);
   }
 
   /** The store revision this instance serves (every change up to it has been read). */
   get appliedRevision(): number {
-    return this.sync.applied;
+    return this.parts.sync.applied;
   }
 
   /**
@@ -387,7 +329,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `intervalMs` outside 100–600000 (its records would look forged to the others, who would not wait for it).
    */
   joinFleet(options: { intervalMs?: number } = {}): void {
-    this.fleetLink.joinFleet(options);
+    this.parts.fleet.joinFleet(options);
   }
 
   /**
@@ -427,7 +369,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * occurrence of a recurring window is put in force (as a scheduled state) from then on. `maintenance()` calls it.
    */
   announceAhead(ms: number): void {
-    this.view.announceAhead(ms);
+    this.parts.view.announceAhead(ms);
   }
 
   /**
@@ -452,7 +394,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
 
   /** Counts the requests a hold of this service keeps waiting (reported with the presence). */
   trackHeld(held: () => number): void {
-    this.fleetLink.trackHeld(held);
+    this.parts.fleet.trackHeld(held);
   }
 
   /**
@@ -462,7 +404,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * presence (plain keyv).
    */
   fleet(scope?: string): Promise<Fleet> {
-    return this.fleetLink.fleet(scope);
+    return this.parts.fleet.fleet(scope);
   }
 
   /**
@@ -473,7 +415,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * so instances that served before it and join as they see it are counted.
    */
   waitForFleet(options: WaitForFleetOptions = {}): Promise<Fleet> {
-    return this.fleetLink.waitForFleet(options);
+    return this.parts.fleet.waitForFleet(options);
   }
 
   /**
@@ -482,7 +424,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * held requests the moment maintenance ends.
    */
   watch(listener: () => void): () => void {
-    return this.relay.watch(listener);
+    return this.parts.relay.watch(listener);
   }
 
   /** Human description of the store, as used in messages: the file path or the Redis URL (password hidden). */
@@ -502,17 +444,18 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * @param options.timeoutMs how long a graceful close may take. @default storeTimeoutMs
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    const { relay, sync, notices, fleet } = this.parts;
     if (!this.closing) {
       this.closing = true;
-      this.relay.settled();
+      relay.settled();
     }
-    this.sync.stop();
-    this.notices.stopClock();
-    this.fleetLink.stopWaits();
-    await this.notices.flush(); // what this instance wrote is told before it goes
+    sync.stop();
+    notices.stopClock();
+    fleet.stopWaits();
+    await notices.flush(); // what this instance wrote is told before it goes
     const graceful = (async () => {
-      await this.fleetLink.leave(); // at once; a store that is down forgets this instance later
-      await this.sync.closeFeed();
+      await fleet.leave(); // at once; a store that is down forgets this instance later
+      await sync.closeFeed();
       await this.keyv.disconnect?.();
     })();
     try {

@@ -79,7 +79,7 @@ export { FLEET_WAIT_DEFAULTS, getMaintenanceMode, MaintenanceService, setMainten
 export type { MaintenanceServiceOptions } from './service/service-options.js';
 export { SERVICE_DEFAULTS } from './service/service-options.js';
 export type { SwitchActor, SwitchOnRequest, SwitchOutcome } from './service/switching.js';
-export type { CreatedToken } from './service/tokens.js';
+export type { CreatedToken } from './service/token-vault.js';
 export type { WithUrl } from './store/factory-args.js';
 export { FileStateStore } from './store/file/file-state.js';
 export type { FileStoreOptions } from './store/file/file-store.js';

@@ -41,16 +41,26 @@ export function summarize(state: MaintenanceState, now: Date): StateSummary {
   return state.start !== undefined && Date.parse(state.start) > now.getTime() ? 'scheduled' : 'off';
 }
 
-/** The entry for a change from `previous` (`'unreadable'`: a corrupt stored state) to `next`. */
-export function historyEntry(
-  previous: MaintenanceState | 'unreadable',
-  next: MaintenanceState,
-  source: string,
-  now: Date,
-  by: string | undefined = next.updatedBy,
-  scope?: string,
-  reason?: string,
-): HistoryEntry {
+/** A change, as {@link historyEntry} records it. */
+export interface HistoryChange {
+  /** The state before (`'unreadable'`: a corrupt stored state). */
+  readonly previous: MaintenanceState | 'unreadable';
+  readonly next: MaintenanceState;
+  /** What made it: `service`, `routes`, `cli`, `job`, `window`, `lease` or your own label. */
+  readonly source: string;
+  readonly now: Date;
+  /** Who made it. @default next.updatedBy */
+  readonly by?: string;
+  /** The scope switched. @default undefined (the global state) */
+  readonly scope?: string;
+  /** Why, when the writer said. @default undefined */
+  readonly reason?: string;
+}
+
+/** The entry for a change from `previous` to `next`. */
+export function historyEntry(change: HistoryChange): HistoryEntry {
+  const { previous, next, source, now, scope, reason } = change;
+  const by = change.by ?? next.updatedBy;
   const entry: { -readonly [K in keyof HistoryEntry]: HistoryEntry[K] } = {
     at: now.toISOString(),
     source,

@@ -93,17 +93,7 @@ export function resolveServiceOptions(
   const o = knownEntries(raw, SERVICE_OPTION_NAMES, 'MaintenanceService');
   const store = selectStore(o, env, cwd); // the store options and the environment
   if ('mode' in o && typeof o.mode !== 'boolean') invalidOption('mode', 'must be true, false or undefined', o.mode);
-  if ('fallbackValue' in o && typeof o.fallbackValue !== 'boolean') {
-    invalidOption('fallbackValue', 'must be true or false', o.fallbackValue);
-  }
-  const timeout = o.storeTimeoutMs ?? SERVICE_DEFAULTS.storeTimeoutMs;
-  if (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > 60_000) {
-    invalidOption('storeTimeoutMs', 'must be a whole number of milliseconds between 1 and 60000', timeout);
-  }
-  const ttl = o.cacheTtlMs ?? SERVICE_DEFAULTS.cacheTtlMs;
-  if (!Number.isInteger(ttl) || (ttl as number) < 0 || (ttl as number) > 3_600_000) {
-    invalidOption('cacheTtlMs', 'must be a whole number of milliseconds between 0 (no cache) and 3600000', ttl);
-  }
+  const { timeout, ttl } = checkedReadPolicy(o);
   const logger = (o.logger ?? defaultLogger) as MaintenanceLogger;
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
     invalidOption('logger', 'must have a warn(message) method (console, pino and winston loggers do)', o.logger);
@@ -117,4 +107,23 @@ export function resolveServiceOptions(
     logger,
     notify: resolveNotify(o.notify),
   });
+}
+
+/**
+ * Checks how reads behave (`fallbackValue`, `storeTimeoutMs`, `cacheTtlMs`); returns the store timeout and the cache
+ * TTL, defaults applied.
+ */
+function checkedReadPolicy(o: Readonly<Record<string, unknown>>): { timeout: number; ttl: number } {
+  if ('fallbackValue' in o && typeof o.fallbackValue !== 'boolean') {
+    invalidOption('fallbackValue', 'must be true or false', o.fallbackValue);
+  }
+  const timeout = o.storeTimeoutMs ?? SERVICE_DEFAULTS.storeTimeoutMs;
+  if (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > 60_000) {
+    invalidOption('storeTimeoutMs', 'must be a whole number of milliseconds between 1 and 60000', timeout);
+  }
+  const ttl = o.cacheTtlMs ?? SERVICE_DEFAULTS.cacheTtlMs;
+  if (!Number.isInteger(ttl) || (ttl as number) < 0 || (ttl as number) > 3_600_000) {
+    invalidOption('cacheTtlMs', 'must be a whole number of milliseconds between 0 (no cache) and 3600000', ttl);
+  }
+  return { timeout: timeout as number, ttl: ttl as number };
 }

@@ -9,7 +9,7 @@ export type ContractStore = NonNullable<MaintenanceServiceOptions['store']>;
 
 /**
  * What the store can do beyond keeping the state, history, scopes and tokens (which every store must). Each one is
- * expected unless set to `false`; a scenario that needs one the factory turns off is skipped, naming it.
+ * expected unless set to `false`; a scenario that needs one the factory turns off is left out.
  */
 export interface MaintenanceStoreCapabilities {
   /**
@@ -28,7 +28,7 @@ export interface MaintenanceStoreCapabilities {
 
 /**
  * Controls that break the store on purpose (a private server the factory started, never a shared one). Each is
- * optional; the scenarios that need a control the factory does not give are skipped, naming it.
+ * optional; the scenarios that need a control the factory does not give are left out (the suite's title counts them).
  */
 export interface MaintenanceStoreFaults {
   /** Makes the server stop answering while its connections stay open (SIGSTOP). Needs `resume`. */
@@ -65,7 +65,7 @@ export interface MaintenanceStoreFactory {
   teardown?(): void | Promise<void>;
   /** What the store can do; each capability is expected unless set to `false`. @default {} (all of them) */
   readonly capabilities?: MaintenanceStoreCapabilities;
-  /** Ways to break the store; failure scenarios run only with them. @default {} (failure scenarios skipped) */
+  /** Ways to break the store; failure scenarios run only with them. @default {} (failure scenarios left out) */
   readonly faults?: MaintenanceStoreFaults;
   /**
    * Why the store cannot be tested here (e.g. its server is not installed): every scenario is skipped with this
@@ -73,6 +73,9 @@ export interface MaintenanceStoreFactory {
    */
   readonly unavailable?: string;
 }
+
+/** The capabilities a factory may turn off. */
+export const CAPABILITIES: readonly ContractNeed[] = ['push', 'presence', 'atomic'];
 
 /** What a scenario needs: a capability, or a fault control. */
 export type ContractNeed = keyof MaintenanceStoreCapabilities | 'stall' | 'kill' | 'corrupt' | 'forgePresence';
@@ -83,7 +86,7 @@ const PAIRS = [
   ['kill', 'restart'],
 ] as const;
 
-/** What a store without each capability lacks, as a skipped scenario says it. */
+/** What a store without each capability lacks, as the suite says it. */
 const WITHOUT: Readonly<Record<keyof MaintenanceStoreCapabilities, string>> = {
   push: 'the factory says the store pushes no changes',
   presence: 'the factory says the store keeps no presence',

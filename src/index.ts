@@ -1,8 +1,14 @@
-/** koa-maintenance-mode: public exports only. */
+/**
+ * koa-maintenance-mode: public exports only, grouped by what a user wants. The store contract suite is a second entry,
+ * `koa-maintenance-mode/testing`.
+ */
 
+// The command line run in-process, and the one error type.
 export type { CliIo } from './cli/cli.js';
 export { main } from './cli/cli.js';
+// The middleware: maintenance(), its options, forced routes, scopes by host name, the banner, the decision.
 export { hashSecret } from './core/bypass.js';
+// Stores: the contract, the four stores, and the capability types a store of one's own implements.
 export type { ChangeFeed, StateChange } from './core/change-feed.js';
 export type { ClaimStore } from './core/claims.js';
 export type { Commit, CommitOptions, Committer } from './core/commit.js';
@@ -10,30 +16,25 @@ export type { Decision, DecisionTrace, MaintenanceUser, PassRule, RequestFacts }
 export { decide } from './core/decide.js';
 export type { MaintenanceErrorCode } from './core/errors.js';
 export { MaintenanceError } from './core/errors.js';
+// The service: the state, switching, windows, the fleet, tokens, notifications, jobs and logs.
 export type { HistoryEntry, HistoryLog, StateSummary } from './core/history.js';
-export { HISTORY_KEY, HISTORY_LIMIT } from './core/history.js';
+export { HISTORY_LIMIT } from './core/history.js';
 export type { Catalog, LocalizedText } from './core/i18n.js';
 export { ACCEPT_LANGUAGE_LIMITS, CATALOGS, negotiateLocale } from './core/i18n.js';
 export type { KeyvLike } from './core/keyv-like.js';
 export type { NotifyEvent, NotifyTarget } from './core/notify.js';
 export { NOTIFY_EVENTS } from './core/notify.js';
 export type { Fleet, FleetInstance, PresenceRecord, PresenceStore } from './core/presence.js';
-export { CLOCK_SKEW_ALLOWANCE_MS, PRESENCE_DEFAULTS, STALE_AFTER_INTERVALS } from './core/presence.js';
+export { CLOCK_SKEW_ALLOWANCE_MS, PRESENCE_DEFAULTS } from './core/presence.js';
 export type { ScopeTable } from './core/scope.js';
 export { hostnameScope, isScopeName, SCOPE_NAME } from './core/scope.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';
-export {
-  blocksRequests,
-  isActive,
-  LEASE_LIMITS,
-  MESSAGE_MAX_BYTES,
-  MESSAGE_MAX_LENGTH,
-  revisionOf,
-} from './core/state.js';
+export { blocksRequests, isActive, LEASE_LIMITS, MESSAGE_MAX_BYTES, MESSAGE_MAX_LENGTH } from './core/state.js';
 export type { OffNote, OnNote, OnRequest } from './core/switch-on.js';
 export type { TokenInfo, TokenPermission, TokenRecord, TokenRequest, TokenTable } from './core/tokens.js';
 export { TOKEN_PERMISSIONS } from './core/tokens.js';
 export type { UpcomingWindow } from './core/upcoming.js';
+// Integrations: routing-controllers and BullMQ.
 export type { PausableWorker, PauseWorkerOptions } from './integrations/bullmq.js';
 export { pauseWorkerDuringMaintenance } from './integrations/bullmq.js';
 export {
@@ -42,6 +43,7 @@ export {
   FORCE_MAINTENANCE_METADATA,
   ForceMaintenance,
 } from './integrations/routing-controllers.js';
+// Routes and the control API: the toggle and status routes, the token-authenticated API and its bodies.
 export type { FieldProblem } from './koa/api/dto.js';
 export { MaintenanceOffBody, MaintenanceOnBody, WaitBody, WindowBody } from './koa/api/dto.js';
 export type { MaintenanceApiOptions } from './koa/api/options.js';
@@ -81,7 +83,6 @@ export { SERVICE_DEFAULTS } from './service/service-options.js';
 export type { SwitchActor, SwitchOnRequest, SwitchOutcome } from './service/switching.js';
 export type { CreatedToken } from './service/token-vault.js';
 export type { WithUrl } from './store/factory-args.js';
-export { FileStateStore } from './store/file/file-state.js';
 export type { FileStoreOptions } from './store/file/file-store.js';
 export { createFileStore } from './store/file/file-store.js';
 export { fromKeyv } from './store/keyv/from-keyv.js';
@@ -92,4 +93,3 @@ export type { RedisStoreOptions } from './store/redis/redis-store.js';
 export { createRedisStore, REDIS_DEFAULTS } from './store/redis/redis-store.js';
 export { POSTGRES_URL_ENV, REDIS_URL_ENV, STATE_FILE_ENV } from './store/select-store.js';
 export type { MaintenanceLogger } from './store/state-store.js';
-export { STATE_KEY } from './store/store-keys.js';

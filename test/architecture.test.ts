@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
+import ts from 'typescript';
 
 const srcDir = join(__dirname, '..', '..', 'src');
 
@@ -61,7 +62,43 @@ const layerOf = (file: string): number => {
 /** Files that hold decisions and validation only: no Koa, keyv, nunjucks, typedi, I/O or process at run time. */
 const PURE = files.filter((f) => f.startsWith('core/')).concat(['koa/options.ts', 'koa/toggle-rules.ts']);
 
+/** The longest a function may be, body included, and how many positional parameters it may take. */
+const MAX_FUNCTION_LINES = 60;
+const MAX_POSITIONAL = 4;
+
+/** Functions and methods of `file` with their length in lines (body included) and their positional parameters. */
+function functionsOf(file: string): Array<{ name: string; line: number; lines: number; params: number }> {
+  const text = readFileSync(join(srcDir, file), 'utf8');
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const found: Array<{ name: string; line: number; lines: number; params: number }> = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+      const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
+      const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+      const named = node as { name?: ts.Node; parent?: { name?: ts.Node } };
+      const name = (named.name ?? named.parent?.name)?.getText() ?? '(anonymous)';
+      found.push({ name, line: first + 1, lines: last - first + 1, params: node.parameters.length });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
 describe('architecture: layers and dependencies', () => {
+  it('keeps every function short enough to read at once (at most 60 lines) and at most four positional parameters', () => {
+    const long: string[] = [];
+    const wide: string[] = [];
+    for (const file of files) {
+      for (const f of functionsOf(file)) {
+        if (f.lines > MAX_FUNCTION_LINES) long.push(`${file}:${f.line} ${f.name} (${f.lines} lines)`);
+        if (f.params > MAX_POSITIONAL) wide.push(`${file}:${f.line} ${f.name} (${f.params} parameters)`);
+      }
+    }
+    expect(long, 'functions over 60 lines: split them').to.deep.equal([]);
+    expect(wide, 'functions over four positional parameters: pass an object').to.deep.equal([]);
+  });
+
   it('puts every source file in one layer folder (core, store, service, koa, integrations, cli, testing) or an entry', () => {
     for (const file of files) expect(layerOf(file), file).to.not.equal(-1);
   });

@@ -67,6 +67,83 @@ export interface PgListener {
   destroy(): void;
 }
 
+/** What a {@link ChannelListener} listens to, and whom it tells. */
+interface ListenTarget {
+  readonly settings: PgSettings;
+  readonly channel: string;
+  readonly onMessage: (payload: string) => void;
+  readonly onConnected: () => void;
+}
+
+/** One LISTEN connection at a time, made again with backoff (50 ms doubling to 2 s) until closed. */
+class ChannelListener implements PgListener {
+  private readonly Client: Pg['Client'];
+  private closed = false;
+  private attempt = 0;
+  private client: InstanceType<Pg['Client']> | undefined;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(private readonly t: ListenTarget) {
+    this.Client = pg('createPostgresStore()').Client;
+    void this.connect();
+  }
+
+  private schedule(): void {
+    if (this.closed || this.retry) return;
+    this.retry = setTimeout(
+      () => {
+        this.retry = undefined;
+        void this.connect();
+      },
+      Math.min(50 * 2 ** this.attempt++, 2000),
+    );
+    this.retry.unref();
+  }
+
+  private async connect(): Promise<void> {
+    const c = new this.Client({
+      connectionString: this.t.settings.url,
+      connectionTimeoutMillis: this.t.settings.connectTimeoutMs,
+      application_name: 'koa-maintenance-mode',
+    });
+    this.client = c;
+    c.on('error', () => undefined);
+    c.on('end', () => {
+      if (this.client === c) this.schedule();
+    });
+    c.on('notification', (n: { channel: string; payload?: string }) => {
+      if (n.channel === this.t.channel && n.payload !== undefined) this.t.onMessage(n.payload);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${quoteIdent(this.t.channel)}`);
+      this.attempt = 0;
+      if (!this.closed) this.t.onConnected();
+    } catch {
+      await c.end().catch(() => undefined);
+      if (this.client === c) this.schedule();
+    }
+  }
+
+  private stop(): InstanceType<Pg['Client']> | undefined {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    const c = this.client;
+    this.client = undefined;
+    return c;
+  }
+
+  async close(): Promise<void> {
+    await this.stop()
+      ?.end()
+      .catch(() => undefined);
+  }
+
+  destroy(): void {
+    destroySocket(this.stop() as unknown as PgClientLike | undefined);
+  }
+}
+
 /** Listens on `channel`, reconnecting with backoff (50 ms doubling to 2 s) until closed. */
 export function listenPg(
   s: PgSettings,
@@ -74,64 +151,7 @@ export function listenPg(
   onMessage: (payload: string) => void,
   onConnected: () => void,
 ): PgListener {
-  const { Client } = pg('createPostgresStore()');
-  let closed = false;
-  let attempt = 0;
-  let client: InstanceType<Pg['Client']> | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    if (closed || retry) return;
-    retry = setTimeout(
-      () => {
-        retry = undefined;
-        void connect();
-      },
-      Math.min(50 * 2 ** attempt++, 2000),
-    );
-    retry.unref();
-  };
-  const connect = async () => {
-    const c = new Client({
-      connectionString: s.url,
-      connectionTimeoutMillis: s.connectTimeoutMs,
-      application_name: 'koa-maintenance-mode',
-    });
-    client = c;
-    c.on('error', () => undefined);
-    c.on('end', () => {
-      if (client === c) schedule();
-    });
-    c.on('notification', (n: { channel: string; payload?: string }) => {
-      if (n.channel === channel && n.payload !== undefined) onMessage(n.payload);
-    });
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${quoteIdent(channel)}`);
-      attempt = 0;
-      if (!closed) onConnected();
-    } catch {
-      await c.end().catch(() => undefined);
-      if (client === c) schedule();
-    }
-  };
-  void connect();
-  const stop = () => {
-    closed = true;
-    if (retry) clearTimeout(retry);
-    const c = client;
-    client = undefined;
-    return c;
-  };
-  return {
-    async close() {
-      await stop()
-        ?.end()
-        .catch(() => undefined);
-    },
-    destroy() {
-      destroySocket(stop() as unknown as PgClientLike | undefined);
-    },
-  };
+  return new ChannelListener({ settings: s, channel, onMessage, onConnected });
 }
 
 /** A PostgreSQL identifier, quoted. */

@@ -30,43 +30,114 @@ type Report = PresenceRecord | { id: string; left: true };
 
 /** The {@link PresenceStore} of the state file `statePath`. */
 export function createFilePresence(statePath: string): PresenceStore {
-  const dir = sideDirOf(statePath);
-  const pathOf = (id: string) => join(dir, `${PREFIX}${encodeURIComponent(id)}.json`);
-  const target = { what: 'the presence file', fix: 'make the state file’s directory writable by this process.' };
-  let keepMs = 0;
-  const listeners = new Set<(report: Report) => void>();
-  let stopWatch: (() => void) | undefined;
-  const joining = createJoining(statePath, () => void serial(flushPending).catch(() => undefined));
-  /** Records reported while there was no side directory: written once it appears. */
-  const pending = new Map<string, PresenceRecord>();
+  return new FilePresence(statePath);
+}
 
+/** The presence files of one state file: what its instances wrote, the records waiting for the side directory. */
+class FilePresence implements PresenceStore {
+  readonly lingerMs = 0; // a watch is free to make again
+  private readonly dir: string;
+  private readonly target = {
+    what: 'the presence file',
+    fix: 'make the state file’s directory writable by this process.',
+  };
+  private keepMs = 0;
+  private readonly listeners = new Set<(report: Report) => void>();
+  private stopWatch: (() => void) | undefined;
+  private readonly joining: ReturnType<typeof createJoining>;
+  /** Records reported while there was no side directory: written once it appears. */
+  private readonly pending = new Map<string, PresenceRecord>();
   /** One write at a time, in order: a record written late (pending) never lands over a newer report. */
-  let queue: Promise<unknown> = Promise.resolve();
-  function serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = queue.then(task, task);
-    queue = run.catch(() => undefined);
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly statePath: string) {
+    this.dir = sideDirOf(statePath);
+    this.joining = createJoining(statePath, () => void this.serial(() => this.flushPending()).catch(() => undefined));
+  }
+
+  report(record: PresenceRecord, keep: number): Promise<void> {
+    this.keepMs = keep;
+    return this.serial(async () => {
+      if (!(await hasSideDir(this.statePath))) {
+        this.pending.set(record.id, record); // no fleet to see yet
+        this.joining.start();
+        return;
+      }
+      this.pending.delete(record.id);
+      await this.write(record);
+    });
+  }
+
+  leave(id: string): Promise<void> {
+    return this.serial(async () => {
+      this.pending.delete(id);
+      if (this.pending.size === 0) this.joining.stop();
+      await fs.unlink(this.pathOf(id)).catch(() => undefined);
+      keepOnExit(this.pathOf(id));
+    });
+  }
+
+  async list(): Promise<PresenceRecord[]> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const found = await Promise.all(
+      names.filter((n) => n.startsWith(PREFIX) && n.endsWith('.json')).map((n) => this.read(join(this.dir, n))),
+    );
+    return found.filter((r): r is PresenceRecord => r !== undefined);
+  }
+
+  async open(): Promise<void> {
+    await makeSideDir(this.statePath).catch(() => undefined); // a look opens the fleet: instances write their records
+    const age = await sideDirAgeMs(this.statePath);
+    if (age !== undefined && age < JOIN_GRACE_MS) await new Promise((r) => setTimeout(r, JOIN_GRACE_MS - age));
+  }
+
+  subscribe(onReport: (report: Report) => void, onConnected?: () => void): () => void {
+    this.listeners.add(onReport);
+    // A watch sees every change from the moment it is made: connected once the side directory is watched.
+    this.stopWatch ??= watchStateDir(this.statePath, {
+      side: (name) => this.onSide(name),
+      sideWatched: () => queueMicrotask(() => onConnected?.()),
+    });
+    return () => {
+      this.listeners.delete(onReport);
+      if (this.listeners.size === 0) {
+        this.stopWatch?.();
+        this.stopWatch = undefined;
+      }
+    };
+  }
+
+  private pathOf(id: string): string {
+    return join(this.dir, `${PREFIX}${encodeURIComponent(id)}.json`);
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
     return run;
   }
-  async function write(record: PresenceRecord): Promise<void> {
-    const path = pathOf(record.id);
+
+  private async write(record: PresenceRecord): Promise<void> {
+    const path = this.pathOf(record.id);
     removeOnExit(path); // a clean exit takes it away, whether or not close() ran
-    await writeFileAtomic(path, `${JSON.stringify(record)}\n`, target);
-  }
-  async function flushPending(): Promise<void> {
-    if (pending.size === 0 || !(await hasSideDir(statePath))) return;
-    joining.stop();
-    const now = new Date().toISOString();
-    const records = [...pending.values()];
-    pending.clear();
-    for (const record of records) await write({ ...record, lastSeen: now });
+    await writeFileAtomic(path, `${JSON.stringify(record)}\n`, this.target);
   }
 
-  async function read(path: string): Promise<PresenceRecord | undefined> {
+  private async flushPending(): Promise<void> {
+    if (this.pending.size === 0 || !(await hasSideDir(this.statePath))) return;
+    this.joining.stop();
+    const now = new Date().toISOString();
+    const records = [...this.pending.values()];
+    this.pending.clear();
+    for (const record of records) await this.write({ ...record, lastSeen: now });
+  }
+
+  private async read(path: string): Promise<PresenceRecord | undefined> {
     try {
       const [text, stat] = await Promise.all([fs.readFile(path, 'utf8'), fs.stat(path)]);
       const record = parseRecord(text);
       // The file's age is the host's own clock: a record that claims a later lastSeen is forgotten all the same.
-      if (Date.now() - stat.mtimeMs > (keepMs > 0 ? keepMs : forgetAfterMs(record))) {
+      if (Date.now() - stat.mtimeMs > (this.keepMs > 0 ? this.keepMs : forgetAfterMs(record))) {
         await fs.unlink(path).catch(() => undefined); // forgotten: its process is gone
         return undefined;
       }
@@ -75,7 +146,8 @@ export function createFilePresence(statePath: string): PresenceStore {
       return undefined; // removed meanwhile
     }
   }
-  const onSide = (name: string | null) => {
+
+  private onSide(name: string | null): void {
     if (name === null || !name.startsWith(PREFIX) || !name.endsWith('.json')) return;
     let id: string;
     try {
@@ -83,61 +155,10 @@ export function createFilePresence(statePath: string): PresenceStore {
     } catch {
       return; // not a name this store writes (a stray `presence.%zz.json`): never a crash in a watch callback
     }
-    void read(join(dir, name)).then((record) => {
-      for (const l of listeners) l(record ?? { id, left: true });
+    void this.read(join(this.dir, name)).then((record) => {
+      for (const l of this.listeners) l(record ?? { id, left: true });
     });
-  };
-
-  return {
-    lingerMs: 0, // a watch is free to make again
-    report(record, keep) {
-      keepMs = keep;
-      return serial(async () => {
-        if (!(await hasSideDir(statePath))) {
-          pending.set(record.id, record); // no fleet to see yet
-          joining.start();
-          return;
-        }
-        pending.delete(record.id);
-        await write(record);
-      });
-    },
-    leave(id) {
-      return serial(async () => {
-        pending.delete(id);
-        if (pending.size === 0) joining.stop();
-        await fs.unlink(pathOf(id)).catch(() => undefined);
-        keepOnExit(pathOf(id));
-      });
-    },
-    async list() {
-      const names = await fs.readdir(dir).catch(() => [] as string[]);
-      const found = await Promise.all(
-        names.filter((n) => n.startsWith(PREFIX) && n.endsWith('.json')).map((n) => read(join(dir, n))),
-      );
-      return found.filter((r): r is PresenceRecord => r !== undefined);
-    },
-    async open() {
-      await makeSideDir(statePath).catch(() => undefined); // a look opens the fleet: instances write their records
-      const age = await sideDirAgeMs(statePath);
-      if (age !== undefined && age < JOIN_GRACE_MS) await new Promise((r) => setTimeout(r, JOIN_GRACE_MS - age));
-    },
-    subscribe(onReport, onConnected) {
-      listeners.add(onReport);
-      // A watch sees every change from the moment it is made: connected once the side directory is watched.
-      stopWatch ??= watchStateDir(statePath, {
-        side: onSide,
-        sideWatched: () => queueMicrotask(() => onConnected?.()),
-      });
-      return () => {
-        listeners.delete(onReport);
-        if (listeners.size === 0) {
-          stopWatch?.();
-          stopWatch = undefined;
-        }
-      };
-    },
-  };
+  }
 }
 
 /**

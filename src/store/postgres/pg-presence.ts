@@ -34,44 +34,6 @@ export function createPgPresence(pool: PgPool, table: string, ready: () => Promi
     return rows.map((r) => presenceRecordOf(r.record)).filter((r): r is PresenceRecord => r !== undefined);
   };
 
-  /**
-   * Reads what changed at every tick and tells the listeners: rows whose `last_seen` is at most {@link OVERLAP_MS}
-   * before the newest one read (a report's time is its transaction's start; one that commits later than a newer one
-   * is still read). Leaves are not told: a waiter's own listing (every 250 ms) drops those gone.
-   */
-  const startPolling = () => {
-    const told = new Map<string, string>(); // id → lastSeen told
-    let since: number | undefined; // the newest last_seen read, in seconds since the epoch
-    let busy = false;
-    const tick = async () => {
-      if (busy) return;
-      busy = true;
-      try {
-        await ready();
-        const { rows } = await pool.query(
-          `SELECT record, extract(epoch FROM last_seen)::float8 AS at FROM ${t}
-             WHERE $1::float8 IS NULL OR last_seen >= to_timestamp($1::float8 - $2::float8)`,
-          [since ?? null, OVERLAP_MS / 1000],
-        );
-        for (const row of rows as Array<{ record: unknown; at: number }>) {
-          since = Math.max(since ?? row.at, row.at);
-          const record = presenceRecordOf(row.record); // a row anyone wrote: skipped unless it is a record
-          if (!record || told.get(record.id) === record.lastSeen) continue;
-          told.set(record.id, record.lastSeen);
-          for (const l of listeners) l(record);
-        }
-      } catch {
-        // the server is down for a moment: the next tick, the waiter's listing or its timeout decides
-      } finally {
-        busy = false;
-      }
-    };
-    const timer = setInterval(tick, POLL_MS);
-    timer.unref();
-    void tick();
-    return timer;
-  };
-
   return {
     lingerMs: 0, // nothing to connect: a subscription is free to open again
     async report(record, keep) {
@@ -91,7 +53,7 @@ export function createPgPresence(pool: PgPool, table: string, ready: () => Promi
     list,
     subscribe(onReport, onConnected) {
       listeners.add(onReport);
-      poller ??= startPolling();
+      poller ??= startPolling({ pool, t, ready, listeners });
       if (onConnected) queueMicrotask(onConnected); // every later report is in a later read
       return () => {
         listeners.delete(onReport);
@@ -101,4 +63,51 @@ export function createPgPresence(pool: PgPool, table: string, ready: () => Promi
       };
     },
   };
+}
+
+/** What a poll reads and whom it tells. */
+interface Polling {
+  readonly pool: PgPool;
+  /** The presence table, quoted. */
+  readonly t: string;
+  readonly ready: () => Promise<void>;
+  readonly listeners: ReadonlySet<(report: Report) => void>;
+}
+
+/**
+ * Reads what changed at every tick and tells the listeners: rows whose `last_seen` is at most {@link OVERLAP_MS}
+ * before the newest one read (a report's time is its transaction's start; one that commits later than a newer one
+ * is still read). Leaves are not told: a waiter's own listing (every 250 ms) drops those gone.
+ */
+function startPolling({ pool, t, ready, listeners }: Polling): NodeJS.Timeout {
+  const told = new Map<string, string>(); // id → lastSeen told
+  let since: number | undefined; // the newest last_seen read, in seconds since the epoch
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      await ready();
+      const { rows } = await pool.query(
+        `SELECT record, extract(epoch FROM last_seen)::float8 AS at FROM ${t}
+             WHERE $1::float8 IS NULL OR last_seen >= to_timestamp($1::float8 - $2::float8)`,
+        [since ?? null, OVERLAP_MS / 1000],
+      );
+      for (const row of rows as Array<{ record: unknown; at: number }>) {
+        since = Math.max(since ?? row.at, row.at);
+        const record = presenceRecordOf(row.record); // a row anyone wrote: skipped unless it is a record
+        if (!record || told.get(record.id) === record.lastSeen) continue;
+        told.set(record.id, record.lastSeen);
+        for (const l of listeners) l(record);
+      }
+    } catch {
+      // the server is down for a moment: the next tick, the waiter's listing or its timeout decides
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(tick, POLL_MS);
+  timer.unref();
+  void tick();
+  return timer;
 }

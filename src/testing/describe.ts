@@ -90,7 +90,10 @@ function declareScenarios(
 function declareLacks(runner: Runner, factory: MaintenanceStoreFactory): void {
   const caps = factory.capabilities ?? {};
   if (caps.push !== false && caps.presence !== false) return;
-  runner.test('lacks what the factory turns off: no change feed, no fleet', SCENARIO_MS, async () => {
+  const lacks = [caps.push === false ? 'no change feed' : '', caps.presence === false ? 'no fleet' : ''].filter(
+    Boolean,
+  );
+  runner.test(`lacks what the factory turns off: ${lacks.join(', ')}`, SCENARIO_MS, async () => {
     const opened = await factory.create();
     const store = isMaintenanceStore(opened) ? opened : fromKeyv(opened as KeyvLike);
     if (caps.push === false) {

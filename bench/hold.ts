@@ -4,12 +4,13 @@
  * Prints the non-2xx answers (goal 0) and the longest latency against the window (goal <= window + 50 ms).
  * A benchmark, not a test.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createRedisStore, MaintenanceService } from '../src/index.js';
+import { spawnChild } from '../test/helpers/children.js';
 import { startRedis } from '../test/helpers/redis.js';
 
 const WINDOW_MS = Number(process.env.HOLD_WINDOW_MS ?? 2000);
@@ -21,8 +22,10 @@ function start(dir: string, redisUrl: string): Promise<{ child: ChildProcess; po
   return new Promise((resolve, reject) => {
     const args = [join(__dirname, 'server.js'), 'hold', dir, redisUrl];
     const child = PIN
-      ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
-      : spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+      ? spawnChild('taskset', ['-c', '1', process.execPath, ...args], {
+          stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+        })
+      : spawnChild(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
     child.once('error', reject);
   });

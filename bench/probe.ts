@@ -3,11 +3,12 @@
  * autocannon load, in alternating rounds — for attributing the off path's HTTP cost (the #23 investigation).
  * A benchmark, not a test.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { spawnChild } from '../test/helpers/children.js';
 
 const names =
   process.argv.slice(2).length > 0
@@ -22,8 +23,8 @@ const PIN = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
 function start(scenario: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
   const args = [join(__dirname, 'server.js'), scenario, dir, '', ''];
   const child = PIN
-    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
-    : spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    ? spawnChild('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
+    : spawnChild(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve) => child.once('message', (m: { port: number }) => resolve({ child, port: m.port })));
 }
 const cpuOf = (child: ChildProcess): Promise<number> =>

@@ -1,20 +1,24 @@
 /**
- * `npm run bench`: bare Koa against Koa + maintenance() — off on the file store, on Redis, on PostgreSQL, and with a
- * per-tenant scope over 1,000 tenants, and with 100 recurring windows defined; on with the 503 page and with JSON — each server in its own process, loaded
- * with autocannon. The primary figure is each server's **CPU time per request** (`process.cpuUsage()` deltas over the
- * measured phase, sent back over IPC), which does not swing with the scheduler as req/s does on 2 cores: every round
- * measures a scenario right next to its reference (ABBA order over rounds), and the ratio is the median of the
- * rounds' ratios, with their spread. Goals: off <= 1.02x bare Koa; the answers <= 1.05x plain Koa sending the very same
- * bytes and headers (`bare-page`, `bare-json`). A spread that crosses the goal says "inconclusive". req/s ratios are
+ * `npm run bench`: bare Koa against Koa + maintenance() — off on the file store, on Redis, on PostgreSQL, with a
+ * per-tenant scope over 1,000 tenants, and with 100 recurring windows defined; on with the 503 page and with JSON —
+ * each server in its own process, loaded with autocannon. The primary figure is each server's **CPU time per request**
+ * (`process.cpuUsage()` deltas over the measured phase, sent back over IPC), which does not swing with the scheduler
+ * as req/s does on 2 cores: every round measures a scenario right next to its reference (ABBA order over rounds), and
+ * the ratio is the median of the rounds' ratios, with their spread. Goals: off <= 1.02x bare Koa; the answers <= 1.05x
+ * the tightest plain Koa sending the very same bytes and headers (`ref-page`, `ref-json`: prepared headers, `Expires`
+ * formatted once a second, a prebuilt Buffer). A spread that crosses the goal says "inconclusive". req/s ratios are
  * printed beside, without a verdict. Then the middleware's own cost, in-process.
+ * Its servers, Redis and PostgreSQL end with it: on exit, on SIGINT/SIGTERM/SIGHUP (test/helpers/children.ts), and a
+ * server whose bench was killed outright ends when its IPC channel closes (bench/server.ts).
  * `npm run bench:hold` and `npm run bench:scale` measure hold and release, propagation and scopes at scale.
  * A benchmark, not a test.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { spawnChild } from '../test/helpers/children.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { startRedis } from '../test/helpers/redis.js';
 import { hostileWindows } from './hostile-windows.js';
@@ -29,8 +33,8 @@ const SCENARIOS = [
   'off-windows',
   'on-page',
   'on-json',
-  'bare-page',
-  'bare-json',
+  'ref-page',
+  'ref-json',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** What each scenario is compared with, and the goal of that ratio. */
@@ -40,8 +44,8 @@ const REFERENCE: Partial<Record<Scenario, { ref: Scenario; goal: number }>> = {
   'off-postgres': { ref: 'bare', goal: 1.02 },
   'off-scope': { ref: 'bare', goal: 1.02 },
   'off-windows': { ref: 'bare', goal: 1.02 },
-  'on-page': { ref: 'bare-page', goal: 1.05 },
-  'on-json': { ref: 'bare-json', goal: 1.05 },
+  'on-page': { ref: 'ref-page', goal: 1.05 },
+  'on-json': { ref: 'ref-json', goal: 1.05 },
 };
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -55,8 +59,10 @@ function start(scenario: Scenario, dir: string, urls: Urls): Promise<{ child: Ch
   return new Promise((resolve, reject) => {
     const args = [join(__dirname, 'server.js'), scenario, dir, urls.redis, urls.postgres];
     const child = PIN
-      ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
-      : spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+      ? spawnChild('taskset', ['-c', '1', process.execPath, ...args], {
+          stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+        })
+      : spawnChild(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
     child.once('error', reject);
   });

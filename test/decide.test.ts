@@ -10,7 +10,7 @@ const OFF: MaintenanceState = { enabled: false };
 
 function run(options: MaintenanceOptions, facts: Partial<RequestFacts>, state: MaintenanceState = ON) {
   const config = resolveOptions(options);
-  return decide({ path: '/', host: 'site.test', ...facts }, state, config, compileRules(config), NOW);
+  return decide({ path: '/', host: 'site.test', ...facts }, state, { config, rules: compileRules(config) }, NOW);
 }
 
 describe('decide(): the decision order', () => {

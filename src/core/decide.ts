@@ -26,7 +26,7 @@ export interface DecisionConfig {
   readonly redirectUrl?: string;
 }
 
-/** What the decision needs to know about one request; gathered by the middleware. */
+/** What the decision needs to know about one request; gathered by the middleware (one object, never positional). */
 export interface RequestFacts {
   /** Normalised request path (see `normalizePath`). */
   readonly path: string;
@@ -52,26 +52,33 @@ export interface RequestFacts {
   readonly hasBypass?: boolean;
 }
 
+/**
+ * Every rule that can let a request through, in {@link decide}'s order (`released` is the middleware's: a held request
+ * whose maintenance ended). test/fast-path.test.ts reaches each of decide()'s rules from its table.
+ */
+export const PASS_RULES = [
+  'healthPaths',
+  'forced-off',
+  'state-off',
+  'cors-preflight',
+  'toggle-off-url',
+  'bypass-token',
+  'read-only',
+  'ignoreAnonymousUser',
+  'ignoreAuthenticatedUser',
+  'ignoreStaff',
+  'ignoreSuperuser',
+  'ignoreAdminSite',
+  'ignoreTests',
+  'ignoreIpAddresses',
+  'ignoreUrls',
+  'redirect-target',
+  'dry-run',
+  'released',
+] as const;
+
 /** Rule that let a request through. */
-export type PassRule =
-  | 'healthPaths'
-  | 'forced-off'
-  | 'cors-preflight'
-  | 'bypass-token'
-  | 'read-only'
-  | 'state-off'
-  | 'toggle-off-url'
-  | 'ignoreAnonymousUser'
-  | 'ignoreAuthenticatedUser'
-  | 'ignoreStaff'
-  | 'ignoreSuperuser'
-  | 'ignoreAdminSite'
-  | 'ignoreTests'
-  | 'ignoreIpAddresses'
-  | 'ignoreUrls'
-  | 'redirect-target'
-  | 'dry-run'
-  | 'released';
+export type PassRule = (typeof PASS_RULES)[number];
 
 /** Outcome of {@link decide}: which rule decided and, when blocked, how to answer. */
 export type Decision =
@@ -124,6 +131,15 @@ function pass(rule: PassRule): Decision {
  */
 export const STATE_OFF: Decision = pass('state-off');
 
+/**
+ * What {@link decide} applies besides the request and the state: the resolved options and the rules compiled from
+ * them, both fixed when `maintenance()` is called (the middleware's own setup is one).
+ */
+export interface DecisionPolicy {
+  readonly config: DecisionConfig;
+  readonly rules: BypassRules;
+}
+
 type UserRuleConfig = Pick<
   DecisionConfig,
   'ignoreAnonymousUser' | 'ignoreAuthenticatedUser' | 'ignoreStaff' | 'ignoreSuperuser'
@@ -165,21 +181,18 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Decides one request. Order (the first rule that decides wins): health paths → route forced → state off →
  * CORS preflight → toggle `off` URL → bypass token → read-only safe method → users → admin site → tests → IPs →
- * URLs → redirect target → dry run (would have blocked) → maintenance.
+ * URLs → redirect target → dry run (would have blocked) → maintenance. The middleware skips it only where
+ * `passesUnseen` (core/fast-path.ts) says every request would get `STATE_OFF`; a rule added here that can answer
+ * otherwise while the state is off must be taught to that shortcut (test/fast-path.test.ts fails until it is).
+ * @example decide({ path: '/shop', host: '' }, { enabled: true }, { config, rules: compileRules(config) }, new Date())
  */
-export function decide(
-  facts: RequestFacts,
-  state: MaintenanceState,
-  config: DecisionConfig,
-  rules: BypassRules,
-  now: Date,
-): Decision {
+export function decide(facts: RequestFacts, state: MaintenanceState, policy: DecisionPolicy, now: Date): Decision {
   if (facts.isHealthPath) return pass('healthPaths');
   if (facts.forced === 'off') return pass('forced-off');
-  if (facts.forced === 'on') {
-    return { blocked: true, rule: 'forced-on', action: redirects(facts, config, rules), logout: false };
-  }
+  if (facts.forced === 'on')
+    return { blocked: true, rule: 'forced-on', action: redirects(facts, policy), logout: false };
   if (!isActive(state, now)) return STATE_OFF;
+  const { config, rules } = policy;
   if (facts.isPreflight) return pass('cors-preflight');
   if (facts.isToggleOffRoute) return pass('toggle-off-url');
   if (facts.hasBypass) return pass('bypass-token');
@@ -190,7 +203,7 @@ export function decide(
   if (config.ignoreTests && facts.nodeEnv === 'test') return pass('ignoreTests');
   if (rules.isIgnoredIp(facts.ip)) return pass('ignoreIpAddresses');
   if (rules.isIgnoredUrl(facts.path)) return pass('ignoreUrls');
-  const action = redirects(facts, config, rules);
+  const action = redirects(facts, policy);
   if (action === 'respond' && config.redirectUrl !== undefined) return pass('redirect-target');
   if (state.dryRun) return DRY_RUN; // a rehearsal: every rule above was evaluated, nothing is blocked
   return {
@@ -202,6 +215,6 @@ export function decide(
 }
 
 /** How a blocked request is answered: redirected to `redirectUrl`, unless it is already there (then answered). */
-function redirects(facts: RequestFacts, config: DecisionConfig, rules: BypassRules): 'redirect' | 'respond' {
+function redirects(facts: RequestFacts, { config, rules }: DecisionPolicy): 'redirect' | 'respond' {
   return config.redirectUrl !== undefined && !rules.isRedirectTarget(facts.path, facts.host) ? 'redirect' : 'respond';
 }

@@ -7,7 +7,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ParameterizedContext } from 'koa';
-import { withGetters } from '../core/fast-object.js';
 
 /** How a held request ends: released to the app, answered with maintenance, or dropped (the client left). */
 export type HoldOutcome = 'release' | 'answer' | 'gone';
@@ -64,42 +63,79 @@ interface Group {
 
 /** Builds the holder of one `maintenance()` configuration. */
 export function createHolder(settings: HoldSettings): Holder {
-  const groups = new Map<string, Group>();
-  const perClient = new Map<string, number>();
-  let held = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let timerAt = Number.POSITIVE_INFINITY;
+  return new Holding(settings);
+}
 
-  function finish(entry: Entry, outcome: HoldOutcome): void {
+/** The holder: its groups, its count per client, and its one timer. */
+class Holding implements Holder {
+  private readonly groups = new Map<string, Group>();
+  private readonly perClient = new Map<string, number>();
+  private count = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly settings: HoldSettings) {}
+
+  get held(): number {
+    return this.count;
+  }
+
+  hold(ctx: ParameterizedContext, client: string, arrivedAt: number, watch: HoldWatch): Promise<HoldOutcome> {
+    const now = performance.now();
+    const deadline = arrivedAt + this.settings.maxMs;
+    const busy =
+      this.count >= this.settings.maxHeld || (this.perClient.get(client) ?? 0) >= this.settings.maxHeldPerClient;
+    if (busy || watch.closed() || now >= deadline) return Promise.resolve('answer');
+    if (ctx.req.socket?.destroyed) return Promise.resolve('gone');
+    return new Promise<HoldOutcome>((resolve) => {
+      const group = this.groupOf(watch);
+      const entry: Entry = {
+        ctx,
+        client,
+        deadline,
+        group,
+        resolve,
+        gone: () => this.finish(entry, 'gone'),
+        done: false,
+      };
+      this.count++;
+      this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1);
+      group.entries.add(entry);
+      ctx.res.once('close', entry.gone);
+      this.schedule(now, Math.min(deadline, now + this.settings.pollMs));
+    });
+  }
+
+  private finish(entry: Entry, outcome: HoldOutcome): void {
     if (entry.done) return;
     entry.done = true;
-    held--;
-    const n = (perClient.get(entry.client) ?? 1) - 1;
-    if (n === 0) perClient.delete(entry.client);
-    else perClient.set(entry.client, n);
+    this.count--;
+    const n = (this.perClient.get(entry.client) ?? 1) - 1;
+    if (n === 0) this.perClient.delete(entry.client);
+    else this.perClient.set(entry.client, n);
     const { group } = entry;
     group.entries.delete(entry);
     if (group.entries.size === 0) {
       group.unwatch();
-      groups.delete(group.key);
+      this.groups.delete(group.key);
     }
     entry.ctx.res.off('close', entry.gone);
     entry.resolve(outcome);
-    if (held === 0 && timer) {
-      clearTimeout(timer);
-      timer = undefined;
-      timerAt = Number.POSITIVE_INFINITY;
+    if (this.count === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
     }
   }
 
-  const endAll = (group: Group, outcome: HoldOutcome) => {
-    for (const entry of [...group.entries]) finish(entry, outcome);
-  };
+  private endAll(group: Group, outcome: HoldOutcome): void {
+    for (const entry of [...group.entries]) this.finish(entry, outcome);
+  }
 
   /** Asks the group's watch once whether its requests are still blocked; releases them all when not. */
-  function check(group: Group): void {
+  private check(group: Group): void {
     if (group.watch.closed()) {
-      endAll(group, 'answer');
+      this.endAll(group, 'answer');
       return;
     }
     if (group.checking) {
@@ -109,10 +145,10 @@ export function createHolder(settings: HoldSettings): Holder {
     group.checking = true;
     const settle = (blocked: boolean) => {
       group.checking = false;
-      if (!blocked) endAll(group, 'release');
+      if (!blocked) this.endAll(group, 'release');
       else if (group.again && group.entries.size > 0) {
         group.again = false;
-        check(group);
+        this.check(group);
       }
     };
     try {
@@ -122,32 +158,32 @@ export function createHolder(settings: HoldSettings): Holder {
     }
   }
 
-  function tick(): void {
-    timer = undefined;
-    timerAt = Number.POSITIVE_INFINITY;
+  private tick(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
     const now = performance.now();
-    for (const group of [...groups.values()]) {
-      for (const entry of [...group.entries]) if (now >= entry.deadline) finish(entry, 'answer');
+    for (const group of [...this.groups.values()]) {
+      for (const entry of [...group.entries]) if (now >= entry.deadline) this.finish(entry, 'answer');
     }
-    for (const group of [...groups.values()]) check(group);
-    schedule(now);
+    for (const group of [...this.groups.values()]) this.check(group);
+    this.schedule(now);
   }
 
   /** One timer for the holder: at the next poll, or the earliest deadline when that comes first. */
-  function schedule(now: number, deadline = Number.POSITIVE_INFINITY): void {
-    if (held === 0) return;
-    let next = Math.min(deadline, now + settings.pollMs);
+  private schedule(now: number, deadline = Number.POSITIVE_INFINITY): void {
+    if (this.count === 0) return;
+    let next = Math.min(deadline, now + this.settings.pollMs);
     if (deadline === Number.POSITIVE_INFINITY) {
-      for (const group of groups.values()) for (const e of group.entries) next = Math.min(next, e.deadline);
+      for (const group of this.groups.values()) for (const e of group.entries) next = Math.min(next, e.deadline);
     }
-    if (timer && timerAt <= next) return;
-    if (timer) clearTimeout(timer);
-    timerAt = next;
-    timer = setTimeout(tick, Math.max(1, Math.ceil(next - now)));
+    if (this.timer && this.timerAt <= next) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = next;
+    this.timer = setTimeout(() => this.tick(), Math.max(1, Math.ceil(next - now)));
   }
 
-  function groupOf(watch: HoldWatch): Group {
-    let group = groups.get(watch.key);
+  private groupOf(watch: HoldWatch): Group {
+    let group = this.groups.get(watch.key);
     if (!group) {
       const created: Group = {
         key: watch.key,
@@ -157,30 +193,10 @@ export function createHolder(settings: HoldSettings): Holder {
         checking: false,
         again: false,
       };
-      created.unwatch = watch.watch(() => check(created));
-      groups.set(watch.key, created);
+      created.unwatch = watch.watch(() => this.check(created));
+      this.groups.set(watch.key, created);
       group = created;
     }
     return group;
   }
-
-  const holder: Omit<Holder, 'held'> = {
-    hold(ctx, client, arrivedAt, watch) {
-      const now = performance.now();
-      const deadline = arrivedAt + settings.maxMs;
-      const busy = held >= settings.maxHeld || (perClient.get(client) ?? 0) >= settings.maxHeldPerClient;
-      if (busy || watch.closed() || now >= deadline) return Promise.resolve('answer');
-      if (ctx.req.socket?.destroyed) return Promise.resolve('gone');
-      return new Promise<HoldOutcome>((resolve) => {
-        const group = groupOf(watch);
-        const entry: Entry = { ctx, client, deadline, group, resolve, gone: () => finish(entry, 'gone'), done: false };
-        held++;
-        perClient.set(client, (perClient.get(client) ?? 0) + 1);
-        group.entries.add(entry);
-        ctx.res.once('close', entry.gone);
-        schedule(now, Math.min(deadline, now + settings.pollMs));
-      });
-    },
-  };
-  return withGetters(holder, { held: () => held });
 }

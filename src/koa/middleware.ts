@@ -1,13 +1,15 @@
 /**
- * `maintenance(options)`: the Koa adapter. Per request, in this order: read the state (`maintenanceMiddleware`; with
- * a `scope`, the state in force for the request's scope, `inScope`), take the bypass door and the off fast path
- * (`handle`), look the user up when a rule needs it (`answer`), gather the facts and `decide` (`settle`), then either
- * block (`block`: hold and release, logout, the answer) or pass (`pass`).
+ * `maintenance(options)`: the Koa adapter. Per request, in this order: read the state and take the shortcut where
+ * core/fast-path.ts says every request passes (`maintenanceMiddleware`; with a `scope`, the state in force for the
+ * request's scope, `inScope`); else one {@link Visit} carries the request on: the bypass door and the off path
+ * (`handle`), the user when a rule needs it (`answer`), the facts and `decide` (`settle`), then either block (`block`:
+ * hold and release, logout, the answer) or pass (`pass`).
  */
 import { performance } from 'node:perf_hooks';
 import type { Middleware, Next, ParameterizedContext } from 'koa';
 import {
   type Decision,
+  type DecisionPolicy,
   type DecisionTrace,
   decide,
   type MaintenanceUser,
@@ -16,6 +18,7 @@ import {
   STATE_OFF,
 } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
+import { passesUnseen, passesUnseenInScope, type ShortcutSetup, shortcutSetup } from '../core/fast-path.js';
 import { negotiateLocale } from '../core/i18n.js';
 import { clientKey } from '../core/ip.js';
 import { type BypassRules, compileRules, normalizePath, trimSlash } from '../core/rules.js';
@@ -34,7 +37,7 @@ import { createRenderer } from './render.js';
 import { type BlockDecision, createResponder, neverCache, type Responder, report } from './respond.js';
 
 /** Everything one `maintenance()` call prepares once, so a request does only its own work. */
-interface Setup {
+interface Setup extends DecisionPolicy {
   readonly config: MaintenanceConfig;
   readonly rules: BypassRules;
   readonly respond: Responder;
@@ -52,28 +55,35 @@ interface Setup {
   readonly announceMs: number;
   readonly holder?: Holder;
   /**
-   * Nothing but the states can stop a request (no health paths, no bypass option): while the state in force lets
-   * every request through ({@link passesOff}) a request passes without the door or {@link decide} (`passOff`).
+   * When a request may pass without the door or {@link decide} (core/fast-path.ts): while the state in force lets
+   * every request through ({@link passesUnseen}) it passes with `STATE_OFF` (`passOff`).
    */
-  readonly direct: boolean;
-  /** `direct` and no `scope`: the global state alone decides. */
-  readonly plain: boolean;
+  readonly shortcut: ShortcutSetup;
   /** Counts decisions made while a state is active (OpenTelemetry; a no-op without an SDK). */
   readonly count: DecisionCounter;
 }
 
-/** One request that may be blocked, with what is known about it so far. */
-interface Pending {
+/**
+ * One request past the shortcut, with what the middleware knows about it: made once, and passed along instead of
+ * positional arguments.
+ */
+interface Visit {
   readonly ctx: ParameterizedContext;
   readonly next: Next;
   readonly service: MaintenanceService;
+  /** What the matched route says (forced, the toggle routes' `off` URL); {@link NO_ROUTE} when no route is tagged. */
+  readonly route: RouteFacts;
+  /** The path is one of `healthPaths`. */
+  readonly health: boolean;
+  /** The request's own scope (from the `scope` option), whichever state is in force; set once known. */
+  requestScope: string | undefined;
+}
+
+/** A request with its state in force: one that may be blocked (or announced to). */
+interface Pending extends Visit {
   readonly state: MaintenanceState;
   /** The scope whose state `state` is (undefined: the global state). */
   readonly scope: string | undefined;
-  /** The request's own scope (from the `scope` option), whichever state is in force. */
-  readonly requestScope: string | undefined;
-  readonly route: RouteFacts;
-  readonly health: boolean;
   readonly now: Date;
 }
 
@@ -85,8 +95,10 @@ const NO_ROUTE: RouteFacts = Object.freeze({ isToggleOffRoute: false });
 /** Facts of a request that cannot be blocked (state off, no forced route): decide() needs none. */
 const NO_FACTS: RequestFacts = Object.freeze({ path: '', host: '' });
 
+/** The clock of the shortcut (read only for a scheduled state). */
+const clock = () => new Date();
+
 function prepare(config: MaintenanceConfig): Setup {
-  const direct = config.healthPaths.length === 0 && config.bypass === undefined;
   return {
     count: createDecisionCounter(() => config.service ?? defaultService()),
     config,
@@ -101,8 +113,7 @@ function prepare(config: MaintenanceConfig): Setup {
     scope: config.scope,
     announceMs: config.announceBeforeSeconds * 1000,
     holder: config.hold ? createHolder({ ...config.hold, pollMs: HOLD_POLL_MS }) : undefined,
-    direct,
-    plain: direct && config.scope === undefined,
+    shortcut: shortcutSetup(config, { taggedRoutes: hasTaggedRoutes, now: clock }),
   };
 }
 
@@ -131,15 +142,19 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     if (first) first = onFirstRequest(setup, ctx, service);
     // From memory, no read (undefined when one is due); with a scope, `inScope` asks for the states it needs.
     const fresh = setup.scope === undefined ? service.freshState() : undefined;
-    if (setup.plain && fresh !== undefined && passesOff(setup, fresh))
-      return passOff(setup, service, ctx, next, undefined);
+    if (fresh !== undefined && passesUnseen(setup.shortcut, fresh)) {
+      markOff(setup, ctx);
+      return setup.config.presence ? passCounted(service, undefined, next) : next();
+    }
     if (setup.holder) (ctx as Arrived)[ARRIVED] = performance.now();
     const route = hasTaggedRoutes() ? routeFacts(ctx) : NO_ROUTE;
+    const health = setup.healthPaths.size > 0 && setup.healthPaths.has(trimSlash(normalizePath(ctx.path)));
+    const visit: Visit = { ctx, next, service, route, health, requestScope: undefined };
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
-    if (route.forced) return handle(setup, service, ctx, next, service.lastKnownState(), undefined, undefined, route);
-    if (setup.scope !== undefined) return inScope(setup, service, ctx, next, route);
-    if (fresh !== undefined) return handle(setup, service, ctx, next, fresh, undefined, undefined, route);
-    return service.getState().then((state) => handle(setup, service, ctx, next, state, undefined, undefined, route));
+    if (route.forced) return handle(setup, visit, service.lastKnownState(), undefined);
+    if (setup.scope !== undefined) return inScope(setup, visit);
+    if (fresh !== undefined) return handle(setup, visit, fresh, undefined);
+    return service.getState().then((state) => handle(setup, visit, state, undefined));
   };
 }
 
@@ -182,51 +197,42 @@ function checkedScope(ctx: ParameterizedContext, name: unknown): string | undefi
  * The state in force for a request of a scope: the global state and the scope table come from memory when fresh
  * (one table for every scope: no read per tenant), else from the service's cache policy.
  */
-function inScope(s: Setup, service: MaintenanceService, ctx: ParameterizedContext, next: Next, route: RouteFacts) {
-  const scope = scopeOf(s, ctx);
-  if (scope instanceof Promise) return scope.then((name) => withStates(s, service, ctx, next, route, name));
-  return withStates(s, service, ctx, next, route, scope);
+function inScope(s: Setup, v: Visit) {
+  const scope = scopeOf(s, v.ctx);
+  if (scope instanceof Promise) {
+    return scope.then((name) => {
+      v.requestScope = name;
+      return withStates(s, v);
+    });
+  }
+  v.requestScope = scope;
+  return withStates(s, v);
 }
 
-function withStates(
-  s: Setup,
-  service: MaintenanceService,
-  ctx: ParameterizedContext,
-  next: Next,
-  route: RouteFacts,
-  scope: string | undefined,
-) {
+function withStates(s: Setup, v: Visit) {
+  const { service, requestScope } = v;
   const global = service.freshState();
-  const table = scope === undefined ? NO_TABLE : service.freshScopeStates();
-  if (global !== undefined && table !== undefined) {
-    return decideInScope(s, service, ctx, next, route, global, table, scope);
-  }
-  return Promise.all([service.getState(), scope === undefined ? NO_TABLE : service.scopeStates()]).then(([g, t]) =>
-    decideInScope(s, service, ctx, next, route, g, t, scope),
+  const table = requestScope === undefined ? NO_TABLE : service.freshScopeStates();
+  if (global !== undefined && table !== undefined) return decideInScope(s, v, global, table);
+  return Promise.all([service.getState(), requestScope === undefined ? NO_TABLE : service.scopeStates()]).then(
+    ([g, t]) => decideInScope(s, v, g, t),
   );
 }
 
 const NO_TABLE: ReadonlyMap<string, MaintenanceState> = new Map();
 
-function decideInScope(
-  s: Setup,
-  service: MaintenanceService,
-  ctx: ParameterizedContext,
-  next: Next,
-  route: RouteFacts,
-  global: MaintenanceState,
-  table: ReadonlyMap<string, MaintenanceState>,
-  scope: string | undefined,
-) {
+function decideInScope(s: Setup, v: Visit, global: MaintenanceState, table: ReadonlyMap<string, MaintenanceState>) {
+  const scope = v.requestScope;
   const scoped = scope === undefined ? undefined : table.get(scope);
-  // The off path: the scope has no stored state, so the global state decides, with no allocation.
-  if (scoped === undefined) {
-    if (s.direct && route.forced === undefined && passesOff(s, global)) return passOff(s, service, ctx, next, scope);
-    return handle(s, service, ctx, next, global, undefined, scope, route);
+  // The off path: the scope has no stored state, so the global state decides.
+  if (passesUnseenInScope(s.shortcut, global, scoped)) {
+    markOff(s, v.ctx);
+    return proceed(s, v);
   }
+  if (scoped === undefined) return handle(s, v, global, undefined);
   const inForce = stateInForce(global, scoped, scope, global.enabled || scoped.enabled ? new Date() : EPOCH);
-  if (inForce.scope !== undefined) (ctx.res as { [RESPONSE_SCOPE]?: string })[RESPONSE_SCOPE] = inForce.scope;
-  return handle(s, service, ctx, next, inForce.state, inForce.scope, scope, route);
+  if (inForce.scope !== undefined) (v.ctx.res as { [RESPONSE_SCOPE]?: string })[RESPONSE_SCOPE] = inForce.scope;
+  return handle(s, v, inForce.state, inForce.scope);
 }
 
 /**
@@ -264,58 +270,45 @@ function passCounted(service: MaintenanceService, scope: string | undefined, nex
 }
 
 /**
- * The off path of a direct setup: the state in force lets every request through ({@link passesOff}), so the request
- * passes with the decision every such request gets — no door, no {@link decide}, no allocation.
+ * A request the shortcut lets through ({@link passesUnseen}: the state in force lets every request through): it passes
+ * with the decision every such request gets — no door, no {@link decide}, no allocation.
  */
-function passOff(
-  s: Setup,
-  service: MaintenanceService,
-  ctx: ParameterizedContext,
-  next: Next,
-  requestScope: string | undefined,
-): Promise<void> {
+function markOff(s: Setup, ctx: ParameterizedContext): void {
   ctx.state.maintenanceDecision = STATE_OFF;
   ctx.state.maintenanceMode = false;
   expose(s, ctx, STATE_OFF);
-  return s.config.presence ? passCounted(service, requestScope, next) : next();
+}
+
+/** On to the app with maintenance off for the request: counted as in flight in a fleet. */
+function proceed(s: Setup, v: Visit): Promise<void> {
+  return s.config.presence ? passCounted(v.service, v.requestScope, v.next) : v.next();
 }
 
 /**
- * A state that lets every request of a `direct` setup through: no window secret, no tagged route, and disabled — or
- * scheduled and not active yet (a recurring window's next occurrence) when no announcement is due for it. Only a
- * scheduled state costs a clock read: one switched on without a start (every blocked request) is answered at once.
+ * The bypass door, then the path while maintenance is off: no path parsing unless a rule needs it, no extra await.
+ * `scope` is the scope whose state `state` is (undefined: the global state).
  */
-function passesOff(s: Setup, state: MaintenanceState): boolean {
-  if (state.bypassHash !== undefined || hasTaggedRoutes()) return false;
-  if (!state.enabled) return true;
-  return s.announceMs === 0 && state.start !== undefined && !isActive(state, new Date());
-}
-
-/** The bypass door, then the hot path while maintenance is off: no path parsing, no allocation, no extra await. */
-function handle(
-  s: Setup,
-  service: MaintenanceService,
-  ctx: ParameterizedContext,
-  next: Next,
-  state: MaintenanceState,
-  scope: string | undefined,
-  requestScope: string | undefined,
-  route: RouteFacts,
-) {
+function handle(s: Setup, v: Visit, state: MaintenanceState, scope: string | undefined) {
+  const { ctx } = v;
   if (s.gate.enabled(state) && s.gate.grant(ctx, state)) return;
-  const health = s.healthPaths.size > 0 && s.healthPaths.has(trimSlash(normalizePath(ctx.path)));
   // A disabled state is off whatever the time: the clock is read only for an enabled (maybe scheduled) state.
   const now = state.enabled ? new Date() : EPOCH;
-  if (route.forced || health || isActive(state, now)) {
-    return answer(s, { ctx, next, service, state, scope, requestScope, route, health, now });
-  }
-  const decision = decide(NO_FACTS, state, s.config, s.rules, now);
+  if (v.route.forced || v.health || isActive(state, now)) return answer(s, pending(v, state, scope, now));
+  const decision = decide(NO_FACTS, state, s, now);
   ctx.state.maintenanceDecision = decision;
   ctx.state.maintenanceMode = false;
-  if (s.announceMs > 0 && state.enabled) announce(s, ctx, state, scope, now);
+  if (s.announceMs > 0 && state.enabled && startsWithin(state, now, s.announceMs)) {
+    announce(s, pending(v, state, scope, now));
+  }
   expose(s, ctx, decision);
   if (hasTaggedRoutes()) registerFallback(s, ctx, baseFacts(s, ctx), state);
-  return s.config.presence ? passCounted(service, requestScope, next) : next();
+  return proceed(s, v);
+}
+
+/** The request with its state in force (an object literal of one shape: the blocked path reads it). */
+function pending(v: Visit, state: MaintenanceState, scope: string | undefined, now: Date): Pending {
+  const { ctx, next, service, route, health, requestScope } = v;
+  return { ctx, next, service, route, health, requestScope, state, scope, now };
 }
 
 /** Looks the user up when a rule needs it (a hook, the only asynchronous fact), then settles the request. */
@@ -329,16 +322,16 @@ function answer(s: Setup, p: Pending): void | Promise<void> {
 /** Gathers the facts, decides, and blocks or passes. */
 function settle(s: Setup, p: Pending, user: MaintenanceUser | undefined): void | Promise<void> {
   const facts = gatherFacts(s, p, user);
-  const decision = decide(facts, p.state, s.config, s.rules, p.now);
+  const decision = decide(facts, p.state, s, p.now);
   return decision.blocked ? block(s, p, facts, decision) : pass(s, p, facts, decision);
 }
 
 /**
- * `ctx.state.maintenanceUpcoming` for a window that starts within `announceBeforeSeconds`, in the visitor's language
- * (its message, the banner's label). A window further ahead costs nothing: no negotiation, no allocation.
+ * `ctx.state.maintenanceUpcoming` for a window that starts within `announceBeforeSeconds` (the caller checks), in the
+ * visitor's language (its message, the banner's label). A window further ahead costs nothing: it is never called.
  */
-function announce(s: Setup, ctx: ParameterizedContext, state: MaintenanceState, scope: string | undefined, now: Date) {
-  if (!startsWithin(state, now, s.announceMs)) return;
+function announce(s: Setup, p: Pending): void {
+  const { ctx, state, scope, now } = p;
   const { locales, defaultLocale, catalogs } = s.config;
   const lang = locales.length > 1 ? negotiateLocale(ctx.get('Accept-Language'), locales, defaultLocale) : defaultLocale;
   const window = upcomingWindow(state, scope, now, s.announceMs, lang) as UpcomingWindow;
@@ -434,7 +427,7 @@ function release(s: Setup, p: Pending, heldMs: number): Promise<void> {
   expose(s, ctx, RELEASED);
   tell(s, p, RELEASED); // decided while maintenance was active: counted like every other such request
   // Maintenance is over for it: it runs like a request let in while maintenance is off (a later drain waits for it).
-  return s.config.presence ? passCounted(p.service, p.requestScope, p.next) : p.next();
+  return proceed(s, p);
 }
 
 function answerBlocked(s: Setup, p: Pending, facts: RequestFacts, decision: BlockDecision): void | Promise<void> {
@@ -442,7 +435,7 @@ function answerBlocked(s: Setup, p: Pending, facts: RequestFacts, decision: Bloc
     return logout(p.ctx, s.config).then((loggedOut) => {
       if (!loggedOut) return respondBlocked(s, p, decision);
       const anonymous = { ...facts, user: undefined };
-      const again = decide(anonymous, p.state, s.config, s.rules, p.now);
+      const again = decide(anonymous, p.state, s, p.now);
       return again.blocked ? respondBlocked(s, p, again) : pass(s, p, anonymous, again);
     });
   }
@@ -517,7 +510,7 @@ async function serveHealth(ctx: ParameterizedContext, next: Next, state: Mainten
 /** Lets a `forceMaintenance('on')` route that the look-ahead did not see answer with this middleware's response. */
 function registerFallback(s: Setup, ctx: ParameterizedContext, facts: RequestFacts, state: MaintenanceState): void {
   fallbackResponders.set(ctx, () => {
-    const forced = decide({ ...facts, forced: 'on', isHealthPath: false }, state, s.config, s.rules, new Date());
+    const forced = decide({ ...facts, forced: 'on', isHealthPath: false }, state, s, new Date());
     ctx.state.maintenanceDecision = { blocked: true, rule: forced.rule };
     expose(s, ctx, forced);
     return Promise.resolve(s.respond(ctx, state, forced as BlockDecision));

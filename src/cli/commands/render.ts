@@ -6,9 +6,9 @@
 import { resolve } from 'node:path';
 import { stateInForce } from '../../core/scope.js';
 import type { MaintenanceState } from '../../core/state.js';
+import { staticAnswer } from '../../koa/answer-text.js';
 import { type MaintenanceOptions, resolveOptions } from '../../koa/options.js';
 import { createRenderer } from '../../koa/render.js';
-import { staticAnswer } from '../../koa/respond.js';
 import type { MaintenanceService } from '../../service/service.js';
 import { writeFileAtomic } from '../../store/file/file-write.js';
 import type { Parsed } from '../args.js';
@@ -32,7 +32,7 @@ export async function render(p: Parsed, service: MaintenanceService, io: CliIo, 
   }
   const global = p.scope ? await service.getStoredState() : current;
   const state = p.scope ? stateInForce(global, current, p.scope, new Date()).state : current;
-  const answer = staticAnswer(config, createRenderer(config), state, lang, new Date());
+  const answer = staticAnswer({ config, render: createRenderer(config) }, state, lang, new Date());
   if (p.out === undefined && p['json-out'] === undefined) {
     io.stdout.write(answer.html);
     return EXIT.ok;

@@ -28,7 +28,7 @@ export function why(p: Parsed, state: MaintenanceState, io: CliIo, options: Main
     nodeEnv: io.env.NODE_ENV,
     isHealthPath: config.healthPaths.includes(path),
   };
-  const decision = decide(facts, state, config, compileRules(config), new Date());
+  const decision = decide(facts, state, { config, rules: compileRules(config) }, new Date());
   const wouldBlock = decision.blocked ? undefined : decision.wouldBlock;
   if (p.json) {
     const would = wouldBlock === undefined ? {} : { wouldBlock };

@@ -21,7 +21,7 @@ export interface Caller {
 
 const unauthorized = (ctx: ParameterizedContext, detail: string) => {
   ctx.set('WWW-Authenticate', 'Bearer realm="maintenance-mode"');
-  answerProblem(ctx, 401, 'unauthorized', detail);
+  answerProblem(ctx, { status: 401, code: 'unauthorized', detail });
 };
 
 /** The caller, or undefined once a 401/403/503 has been answered. */
@@ -39,12 +39,11 @@ export async function authenticate(
       token = await service.authenticateToken(m[1]);
     } catch (err) {
       if (!(err instanceof MaintenanceError)) throw err;
-      return void answerProblem(
-        ctx,
-        503,
-        'store_unavailable',
-        'The token cannot be checked now: the store is unreachable.',
-      );
+      return void answerProblem(ctx, {
+        status: 503,
+        code: 'store_unavailable',
+        detail: 'The token cannot be checked now: the store is unreachable.',
+      });
     }
     if (!token) return void unauthorized(ctx, 'The token is not valid: it is unknown, expired or revoked.');
     return { token, by: tokenActor(token) };
@@ -52,7 +51,11 @@ export async function authenticate(
   const ownOrigin = `${ctx.protocol}://${ctx.host}`;
   const source = { secFetchSite: ctx.get('Sec-Fetch-Site'), origin: ctx.get('Origin'), referer: ctx.get('Referer') };
   if (isCrossSite(source, ownOrigin)) {
-    return void answerProblem(ctx, 403, 'cross_site', 'Cross-site requests cannot use the maintenance API.');
+    return void answerProblem(ctx, {
+      status: 403,
+      code: 'cross_site',
+      detail: 'Cross-site requests cannot use the maintenance API.',
+    });
   }
   const superuser = config.isSuperuser
     ? await config.isSuperuser(ctx)
@@ -67,12 +70,11 @@ export async function authenticate(
 /** Whether `caller` holds `permission`; answers 403 (and returns false) otherwise. */
 export function permitted(ctx: ParameterizedContext, caller: Caller, permission: TokenPermission): boolean {
   if (!caller.token || caller.token.allow.includes(permission)) return true;
-  answerProblem(
-    ctx,
-    403,
-    'forbidden',
-    `This token may not ${permission === 'read' ? 'read' : `use "${permission}"`}; it allows ${caller.token.allow.join(', ')}.`,
-  );
+  answerProblem(ctx, {
+    status: 403,
+    code: 'forbidden',
+    detail: `This token may not ${permission === 'read' ? 'read' : `use "${permission}"`}; it allows ${caller.token.allow.join(', ')}.`,
+  });
   return false;
 }
 
@@ -87,6 +89,6 @@ export function scopeFor(
 ): string | undefined | false {
   const own = caller.token?.scope;
   if (own === undefined || asked === undefined || asked === own) return asked ?? own;
-  answerProblem(ctx, 403, 'wrong_scope', `This token may act on the scope "${own}" only.`);
+  answerProblem(ctx, { status: 403, code: 'wrong_scope', detail: `This token may act on the scope "${own}" only.` });
   return false;
 }

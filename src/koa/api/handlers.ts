@@ -41,7 +41,11 @@ const fieldOf = (message: string) => /^([A-Za-z][\w.]*)/.exec(message)?.[1] ?? '
 function refuse(ctx: ParameterizedContext, err: unknown): void {
   if (!(err instanceof MaintenanceError)) {
     ctx.app.emit('error', err, ctx);
-    answerProblem(ctx, 500, 'internal', 'The request failed on the server; its log says why.');
+    answerProblem(ctx, {
+      status: 500,
+      code: 'internal',
+      detail: 'The request failed on the server; its log says why.',
+    });
     return;
   }
   const status = httpStatusOf(err.code);
@@ -49,7 +53,7 @@ function refuse(ctx: ParameterizedContext, err: unknown): void {
   const extra: Record<string, unknown> =
     status === 400 ? { errors: err.errors ?? [{ field: fieldOf(err.message), detail: err.message }] } : {};
   if (err.fleet) extra.fleet = err.fleet;
-  answerProblem(ctx, status, code, err.message, extra);
+  answerProblem(ctx, { status, code, detail: err.message, extra });
 }
 
 const json = (ctx: ParameterizedContext, status: number, body: unknown) => {
@@ -158,7 +162,7 @@ async function removeWindow({ ctx, caller, s }: Call): Promise<void> {
   const id = String((ctx as { params?: { id?: string } }).params?.id ?? '');
   const found = (await s.windows()).find((w) => w.id === id);
   if (!found || !visible(caller, found) || (caller.token?.scope !== undefined && found.scope === undefined)) {
-    answerProblem(ctx, 404, 'unknown_window', `No window has the id ${JSON.stringify(id)}.`);
+    answerProblem(ctx, { status: 404, code: 'unknown_window', detail: `No window has the id ${JSON.stringify(id)}.` });
     return;
   }
   await s.removeWindow(id, caller.by === undefined ? {} : { by: caller.by });
@@ -171,7 +175,12 @@ async function history({ ctx, caller, s }: Call): Promise<void> {
   const limit = raw === undefined ? 50 : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
     const detail = 'limit must be a whole number from 1 to 200';
-    answerProblem(ctx, 400, 'invalid_query', detail, { errors: [{ field: 'limit', detail }] });
+    answerProblem(ctx, {
+      status: 400,
+      code: 'invalid_query',
+      detail,
+      extra: { errors: [{ field: 'limit', detail }] },
+    });
     return;
   }
   const own = caller.token?.scope;
@@ -224,7 +233,7 @@ function tooManyWaits(ctx: ParameterizedContext, caller: Caller, refused: WaitRe
     refused.bound === 'caller'
       ? `${who} already waits ${refused.limit} times (maxWaitsPerToken: ${refused.limit}); retry after ${refused.retryAfterSeconds} s, or when one of its waits has ended.`
       : `This instance already holds ${refused.limit} waits (maxWaits: ${refused.limit}); retry after ${refused.retryAfterSeconds} s.`;
-  answerProblem(ctx, 429, 'too_many_waits', detail);
+  answerProblem(ctx, { status: 429, code: 'too_many_waits', detail });
 }
 
 const ACTIONS: Record<Exclude<ApiHandlerName, 'openapi'>, (call: Call<never>) => Promise<void>> = {
@@ -258,7 +267,7 @@ function handlerOf(
         const read = await readBody(ctx, route.body, config.bodyLimitBytes);
         if (!read.ok) {
           const { status, code, detail, errors } = read.problem;
-          answerProblem(ctx, status, code, detail, errors ? { errors } : {});
+          answerProblem(ctx, { status, code, detail, extra: errors ? { errors } : {} });
           return;
         }
         body = read.body;
@@ -282,9 +291,13 @@ export function createApiHandlers(
 /** The answer for a path under the prefix that is no route (404) or a route with another method (405). */
 export function unknownRoute(ctx: ParameterizedContext, allowed: readonly string[]): void {
   if (allowed.length === 0) {
-    answerProblem(ctx, 404, 'not_found', `No API route ${ctx.method} ${ctx.path}; GET openapi.json lists them.`);
+    answerProblem(ctx, {
+      status: 404,
+      code: 'not_found',
+      detail: `No API route ${ctx.method} ${ctx.path}; GET openapi.json lists them.`,
+    });
     return;
   }
   ctx.set('Allow', allowed.join(', '));
-  answerProblem(ctx, 405, 'method_not_allowed', `${ctx.path} answers ${allowed.join(', ')}.`);
+  answerProblem(ctx, { status: 405, code: 'method_not_allowed', detail: `${ctx.path} answers ${allowed.join(', ')}.` });
 }

@@ -22,14 +22,19 @@ const TITLES: Readonly<Record<number, string>> = Object.freeze({
 /** The `type` URI of a problem `code` (e.g. `invalid_body`). */
 export const problemType = (code: string) => `urn:koa-maintenance-mode:problem:${code}`;
 
+/** One problem to answer: its HTTP status, its `code` (the end of its `type` URI), what went wrong, and extra members. */
+export interface Problem {
+  readonly status: number;
+  /** e.g. `invalid_body`: the `type` is `urn:koa-maintenance-mode:problem:<code>`. */
+  readonly code: string;
+  readonly detail: string;
+  /** Extension members (e.g. `errors`). @default {} */
+  readonly extra?: Record<string, unknown>;
+}
+
 /** Answers with a problem document: `type`, `title`, `status`, `detail`, plus `extra` members (e.g. `errors`). */
-export function answerProblem(
-  ctx: ParameterizedContext,
-  status: number,
-  code: string,
-  detail: string,
-  extra: Record<string, unknown> = {},
-): void {
+export function answerProblem(ctx: ParameterizedContext, problem: Problem): void {
+  const { status, code, detail, extra = {} } = problem;
   ctx.status = status;
   neverCache(ctx);
   ctx.body = { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, ...extra };

@@ -1,13 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
+import ts from 'typescript';
 
 const srcDir = join(__dirname, '..', '..', 'src');
 
-/** The layers, lowest first: a file may import its own layer and the ones below, never one above. */
-const LAYERS = ['core', 'store', 'service', 'koa', 'integrations', 'cli'] as const;
-/** Files outside every layer folder: the public door. */
-const ROOT_FILES = ['index.ts'];
+/**
+ * The layers, lowest first: a file may import its own layer and the ones below, never one above. `testing` (the store
+ * contract suite) is on top: no code of the library depends on it.
+ */
+const LAYERS = ['core', 'store', 'service', 'koa', 'integrations', 'cli', 'testing'] as const;
+/** Files outside every layer folder: the public doors, the package's entries `.` and `./testing`. */
+const ROOT_FILES = ['index.ts', 'testing.ts'];
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -58,8 +62,44 @@ const layerOf = (file: string): number => {
 /** Files that hold decisions and validation only: no Koa, keyv, nunjucks, typedi, I/O or process at run time. */
 const PURE = files.filter((f) => f.startsWith('core/')).concat(['koa/options.ts', 'koa/toggle-rules.ts']);
 
+/** The longest a function may be, body included, and how many positional parameters it may take. */
+const MAX_FUNCTION_LINES = 60;
+const MAX_POSITIONAL = 4;
+
+/** Functions and methods of `file` with their length in lines (body included) and their positional parameters. */
+function functionsOf(file: string): Array<{ name: string; line: number; lines: number; params: number }> {
+  const text = readFileSync(join(srcDir, file), 'utf8');
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const found: Array<{ name: string; line: number; lines: number; params: number }> = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+      const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
+      const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+      const named = node as { name?: ts.Node; parent?: { name?: ts.Node } };
+      const name = (named.name ?? named.parent?.name)?.getText() ?? '(anonymous)';
+      found.push({ name, line: first + 1, lines: last - first + 1, params: node.parameters.length });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
 describe('architecture: layers and dependencies', () => {
-  it('puts every source file in one layer folder (core, store, service, koa, integrations, cli) or the index', () => {
+  it('keeps every function short enough to read at once (at most 60 lines) and at most four positional parameters', () => {
+    const long: string[] = [];
+    const wide: string[] = [];
+    for (const file of files) {
+      for (const f of functionsOf(file)) {
+        if (f.lines > MAX_FUNCTION_LINES) long.push(`${file}:${f.line} ${f.name} (${f.lines} lines)`);
+        if (f.params > MAX_POSITIONAL) wide.push(`${file}:${f.line} ${f.name} (${f.params} parameters)`);
+      }
+    }
+    expect(long, 'functions over 60 lines: split them').to.deep.equal([]);
+    expect(wide, 'functions over four positional parameters: pass an object').to.deep.equal([]);
+  });
+
+  it('puts every source file in one layer folder (core, store, service, koa, integrations, cli, testing) or an entry', () => {
     for (const file of files) expect(layerOf(file), file).to.not.equal(-1);
   });
 
@@ -99,8 +139,8 @@ describe('architecture: layers and dependencies', () => {
       for (const spec of runtimeOutside(file)) owners.set(spec, [...(owners.get(spec) ?? []), file]);
     }
     for (const [pkg, by] of owners) expect(by, pkg).to.have.length(1);
-    expect(owners.get('keyv')).to.deep.equal(['store/keyv.ts']);
-    expect(owners.get('@keyv/redis')).to.deep.equal(['store/redis-store.ts']);
+    expect(owners.get('keyv')).to.deep.equal(['store/keyv/keyv.ts']);
+    expect(owners.get('@keyv/redis')).to.deep.equal(['store/redis/redis-store.ts']);
     expect(owners.get('nunjucks')).to.deep.equal(['koa/render.ts']);
     expect(owners.get('typedi')).to.deep.equal(['service/service.ts']);
     expect(owners.get('@koa/router')).to.deep.equal(['koa/toggle-routes.ts']);
@@ -114,17 +154,27 @@ describe('architecture: layers and dependencies', () => {
     }
   });
 
-  it('has no default exports, keeps index.ts to exports only, and no source file imports the index', () => {
+  it('has no default exports, keeps the entries (index.ts, testing.ts) to exports only, and no source file imports one', () => {
     for (const file of files) expect(readFileSync(join(srcDir, file), 'utf8'), file).to.not.match(/export default/);
-    const index = readFileSync(join(srcDir, 'index.ts'), 'utf8');
-    const code = index.split('\n').filter((l) => l.trim() && !l.trim().startsWith('/**') && !l.trim().startsWith('//'));
-    for (const line of code) expect(line).to.match(/^(export | {2}[A-Za-z]|\} from )/);
-    for (const file of files) expect(localImports(file), file).to.not.include('index.ts');
+    for (const entry of ROOT_FILES) {
+      const text = readFileSync(join(srcDir, entry), 'utf8');
+      const code = text.split('\n').filter((l) => l.trim() && !/^(\/\*\*|\*|\/\/)/.test(l.trim()));
+      for (const line of code) expect(line, entry).to.match(/^(export | {2}[A-Za-z]|\} from )/);
+      for (const file of files) expect(localImports(file), file).to.not.include(entry);
+    }
+    expect(localImports('index.ts').filter((f) => f.startsWith('testing/'))).to.deep.equal([]);
   });
 
-  it('makes index.ts the only entry point of the package', () => {
+  it('keeps the store contract suite free of outside packages: no test runner or assertion library is loaded', () => {
+    const suite = files.filter((f) => f.startsWith('testing/'));
+    expect(suite.length).to.be.greaterThan(3);
+    for (const file of suite) expect(runtimeOutside(file), file).to.deep.equal([]);
+  });
+
+  it('has two entry points: index.ts (the package) and testing.ts (koa-maintenance-mode/testing)', () => {
     const pkg = JSON.parse(readFileSync(join(srcDir, '..', 'package.json'), 'utf8'));
     expect(pkg.exports['.'].default).to.equal('./dist/index.js');
-    expect(Object.keys(pkg.exports).sort()).to.deep.equal(['.', './package.json']);
+    expect(pkg.exports['./testing']).to.deep.equal({ types: './dist/testing.d.ts', default: './dist/testing.js' });
+    expect(Object.keys(pkg.exports).sort()).to.deep.equal(['.', './package.json', './testing']);
   });
 });

@@ -3,39 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@keyv/redis';
 import { expect } from 'chai';
-import {
-  createPostgresStore,
-  createRedisStore,
-  MaintenanceService,
-  type MaintenanceServiceOptions,
-} from '../src/index.js';
+import { createRedisStore, MaintenanceService, type MaintenanceServiceOptions } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
 import { spawnCli } from './helpers/cli.js';
 import { FLEET_APP_START_MS, type FleetApp, startFleetApp } from './helpers/fleet.js';
-import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
 import { PATIENCE_MS, sleep, until } from './helpers/wait.js';
 
 /**
- * The slowest answer allowed while the store is down or stalled: the app answers after storeTimeoutMs (500 ms) at the
- * latest, never after a reconnect or a query that hangs (seconds to for ever); a loaded machine adds seconds.
+ * How members serve and report while the store is gone or stalled is in the store contract suite (the presence
+ * scenarios of test/store-contract.test.ts); here, what takes an app process.
  */
-const NEVER_A_HANG_MS = 5000;
-
-/** Requests to `app` for `ms`: every status seen, and the slowest answer. */
-async function load(app: FleetApp, ms: number) {
-  const statuses = new Set<number>();
-  let slowest = 0;
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    const t0 = performance.now();
-    statuses.add(await app.get().catch(() => 0));
-    slowest = Math.max(slowest, performance.now() - t0);
-  }
-  return { statuses: [...statuses], slowest };
-}
-
 describe('the fleet when the store fails: heartbeats follow the store failure policy, requests never notice', function () {
   this.timeout(FLEET_APP_START_MS + 4 * PATIENCE_MS);
   const apps: FleetApp[] = [];
@@ -49,31 +28,6 @@ describe('the fleet when the store fails: heartbeats follow the store failure po
     admins.push(s);
     return s;
   };
-
-  it('keeps serving while Redis is stopped, says so once, and reports again once it is back', async function () {
-    requireBinary(this, 'redis-server', 'redis-server');
-    const redis: TestRedis = await startRedis();
-    try {
-      const app = await startFleetApp({ MAINTENANCE_MODE_REDIS_URL: redis.url }, 200);
-      apps.push(app);
-      const admin = adminOf(createRedisStore(redis.url));
-      await until(async () => (await admin.fleet()).instances.length === 1, PATIENCE_MS);
-      await redis.stop();
-      const during = await load(app, 1500);
-      expect(during.statuses).to.deep.equal([200]);
-      expect(during.slowest).to.be.below(NEVER_A_HANG_MS); // storeTimeoutMs at most, never a hang
-      await until(() => /cannot report this instance's presence/.test(app.stderr()), PATIENCE_MS);
-      expect(app.stderr().match(/cannot report this instance's presence/g)).to.have.length(1);
-      await redis.restart();
-      await until(() => app.stderr().includes('presence reports again'), PATIENCE_MS);
-      await until(
-        async () => (await admin.fleet().catch(() => ({ instances: [] }))).instances.length === 1,
-        PATIENCE_MS,
-      );
-    } finally {
-      await redis.dispose();
-    }
-  });
 
   it('catches up within one heartbeat when a change message is lost (Redis pub/sub delivers at most once)', async function () {
     requireBinary(this, 'redis-server', 'redis-server');
@@ -102,28 +56,6 @@ describe('the fleet when the store fails: heartbeats follow the store failure po
     } finally {
       await raw.quit().catch(() => undefined);
       await redis.dispose();
-    }
-  });
-
-  it('keeps serving while PostgreSQL is stalled (SIGSTOP), and reports again after SIGCONT', async function () {
-    requireBinary(this, postgresBin('initdb') ?? 'initdb', 'postgresql');
-    const pg: TestPostgres = await startPostgres();
-    try {
-      const app = await startFleetApp({ MAINTENANCE_MODE_POSTGRES_URL: pg.url }, 200);
-      apps.push(app);
-      const admin = adminOf(createPostgresStore(pg.url));
-      await until(async () => (await admin.fleet()).instances.length === 1, PATIENCE_MS);
-      pg.pause();
-      // Longer than the bound: a request that waited for the stalled server would take until SIGCONT.
-      const during = await load(app, NEVER_A_HANG_MS + 2000);
-      pg.resume();
-      expect(during.statuses).to.deep.equal([200]);
-      expect(during.slowest).to.be.below(NEVER_A_HANG_MS); // storeTimeoutMs at most, never a hang
-      await until(() => app.stderr().includes('presence reports again'), PATIENCE_MS);
-      expect(app.stderr().match(/cannot report this instance's presence/g)).to.have.length(1);
-    } finally {
-      pg.resume();
-      await pg.dispose();
     }
   });
 });

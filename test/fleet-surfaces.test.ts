@@ -4,10 +4,15 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import Koa from 'koa';
 import supertest from 'supertest';
-import { type PresenceStore, presenceOf } from '../src/core/presence.js';
-import { type Fleet, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
-import { createFilePresence } from '../src/store/file-presence.js';
-import { createFileKeyv } from '../src/store/keyv.js';
+import {
+  createFileStore,
+  type Fleet,
+  MaintenanceService,
+  maintenance,
+  maintenanceRoutes,
+  type PresenceStore,
+} from '../src/index.js';
+import { createFilePresence } from '../src/store/file/file-presence.js';
 import { captureLogger, userFromHeader } from './helpers/app.js';
 import { sleep, until } from './helpers/wait.js';
 
@@ -73,10 +78,10 @@ describe('the fleet: revisions and where people see it', () => {
   });
 
   it('lands its reports in order: a newer one never lands before a slow older one', async () => {
-    const store = createFileKeyv(file);
+    const store = createFileStore({ path: file });
     const s = new MaintenanceService({ store, logger: captureLogger() });
     services.push(s);
-    const presence = presenceOf(store) as PresenceStore;
+    const presence = store.presence as PresenceStore;
     const report = presence.report.bind(presence);
     let calls = 0;
     let landed = 0;

@@ -2,13 +2,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { createPostgresStore, createRedisStore, MaintenanceError, MaintenanceService } from '../src/index.js';
+import { MaintenanceError, MaintenanceService } from '../src/index.js';
 import { captureLogger } from './helpers/app.js';
 import { cliRunner } from './helpers/cli.js';
 import { FLEET_APP_START_MS, type FleetApp, startFleetApp } from './helpers/fleet.js';
-import { postgresBin, startPostgres, type TestPostgres } from './helpers/postgres.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
-import { requireBinary } from './helpers/system.js';
 import { PATIENCE_MS, sleep, until } from './helpers/wait.js';
 
 /** A store the fleet tests run on: the env for app processes, and services of this process on the same store. */
@@ -23,7 +20,10 @@ interface FleetStore {
  */
 const HEARTBEAT_MS = 60_000;
 
-/** The scenarios every store must pass, with two (or three) app processes. */
+/**
+ * The fleet of app processes on one store (the file store: several processes on one host). What every store must do for
+ * a fleet, in one process, is in the store contract suite (test/store-contract.test.ts, the presence scenarios).
+ */
 function fleetScenarios(
   name: string,
   need: (ctx: Mocha.Context) => void,
@@ -166,36 +166,6 @@ fleetScenarios(
       env: { MAINTENANCE_MODE_STATE_FILE_PATH: stateFilePath },
       service: (extra = {}) => new MaintenanceService({ stateFilePath, ...extra }),
       dispose: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  },
-);
-
-let redis: TestRedis | undefined;
-fleetScenarios(
-  'a real Redis',
-  (ctx) => requireBinary(ctx, 'redis-server', 'redis-server'),
-  async () => {
-    redis = await startRedis();
-    const url = redis.url;
-    return {
-      env: { MAINTENANCE_MODE_REDIS_URL: url },
-      service: (extra = {}) => new MaintenanceService({ store: createRedisStore(url), ...extra }),
-      dispose: async () => redis?.dispose(),
-    };
-  },
-);
-
-let pg: TestPostgres | undefined;
-fleetScenarios(
-  'a real PostgreSQL',
-  (ctx) => requireBinary(ctx, postgresBin('initdb') ?? 'initdb', 'postgresql'),
-  async () => {
-    pg = await startPostgres();
-    const url = pg.url;
-    return {
-      env: { MAINTENANCE_MODE_POSTGRES_URL: url },
-      service: (extra = {}) => new MaintenanceService({ store: createPostgresStore(url), ...extra }),
-      dispose: async () => pg?.dispose(),
     };
   },
 );

@@ -6,8 +6,6 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { plannedEvents, plannedWindows } from '../src/core/notify.js';
 import {
-  createPostgresStore,
-  createRedisStore,
   MaintenanceError,
   MaintenanceService,
   type MaintenanceServiceOptions,
@@ -15,9 +13,6 @@ import {
 } from '../src/index.js';
 import { captureLogger, inSeconds, memoryService } from './helpers/app.js';
 import { cliProcess } from './helpers/cli.js';
-import { postgresBin, startPostgres } from './helpers/postgres.js';
-import { startRedis } from './helpers/redis.js';
-import { requireBinary } from './helpers/system.js';
 import { PATIENCE_MS, sleep, until } from './helpers/wait.js';
 
 /** A post the receiver got. */
@@ -213,100 +208,6 @@ describe('notifications: webhooks', () => {
     }
   });
 });
-
-/** Two serving instances on one store, both notifying the same receiver. */
-async function oncePerFleet(store: () => MaintenanceServiceOptions, receiverUrl: string) {
-  const notify: NotifyTarget[] = [{ url: receiverUrl, remindBeforeMinutes: [0.01], secret: SECRET }]; // a reminder 600 ms ahead
-  const a = new MaintenanceService({ ...store(), notify, logger: captureLogger() });
-  const b = new MaintenanceService({ ...store(), notify, logger: captureLogger() });
-  a.joinFleet({ intervalMs: 60_000 });
-  b.joinFleet({ intervalMs: 60_000 });
-  return { a, b, close: () => Promise.all([a.close(), b.close()]) };
-}
-
-for (const kind of ['Redis', 'PostgreSQL', 'file store'] as const) {
-  describe(`notifications: once per fleet (two instances on ${kind === 'file store' ? 'one state file' : `a real ${kind}`})`, () => {
-    let url = '';
-    let dispose: () => Promise<void> = async () => undefined;
-    before(async function () {
-      this.timeout(60_000);
-      if (kind === 'file store') {
-        const dir = mkdtempSync(join(tmpdir(), 'kmm-notify-files-'));
-        url = join(dir, 'state.json');
-        dispose = async () => rmSync(dir, { recursive: true, force: true });
-      } else if (kind === 'Redis') {
-        requireBinary(this, 'redis-server', 'redis-server');
-        const redis = await startRedis();
-        url = redis.url;
-        dispose = () => redis.dispose();
-      } else {
-        requireBinary(this, postgresBin('initdb') ?? 'initdb', 'postgresql');
-        const db = await startPostgres();
-        url = db.url;
-        dispose = () => db.dispose();
-      }
-    });
-    after(() => dispose());
-    const store = (): MaintenanceServiceOptions =>
-      kind === 'file store'
-        ? { stateFilePath: url }
-        : { store: kind === 'Redis' ? createRedisStore(url) : createPostgresStore(url) };
-
-    it('tells a change made where nobody configured notify (a script, the CLI) once, by an instance that has it', async function () {
-      this.timeout(3 * PATIENCE_MS);
-      const receiver = await startReceiver();
-      const fleet = await oncePerFleet(store, receiver.url);
-      const script = new MaintenanceService({ ...store(), logger: captureLogger() }); // no notify: as the CLI
-      try {
-        await fleet.a.getState();
-        await fleet.b.getState();
-        await script.enable({ message: 'From a script', by: 'cli:ops' });
-        await until(() => receiver.got.length === 1, PATIENCE_MS);
-        await script.disable({ by: 'cli:ops' });
-        await until(() => receiver.got.length === 2, PATIENCE_MS);
-        await sleep(800); // a second instance sending late would show now
-        expect(receiver.events()).to.deep.equal(['enabled', 'disabled']);
-        expect(receiver.got[0]?.body.state).to.include({ message: 'From a script', updatedBy: 'cli:ops' });
-        expect(JSON.stringify(await script.history())).to.not.include(SECRET); // no webhook secret went to the store
-      } finally {
-        await script.close();
-        await fleet.close();
-        await receiver.close();
-      }
-    });
-
-    it("tells a change once (by its writer), and a window's reminder, start and end once (by the claim)", async function () {
-      this.timeout(3 * PATIENCE_MS);
-      const receiver = await startReceiver();
-      const fleet = await oncePerFleet(store, receiver.url);
-      try {
-        await fleet.a.enable({ message: 'Now', by: 'ops' });
-        await fleet.b.disable({ by: 'ops' });
-        await until(() => receiver.got.length === 2, PATIENCE_MS);
-        // A window 4 s ahead (room for a slow switch before its reminder), 1 s long: scheduled (writer), reminder at
-        // 3.4 s, enabled at 4 s, disabled at 5 s.
-        await fleet.a.enable({ start: inSeconds(4), end: inSeconds(5), message: 'Soon' });
-        await until(() => receiver.got.length === 6, PATIENCE_MS);
-        await sleep(800); // a second instance sending late would show now
-        expect(receiver.events()).to.deep.equal([
-          'enabled',
-          'disabled',
-          'scheduled',
-          'reminder',
-          'enabled',
-          'disabled',
-        ]);
-        const reminder = receiver.got[3].body;
-        expect(reminder).to.include({ remindBeforeMinutes: 0.01 });
-        expect(reminder.state).to.include({ message: 'Soon', active: false });
-        expect(receiver.got[4].body.state).to.include({ message: 'Soon', active: true });
-      } finally {
-        await fleet.close();
-        await receiver.close();
-      }
-    });
-  });
-}
 
 describe('notifications: the events planned windows cause', () => {
   it('gives a scheduled state, a state on until a time and an occurrence their reminders, start and end', () => {

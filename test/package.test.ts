@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { expect } from 'chai';
 import { runSync } from './helpers/children.js';
@@ -24,6 +25,8 @@ describe('the package as npm would publish it', function () {
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/bin.js',
+      'dist/testing.js',
+      'dist/testing.d.ts',
       'views/503.html',
       'LICENSE',
       'CHANGELOG.md',
@@ -77,5 +80,63 @@ describe('the packages an app shares with it', () => {
     expect(r.stdout.trim(), r.stderr).to.equal(
       'ERR_MAINTENANCE_MISUSE: The control API (maintenanceApi()) needs the package class-validator: run `npm install class-validator`.',
     );
+  });
+});
+
+describe('the store contract entry (koa-maintenance-mode/testing)', function () {
+  this.timeout(120_000);
+  const testing = join(ROOT, 'dist', 'testing.js');
+
+  it('resolves through the exports map and loads without a test runner, saying it needs one when called', () => {
+    const script = `
+      const t = require('koa-maintenance-mode/testing');
+      console.log(Object.keys(t).join());
+      try { t.describeMaintenanceStore('x', { create() {} }); } catch (e) { console.log(e.name + ': ' + e.message); }`;
+    const r = runSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout.trim().split('\n'), r.stderr).to.deep.equal([
+      'describeMaintenanceStore',
+      'TypeError: describeMaintenanceStore() needs a test runner: run it under mocha, Jest or Vitest (with globals: true), or pass { describe, it, beforeAll, afterAll, afterEach }.',
+    ]);
+  });
+
+  it('runs the contract on an in-memory Keyv under Jest and Vitest, unconfigured: no ESM-only require, what it lacks checked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-contract-runners-'));
+    try {
+      symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      writeFileSync(join(dir, 'package.json'), '{ "private": true }\n');
+      writeFileSync(
+        join(dir, 'contract.test.js'),
+        `const { Keyv } = require('keyv');
+        const { describeMaintenanceStore } = require(${JSON.stringify(testing)});
+        const keyv = new Keyv();
+        describeMaintenanceStore('memory', { create: () => keyv, capabilities: { push: false, presence: false, atomic: false } });\n`,
+      );
+      const runners: Array<[string, string[]]> = [
+        [
+          'Jest',
+          [join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--no-watchman', '-i', '--rootDir', dir],
+        ],
+        [
+          'Vitest',
+          [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--globals', '--reporter=verbose', '--root', dir],
+        ],
+      ];
+      for (const [name, args] of runners) {
+        const r = runSync(process.execPath, args, {
+          cwd: dir,
+          env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+          encoding: 'utf8',
+          timeout: 100_000,
+        });
+        const out = `${r.stdout}${r.stderr}`;
+        expect(r.status, `${name}: ${out.slice(-3000)}`).to.equal(0);
+        expect(out, name)
+          .to.match(/7 passed/)
+          .and.not.match(/skipped/);
+        expect(out, name).to.include('lacks what the factory turns off: no change feed, no fleet');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

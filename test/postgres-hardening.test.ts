@@ -75,24 +75,6 @@ describe('PostgreSQL store: hardening (a real private cluster)', function () {
     await expectSecretWorks(t.request, secret); // the secret itself still works
   });
 
-  it('pushes a state whatever the size of its message: the notification only names what changed', async () => {
-    const writer = make();
-    const reader = make({ cacheTtlMs: 60_000 });
-    await reader.getState();
-    await pushesReach(writer, [reader]); // LISTEN established
-    // Three languages of 1,000 characters, 7 kB of UTF-8 (beyond the old 8,000-byte NOTIFY limit with a fourth).
-    const message = { en: 'e'.repeat(1000), ja: 'メ'.repeat(1000), zh: '维'.repeat(1000) };
-    await writer.enable({ message });
-    await until(
-      () => (reader.lastKnownState().message as Record<string, string> | undefined)?.ja === message.ja,
-      PATIENCE_MS,
-    );
-    const fourth = { ...message, ko: '점'.repeat(1000) };
-    const err = await writer.enable({ message: fourth }).catch((e) => e);
-    expect(err).to.be.instanceOf(MaintenanceError).with.property('code', 'ERR_MAINTENANCE_INVALID_SCHEDULE');
-    expect(err.message).to.match(/^message is \d+ bytes in all \(4 language\(s\)\); the limit is 8192/);
-  });
-
   it('lands a switch blocked by a row lock whole once the lock goes, or not at all: never the state without its history', async () => {
     // The server gives up on a statement after max(1 s, connectTimeoutMs): 20 s for `patient`, whose switch the lock
     // only delays however slow the machine; the default 1 s for `writer`, held up for 4 s.
@@ -129,19 +111,11 @@ describe('PostgreSQL store: hardening (a real private cluster)', function () {
     expect(reader.lastKnownState().enabled).to.equal(true);
   });
 
-  it('closes within its bound while PostgreSQL is stalled (SIGSTOP), and the CLI exits soon after storeTimeoutMs', async function () {
+  it('ends the CLI soon after storeTimeoutMs while PostgreSQL is stalled (SIGSTOP)', async function () {
     this.timeout(2 * STALL_MS + PATIENCE_MS);
-    const s = make({ storeTimeoutMs: 300 });
-    await s.enable({ message: 'before the stall' });
-    await s.getState(); // pool and LISTEN connection open
-    await sleep(300);
+    await make().enable({ message: 'before the stall' });
     db.pause(); // until the test resumes it: whatever waited for the server would never end
     try {
-      const pending = s.getStoredState().catch(() => undefined); // a read in flight that a stalled server never answers
-      const t0 = performance.now();
-      await s.close();
-      expect(performance.now() - t0).to.be.below(BOUND_MS); // storeTimeoutMs (300 ms) and slack, not the stall
-      await pending;
       for (const args of [['status'], ['off']]) {
         const r = await cliProcess(args, { MAINTENANCE_MODE_POSTGRES_URL: db.url }, STALL_MS);
         expect(r.code, r.err).to.equal(1);
@@ -179,20 +153,5 @@ describe('PostgreSQL store: hardening (a real private cluster)', function () {
     const everything = [s.storeDescription, err.message, invalid, ...logger.warnings, cli.out, cli.err].join('\n');
     expect(everything).to.include('PostgreSQL at postgres://app:***@127.0.0.1:1/x');
     for (const secret of ['hunter2', 's3cr3t-ssl', 'pw-in-userinfo']) expect(everything).to.not.include(secret);
-  });
-
-  it('overwrites a corrupt state with a switch, and names the table in the message', async () => {
-    const s = make();
-    await s.disable();
-    const c = await sql();
-    await c.query('UPDATE maintenance_mode_keyv SET value = \'{"value":{"enabled":"maybe"}}\'');
-    const cli = cliRunner(process.cwd(), { USER: 'ops', MAINTENANCE_MODE_POSTGRES_URL: db.url });
-    const status = await cli(['status']);
-    expect(status.code).to.equal(1);
-    expect(status.err).to.include('The row maintenance_mode_state of the table maintenance_mode_keyv (PostgreSQL at');
-    const on = await cli(['on', '--message', 'repaired']);
-    expect(on.code, on.err).to.equal(0);
-    expect(JSON.parse(await stateRow(c)).value).to.include({ enabled: true, message: 'repaired' });
-    expect((await s.history(1))[0]).to.include({ from: 'unreadable', to: 'on' });
   });
 });

@@ -6,19 +6,10 @@ import ICAL from 'ical.js';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import supertest from 'supertest';
-import {
-  createRedisStore,
-  MaintenanceError,
-  MaintenanceService,
-  maintenance,
-  maintenanceRoutes,
-} from '../src/index.js';
-import { captureLogger, createTestApp, memoryService, pushesReach } from './helpers/app.js';
+import { MaintenanceError, MaintenanceService, maintenance, maintenanceRoutes } from '../src/index.js';
+import { createTestApp, memoryService } from './helpers/app.js';
 import { modulesLoadedBy } from './helpers/children.js';
 import { cliRunner } from './helpers/cli.js';
-import { startRedis } from './helpers/redis.js';
-import { requireBinary } from './helpers/system.js';
-import { PATIENCE_MS, until } from './helpers/wait.js';
 
 /** The wall-clock time in UTC `minutes` from now, as a window's local start (`YYYY-MM-DDTHH:MM`). */
 const utcLocal = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString().slice(0, 16);
@@ -215,56 +206,6 @@ describe('recurring windows: an occurrence in progress', () => {
     });
     await t.request().get('/billing/invoices').expect(503);
     await t.request().get('/shop').expect(200);
-  });
-
-  it('reaches another instance by push, and is computed from memory there', async function () {
-    this.timeout(3 * PATIENCE_MS);
-    const dir = mkdtempSync(join(tmpdir(), 'kmm-windows-'));
-    const file = join(dir, 'state.json');
-    const a = new MaintenanceService({ stateFilePath: file, logger: captureLogger() });
-    const b = new MaintenanceService({ stateFilePath: file, logger: captureLogger(), cacheTtlMs: 60_000 });
-    try {
-      const t = createTestApp({ service: b });
-      await t.request().get('/').expect(200); // b listens
-      await pushesReach(a, [b]);
-      await a.addWindow({ id: 'now', rrule: 'FREQ=DAILY', tz: 'UTC', start: utcLocal(-1), durationMinutes: 10 });
-      await until(() => b.lastKnownState().window === 'now', PATIENCE_MS);
-      await t.request().get('/').expect(503);
-      const reads = b.storeReads;
-      for (let i = 0; i < 20; i++) await t.request().get('/').expect(503);
-      expect(b.storeReads).to.equal(reads);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('recurring windows on a real Redis', () => {
-  it('reaches another instance by push within milliseconds, and its removal too', async function () {
-    requireBinary(this, 'redis-server', 'redis-server');
-    this.timeout(4 * PATIENCE_MS);
-    const redis = await startRedis();
-    const a = new MaintenanceService({ store: createRedisStore(redis.url), logger: captureLogger() });
-    const b = new MaintenanceService({
-      store: createRedisStore(redis.url),
-      logger: captureLogger(),
-      cacheTtlMs: 60_000,
-    });
-    try {
-      const t = createTestApp({ service: b });
-      await t.request().get('/').expect(200); // b reads and subscribes
-      await pushesReach(a, [b]);
-      await a.addWindow({ id: 'now', rrule: 'FREQ=DAILY', tz: 'UTC', start: utcLocal(-1), durationMinutes: 10 });
-      await until(() => b.lastKnownState().window === 'now', PATIENCE_MS); // pushed: b's cache lasts a minute
-      await t.request().get('/').expect(503);
-      await a.removeWindow('now');
-      await until(() => b.lastKnownState().window === undefined, PATIENCE_MS);
-      await t.request().get('/').expect(200);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-      await redis.dispose();
-    }
   });
 });
 

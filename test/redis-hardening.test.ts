@@ -2,7 +2,7 @@ import { createClient } from '@keyv/redis';
 import { expect } from 'chai';
 import { createRedisStore, hashSecret, MaintenanceError, MaintenanceService } from '../src/index.js';
 import { captureLogger, createTestApp, pushesReach } from './helpers/app.js';
-import { cliProcess, cliRunner } from './helpers/cli.js';
+import { cliProcess } from './helpers/cli.js';
 import { expectNoForgery, expectSecretWorks } from './helpers/forge.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
@@ -97,18 +97,11 @@ describe('Redis store: hardening (a real Redis)', function () {
     await c.close();
   });
 
-  it('closes within its bound while Redis is stalled (SIGSTOP), and the CLI exits soon after storeTimeoutMs', async function () {
+  it('ends the CLI soon after storeTimeoutMs while Redis is stalled (SIGSTOP), naming where it read', async function () {
     this.timeout(STALL_MS + PATIENCE_MS);
-    const s = make({ storeTimeoutMs: 300 });
-    await s.enable({ message: 'before the stall' });
-    await s.getState(); // connected and subscribed
+    await make().enable({ message: 'before the stall' });
     redis.pause(); // until the test resumes it: whatever waited for the server would never end
     try {
-      const pending = s.getStoredState().catch(() => undefined); // a read in flight that a stalled server never answers
-      const t0 = performance.now();
-      await s.close();
-      expect(performance.now() - t0).to.be.below(BOUND_MS); // storeTimeoutMs (300 ms) and slack, not the stall
-      await pending;
       const r = await cliProcess(['status'], { MAINTENANCE_MODE_REDIS_URL: redis.url }, STALL_MS);
       expect(r.code, r.err).to.equal(1);
       expect(r.err).to.match(/^Error: Reading Redis at redis:\/\/127\.0\.0\.1:\d+ failed/);
@@ -179,22 +172,6 @@ describe('Redis store: hardening (a real Redis)', function () {
     );
     expect(late?.message).to.match(/is closed \(service\.close\(\) ran\).*create a new store/);
     expect(await others(), 'a call after close connected again').to.equal(ours);
-    await c.close();
-  });
-
-  it('overwrites a corrupt state with a switch, says where it lies, and records that it was unreadable', async () => {
-    const c = await admin();
-    await c.set(STATE_KEY, '{"value":{"enabled":"maybe"}}');
-    const cli = cliRunner(process.cwd(), { USER: 'ops', MAINTENANCE_MODE_REDIS_URL: redis.url });
-    const status = await cli(['status']);
-    expect(status.code).to.equal(1);
-    expect(status.err).to.include(`The Redis key ${STATE_KEY} (Redis at ${redis.url})`);
-    expect(status.err).to.not.include('state file');
-    const off = await cli(['off']);
-    expect(off.code, off.err).to.equal(0);
-    expect(off.out).to.match(/unreadable/);
-    expect(JSON.parse((await c.get(STATE_KEY)) as string).value).to.include({ enabled: false });
-    expect((await make().history(1))[0]).to.include({ from: 'unreadable', to: 'off', source: 'cli' });
     await c.close();
   });
 });

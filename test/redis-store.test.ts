@@ -5,9 +5,8 @@ import { createRedisStore, MaintenanceError, MaintenanceService } from '../src/i
 import { captureLogger } from './helpers/app.js';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 import { requireBinary } from './helpers/system.js';
-import { PATIENCE_MS, until } from './helpers/wait.js';
 
-describe('createRedisStore(): state shared through a real Redis', () => {
+describe('createRedisStore(): what is particular to Redis (test/store-contract.test.ts runs the rest)', () => {
   let redis: TestRedis;
   const services: MaintenanceService[] = [];
   let logger = captureLogger();
@@ -29,19 +28,6 @@ describe('createRedisStore(): state shared through a real Redis', () => {
   });
   after(async () => redis?.dispose());
 
-  it("lets two instances see each other's changes", async () => {
-    const a = make();
-    const b = make();
-    await a.enable({ message: 'from a', by: 'a' });
-    expect(await b.getState(), logger.warnings.join('\n')).to.include({
-      enabled: true,
-      message: 'from a',
-      updatedBy: 'a',
-    });
-    await b.disable();
-    expect(await a.isEnabled()).to.equal(false);
-  });
-
   it('survives concurrent first calls on a fresh connection (regression: @keyv/redis connect race)', async () => {
     const keyv = createRedisStore(redis.url);
     try {
@@ -52,13 +38,21 @@ describe('createRedisStore(): state shared through a real Redis', () => {
     }
   });
 
-  it('keeps the state under one documented key, as JSON', async () => {
-    await make().enable({ message: 'key check' });
+  it('keeps the state under one documented key as JSON, the history as a list, and scopes as fields of one hash', async () => {
+    const s = make();
+    await s.enable({ message: 'key check' });
+    await s.enable({ scope: 'tenant-a' });
+    await s.enable({ scope: 'tenant-b' });
+    await s.disable({ scope: 'tenant-a' });
     const client = createClient({ url: redis.url });
     await client.connect();
     try {
       const raw = await client.get('maintenance-mode::maintenance_mode_state');
       expect(JSON.parse(raw as string).value).to.include({ enabled: true, message: 'key check' });
+      expect(await client.type('maintenance-mode::maintenance_mode_history')).to.equal('list');
+      expect(await client.type('maintenance-mode::maintenance_mode_scopes')).to.equal('hash');
+      expect(await client.hExists('maintenance-mode::maintenance_mode_scopes', 'tenant-a')).to.equal(0);
+      expect(await client.hKeys('maintenance-mode::maintenance_mode_scopes')).to.deep.equal(['tenant-b']);
     } finally {
       await client.close();
     }
@@ -97,70 +91,6 @@ describe('createRedisStore(): state shared through a real Redis', () => {
     expect(err).to.be.instanceOf(MaintenanceError);
     expect(err.message).to.include(`Redis at redis://user:***@127.0.0.1:${port}`).and.not.include('hunter2');
     expect(logger.warnings.join('\n')).to.not.include('hunter2');
-  });
-
-  it('keeps the last known state for cacheTtlMs into an outage, then fallbackValue; recovers; loses nothing', async function () {
-    this.timeout(3 * PATIENCE_MS);
-    const ttl = 300;
-    const s = make({ cacheTtlMs: ttl, storeTimeoutMs: 200 });
-    await s.enable({ message: 'before the outage' });
-    expect(await s.isEnabled()).to.equal(true);
-    await redis.stop();
-    const reads = async (want: boolean) => {
-      await until(async () => (await s.isEnabled()) === want, PATIENCE_MS);
-      return true;
-    };
-    expect(await s.isEnabled()).to.equal(true); // last known state, within cacheTtlMs
-    expect(await reads(false)).to.equal(true); // then fallbackValue (false)
-    await redis.restart();
-    expect(await reads(true)).to.equal(true); // recovered by itself: the acknowledged toggle survived
-    expect(await s.getStoredState()).to.include({ enabled: true, message: 'before the outage' });
-    await s.disable();
-    expect(await make().getState()).to.include({ enabled: false });
-  });
-
-  it('keeps the history as a Redis list: instances changing the state at once lose no entry', async function () {
-    this.timeout(10_000);
-    const a = make();
-    const b = make();
-    await Promise.all(
-      Array.from({ length: 20 }, (_, i) => [a.enable({ by: `a${i}` }), b.disable({ by: `b${i}` })]).flat(),
-    );
-    const history = await make().history(100);
-    const bys = history.map((e) => e.by);
-    for (let i = 0; i < 20; i++) expect(bys).to.include.members([`a${i}`, `b${i}`]);
-    const client = createClient({ url: redis.url });
-    await client.connect();
-    try {
-      expect(await client.type('maintenance-mode::maintenance_mode_history')).to.equal('list');
-    } finally {
-      await client.close();
-    }
-  });
-
-  it('keeps scopes as fields of one Redis hash: instances switching different scopes at once lose none', async function () {
-    this.timeout(10_000);
-    const a = make();
-    const b = make();
-    await Promise.all(
-      Array.from({ length: 20 }, (_, i) => [
-        a.enable({ scope: `tenant-a${i}` }),
-        b.enable({ scope: `tenant-b${i}`, message: `b${i}` }),
-      ]).flat(),
-    );
-    await a.disable({ scope: 'tenant-a0' });
-    const scopes = await make().scopes();
-    expect(scopes).to.have.length(39);
-    expect(scopes.find((x) => x.scope === 'tenant-b7')?.state.message).to.equal('b7');
-    const client = createClient({ url: redis.url });
-    await client.connect();
-    try {
-      expect(await client.type('maintenance-mode::maintenance_mode_scopes')).to.equal('hash');
-      expect(await client.hExists('maintenance-mode::maintenance_mode_scopes', 'tenant-a0')).to.equal(0);
-      expect(await client.hLen('maintenance-mode::maintenance_mode_scopes')).to.equal(39);
-    } finally {
-      await client.close();
-    }
   });
 
   it('rejects a URL that is not redis:// at once', () => {

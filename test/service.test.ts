@@ -238,7 +238,11 @@ describe('MaintenanceService: store failures follow fallbackValue', () => {
 
 describe('MaintenanceService: options', () => {
   const bad: Array<[string, object, RegExp]> = [
-    ['a store that is not keyv', { store: {} }, /^store must be a keyv instance/],
+    [
+      'a store that is neither a MaintenanceStore nor keyv',
+      { store: {} },
+      /^store must be a MaintenanceStore .* or a keyv instance/,
+    ],
     [
       'store together with stateFilePath',
       { store: new Keyv(), stateFilePath: '/tmp/x.json' },

@@ -11,7 +11,7 @@ Container.set(MaintenanceService, new MaintenanceService({ store: new Keyv() }))
 const app = new Koa();
 app.use(async (ctx, next) => {
   await next(); // the order handler, after maintenance() (the app's own routes in a real app)
-  if (ctx.status === 404) ctx.body = `placed, ${ctx.state.maintenanceDecision.rule}`;
+  if (ctx.status === 404) ctx.body = `placed, ${ctx.state.maintenanceDecision?.rule}`;
 });
 let server: Server | undefined;
 let order: Promise<Response> | undefined;

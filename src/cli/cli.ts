@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { MaintenanceOptions } from '../koa/options.js';
 import { MaintenanceService } from '../service/service.js';
-import { type MaintenanceServiceOptions, resolveServiceOptions } from '../service/service-options.js';
+import type { MaintenanceServiceOptions } from '../service/service-options.js';
+import { selectStore } from '../store/select-store.js';
 import { type Parsed, parse, USAGE } from './args.js';
 import { fleet } from './commands/fleet.js';
 import { history } from './commands/history.js';
@@ -27,18 +28,13 @@ export { EXIT, processIo } from './io.js';
 /** How long the CLI waits for the store to close gracefully before dropping its connections. */
 const CLOSE_TIMEOUT_MS = 250;
 
-/** The service of the command line: the config's store, else the same defaults (env, cwd) as the app's service. */
+/**
+ * The service of the command line: the store `selectStore()` picks from the config, this process's environment and
+ * working directory — the choice the app's service makes from the same options and environment.
+ */
 function serviceFor(config: MaintenanceServiceOptions, io: CliIo): MaintenanceService {
   const silent = { warn: () => undefined };
-  const resolved = resolveServiceOptions({ ...config, logger: silent }, io.env, io.cwd, silent);
-  const source = resolved.store
-    ? { store: resolved.store }
-    : resolved.redisUrl
-      ? { redisUrl: resolved.redisUrl }
-      : resolved.postgresUrl
-        ? { postgresUrl: resolved.postgresUrl }
-        : { stateFilePath: resolved.stateFilePath };
-  return new MaintenanceService({ ...config, ...source, logger: silent } as MaintenanceServiceOptions);
+  return new MaintenanceService({ ...config, ...selectStore(config, io.env, io.cwd), logger: silent });
 }
 
 /** A state file in a directory that does not exist is a mistyped path: said, not read as "off". */
@@ -63,7 +59,7 @@ async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, optio
   const current = await service.getStoredState(p.scope);
   if (p.command === 'why') return why(p, current, io, options);
   if (p.command === 'status') return status(p, service, io, await service.stateInForceNow(p.scope));
-  return render(p, service, io, current, options);
+  return render(p, service, io, { current, options });
 }
 
 /** A usage mistake: its one line and where the help is (the whole usage only when no command was given at all). */

@@ -1,8 +1,5 @@
 /** How a store tells every service instance that the state changed, so caches update without polling. Pure. */
 
-/** Property under which a keyv instance carries its {@link ChangeFeed}. */
-export const CHANGE_FEED = Symbol.for('koa-maintenance-mode.change-feed');
-
 /**
  * One change as a feed carries it: which state changed, never the state itself. Each instance reads the changed state
  * again, so a change message stays small whatever the state holds (no payload limit can lose a push, and no secret
@@ -23,15 +20,16 @@ export const ANY_SCOPE = '*';
 
 /** A push channel next to a store: Redis pub/sub, PostgreSQL LISTEN/NOTIFY, a directory watch for the file store. */
 export interface ChangeFeed {
+  /**
+   * Calls `onChange` with every change any instance (this one included) makes from now on, and with `{}` and
+   * `{ scope: '*' }` ("read everything again") after a (re)connection, when changes may have been missed. The first
+   * subscription opens what the feed needs (a connection, a watch). Returns the function that stops it.
+   */
   subscribe(onChange: (change: StateChange) => void): () => void;
   /** Tells every other instance that the global state, or the state of `change.scope`, changed. */
   publish(change: StateChange): Promise<void>;
+  /** Ends every subscription and closes what they opened. */
   close(): Promise<void>;
-}
-
-/** The feed of `store`, if it has one. */
-export function changeFeedOf(store: unknown): ChangeFeed | undefined {
-  return (store as { [CHANGE_FEED]?: ChangeFeed } | null)?.[CHANGE_FEED];
 }
 
 /**

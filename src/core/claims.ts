@@ -9,11 +9,3 @@ export interface ClaimStore {
   /** True when this call claimed `name` (nobody held it), false when another claim holds it. */
   claim(name: string, ttlMs: number): Promise<boolean>;
 }
-
-/** Property under which a store offers its {@link ClaimStore}. */
-export const CLAIMS = Symbol.for('koa-maintenance-mode.claims');
-
-/** The claims a store offers, if any. */
-export function claimsOf(store: unknown): ClaimStore | undefined {
-  return (store as { [CLAIMS]?: ClaimStore } | null)?.[CLAIMS];
-}

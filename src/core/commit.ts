@@ -16,21 +16,28 @@ export interface Commit {
   readonly entry?: HistoryEntry;
 }
 
-/** Property under which a store offers its atomic {@link Committer}. */
-export const COMMITTER = Symbol.for('koa-maintenance-mode.committer');
-
-/**
- * Lands a {@link Commit} (state, history entry trimmed to `historyLimit`, change message) in one atomic step, and
- * assigns it the store's next revision (written into the state and the entry, sent with the change message).
- */
-export interface Committer {
-  /** Resolves with the revision the change was given. */
-  commit(change: Commit, historyLimit: number): Promise<number>;
-  /** The store's current revision (0 before the first write). */
-  revision(): Promise<number>;
+/** How a {@link Committer} lands a change. */
+export interface CommitOptions {
+  /** How many history entries the store keeps: older ones are dropped with this write. */
+  readonly historyLimit: number;
+  /**
+   * Told when the change landed but a later step of it did not (a store that lands in steps: the history entry or the
+   * push failed). The change itself counts as done; the message is for the logs.
+   */
+  readonly warn: (message: string) => void;
 }
 
-/** The committer of `store`, if it has one. */
-export function committerOf(store: unknown): Committer | undefined {
-  return (store as { [COMMITTER]?: Committer } | null)?.[COMMITTER];
+/**
+ * Lands a {@link Commit} (state, history entry trimmed to `historyLimit`, change message) and assigns it the store's
+ * next revision (written into the state and the entry, sent with the change message): in one atomic step where the
+ * store can (Redis, PostgreSQL, the file store's lock), else in steps (plain keyv).
+ */
+export interface Committer {
+  /**
+   * Resolves with the revision the change was given. Rejects when the change was not done; a change that landed
+   * resolves, even when its history entry or push failed (said through `options.warn`).
+   */
+  commit(change: Commit, options: CommitOptions): Promise<number>;
+  /** The store's current revision (0 before the first write). */
+  revision(): Promise<number>;
 }

@@ -41,16 +41,26 @@ export function summarize(state: MaintenanceState, now: Date): StateSummary {
   return state.start !== undefined && Date.parse(state.start) > now.getTime() ? 'scheduled' : 'off';
 }
 
-/** The entry for a change from `previous` (`'unreadable'`: a corrupt stored state) to `next`. */
-export function historyEntry(
-  previous: MaintenanceState | 'unreadable',
-  next: MaintenanceState,
-  source: string,
-  now: Date,
-  by: string | undefined = next.updatedBy,
-  scope?: string,
-  reason?: string,
-): HistoryEntry {
+/** A change, as {@link historyEntry} records it. */
+export interface HistoryChange {
+  /** The state before (`'unreadable'`: a corrupt stored state). */
+  readonly previous: MaintenanceState | 'unreadable';
+  readonly next: MaintenanceState;
+  /** What made it: `service`, `routes`, `cli`, `job`, `window`, `lease` or your own label. */
+  readonly source: string;
+  readonly now: Date;
+  /** Who made it. @default next.updatedBy */
+  readonly by?: string;
+  /** The scope switched. @default undefined (the global state) */
+  readonly scope?: string;
+  /** Why, when the writer said. @default undefined */
+  readonly reason?: string;
+}
+
+/** The entry for a change from `previous` to `next`. */
+export function historyEntry(change: HistoryChange): HistoryEntry {
+  const { previous, next, source, now, scope, reason } = change;
+  const by = change.by ?? next.updatedBy;
   const entry: { -readonly [K in keyof HistoryEntry]: HistoryEntry[K] } = {
     at: now.toISOString(),
     source,
@@ -82,17 +92,13 @@ export function appendHistory(
   return next.length > limit ? next.slice(next.length - limit) : next;
 }
 
-/** Property under which a store offers an atomic history log (Redis, the file store); others use read-modify-write. */
-export const HISTORY_LOG = Symbol.for('koa-maintenance-mode.history-log');
-
-/** An append-only, bounded log kept by the store itself, so concurrent writers lose no entry. */
+/**
+ * A store's history: an append-only, bounded log. Redis, PostgreSQL and the file store append atomically, so concurrent
+ * writers lose no entry; a plain keyv store appends read-modify-write.
+ */
 export interface HistoryLog {
+  /** Appends `entry`, keeping the newest `limit` entries. */
   append(entry: HistoryEntry, limit: number): Promise<void>;
   /** The newest `limit` entries, oldest first. */
   read(limit: number): Promise<HistoryEntry[]>;
-}
-
-/** The atomic history log of `store`, if it has one. */
-export function historyLogOf(store: unknown): HistoryLog | undefined {
-  return (store as { [HISTORY_LOG]?: HistoryLog } | null)?.[HISTORY_LOG];
 }

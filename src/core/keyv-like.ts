@@ -29,24 +29,3 @@ export function isKeyvLike(value: unknown): value is KeyvLike {
     typeof v.delete === 'function'
   );
 }
-
-/** Property under which a store carries the description used in messages (e.g. "Redis at redis://host:6379"). */
-export const STORE_DESCRIPTION = Symbol.for('koa-maintenance-mode.store-description');
-
-/**
- * Property under which a store says where it keeps the global state, for messages about it (e.g. "the Redis key
- * maintenance-mode::maintenance_mode_state"); stores without one are "the key maintenance_mode_state of the keyv store".
- */
-export const STATE_LOCATION = Symbol.for('koa-maintenance-mode.state-location');
-
-/**
- * Property under which a store offers `destroy()`: drop every connection at once, without waiting for the server. Used
- * when a graceful close does not finish in time (a stalled server), so a process can always exit.
- */
-export const STORE_DESTROY = Symbol.for('koa-maintenance-mode.store-destroy');
-
-/** The text of `store` under `symbol`, if it carries one. */
-export function storeText(store: unknown, symbol: symbol): string | undefined {
-  const v = (store as Record<symbol, unknown> | null)?.[symbol];
-  return typeof v === 'string' ? v : undefined;
-}

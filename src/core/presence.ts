@@ -57,10 +57,7 @@ export const PRESENCE_DEFAULTS = Object.freeze({ intervalMs: 5000 });
 /** The intervals, in milliseconds, an instance may report at (the bounds of `presence.intervalMs`). */
 export const PRESENCE_INTERVAL_BOUNDS = Object.freeze({ min: 100, max: 600_000 });
 
-/** Property under which a store offers its {@link PresenceStore} (Redis, PostgreSQL, the file store). */
-export const PRESENCE = Symbol.for('koa-maintenance-mode.presence');
-
-/** Where a store keeps the records, and how it pushes them. */
+/** Where a store keeps the records, and how it pushes them (Redis, PostgreSQL, the file store). */
 export interface PresenceStore {
   /** Writes (replaces) the record of `record.id`, kept for `keepMs`, and tells those who listen. */
   report(record: PresenceRecord, keepMs: number): Promise<void>;
@@ -89,11 +86,6 @@ export interface PresenceStore {
     onReport: (report: PresenceRecord | { readonly id: string; readonly left: true }) => void,
     onConnected?: () => void,
   ): () => void;
-}
-
-/** The presence store of `store`, if it has one. */
-export function presenceOf(store: unknown): PresenceStore | undefined {
-  return (store as { [PRESENCE]?: PresenceStore } | null)?.[PRESENCE];
 }
 
 /**

@@ -77,11 +77,3 @@ export interface ScopeTable {
   /** Every stored scope and its state. */
   list(): Promise<Map<string, MaintenanceState>>;
 }
-
-/** Property under which a store offers its own {@link ScopeTable} (Redis hash, one file per scope). */
-export const SCOPE_TABLE = Symbol.for('koa-maintenance-mode.scope-table');
-
-/** The scope table of `store`, if it has one of its own. */
-export function scopeTableOf(store: unknown): ScopeTable | undefined {
-  return (store as { [SCOPE_TABLE]?: ScopeTable } | null)?.[SCOPE_TABLE];
-}

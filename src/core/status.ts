@@ -54,7 +54,7 @@ export function publicStatusBody(state: MaintenanceState, scope: string | undefi
     if (state.readOnly) body.readOnly = true;
     if (scope !== undefined) body.scope = scope;
   }
-  const next = upcomingWindow(state, scope, now, Number.POSITIVE_INFINITY);
+  const next = upcomingWindow(state, now, { scope, withinMs: Number.POSITIVE_INFINITY });
   if (next) {
     const upcoming: Record<string, unknown> = { start: next.start };
     if (next.end !== undefined) upcoming.end = next.end;

@@ -38,18 +38,12 @@ export type TokenInfo = Omit<TokenRecord, 'hash'>;
 export interface TokenTable {
   /** The record whose hash is `hash`, if any. */
   find(hash: string): Promise<TokenRecord | undefined>;
+  /** Every record, oldest first where the store can tell. */
   list(): Promise<TokenRecord[]>;
+  /** Adds `record` (a new token: its hash is not in the table yet). */
   put(record: TokenRecord): Promise<void>;
   /** Removes the record `id`; false when there was none. */
   remove(id: string): Promise<boolean>;
-}
-
-/** Property under which a store offers its own {@link TokenTable}. */
-export const TOKEN_TABLE = Symbol.for('koa-maintenance-mode.token-table');
-
-/** The token table a store offers, if any. */
-export function tokenTableOf(store: unknown): TokenTable | undefined {
-  return (store as { [TOKEN_TABLE]?: TokenTable } | null)?.[TOKEN_TABLE];
 }
 
 /** Prefix of every token, so secret scanners (and people) recognise one. */

@@ -63,17 +63,22 @@ export function startsWithin(state: MaintenanceState, now: Date, withinMs: numbe
   return ahead > 0 && ahead <= withinMs;
 }
 
+/** Which announcement {@link upcomingWindow} looks for. */
+export interface UpcomingQuery {
+  /** The scope the state belongs to; undefined for the whole site. */
+  readonly scope: string | undefined;
+  /** How far ahead a start is announced, in milliseconds (`Infinity`: any later start). */
+  readonly withinMs: number;
+  /** The language of the labels and the message. @default 'en' */
+  readonly locale?: string;
+}
+
 /**
  * The window of `state` when {@link startsWithin} says it is one to announce; undefined otherwise. A message in
  * several languages is given in `locale` (or its base language, or any).
  */
-export function upcomingWindow(
-  state: MaintenanceState,
-  scope: string | undefined,
-  now: Date,
-  withinMs: number,
-  locale = 'en',
-): UpcomingWindow | undefined {
+export function upcomingWindow(state: MaintenanceState, now: Date, within: UpcomingQuery): UpcomingWindow | undefined {
+  const { scope, withinMs, locale = 'en' } = within;
   if (!startsWithin(state, now, withinMs)) return undefined;
   const start = Date.parse(state.start as string);
   const out: { -readonly [K in keyof UpcomingWindow]: UpcomingWindow[K] } = {

@@ -42,3 +42,6 @@ export type NamesEveryKey<Options, Names extends readonly PropertyKey[]> = [
 ] extends [never]
   ? true
   : false;
+
+/** The keys of `O` whose value (when set) is of type `T`: `KeysOfType<MaintenanceOptions, boolean>`. */
+export type KeysOfType<O, T> = { [K in keyof O]-?: NonNullable<O[K]> extends T ? K : never }[keyof O];

@@ -337,7 +337,7 @@ function announce(s: Setup, p: Pending): void {
   const { ctx, state, scope, now } = p;
   const { locales, defaultLocale, catalogs } = s.config;
   const lang = locales.length > 1 ? negotiateLocale(ctx.get('Accept-Language'), locales, defaultLocale) : defaultLocale;
-  const window = upcomingWindow(state, scope, now, s.announceMs, lang) as UpcomingWindow;
+  const window = upcomingWindow(state, now, { scope, withinMs: s.announceMs, locale: lang }) as UpcomingWindow;
   const t = catalogs[lang];
   ctx.state.maintenanceUpcoming = { ...window, lang, label: t.scheduled, fullStop: t.fullStop ?? '.' };
 }

@@ -7,7 +7,7 @@ import { ipEntryProblem } from '../core/ip.js';
 import { isPresenceInterval, PRESENCE_DEFAULTS, PRESENCE_INTERVAL_BOUNDS } from '../core/presence.js';
 import { trimSlash } from '../core/rules.js';
 import { checkScopeName } from '../core/scope.js';
-import { invalidOption, knownEntries, type NamesEveryKey } from '../core/validate.js';
+import { invalidOption, type KeysOfType, knownEntries, type NamesEveryKey } from '../core/validate.js';
 import type { MaintenanceService } from '../service/service.js';
 
 /** The Koa context the hooks receive. */
@@ -287,7 +287,13 @@ const BOOLEAN_KEYS = [
   'logoutSuperuser',
   'ignoreTests',
   'exposeDecision',
-] as const satisfies readonly (keyof MaintenanceOptions)[];
+] as const satisfies readonly KeysOfType<MaintenanceOptions, boolean>[];
+/** Compiles only while {@link BOOLEAN_KEYS} names every boolean option. */
+const everyBooleanListed: NamesEveryKey<
+  Pick<MaintenanceOptions, KeysOfType<MaintenanceOptions, boolean>>,
+  typeof BOOLEAN_KEYS
+> = true;
+void everyBooleanListed;
 
 const FUNCTION_KEYS = [
   'getUser',
@@ -295,7 +301,13 @@ const FUNCTION_KEYS = [
   'getClientIpAddress',
   'getContext',
   'onDecision',
-] as const satisfies readonly (keyof MaintenanceOptions)[];
+] as const satisfies readonly KeysOfType<MaintenanceOptions, (...args: never[]) => unknown>[];
+/** Compiles only while {@link FUNCTION_KEYS} names every option that is only a function. */
+const everyFunctionListed: NamesEveryKey<
+  Pick<MaintenanceOptions, KeysOfType<MaintenanceOptions, (...args: never[]) => unknown>>,
+  typeof FUNCTION_KEYS
+> = true;
+void everyFunctionListed;
 
 /** True when `value` looks like a Koa context (someone wrote `app.use(maintenance)`). */
 function looksLikeKoaContext(value: object): boolean {

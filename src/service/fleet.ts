@@ -54,35 +54,7 @@ export function createInFlight(onDrained: (scope: string | undefined) => void = 
     total--;
     if (total === 0) onDrained(undefined);
   };
-  // A scope's count is made once and stays in the map at 0 (deleting and adding it back on every request rehashed
-  // the map each time); counts at 0 are swept out when the map has doubled since the last sweep.
-  const byScope = new Map<string, Count>();
-  let sweepAt = SWEEP_MIN;
-  const sweep = () => {
-    for (const [scope, c] of byScope) if (c.n === 0) byScope.delete(scope);
-    sweepAt = Math.max(SWEEP_MIN, 2 * byScope.size);
-  };
-  const countOf = (scope: string): Count => {
-    let c = byScope.get(scope);
-    if (c === undefined) {
-      const made: Count = {
-        n: 0,
-        settled: () => {
-          if (made.n > 0) made.n--;
-          settled();
-          if (made.n === 0) onDrained(scope);
-        },
-        failed: (err) => {
-          made.settled();
-          throw err;
-        },
-      };
-      c = made;
-      byScope.set(scope, c);
-      if (byScope.size > sweepAt) sweep();
-    }
-    return c;
-  };
+  const { countOf, of } = createScopeCounts(settled, onDrained);
   const counters: Omit<InFlight, 'total'> = {
     settled,
     failed(err) {
@@ -103,16 +75,54 @@ export function createInFlight(onDrained: (scope: string | undefined) => void = 
       if (scope === undefined) settled();
       else countOf(scope).settled();
     },
-    of(scopes) {
-      const out: Record<string, number> = {};
-      for (const scope of scopes) {
-        const n = byScope.get(scope)?.n;
-        if (n) out[scope] = n;
-      }
-      return out;
-    },
+    of,
   };
   return withGetters(counters, { total: () => total });
+}
+
+/**
+ * The counts by scope of one service's counters: a scope's count is made once and stays in the map at 0 (deleting
+ * and adding it back on every request rehashed the map each time); counts at 0 are swept out when the map has doubled
+ * since the last sweep. A count's `settled()` also counts the request out of the total (`settledTotal`).
+ */
+function createScopeCounts(settledTotal: () => void, onDrained: (scope: string | undefined) => void) {
+  const byScope = new Map<string, Count>();
+  let sweepAt = SWEEP_MIN;
+  const sweep = () => {
+    for (const [scope, c] of byScope) if (c.n === 0) byScope.delete(scope);
+    sweepAt = Math.max(SWEEP_MIN, 2 * byScope.size);
+  };
+  const countOf = (scope: string): Count => {
+    let c = byScope.get(scope);
+    if (c === undefined) {
+      const made: Count = {
+        n: 0,
+        settled: () => {
+          if (made.n > 0) made.n--;
+          settledTotal();
+          if (made.n === 0) onDrained(scope);
+        },
+        failed: (err) => {
+          made.settled();
+          throw err;
+        },
+      };
+      c = made;
+      byScope.set(scope, c);
+      if (byScope.size > sweepAt) sweep();
+    }
+    return c;
+  };
+  /** The counts of `scopes` that are above 0. */
+  const of = (scopes: Iterable<string>): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const scope of scopes) {
+      const n = byScope.get(scope)?.n;
+      if (n) out[scope] = n;
+    }
+    return out;
+  };
+  return { countOf, of };
 }
 
 /** What the member reads about its instance when it reports. */
@@ -153,10 +163,6 @@ export function createFleetMember(s: MemberSettings): FleetMember {
   const host = hostname();
   const id = `${host}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const startedAt = new Date().toISOString();
-  let failing = false;
-  let queued = false;
-  let left = false;
-
   const record = (): PresenceRecord => {
     const drain = s.facts.inFlight.of(s.facts.scopes());
     return {
@@ -173,12 +179,41 @@ export function createFleetMember(s: MemberSettings): FleetMember {
       intervalMs: s.intervalMs,
     };
   };
+  const reporter = createReporter(s, record);
+  /** Catches up, then reports what it applied: one store connection at a time, one report per beat. */
+  const beat = () => {
+    s.facts
+      .catchUp()
+      .catch(() => undefined) // the store is down: report anyway (it fails too, or says who is alive), retry next beat
+      .finally(reporter.reportSoon);
+  };
+  const timer = setInterval(beat, s.intervalMs);
+  timer.unref();
+  reporter.report(); // listed at once; the state it read before joining may be older than the store's: catch up now too
+  s.facts.catchUp().catch(() => undefined);
+  return {
+    id,
+    reportSoon: reporter.reportSoon,
+    async leave() {
+      reporter.stop();
+      clearInterval(timer);
+      await reporter.sending(); // a report landing after the removal would bring the record back
+      await s.presence.leave(id);
+    },
+  };
+}
+
+/**
+ * The reports of one member, one at a time: two in flight may land out of order (a pool runs them on two
+ * connections), and the older record would stand until the next heartbeat. A report asked for meanwhile goes once the
+ * one in flight lands. A report that fails is logged once per outage.
+ */
+function createReporter(s: MemberSettings, record: () => PresenceRecord) {
+  let failing = false;
+  let queued = false;
+  let left = false;
   let sending: Promise<void> | undefined;
   let again = false;
-  /**
-   * One report at a time: two in flight may land out of order (a pool runs them on two connections), and the older
-   * record would stand until the next heartbeat. A report asked for meanwhile goes once the one in flight lands.
-   */
   const report = () => {
     if (left) return;
     if (sending) {
@@ -206,6 +241,7 @@ export function createFleetMember(s: MemberSettings): FleetMember {
         report();
       });
   };
+  /** Reports soon (coalesced: one report for the changes of one turn of the event loop). */
   const reportSoon = () => {
     if (queued || left) return;
     queued = true;
@@ -214,25 +250,14 @@ export function createFleetMember(s: MemberSettings): FleetMember {
       report();
     });
   };
-  /** Catches up, then reports what it applied: one store connection at a time, one report per beat. */
-  const beat = () => {
-    s.facts
-      .catchUp()
-      .catch(() => undefined) // the store is down: report anyway (it fails too, or says who is alive), retry next beat
-      .finally(reportSoon);
-  };
-  const timer = setInterval(beat, s.intervalMs);
-  timer.unref();
-  report(); // listed at once; the state it read before joining may be older than the store's: catch up now too
-  s.facts.catchUp().catch(() => undefined);
   return {
-    id,
+    report,
     reportSoon,
-    async leave() {
+    /** No report from now on. */
+    stop: () => {
       left = true;
-      clearInterval(timer);
-      await sending; // a report landing after the removal would bring the record back
-      await s.presence.leave(id);
     },
+    /** The report in flight, if any. */
+    sending: () => sending,
   };
 }

@@ -72,13 +72,16 @@ async function stillOurs(service: MaintenanceService, jobs: Jobs): Promise<boole
   return false;
 }
 
-async function enter(
-  service: MaintenanceService,
-  scope: string | undefined,
-  id: number,
-  target: boolean,
-  by: string,
-): Promise<void> {
+/** One job: which state it switches to, for which scope, and who it says switched. */
+interface Job {
+  readonly id: number;
+  readonly scope: string | undefined;
+  readonly target: boolean;
+  readonly by: string;
+}
+
+async function enter(service: MaintenanceService, job: Job): Promise<void> {
+  const { scope, id, target, by } = job;
   const all = registry.get(service) ?? new Map<string, Jobs>();
   registry.set(service, all);
   let jobs = all.get(keyOf(scope));
@@ -90,12 +93,13 @@ async function enter(
   try {
     if (await stillOurs(service, jobs)) await write(service, jobs, target, by);
   } catch (err) {
-    await leave(service, scope, id, by).catch(() => undefined);
+    await leave(service, job).catch(() => undefined);
     throw err;
   }
 }
 
-async function leave(service: MaintenanceService, scope: string | undefined, id: number, by: string): Promise<void> {
+async function leave(service: MaintenanceService, job: Job): Promise<void> {
+  const { scope, id, by } = job;
   const all = registry.get(service);
   const jobs = all?.get(keyOf(scope));
   if (!all || !jobs) return;
@@ -123,20 +127,20 @@ async function withMaintenance<T>(
   const by = opts.by ?? (target ? 'withMaintenanceOn' : 'withMaintenanceOff');
   const scope = opts.scope;
   if (scope !== undefined) checkScopeName(scope); // an invalid scope name throws before fn runs
-  const id = nextId++;
-  await serial(service, () => enter(service, scope, id, target, by));
+  const job: Job = { id: nextId++, scope, target, by };
+  await serial(service, () => enter(service, job));
   let result: T;
   try {
     result = await fn();
   } catch (err) {
-    await serial(service, () => leave(service, scope, id, by)).catch((restoreErr: Error) =>
+    await serial(service, () => leave(service, job)).catch((restoreErr: Error) =>
       service.config.logger.warn(
         `koa-maintenance-mode: could not restore the maintenance state: ${restoreErr.message}`,
       ),
     );
     throw err;
   }
-  await serial(service, () => leave(service, scope, id, by));
+  await serial(service, () => leave(service, job));
   return result;
 }
 

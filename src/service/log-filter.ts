@@ -16,7 +16,8 @@ function statusOf(r: StatusRecord): number | undefined {
   return r.status ?? r.statusCode ?? r.res?.statusCode;
 }
 
-function scopeOf(r: StatusRecord): string | undefined {
+/** The scope a log record names: its `scope`, or the one `maintenance()` marked on its response. */
+function recordScope(r: StatusRecord): string | undefined {
   if (typeof r.scope === 'string') return r.scope;
   const marked = (r.res as { [RESPONSE_SCOPE]?: unknown } | undefined)?.[RESPONSE_SCOPE];
   return typeof marked === 'string' ? marked : undefined;
@@ -35,7 +36,7 @@ export function createMaintenanceLogFilter(service: MaintenanceService): (record
     if (statusOf(r) !== 503) return true;
     const now = new Date();
     if (isActive(service.lastKnownState(), now)) return false;
-    const scope = scopeOf(r);
+    const scope = recordScope(r);
     return scope === undefined || !isActive(service.lastKnownState(scope), now);
   };
 }

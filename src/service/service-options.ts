@@ -1,15 +1,19 @@
 /** Options of `MaintenanceService`: the public type, defaults, and the pure resolver (env and cwd passed in). */
-import { isAbsolute, resolve } from 'node:path';
-import { isKeyvLike, type KeyvLike } from '../core/keyv-like.js';
+import type { KeyvLike } from '../core/keyv-like.js';
 import { type NotifyConfig, type NotifyTarget, resolveNotify } from '../core/notify.js';
-import { shownUrl } from '../core/redact.js';
 import { invalidOption, knownEntries, type NamesEveryKey } from '../core/validate.js';
+import type { MaintenanceStore } from '../store/maintenance-store.js';
+import { DEFAULT_STATE_FILE, type StoreChoice, selectStore } from '../store/select-store.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
 
 /** Options for `new MaintenanceService(options)`. Every field is optional. */
 export interface MaintenanceServiceOptions {
-  /** Any keyv instance (in-memory, @keyv/redis, …). @default the embedded file store at `stateFilePath` */
-  readonly store?: KeyvLike;
+  /**
+   * Where the state lives: a `MaintenanceStore` (`createFileStore()`, `createRedisStore()`, `createPostgresStore()`,
+   * `fromKeyv()`, your own) or any keyv instance (in-memory, over any keyv adapter), which `fromKeyv()` wraps.
+   * @default the embedded file store at `stateFilePath`
+   */
+  readonly store?: MaintenanceStore | KeyvLike;
   /** Redis URL: the state lives in Redis (`createRedisStore(redisUrl)`), shared by every instance. @default env MAINTENANCE_MODE_REDIS_URL */
   readonly redisUrl?: string;
   /** PostgreSQL URL: the state lives in PostgreSQL (`createPostgresStore(postgresUrl)`), shared by every instance. @default env MAINTENANCE_MODE_POSTGRES_URL */
@@ -39,25 +43,17 @@ export interface MaintenanceServiceOptions {
 
 /** Default values of {@link MaintenanceServiceOptions}. */
 export const SERVICE_DEFAULTS = Object.freeze({
-  stateFileName: 'maintenance_mode_state.json',
+  stateFileName: DEFAULT_STATE_FILE,
   fallbackValue: false,
   storeTimeoutMs: 500,
   cacheTtlMs: 1000,
 });
 
-/** Environment variable naming the state file (shared by the service and the CLI). */
-export const STATE_FILE_ENV = 'MAINTENANCE_MODE_STATE_FILE_PATH';
-/** Environment variable naming a Redis URL (shared by the service and the CLI); wins over the state file variable. */
-export const REDIS_URL_ENV = 'MAINTENANCE_MODE_REDIS_URL';
-/** Environment variable naming a PostgreSQL URL (shared by the service and the CLI); wins over the state file variable. */
-export const POSTGRES_URL_ENV = 'MAINTENANCE_MODE_POSTGRES_URL';
-
-/** {@link MaintenanceServiceOptions} after validation. `stateFilePath` is set when the embedded store is used. */
-export interface MaintenanceServiceConfig {
-  readonly store?: KeyvLike;
-  readonly redisUrl?: string;
-  readonly postgresUrl?: string;
-  readonly stateFilePath?: string;
+/**
+ * {@link MaintenanceServiceOptions} after validation. Exactly one of `store`, `redisUrl`, `postgresUrl` and
+ * `stateFilePath` is set: the store `selectStore()` picked (`stateFilePath` when the embedded store is used).
+ */
+export interface MaintenanceServiceConfig extends StoreChoice {
   readonly mode?: boolean;
   readonly fallbackValue: boolean;
   readonly storeTimeoutMs: number;
@@ -95,27 +91,29 @@ export function resolveServiceOptions(
     invalidOption('MaintenanceService options', 'must be an object', raw);
   }
   const o = knownEntries(raw, SERVICE_OPTION_NAMES, 'MaintenanceService');
-  if ('store' in o && !isKeyvLike(o.store)) {
-    invalidOption('store', 'must be a keyv instance (e.g. new Keyv() or createRedisStore(url))', o.store);
-  }
-  const sources = (['store', 'redisUrl', 'postgresUrl', 'stateFilePath'] as const).filter((k) => k in o);
-  if (sources.length > 1) {
-    invalidOption(
-      sources[1],
-      `cannot be combined with ${sources[0]}: they name different stores. Pass one of them`,
-      o[sources[1]],
-    );
-  }
-  if ('redisUrl' in o && (typeof o.redisUrl !== 'string' || !/^rediss?:\/\//i.test(o.redisUrl))) {
-    invalidOption('redisUrl', 'must be a redis:// or rediss:// URL', shownUrl(o.redisUrl));
-  }
-  if ('postgresUrl' in o && (typeof o.postgresUrl !== 'string' || !/^postgres(ql)?:\/\//i.test(o.postgresUrl))) {
-    invalidOption('postgresUrl', 'must be a postgres:// or postgresql:// URL', shownUrl(o.postgresUrl));
-  }
-  if ('stateFilePath' in o && (typeof o.stateFilePath !== 'string' || o.stateFilePath === '')) {
-    invalidOption('stateFilePath', 'must be a file path such as "./maintenance_mode_state.json"', o.stateFilePath);
-  }
+  const store = selectStore(o, env, cwd); // the store options and the environment
   if ('mode' in o && typeof o.mode !== 'boolean') invalidOption('mode', 'must be true, false or undefined', o.mode);
+  const { timeout, ttl } = checkedReadPolicy(o);
+  const logger = (o.logger ?? defaultLogger) as MaintenanceLogger;
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
+    invalidOption('logger', 'must have a warn(message) method (console, pino and winston loggers do)', o.logger);
+  }
+  return Object.freeze({
+    ...store,
+    mode: o.mode as boolean | undefined,
+    fallbackValue: (o.fallbackValue as boolean | undefined) ?? SERVICE_DEFAULTS.fallbackValue,
+    storeTimeoutMs: timeout as number,
+    cacheTtlMs: ttl as number,
+    logger,
+    notify: resolveNotify(o.notify),
+  });
+}
+
+/**
+ * Checks how reads behave (`fallbackValue`, `storeTimeoutMs`, `cacheTtlMs`); returns the store timeout and the cache
+ * TTL, defaults applied.
+ */
+function checkedReadPolicy(o: Readonly<Record<string, unknown>>): { timeout: number; ttl: number } {
   if ('fallbackValue' in o && typeof o.fallbackValue !== 'boolean') {
     invalidOption('fallbackValue', 'must be true or false', o.fallbackValue);
   }
@@ -127,31 +125,5 @@ export function resolveServiceOptions(
   if (!Number.isInteger(ttl) || (ttl as number) < 0 || (ttl as number) > 3_600_000) {
     invalidOption('cacheTtlMs', 'must be a whole number of milliseconds between 0 (no cache) and 3600000', ttl);
   }
-  const logger = (o.logger ?? defaultLogger) as MaintenanceLogger;
-  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
-    invalidOption('logger', 'must have a warn(message) method (console, pino and winston loggers do)', o.logger);
-  }
-  let stateFilePath: string | undefined;
-  let redisUrl = o.redisUrl as string | undefined;
-  let postgresUrl = o.postgresUrl as string | undefined;
-  // The environment names a store only when the options name none: Redis first, then PostgreSQL, then the file.
-  if (sources.length === 0 && env[REDIS_URL_ENV]) redisUrl = env[REDIS_URL_ENV];
-  else if (sources.length === 0 && env[POSTGRES_URL_ENV]) postgresUrl = env[POSTGRES_URL_ENV];
-  if (!('store' in o) && redisUrl === undefined && postgresUrl === undefined) {
-    const fromEnv = env[STATE_FILE_ENV];
-    const p = (o.stateFilePath as string | undefined) ?? (fromEnv || SERVICE_DEFAULTS.stateFileName);
-    stateFilePath = isAbsolute(p) ? p : resolve(cwd, p);
-  }
-  return Object.freeze({
-    store: o.store as KeyvLike | undefined,
-    redisUrl,
-    postgresUrl,
-    stateFilePath,
-    mode: o.mode as boolean | undefined,
-    fallbackValue: (o.fallbackValue as boolean | undefined) ?? SERVICE_DEFAULTS.fallbackValue,
-    storeTimeoutMs: timeout as number,
-    cacheTtlMs: ttl as number,
-    logger,
-    notify: resolveNotify(o.notify),
-  });
+  return { timeout: timeout as number, ttl: ttl as number };
 }

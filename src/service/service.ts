@@ -1,64 +1,24 @@
 /** `MaintenanceService`: the TypeDI service that reads and writes the state; the only file importing typedi. */
 import 'reflect-metadata';
-import { performance } from 'node:perf_hooks';
 import { Container, Service } from 'typedi';
-import { ANY_SCOPE, type ChangeFeed, changeFeedOf, type StateChange } from '../core/change-feed.js';
-import { type ClaimStore, claimsOf } from '../core/claims.js';
-import { MaintenanceError } from '../core/errors.js';
-import { type HistoryEntry, historyEntry, summarize } from '../core/history.js';
-import { type KeyvLike, STORE_DESCRIPTION, STORE_DESTROY, storeText } from '../core/keyv-like.js';
-import { changeEvent, type NotifyEvent, plannedWindows } from '../core/notify.js';
-import {
-  type Fleet,
-  fleetOf,
-  isPresenceInterval,
-  PRESENCE_DEFAULTS,
-  PRESENCE_INTERVAL_BOUNDS,
-  type PresenceStore,
-  presenceOf,
-} from '../core/presence.js';
-import { checkScopeName } from '../core/scope.js';
-import {
-  blocksRequests,
-  type DisableOptions,
-  disabledState,
-  type EnableOptions,
-  enabledState,
-  isActive,
-  type MaintenanceState,
-  normalizeState,
-  OFF_STATE,
-  renewedState,
-} from '../core/state.js';
+import type { HistoryEntry } from '../core/history.js';
+import type { Fleet } from '../core/presence.js';
+import type { DisableOptions, EnableOptions, MaintenanceState } from '../core/state.js';
 import type { TokenInfo, TokenRequest } from '../core/tokens.js';
-import {
-  type Occurrence,
-  occurrenceState,
-  type RecurringWindow,
-  type WindowDefinition,
-  windowsOf,
-  withWindows,
-} from '../core/windows.js';
-import { createFileKeyv } from '../store/keyv.js';
-import { createKeyvClaims } from '../store/keyv-claims.js';
-import { createPostgresStore } from '../store/postgres-store.js';
-import { createRedisStore } from '../store/redis-store.js';
+import type { Occurrence, RecurringWindow, WindowDefinition } from '../core/windows.js';
+import type { MaintenanceStore } from '../store/maintenance-store.js';
+import { openStore } from '../store/select-store.js';
 import { createStateStore, type ScopeStates, type StateStore, withTimeout } from '../store/state-store.js';
-import { createFleetMember, createInFlight, type FleetMember, type InFlight } from './fleet.js';
-import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
+import { createInFlight, type InFlight } from './fleet.js';
+import type { WaitForFleetOptions } from './fleet-link.js';
 import { type GuardOptions, type GuardResult, guard, type WaitUntilOffOptions, waitUntilOff } from './job-gate.js';
-import { CLAIM_TTL_MS, createNotifyClock, type NotifyClock } from './notify-clock.js';
-import { createNotifier, type Notifier, type NotifyFailure } from './notify-delivery.js';
-import { packageVersion } from './package-version.js';
-import { usableOccurrencesOf } from './recurrence.js';
-import { changedScopes, createScopeCache, type ScopeCache, withScope } from './scope-cache.js';
-import { ServiceEvents } from './service-events.js';
+import { type MaintenanceServiceEvents, ServiceEvents } from './service-events.js';
 import {
   type MaintenanceServiceConfig,
   type MaintenanceServiceOptions,
   resolveServiceOptions,
 } from './service-options.js';
-import { createStateCache, type StateCache } from './state-cache.js';
+import { createServiceParts, type ServiceParts } from './service-parts.js';
 import {
   type SwitchActor,
   type SwitchOnRequest,
@@ -67,43 +27,11 @@ import {
   switchOn,
   wouldSwitch,
 } from './switching.js';
-import { type CreatedToken, createTokenVault, type TokenVault } from './tokens.js';
-import { createUpcoming } from './upcoming.js';
-import { createWindowOverlay } from './window-overlay.js';
-import { addedWindow, endOccurrences, upcomingWindows, withoutWindow } from './windows.js';
+import { type CreatedToken, createTokenVault, type TokenVault } from './token-vault.js';
 
-/** Events of {@link MaintenanceService}: the state in force changed (seen by every instance), or a read failed. */
-export interface MaintenanceServiceEvents {
-  /** `scope` is set when a scope changed (only while something on this instance uses scopes). */
-  enabled: [state: MaintenanceState, scope?: string];
-  disabled: [state: MaintenanceState, scope?: string];
-  scheduled: [state: MaintenanceState, scope?: string];
-  storeError: [error: MaintenanceError];
-  /** A `waitForFleet()` of this service settled: every live instance applied the revision (and drained). */
-  'fleet-settled': [fleet: Fleet];
-  /** A notification (`notify`) was posted; `url` is the webhook's origin. */
-  notified: [event: NotifyEvent, url: string];
-  /** A notification failed after its retries (also logged once). */
-  'notify-failed': [failure: NotifyFailure];
-}
-
-/** Options of {@link MaintenanceService.waitForFleet}. */
-export interface WaitForFleetOptions {
-  /** Wait for this scope's state (its drain); undefined waits for the whole site. @default undefined */
-  readonly scope?: string;
-  /**
-   * Wait also until no instance runs a request it let in before maintenance became active for it (only while the state
-   * waited for blocks requests). @default true
-   */
-  readonly drained?: boolean;
-  /** Give up after this many milliseconds with `ERR_MAINTENANCE_FLEET_TIMEOUT`. @default 30000 */
-  readonly timeoutMs?: number;
-  /** Stops the wait when it aborts, rejecting `ERR_MAINTENANCE_WAIT_ABORTED` (e.g. its HTTP client hung up). @default undefined */
-  readonly signal?: AbortSignal;
-}
-
-/** Defaults of {@link WaitForFleetOptions}. */
-export const FLEET_WAIT_DEFAULTS = Object.freeze({ drained: true, timeoutMs: 30_000 });
+export type { WaitForFleetOptions } from './fleet-link.js';
+export { FLEET_WAIT_DEFAULTS } from './fleet-link.js';
+export type { MaintenanceServiceEvents } from './service-events.js';
 
 /**
  * Reads and writes the maintenance state through keyv (the embedded file store by default).
@@ -119,97 +47,33 @@ export const FLEET_WAIT_DEFAULTS = Object.freeze({ drained: true, timeoutMs: 30_
 export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> {
   /** The resolved options. */
   readonly config: MaintenanceServiceConfig;
-  private readonly store: StateStore;
-  private readonly keyv: KeyvLike;
-  private readonly cache: StateCache;
-  private readonly scopeCache: ScopeCache;
-  private readonly feed: ChangeFeed | undefined;
-  private unsubscribe: (() => void) | undefined;
-  private readonly watchers = new Set<() => void>();
-  private closing = false;
-  /** The store revision this instance serves: it has read every change up to it. */
-  private applied = 0;
-  /** The reports pushed to this service's waits (opened by the first wait). */
-  private presenceFeed?: PresenceFeed;
   /** Requests let into the app while maintenance was off for them, still running (what a drain waits for). */
-  readonly inFlight: InFlight = createInFlight((scope) => this.drained(scope));
-  private member: FleetMember | undefined;
-  private readonly heldSources = new Set<() => number>();
-  private announceHorizonMs = 0;
-  /** The revision of this instance's latest write (its own change is told by the write, not as an observed one). */
-  private wroteRevision: number | undefined;
-  private readonly notifier: Notifier;
-  private clock: NotifyClock | undefined;
+  readonly inFlight: InFlight = createInFlight((scope) => this.parts.fleet.drained(scope));
+  private readonly store: StateStore;
+  private readonly storage: MaintenanceStore;
+  private readonly parts: ServiceParts;
+  private closing = false;
   private vault: TokenVault | undefined;
-
-  private readonly next: ReturnType<typeof createUpcoming>;
-  private readonly overlay: ReturnType<typeof createWindowOverlay>;
 
   constructor(options?: MaintenanceServiceOptions) {
     super();
     this.config = resolveServiceOptions(options, process.env, process.cwd(), console);
-    this.next = createUpcoming(this.config.logger);
-    this.overlay = createWindowOverlay(() => this.announceHorizonMs, this.next.onInvalid);
-    const { store, redisUrl, postgresUrl, stateFilePath } = this.config;
-    const keyv: KeyvLike =
-      store ??
-      (redisUrl
-        ? createRedisStore(redisUrl)
-        : postgresUrl
-          ? createPostgresStore(postgresUrl)
-          : createFileKeyv(stateFilePath as string));
-    this.keyv = keyv;
-    if (keyv.throwOnErrors === false) {
-      // keyv's default swallows store errors and returns undefined, which would read as "maintenance off".
-      keyv.throwOnErrors = true;
-    }
+    this.storage = openStore(this.config);
     this.store = createStateStore({
-      keyv,
-      description: stateFilePath
-        ? `the state file ${stateFilePath}`
-        : (storeText(keyv, STORE_DESCRIPTION) ?? 'the keyv store'),
+      store: this.storage,
       timeoutMs: this.config.storeTimeoutMs,
       logger: this.config.logger,
     });
-    this.cache = createStateCache({
+    this.parts = createServiceParts({
+      config: this.config,
       store: this.store,
-      ttlMs: this.config.cacheTtlMs,
-      fallbackValue: this.config.fallbackValue,
-      clock: () => performance.now(),
-      logger: this.config.logger,
-      onRead: (result) => {
-        if (!result.ok && this.listenerCount('storeError') > 0) this.emit('storeError', result.error);
-      },
-      onChange: (previous, next) => {
-        this.next.prepare(next);
-        this.observed(previous, next);
-        this.announce(previous, next);
-        this.notifyWatchers();
-      },
+      events: this,
+      inFlight: this.inFlight,
+      closed: () => this.closing,
+      feed: this.storage.changeFeed,
+      presence: () => this.storage.presence,
+      claims: () => this.storage.claims,
     });
-    this.scopeCache = createScopeCache({
-      store: this.store,
-      ttlMs: this.config.cacheTtlMs,
-      clock: () => performance.now(),
-      logger: this.config.logger,
-      onChange: (previous, next) => {
-        for (const c of changedScopes(previous, next)) {
-          // The table's first read is what is on already, not a change: nothing to tell (it was told when made).
-          if (previous !== undefined) this.observed(c.previous, c.next, c.scope);
-          this.announce(c.previous, c.next, c.scope);
-        }
-        this.notifyWatchers();
-      },
-    });
-    this.feed = changeFeedOf(keyv);
-    this.notifier = createNotifier({
-      targets: this.config.notify,
-      logger: this.config.logger,
-      userAgent: `koa-maintenance-mode/${packageVersion()}`,
-      onFailure: (failure) => this.emit('notify-failed', failure),
-      onDelivered: (n, url) => this.emit('notified', n.event, url),
-    });
-    if (this.config.mode !== undefined) this.cache.accept({ enabled: this.config.mode });
   }
 
   /**
@@ -218,31 +82,23 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * out: the last known state for `cacheTtlMs`, then `{ enabled: fallbackValue }`. Never throws.
    * With `scope`: that scope's own state, cached the same way (off when it has none, and under a forced `mode`).
    */
-  async getState(scope?: string): Promise<MaintenanceState> {
-    if (scope !== undefined) return (await this.scopeStates()).get(checkScopeName(scope)) ?? OFF_STATE;
-    if (this.config.mode !== undefined) return this.cache.peek();
-    this.listen();
-    return this.overlay.global(await this.cache.get());
+  getState(scope?: string): Promise<MaintenanceState> {
+    return this.parts.view.getState(scope);
   }
 
   /** Every enabled scoped state, from memory under the same cache policy as the global state. Never throws. */
-  async scopeStates(): Promise<ScopeStates> {
-    if (this.config.mode !== undefined) return this.scopeCache.peek();
-    this.listen();
-    return this.overlay.table(this.cache.peek(), await this.scopeCache.get());
+  scopeStates(): Promise<ScopeStates> {
+    return this.parts.view.scopeStates();
   }
 
   /** The scope table this service last read, wrote or was pushed, synchronously (empty until scopes are used). */
   knownScopeStates(): ScopeStates {
-    return this.scopeCache.peek();
+    return this.parts.view.knownScopeStates();
   }
 
   /** {@link MaintenanceService.scopeStates} when no read is due, synchronously; else undefined. */
   freshScopeStates(): ScopeStates | undefined {
-    if (this.config.mode !== undefined) return this.scopeCache.peek();
-    if (this.feed && !this.unsubscribe && this.config.cacheTtlMs > 0) return undefined; // first call subscribes
-    const table = this.scopeCache.fresh();
-    return table === undefined ? undefined : this.overlay.table(this.cache.peek(), table);
+    return this.parts.view.freshScopeStates();
   }
 
   /**
@@ -251,63 +107,39 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * middleware's fast path.
    */
   freshState(): MaintenanceState | undefined {
-    if (this.config.mode !== undefined) return this.cache.peek();
-    if (this.feed && !this.unsubscribe && this.config.cacheTtlMs > 0) return undefined; // first call subscribes
-    const state = this.cache.fresh();
-    return state === undefined ? undefined : this.overlay.global(state);
+    return this.parts.view.freshState();
   }
 
   /**
    * The stored state, read now, for callers that must not act on a cached or fallback state (toggle routes, CLI):
    * a failing, timing-out or corrupt store throws `MaintenanceError`.
    */
-  async getStoredState(scope?: string): Promise<MaintenanceState> {
-    if (scope !== undefined) {
-      const name = checkScopeName(scope);
-      if (this.config.mode !== undefined) return OFF_STATE;
-      const result = await this.store.readScope(name);
-      if (!result.ok) throw result.error;
-      this.acceptScope(name, result.state);
-      return result.state;
-    }
-    if (this.config.mode !== undefined) return this.cache.peek();
-    const result = await this.cache.readThrough();
-    if (!result.ok) throw result.error;
-    return result.state;
+  getStoredState(scope?: string): Promise<MaintenanceState> {
+    return this.parts.view.getStoredState(scope);
   }
 
   /**
    * The stored state of `scope` (or the global one) for a switch: like {@link MaintenanceService.getStoredState}, but
    * a corrupt stored state gives `undefined` instead of throwing, since switching overwrites it. Other failures throw.
    */
-  async storedStateForSwitch(scope?: string): Promise<MaintenanceState | undefined> {
-    try {
-      return await this.getStoredState(scope);
-    } catch (err) {
-      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STATE_CORRUPT') return undefined;
-      throw err;
-    }
+  storedStateForSwitch(scope?: string): Promise<MaintenanceState | undefined> {
+    return this.parts.view.storedStateForSwitch(scope);
   }
 
   /**
    * Every scope whose stored state is enabled (scheduled ones included), sorted by name, read now.
    * Throws `MaintenanceError` when the store cannot be read.
    */
-  async scopes(): Promise<Array<{ scope: string; state: MaintenanceState }>> {
-    if (this.config.mode !== undefined) return [];
-    const result = await this.scopeCache.readThrough();
-    if (!result.ok) throw result.error;
-    return [...result.state].sort(([a], [b]) => (a < b ? -1 : 1)).map(([scope, state]) => ({ scope, state }));
+  scopes(): Promise<Array<{ scope: string; state: MaintenanceState }>> {
+    return this.parts.view.scopes();
   }
 
   /**
    * Whether maintenance is active now (forced `mode`, stored state and its `[start, end)` window). With `scope`:
    * whether requests of that scope are in maintenance, i.e. the global state or the scope's state is active.
    */
-  async isEnabled(scope?: string): Promise<boolean> {
-    const now = new Date();
-    if (isActive(await this.getState(), now)) return true;
-    return scope !== undefined && isActive(await this.getState(scope), now);
+  isEnabled(scope?: string): Promise<boolean> {
+    return this.parts.view.isEnabled(scope);
   }
 
   /**
@@ -316,8 +148,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * paused for maintenance stays paused until a read says off.
    */
   readFailing(scope?: string): boolean {
-    if (this.config.mode !== undefined) return false;
-    return this.cache.failing || (scope !== undefined && this.scopeCache.failing);
+    return this.parts.view.readFailing(scope);
   }
 
   /**
@@ -325,9 +156,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * With `scope`: that scope's last known state (off when scopes were never read here).
    */
   lastKnownState(scope?: string): MaintenanceState {
-    if (this.config.mode !== undefined) return scope === undefined ? this.cache.peek() : OFF_STATE;
-    if (scope === undefined) return this.overlay.global(this.cache.peek());
-    return this.overlay.table(this.cache.peek(), this.scopeCache.peek()).get(scope) ?? OFF_STATE;
+    return this.parts.view.lastKnownState(scope);
   }
 
   /**
@@ -335,13 +164,13 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * read back for a scope (the table of scopes is held only where something uses scopes). For callers that report
    * what they just switched (toggle routes, CLI, job helpers).
    */
-  async stateAfterWrite(scope?: string): Promise<MaintenanceState> {
-    return scope === undefined ? this.lastKnownState() : this.getStoredState(scope);
+  stateAfterWrite(scope?: string): Promise<MaintenanceState> {
+    return this.parts.view.stateAfterWrite(scope);
   }
 
   /** Store reads made by this service so far (cache misses and refreshes of the state and of the scope table). */
   get storeReads(): number {
-    return this.cache.reads + this.scopeCache.reads;
+    return this.parts.view.storeReads();
   }
 
   /**
@@ -356,30 +185,13 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * Switches maintenance on, now or for the window `[start, end)`. Throws `MaintenanceError` for an invalid
    * schedule, when `mode` forces the state, or when the store cannot be written (the state is then unchanged).
    */
-  async enable(opts: EnableOptions = {}): Promise<void> {
-    const scope = scopeOf(opts);
-    await this.write(enabledState(opts, new Date()), opts.source, undefined, scope, opts.reason);
+  enable(opts: EnableOptions = {}): Promise<void> {
+    return this.parts.writes.enable(opts);
   }
 
   /** Switches maintenance off (the whole site, or `scope`). Throws like {@link MaintenanceService.enable}. */
-  async disable(opts: DisableOptions = {}): Promise<void> {
-    const scope = scopeOf(opts);
-    const ended = await this.occurrencesToEnd(scope);
-    // A scope's windows are in the global state: ending its occurrence is a write of its own, before the switch.
-    if (ended && scope !== undefined)
-      await this.write(ended.stored, 'window', opts.by, undefined, undefined, true, ended.windows);
-    const windows = scope === undefined ? ended?.windows : undefined;
-    const told = await this.write(
-      disabledState(opts, new Date()),
-      opts.source,
-      undefined,
-      scope,
-      opts.reason ?? ended?.reason,
-      false,
-      windows,
-    );
-    // Ending an occurrence is a switch off people are told of, though the stored state was off already.
-    if (ended && !told) this.tell('disabled', { enabled: false }, scope);
+  disable(opts: DisableOptions = {}): Promise<void> {
+    return this.parts.writes.disable(opts);
   }
 
   /**
@@ -405,31 +217,26 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * the recurring windows applied, so an occurrence in progress shows as on (its `window`, `start`, `end`) — what
    * operators see (`status`, the control API's `GET /state`, the status page). Throws when the store cannot be read.
    */
-  async stateInForceNow(scope?: string): Promise<MaintenanceState> {
-    const global = await this.getStoredState();
-    if (scope === undefined) return this.stateInForceOf(global);
-    const own = await this.getStoredState(scope);
-    return this.overlay.table(global, new Map([[scope, own]])).get(scope) ?? own;
+  stateInForceNow(scope?: string): Promise<MaintenanceState> {
+    return this.parts.view.stateInForceNow(scope);
   }
 
   /**
    * Whether a recurring window's occurrence is in force for `scope` (site-wide when undefined) now, read from the
    * store (a scoped switch may come from a process that never read the site-wide state, which holds the windows).
    */
-  async occurrenceInProgress(scope?: string): Promise<boolean> {
-    if (this.config.mode !== undefined) return false;
-    const global = (await this.storedStateForSwitch()) ?? OFF_STATE;
-    return endOccurrences(windowsOf(global), scope, new Date()) !== undefined;
+  occurrenceInProgress(scope?: string): Promise<boolean> {
+    return this.parts.schedule.occurrenceInProgress(scope);
   }
 
   /** The state in force for `scope` now: from memory for the whole site, read for a scope. */
   stateInForce(scope?: string): Promise<MaintenanceState> {
-    return scope === undefined ? Promise.resolve(this.lastKnownState()) : this.stateInForceNow(scope);
+    return this.parts.view.stateInForce(scope);
   }
 
   /** The site-wide state in force given a stored one just read (the recurring windows applied), without reading. */
   stateInForceOf(stored: MaintenanceState): MaintenanceState {
-    return this.overlay.global(stored);
+    return this.parts.view.stateInForceOf(stored);
   }
 
   /** Whether `switchOn(request)` / `switchOff(request)` would change anything now; changes nothing. */
@@ -442,21 +249,13 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `start`, each lasting `durationMinutes`). Stored with the state, pushed like it; an occurrence in progress acts
    * like an enabled state with that start and end. Throws `ERR_MAINTENANCE_INVALID_WINDOW` naming the field.
    */
-  async addWindow(def: WindowDefinition): Promise<RecurringWindow> {
-    if (def?.scope !== undefined) checkScopeName(def.scope);
-    const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
-    const { windows, window } = addedWindow(windowsOf(stored), def, new Date());
-    await this.write(stored, 'window', def.by, undefined, `window added: ${window.id}`, false, windows);
-    const next = upcomingWindows([window], { count: 1, dryRuns: false }, this.next.onInvalid)[0];
-    if (next) this.tell('scheduled', occurrenceState(next), window.scope, window.id);
-    return window;
+  addWindow(def: WindowDefinition): Promise<RecurringWindow> {
+    return this.parts.schedule.addWindow(def);
   }
 
   /** Removes the window `id` (its occurrence in progress ends). Throws `ERR_MAINTENANCE_INVALID_WINDOW` if none. */
-  async removeWindow(id: string, opts: { by?: string } = {}): Promise<void> {
-    const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
-    const windows = withoutWindow(windowsOf(stored), id);
-    await this.write(stored, 'window', opts.by, undefined, `window removed: ${id}`, false, windows);
+  removeWindow(id: string, opts: { by?: string } = {}): Promise<void> {
+    return this.parts.schedule.removeWindow(id, opts);
   }
 
   /**
@@ -464,12 +263,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * and `window list` shows. None for a window whose rule cannot be expanded.
    */
   occurrencesOf(window: RecurringWindow, count = 3): Occurrence[] {
-    return usableOccurrencesOf(window, new Date(), count, this.next.onInvalid);
+    return this.parts.schedule.occurrencesOf(window, count);
   }
 
   /** The recurring windows defined, read now. Throws `MaintenanceError` when the store cannot be read. */
-  async windows(): Promise<readonly RecurringWindow[]> {
-    return windowsOf(await this.getStoredState());
+  windows(): Promise<readonly RecurringWindow[]> {
+    return this.parts.schedule.windows();
   }
 
   /**
@@ -478,26 +277,15 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `dryRuns: false` leaves out dry-run windows (what the public status and the calendar feed show).
    */
   upcoming(options: { from?: Date; count?: number; scope?: string; dryRuns?: boolean } = {}): Occurrence[] {
-    return this.next.of(this.cache.peek(), options);
-  }
-
-  /** The occurrences in progress for `scope` that a `disable()` ends (only them: the windows recur), if any. */
-  private async occurrencesToEnd(scope: string | undefined) {
-    if (this.config.mode !== undefined) return undefined;
-    // From memory first: a disable with no occurrence in progress reads nothing more than it did before windows.
-    if (!endOccurrences(windowsOf(this.cache.peek()), scope, new Date())) return undefined;
-    const stored = (await this.storedStateForSwitch()) ?? OFF_STATE;
-    const ended = endOccurrences(windowsOf(stored), scope, new Date());
-    return ended && { ...ended, stored };
+    return this.parts.schedule.upcoming(options);
   }
 
   /**
    * Writes back a state read earlier (e.g. the one before a `withMaintenanceOn` job), exactly as it was,
    * including its schedule, message and author. Throws like {@link MaintenanceService.enable}.
    */
-  async restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
-    const scope = scopeOf(opts);
-    await this.write(normalizeState(state), opts.source ?? 'job', opts.by, scope);
+  restore(state: MaintenanceState, opts: { source?: string; by?: string; scope?: string } = {}): Promise<void> {
+    return this.parts.writes.restore(state, opts);
   }
 
   /**
@@ -505,16 +293,13 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `leaseMs` from now instead. Quiet: no history entry (the switch on has one). Throws `MaintenanceError` when the
    * state has no lease, the store cannot be written, or `mode` forces the state.
    */
-  async renewLease(scope?: string): Promise<void> {
-    this.refuseForced();
-    const name = scope === undefined ? undefined : checkScopeName(scope);
-    const current = await this.getStoredState(name);
-    await this.write(renewedState(current, new Date()), 'lease', current.updatedBy, name, undefined, true);
+  renewLease(scope?: string): Promise<void> {
+    return this.parts.writes.renewLease(scope);
   }
 
   /** The store revision this instance serves (every change up to it has been read). */
   get appliedRevision(): number {
-    return this.applied;
+    return this.parts.sync.applied;
   }
 
   /**
@@ -524,105 +309,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * `intervalMs` outside 100–600000 (its records would look forged to the others, who would not wait for it).
    */
   joinFleet(options: { intervalMs?: number } = {}): void {
-    const intervalMs = options.intervalMs ?? PRESENCE_DEFAULTS.intervalMs;
-    if (!isPresenceInterval(intervalMs)) {
-      const { min, max } = PRESENCE_INTERVAL_BOUNDS;
-      throw new MaintenanceError(
-        'ERR_MAINTENANCE_INVALID_OPTION',
-        `joinFleet() intervalMs must be a whole number of milliseconds from ${min} to ${max}; received ${JSON.stringify(intervalMs)}.`,
-      );
-    }
-    const presence = presenceOf(this.keyv);
-    if (this.member || this.closing || !presence || this.config.mode !== undefined) return;
-    // Stale to the fleet after a few missed reports, so not waited for: never fresh for longer than one (#30).
-    this.cache.freshAtMost(intervalMs);
-    this.scopeCache.freshAtMost(intervalMs);
-    this.member = createFleetMember({
-      presence,
-      intervalMs,
-      version: packageVersion(),
-      logger: this.config.logger,
-      facts: {
-        applied: () => this.applied,
-        inFlight: this.inFlight,
-        scopes: () => this.scopeCache.peek().keys(),
-        held: () => [...this.heldSources].reduce((n, held) => n + held(), 0),
-        catchUp: () => this.catchUp(),
-      },
-    });
-    this.listen();
-    this.startClock();
-  }
-
-  /** Starts the notification clock of a serving instance (reminders, windows that start or end), when notifying. */
-  private startClock(): void {
-    if (!this.notifier.enabled || this.clock) return;
-    this.clock = createNotifyClock({
-      notifier: this.notifier,
-      claims: this.claims(),
-      logger: this.config.logger,
-      windows: (from) =>
-        plannedWindows(
-          this.cache.peek(),
-          this.scopeCache.peek(),
-          this.upcoming({ count: 20, dryRuns: false, from }).map((o) => ({
-            state: occurrenceState(o),
-            windowId: o.window.id,
-            ...(o.window.scope !== undefined ? { scope: o.window.scope } : {}),
-          })),
-        ),
-    });
-  }
-
-  /** Claims of changes to tell still on their way: `close()` lets them end before it flushes the posts. */
-  private readonly claiming = new Set<Promise<unknown>>();
-  /** The store's claims (once per fleet), made when first needed. */
-  private claimStore: ClaimStore | undefined;
-  private claims(): ClaimStore {
-    this.claimStore ??= claimsOf(this.keyv) ?? createKeyvClaims(this.keyv);
-    return this.claimStore;
-  }
-
-  /**
-   * Tells the webhooks of a change once per fleet, whoever made it: its writer, or (when the writer has no `notify`,
-   * e.g. the CLI) any instance with `notify` that sees it — each claims `told:<scope>:<revision>` in the store first,
-   * so one of them posts. No webhook secret goes into the store: only the claim's name.
-   */
-  private tellOnce(event: NotifyEvent, state: MaintenanceState, scope?: string): void {
-    if (!this.notifier.enabled) return;
-    if (state.revision === undefined) {
-      this.tell(event, state, scope); // a store without revisions: its writer tells, as before
-      return;
-    }
-    const told = this.claims()
-      .claim(`told:${scope ?? ''}:${state.revision}`, CLAIM_TTL_MS)
-      .then(
-        (mine) => mine && this.tell(event, state, scope),
-        () => this.tell(event, state, scope), // the claim could not be made: better twice than never
-      );
-    this.claiming.add(told);
-    void told.finally(() => this.claiming.delete(told));
-  }
-
-  /** A change this instance sees (a read, a push): told once per fleet when it is a switch with a revision. */
-  private observed(previous: MaintenanceState | undefined, next: MaintenanceState, scope?: string): void {
-    if (!this.notifier.enabled || previous === undefined || next.revision === undefined) return;
-    if (next.revision === previous.revision || next.revision === this.wroteRevision) return;
-    const now = new Date();
-    const event = changeEvent(summarize(previous, now), summarize(next, now));
-    if (event) this.tellOnce(event, next, scope);
-  }
-
-  /** Tells the webhooks of a change this instance made (the writer tells; the others stay quiet). */
-  private tell(event: NotifyEvent, state: MaintenanceState, scope?: string, windowId?: string): void {
-    if (!this.notifier.enabled) return;
-    this.notifier.send({
-      event,
-      state,
-      at: new Date(),
-      ...(scope !== undefined ? { scope } : {}),
-      ...(windowId !== undefined ? { windowId } : {}),
-    });
+    this.parts.fleet.joinFleet(options);
   }
 
   /**
@@ -653,7 +340,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
   }
 
   private tokenVault(): TokenVault {
-    this.vault ??= createTokenVault(this.keyv, this.store.description, this.config.storeTimeoutMs);
+    this.vault ??= createTokenVault(this.storage.tokens, this.store.description, this.config.storeTimeoutMs);
     return this.vault;
   }
 
@@ -662,7 +349,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * occurrence of a recurring window is put in force (as a scheduled state) from then on. `maintenance()` calls it.
    */
   announceAhead(ms: number): void {
-    this.announceHorizonMs = Math.max(this.announceHorizonMs, ms);
+    this.parts.view.announceAhead(ms);
   }
 
   /**
@@ -687,7 +374,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
 
   /** Counts the requests a hold of this service keeps waiting (reported with the presence). */
   trackHeld(held: () => number): void {
-    this.heldSources.add(held);
+    this.parts.fleet.trackHeld(held);
   }
 
   /**
@@ -696,12 +383,8 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * and gives the instances that ran before 1 s to join. Throws `ERR_MAINTENANCE_NO_FLEET` for a store that keeps no
    * presence (plain keyv).
    */
-  async fleet(scope?: string): Promise<Fleet> {
-    const presence = this.presence();
-    const name = scope === undefined ? undefined : checkScopeName(scope);
-    await presence.open?.(); // a fleet seen for the first time (file store): instances that ran before join it first
-    const [revision, records] = await Promise.all([this.store.readRevision(), presence.list()]);
-    return fleetOf(records, revision, new Date(), name);
+  fleet(scope?: string): Promise<Fleet> {
+    return this.parts.fleet.fleet(scope);
   }
 
   /**
@@ -711,29 +394,8 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * the file store a wait never settles within 1 s of the fleet's opening (the first switch or look on a state file),
    * so instances that served before it and join as they see it are counted.
    */
-  async waitForFleet(options: WaitForFleetOptions = {}): Promise<Fleet> {
-    const presence = this.presence();
-    const scope = options.scope === undefined ? undefined : checkScopeName(options.scope);
-    const drained = options.drained ?? FLEET_WAIT_DEFAULTS.drained;
-    const timeoutMs = options.timeoutMs ?? FLEET_WAIT_DEFAULTS.timeoutMs;
-    const [revision, state] = await Promise.all([this.store.readRevision(), this.getStoredState(scope)]);
-    const blocking =
-      blocksRequests(state, new Date()) ||
-      (scope !== undefined && blocksRequests(await this.getStoredState(), new Date()));
-    this.presenceFeed ??= createPresenceFeed(presence);
-    const target = { revision, scope, drained: drained && blocking, timeoutMs, signal: options.signal };
-    const fleet = await waitForFleet(presence, this.presenceFeed, target);
-    this.emit('fleet-settled', fleet);
-    return fleet;
-  }
-
-  private presence(): PresenceStore {
-    const presence = presenceOf(this.keyv);
-    if (presence) return presence;
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_NO_FLEET',
-      `${this.store.description} keeps no presence of instances; the fleet needs Redis, PostgreSQL or the file store.`,
-    );
+  waitForFleet(options: WaitForFleetOptions = {}): Promise<Fleet> {
+    return this.parts.fleet.waitForFleet(options);
   }
 
   /**
@@ -742,13 +404,7 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * held requests the moment maintenance ends.
    */
   watch(listener: () => void): () => void {
-    this.watchers.add(listener);
-    return () => this.watchers.delete(listener);
-  }
-
-  private notifyWatchers(): void {
-    this.clock?.refresh();
-    for (const listener of [...this.watchers]) listener();
+    return this.parts.relay.watch(listener);
   }
 
   /** Human description of the store, as used in messages: the file path or the Redis URL (password hidden). */
@@ -768,193 +424,35 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * @param options.timeoutMs how long a graceful close may take. @default storeTimeoutMs
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    const { relay, sync, notices, fleet } = this.parts;
     if (!this.closing) {
       this.closing = true;
-      this.notifyWatchers();
+      relay.settled();
     }
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.clock?.stop();
-    this.presenceFeed?.close();
-    // What this instance wrote is told before it goes: its claims end, then its posts are flushed.
-    await Promise.race([Promise.allSettled([...this.claiming]), sleepUnref(NOTIFY_FLUSH_MS)]);
-    await this.notifier.flush(NOTIFY_FLUSH_MS);
-    const member = this.member;
-    this.member = undefined;
+    sync.stop();
+    notices.stopClock();
+    fleet.stopWaits();
+    await notices.flush(); // what this instance wrote is told before it goes
     const graceful = (async () => {
-      await member?.leave().catch(() => undefined); // leaves the fleet at once; a store that is down forgets it later
-      await this.feed?.close();
-      await this.keyv.disconnect?.();
+      await fleet.leave(); // at once; a store that is down forgets this instance later
+      await this.storage.close(); // its change feed and its connections
     })();
     try {
       await withTimeout(graceful, options.timeoutMs ?? this.config.storeTimeoutMs, 'Closing the store');
     } catch {
       // a stalled server (or already closed): drop the connections instead of waiting
-      destroyStore(this.keyv);
+      destroyStore(this.storage);
     }
-  }
-
-  /** Subscribes to the store's change feed on first use (so a CLI run opens no subscriber connection). */
-  private listen(): void {
-    if (this.unsubscribe || !this.feed || (this.config.cacheTtlMs === 0 && !this.member)) return;
-    this.unsubscribe = this.feed.subscribe((change) => this.readAgain(change));
-    // Changes made before we listened were not pushed to us: whatever we hold (e.g. from our own write) is re-read.
-    this.readAgain({});
-    if (this.scopeCache.known) this.readAgain({ scope: ANY_SCOPE });
-  }
-
-  /** Puts one scope's state into the table held in memory (when there is one). */
-  private acceptScope(scope: string, state: MaintenanceState): void {
-    if (this.scopeCache.known) this.scopeCache.accept(withScope(this.scopeCache.peek(), scope, state));
-  }
-
-  /** Emits `enabled`, `disabled` or `scheduled` when the state in force (global, or of `scope`) changes meaning. */
-  private announce(previous: MaintenanceState | undefined, next: MaintenanceState, scope?: string): void {
-    const now = new Date();
-    const to = summarize(next, now);
-    if (previous !== undefined && summarize(previous, now) === to && previous.enabled === next.enabled) return;
-    if (previous === undefined && !next.enabled) return; // the first read of an off state is no change
-    const event = to === 'off' ? 'disabled' : to === 'scheduled' ? 'scheduled' : 'enabled';
-    if (scope === undefined) this.emit(event, next);
-    else this.emit(event, next, scope);
-  }
-
-  /**
-   * Lands the state with its history entry and the change message (see {@link StateStore.commit}). A corrupt stored
-   * state is overwritten (the history says the previous value was unreadable). When the outcome is unknown (a
-   * timeout), what this instance holds is read again, so it converges on whatever the store ends up with.
-   */
-  private async write(
-    state: MaintenanceState,
-    source = 'service',
-    by = state.updatedBy,
-    scope?: string,
-    reason?: string,
-    quiet = false,
-    windows?: readonly RecurringWindow[],
-  ): Promise<boolean> {
-    this.refuseForced();
-    const previous = quiet ? undefined : await this.previousState(scope);
-    if (scope === undefined) {
-      // The windows live in the global state: a switch keeps them as stored, a window change sets them.
-      const base = previous !== undefined && previous !== 'unreadable' ? previous : this.cache.peek();
-      state = withWindows(state, windows ?? windowsOf(base));
-    }
-    const entry =
-      previous === undefined ? undefined : historyEntry(previous, state, source, new Date(), by, scope, reason);
-    let revision: number;
-    try {
-      revision = await this.store.commit(entry === undefined ? { scope, state } : { scope, state, entry });
-    } catch (err) {
-      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN') this.readAgain({ scope });
-      throw err;
-    }
-    // This instance holds it now; it counts as applied when its own change message has been read (like everyone's).
-    const stamped = { ...state, revision };
-    this.wroteRevision = revision; // its own change reaches its cache now: told below, not as an observed one
-    if (scope === undefined) this.cache.accept(stamped);
-    else this.acceptScope(scope, stamped);
-    const now = new Date();
-    const event =
-      previous === undefined
-        ? undefined
-        : changeEvent(previous === 'unreadable' ? 'off' : summarize(previous, now), summarize(state, now));
-    if (event) this.tellOnce(event, stamped, scope);
-    return event !== undefined;
-  }
-
-  private refuseForced(): void {
-    if (this.config.mode === undefined) return;
-    throw new MaintenanceError(
-      'ERR_MAINTENANCE_MODE_FORCED',
-      `The state is forced by the mode option (mode: ${this.config.mode}); remove mode to switch maintenance with enable()/disable().`,
-    );
-  }
-
-  /**
-   * Reads the global state, or the table of scopes, again: after a change message (which names what changed and its
-   * revision, never the state) or a write whose outcome is unknown; then this instance has applied that revision. A
-   * change of a scope this instance holds no table for is applied at once (there is nothing to read). Without the
-   * revision (a file event, a reconnect) the store's revision is read first, then the state.
-   */
-  private readAgain(change: StateChange): void {
-    const cache = change.scope === undefined ? this.cache : this.scopeCache.known ? this.scopeCache : undefined;
-    const known = change.revision;
-    if (known !== undefined) {
-      const read = cache ? cache.invalidate() : Promise.resolve(true);
-      void read.then((ok) => ok && this.markApplied(known));
-      return;
-    }
-    const now = cache?.invalidate(); // what requests see is read again at once
-    if (!this.member) return; // the applied revision matters to the fleet only
-    void this.store
-      .readRevision()
-      .then(async (r) => {
-        // Read once more, after the revision: only a read that started after it proves it applied. A read that raced
-        // this instance's own write (or another push) is discarded by the cache: read again, a few times at most.
-        await now;
-        for (let tries = 0; tries < READ_AGAIN_TRIES; tries++) {
-          if (!cache || (await cache.invalidate())) return this.markApplied(r);
-        }
-      })
-      .catch(() => undefined); // the store is down: the next change or heartbeat catches up
-  }
-
-  /** Requests let in before maintenance finished: a wait for the drain hears of it now, not at the next heartbeat. */
-  private drained(scope: string | undefined): void {
-    if (!this.member) return;
-    const global = this.cache.peek();
-    const scoped = scope === undefined ? undefined : this.lastKnownState(scope);
-    if (!global.enabled && !scoped?.enabled) return; // the usual case, on every request while off: no clock, no report
-    const now = new Date();
-    if (blocksRequests(global, now) || (scoped !== undefined && blocksRequests(scoped, now))) this.member.reportSoon();
-  }
-
-  /** A heartbeat's check: when the store is at a later revision than applied, reads what it holds again. */
-  private async catchUp(): Promise<void> {
-    const revision = await this.store.readRevision();
-    if (revision <= this.applied) return;
-    const reads = [this.cache.invalidate(), ...(this.scopeCache.known ? [this.scopeCache.invalidate()] : [])];
-    if ((await Promise.all(reads)).every(Boolean)) this.markApplied(revision);
-  }
-
-  private markApplied(revision: number): void {
-    if (revision <= this.applied) return;
-    this.applied = revision;
-    this.member?.reportSoon();
-  }
-
-  /**
-   * The stored state before a write, for the history's `from`: `'unreadable'` when it is corrupt, the last known one
-   * when the store cannot say.
-   */
-  private async previousState(scope: string | undefined): Promise<MaintenanceState | 'unreadable'> {
-    const before = scope === undefined ? await this.store.read() : await this.store.readScope(scope);
-    if (before.ok) return before.state;
-    if (before.error.code === 'ERR_MAINTENANCE_STATE_CORRUPT') return 'unreadable';
-    return scope === undefined ? this.cache.peek() : (this.scopeCache.peek().get(scope) ?? OFF_STATE); // as stored
   }
 }
 
-/** How often a read after a change signal is repeated when it raced another change (see `readAgain`). */
-const READ_AGAIN_TRIES = 3;
-
-/** How long `close()` waits for notifications on their way (their retries are bounded too). */
-const NOTIFY_FLUSH_MS = 10_000;
-
 /** Drops the store's connections at once, when it offers that. */
-function destroyStore(keyv: KeyvLike): void {
-  const destroy = (keyv as { [STORE_DESTROY]?: () => void })[STORE_DESTROY];
+function destroyStore(store: MaintenanceStore): void {
   try {
-    destroy?.();
+    store.destroy?.();
   } catch {
     // already closed
   }
-}
-
-/** The validated scope of `opts`, or undefined for the global state. */
-function scopeOf(opts: { readonly scope?: string }): string | undefined {
-  return opts.scope === undefined ? undefined : checkScopeName(opts.scope);
 }
 
 /** Registers `cls` with TypeDI (for classes built at run time, such as the maintenance controller). */
@@ -979,9 +477,4 @@ export async function setMaintenanceMode(value: boolean): Promise<void> {
   }
   const service = defaultService();
   await (value ? service.enable() : service.disable());
-}
-
-/** Resolves after `ms` without keeping the process alive. */
-function sleepUnref(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -16,12 +16,17 @@
  * `ttlMs = 0` disables caching: every `get()` reads, and a failure yields the fallback at once.
  * `fresh()`, asked on every request, reads one monotonic clock and compares: a timer alone would keep a stale entry
  * fresh for the requests a stopped or blocked process answers before its timers run.
+ * Here: the entry and the outage policy; when an entry is served, in `cache-freshness.ts`; the reads and their
+ * generations, in `cache-reads.ts`.
  */
 
+import type { MaintenanceError } from '../core/errors.js';
 import { withGetters } from '../core/fast-object.js';
 import type { MaintenanceState } from '../core/state.js';
 import { OFF_STATE } from '../core/state.js';
 import type { MaintenanceLogger, ReadResult, ScopeStates, StateStore } from '../store/state-store.js';
+import { createFreshness } from './cache-freshness.js';
+import { createReads, readApplied } from './cache-reads.js';
 
 /** What a cache reads: one function and the store's description for messages. */
 export interface CacheSource<T> {
@@ -146,178 +151,103 @@ export function createStateCache(s: StateCacheSettings): StateCache {
 
 /** Builds one cache (see the module comment). */
 export function createCache<T>(s: CacheSettings<T>): Cache<T> {
-  const schedule = s.schedule ?? unrefTimeout;
   let entry: { state: T; at: number } | undefined;
-  let lastGood: T | undefined;
-  let outageSince: number | undefined;
-  let generation = 0;
-  let inflight: Promise<boolean> | undefined;
-  let inflightGeneration = -1;
-  let reads = 0;
-  /** How long an entry is fresh: `ttlMs`, or less once {@link Cache.freshAtMost} said so. */
-  let freshMs = s.ttlMs;
-  /** The entry's value until its freshness ends (`fresh()` also reads the clock: a stopped process's timers are late). */
-  let hot: T | undefined;
-  let freshUntil = Number.NEGATIVE_INFINITY;
-  /** The last time a tick found the event loop on time (no stall longer than `freshMs` since). */
-  let lastAlive = s.clock();
-  /** Reads that started before this time (before a stall was found) are not served without another read. */
-  let trustFrom = Number.NEGATIVE_INFINITY;
-  let ticking = false;
-  let due = 0;
-
-  /**
-   * Every `freshMs / 2` while the entry may be served (younger than `2 × freshMs`): ends its freshness, and tells
-   * whether the loop is on time. A stall longer than `freshMs` makes the next tick more than `freshMs / 2` late.
-   */
-  function tick(): void {
-    ticking = false;
-    const now = s.clock();
-    if (now - due <= freshMs / 2) lastAlive = now;
-    if (hot !== undefined && now >= freshUntil) hot = undefined;
-    if (entry !== undefined && now - entry.at < 2 * freshMs) arm(now);
-  }
-
-  function arm(now: number): void {
-    if (ticking || freshMs <= 0) return;
-    ticking = true;
-    due = now + freshMs / 2;
-    schedule(tick, freshMs / 2);
-  }
-
-  /**
-   * The loop was blocked or the process stopped for longer than `freshMs`: a change pushed meanwhile may still wait in
-   * the queue, so what is held (or being read since before) is served only after a read that starts now.
-   */
-  function stalled(now: number): void {
-    trustFrom = now;
-    lastAlive = now;
-    hot = undefined;
-  }
-
+  const schedule = s.schedule ?? unrefTimeout;
+  const freshness = createFreshness<T>({ ttlMs: s.ttlMs, clock: s.clock, schedule, entryAt: () => entry?.at });
+  const outage = createOutage(s);
   /** `at`: when the value was known to be the store's (a read's start, a push's arrival). */
-  function set(state: T, at: number): void {
+  const set = (state: T, at: number): void => {
     const previous = entry?.state;
     entry = { state, at };
-    if (freshMs > 0) {
-      const now = s.clock();
-      freshUntil = at >= trustFrom ? at + freshMs : Number.NEGATIVE_INFINITY;
-      hot = now < freshUntil ? state : undefined;
-      arm(now);
-    }
+    freshness.held(state, at);
     if (s.onChange && (previous === undefined || !s.same(previous, state))) s.onChange(previous, state);
-  }
-
-  function good(state: T, at: number): void {
-    if (outageSince !== undefined) {
-      (s.logger.info ?? s.logger.warn).call(
-        s.logger,
-        `koa-maintenance-mode: ${s.source.description} is readable again.`,
-      );
-    }
+  };
+  const good = (state: T, at: number): void => {
+    outage.recovering();
     set(state, at);
-    lastGood = state;
-    outageSince = undefined;
-  }
-
-  function apply(result: ReadResult<T>, startedAt: number): void {
+    outage.recovered(state);
+  };
+  const apply = (result: ReadResult<T>, startedAt: number): void => {
     if (result.ok) {
       good(result.state, startedAt);
       return;
     }
     const now = s.clock();
-    if (outageSince === undefined) {
-      outageSince = now;
-      const keep = lastGood !== undefined && s.ttlMs > 0 ? `the last known state for ${s.ttlMs} ms, then ` : '';
-      s.logger.warn(
-        `koa-maintenance-mode: cannot read ${s.what} (${result.error.message}); ` +
-          `using ${keep}${s.fallbackText} until it can be read again.`,
-      );
-    }
-    const grace = lastGood !== undefined && now - outageSince < s.ttlMs;
-    set(grace ? (lastGood as T) : s.fallback, now);
-  }
-
-  /** One read at a time per generation; a read from before a push or signal is left to finish and ignored. */
-  /** Reads once per generation; resolves whether the result was applied and was a good read. */
-  function refresh(): Promise<boolean> {
-    if (inflight && inflightGeneration === generation) return inflight;
-    const started = generation;
-    const startedAt = s.clock();
-    reads++;
-    const run: Promise<boolean> = s.source
-      .read()
-      .then((result) => {
-        s.onRead?.(result);
-        // A read that raced a push is stale, unless nothing is known yet: then it is better than nothing.
-        const current = started === generation || entry === undefined;
-        if (current) apply(result, startedAt);
-        return current && result.ok && started === generation;
-      })
-      .finally(() => {
-        if (inflight === run) inflight = undefined;
-      });
-    inflight = run;
-    inflightGeneration = started;
-    return run;
-  }
-
-  /**
-   * Waits for a read. One that started before a stall was found is followed by one that starts now, and so is one
-   * discarded because a change signal came meanwhile (a burst of file events after a stall): the entry it leaves is
-   * the invalidated one. Bounded: a store that keeps signalling gets the last entry after a few reads.
-   */
-  async function fetched(): Promise<T> {
-    for (let tries = 0; tries < 4; tries++) {
-      await refresh();
-      const at = (entry as { at: number }).at;
-      if (at >= trustFrom && at !== Number.NEGATIVE_INFINITY) break;
-    }
-    return (entry as { state: T }).state;
-  }
-
+    set(outage.failed(result.error, now), now);
+  };
+  const reads = createReads(s, apply, () => entry === undefined);
+  const fetched = () => readApplied(reads.refresh, freshness.trusted, () => entry as { state: T; at: number });
   const cache: Omit<Cache<T>, 'known' | 'reads' | 'failing'> = {
     async get() {
-      if (freshMs > 0 && entry) {
-        const now = s.clock();
-        const age = now - entry.at;
-        if (age < freshMs && entry.at >= trustFrom) return entry.state;
-        if (now - lastAlive > freshMs) stalled(now);
-        else if (age < 2 * freshMs && entry.at >= trustFrom) {
-          void refresh();
-          return entry.state;
-        }
+      const serving = entry && freshness.serving(entry.at);
+      if (entry && serving === 'fresh') return entry.state;
+      if (entry && serving === 'stale') {
+        void reads.refresh();
+        return entry.state;
       }
       return fetched();
     },
-    fresh: () => (hot !== undefined && s.clock() < freshUntil ? hot : undefined),
+    fresh: freshness.fresh,
     peek: () => (entry ? entry.state : s.initial),
     accept(state) {
-      generation++;
+      reads.supersede();
       good(state, s.clock());
     },
     invalidate() {
-      generation++;
+      reads.supersede();
       if (entry) entry = { state: entry.state, at: Number.NEGATIVE_INFINITY };
-      hot = undefined;
-      return refresh();
+      freshness.drop();
+      return reads.refresh();
     },
     async readThrough() {
-      reads++;
+      reads.countOne();
       const result = await s.source.read();
       s.onRead?.(result);
       if (result.ok) this.accept(result.state);
       return result;
     },
-    freshAtMost(ms) {
-      if (s.ttlMs > 0) freshMs = Math.min(s.ttlMs, ms);
+    freshAtMost: freshness.freshAtMost,
+  };
+  return withGetters(cache, { known: () => entry !== undefined, reads: reads.count, failing: outage.failing });
+}
+
+/**
+ * The outage policy of one cache: a failed read keeps the last good value for `ttlMs` after the outage began, then
+ * the fallback; the logger is told once when an outage begins and once when the store is readable again.
+ */
+function createOutage<T>(s: CacheSettings<T>) {
+  let lastGood: T | undefined;
+  let outageSince: number | undefined;
+  return {
+    /** Whether the last read failed. */
+    failing: () => outageSince !== undefined,
+    /** A good value is about to be held: says so when the store was not readable (the outage ends once it is held). */
+    recovering() {
+      if (outageSince === undefined) return;
+      (s.logger.info ?? s.logger.warn).call(
+        s.logger,
+        `koa-maintenance-mode: ${s.source.description} is readable again.`,
+      );
+    },
+    /** A good value is held. */
+    recovered(state: T) {
+      lastGood = state;
+      outageSince = undefined;
+    },
+    /** A read failed at `now`: the value to hold (warns when the outage begins). */
+    failed(error: MaintenanceError, now: number): T {
+      if (outageSince === undefined) {
+        outageSince = now;
+        const keep = lastGood !== undefined && s.ttlMs > 0 ? `the last known state for ${s.ttlMs} ms, then ` : '';
+        s.logger.warn(
+          `koa-maintenance-mode: cannot read ${s.what} (${error.message}); ` +
+            `using ${keep}${s.fallbackText} until it can be read again.`,
+        );
+      }
+      const grace = lastGood !== undefined && now - outageSince < s.ttlMs;
+      return grace ? (lastGood as T) : s.fallback;
     },
   };
-  return withGetters(cache, {
-    known: () => entry !== undefined,
-    reads: () => reads,
-    failing: () => outageSince !== undefined,
-  });
 }
 
 /** Schedules `fn` in `ms` on a timer that does not keep the process alive. */

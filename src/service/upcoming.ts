@@ -7,7 +7,7 @@ import type { MaintenanceState } from '../core/state.js';
 import { type Occurrence, windowsOf } from '../core/windows.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
 import { type OnInvalid, prepareWindows } from './recurrence.js';
-import { upcomingWindows } from './windows.js';
+import { upcomingWindows } from './window-list.js';
 
 /** What `upcoming()` is asked. */
 export interface UpcomingOptions {

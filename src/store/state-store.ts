@@ -1,26 +1,15 @@
 /**
- * Store calls through keyv: every call is bounded by `timeoutMs` and every failure becomes a `MaintenanceError`.
+ * Store calls of the service: every call is bounded by `timeoutMs` and every failure becomes a `MaintenanceError`.
  * A read reports failure in its result (the state cache decides what it means); a write that fails throws,
  * because a lost toggle must never look like a successful one. A write lands its state and its history entry
  * together (atomically where the store can: Redis, PostgreSQL), and one that times out says its outcome is unknown.
  */
 import { performance } from 'node:perf_hooks';
-import { changeFeedOf } from '../core/change-feed.js';
-import { type Commit, committerOf } from '../core/commit.js';
+import type { Commit } from '../core/commit.js';
 import { MaintenanceError } from '../core/errors.js';
-import {
-  appendHistory,
-  HISTORY_KEY,
-  HISTORY_LIMIT,
-  type HistoryEntry,
-  historyLogOf,
-  normalizeHistory,
-} from '../core/history.js';
-import { type KeyvLike, STATE_LOCATION, storeText } from '../core/keyv-like.js';
-import { scopeTableOf } from '../core/scope.js';
+import { HISTORY_LIMIT, type HistoryEntry } from '../core/history.js';
 import { type MaintenanceState, normalizeState, OFF_STATE } from '../core/state.js';
-import { STATE_KEY } from './file-store.js';
-import { createKeyvScopeTable } from './keyv-scopes.js';
+import type { MaintenanceStore } from './maintenance-store.js';
 
 /** Where warnings go. `console` fits; so do pino and winston loggers. */
 export interface MaintenanceLogger {
@@ -38,7 +27,7 @@ export type ReadResult<T = MaintenanceState> =
 /** Every enabled scoped state, by scope name. */
 export type ScopeStates = ReadonlyMap<string, MaintenanceState>;
 
-/** Reads and writes the state through a keyv instance. */
+/** Reads and writes the state through a {@link MaintenanceStore}, every call bounded. */
 export interface StateStore {
   read(): Promise<ReadResult>;
   /**
@@ -62,10 +51,9 @@ export interface StateStore {
 
 /** Settings of {@link createStateStore}. */
 export interface StateStoreSettings {
-  readonly keyv: KeyvLike;
-  readonly description: string;
+  readonly store: MaintenanceStore;
   readonly timeoutMs: number;
-  /** Told when a change landed but could not be added to the history or pushed (stores without a committer). */
+  /** Told when a change landed but could not be added to the history or pushed (stores that land in steps). */
   readonly logger: MaintenanceLogger;
 }
 
@@ -123,88 +111,57 @@ function corruptAt(err: MaintenanceError, location: string): MaintenanceError {
   );
 }
 
+/** One store call, bounded by `timeoutMs`, any failure turned into a `MaintenanceError` saying what failed. */
+async function bounded(
+  op: () => unknown,
+  timeoutMs: number,
+  code: 'ERR_MAINTENANCE_STORE_READ' | 'ERR_MAINTENANCE_STORE_WRITE',
+  what: string,
+): Promise<unknown> {
+  try {
+    return await withTimeout(Promise.resolve(op()), timeoutMs, what);
+  } catch (err) {
+    throw asMaintenanceError(err, code, what);
+  }
+}
+
+/** A bounded read that reports failure in its result instead of throwing. */
+async function boundedResult<T>(op: () => Promise<T>, timeoutMs: number, what: string): Promise<ReadResult<T>> {
+  try {
+    return { ok: true, state: (await bounded(op, timeoutMs, 'ERR_MAINTENANCE_STORE_READ', what)) as T };
+  } catch (err) {
+    return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', what) };
+  }
+}
+
 /** Builds the {@link StateStore} for one service. */
 export function createStateStore(s: StateStoreSettings): StateStore {
-  /** One keyv call, bounded by the timeout, any failure turned into a `MaintenanceError` saying what failed. */
-  async function call(
-    op: () => unknown,
-    code: 'ERR_MAINTENANCE_STORE_READ' | 'ERR_MAINTENANCE_STORE_WRITE',
-    what: string,
-  ): Promise<unknown> {
-    try {
-      return await withTimeout(Promise.resolve(op()), s.timeoutMs, what);
-    } catch (err) {
-      throw asMaintenanceError(err, code, what);
-    }
-  }
-  const location = storeText(s.keyv, STATE_LOCATION) ?? `The key ${STATE_KEY} of ${s.description}`;
-  const scopes = scopeTableOf(s.keyv) ?? createKeyvScopeTable(s.keyv);
-  const committer = committerOf(s.keyv);
-  const feed = changeFeedOf(s.keyv);
-  const log = historyLogOf(s.keyv);
-  /** A read that reports failure in its result instead of throwing. */
-  async function result<T>(op: () => Promise<T>, what: string): Promise<ReadResult<T>> {
-    try {
-      return { ok: true, state: (await call(op, 'ERR_MAINTENANCE_STORE_READ', what)) as T };
-    } catch (err) {
-      return { ok: false, error: asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', what) };
-    }
-  }
-
-  /**
-   * What a store without a committer does, in order: the next revision (read, add one, write: two writers in the same
-   * instant can share one), the state, then its history entry, then the push.
-   */
-  async function landInSteps(change: Commit): Promise<number> {
-    const revision = Number((await s.keyv.get(REVISION_KEY)) ?? 0) + 1;
-    await s.keyv.set(REVISION_KEY, revision);
-    const state = { ...change.state, revision };
-    const { scope } = change;
-    const entry = change.entry === undefined ? undefined : { ...change.entry, revision };
-    const done = scope === undefined ? await s.keyv.set(STATE_KEY, state) : await scopes.set(scope, live(state));
-    if (done === false) {
-      throw new MaintenanceError(
-        'ERR_MAINTENANCE_STORE_WRITE',
-        `Writing ${s.description} failed: the store reported the write as not done. The state is unchanged.`,
-      );
-    }
-    // The change itself is saved: a failure of what follows is logged, not thrown (the switch did happen).
-    try {
-      if (entry === undefined) {
-        // a quiet write: no history entry
-      } else if (log) await log.append(entry, HISTORY_LIMIT);
-      else await s.keyv.set(HISTORY_KEY, appendHistory(normalizeHistory(await s.keyv.get(HISTORY_KEY)), entry));
-    } catch (err) {
-      s.logger.warn(`koa-maintenance-mode: the change was saved but not added to the history: ${message(err)}`);
-    }
-    await feed?.publish(scope === undefined ? { revision } : { scope, revision }).catch((err: unknown) => {
-      s.logger.warn(`koa-maintenance-mode: the change was saved but not pushed to other instances: ${message(err)}`);
-    });
-    return revision;
-  }
+  const { store } = s;
+  const read = (op: () => unknown, what: string) => bounded(op, s.timeoutMs, 'ERR_MAINTENANCE_STORE_READ', what);
+  const result = <T>(op: () => Promise<T>, what: string) => boundedResult(op, s.timeoutMs, what);
+  const options = { historyLimit: HISTORY_LIMIT, warn: (message: string) => s.logger.warn(message) };
 
   return {
-    description: s.description,
+    description: store.description,
     async read() {
-      const what = `Reading ${s.description}`;
+      const what = `Reading ${store.description}`;
       try {
-        const value = await call(() => s.keyv.get(STATE_KEY), 'ERR_MAINTENANCE_STORE_READ', what);
+        const value = await read(() => store.readState(), what);
         return { ok: true, state: normalizeState(value) };
       } catch (err) {
         const error = asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_READ', what);
         return {
           ok: false,
-          error: error.code === 'ERR_MAINTENANCE_STATE_CORRUPT' ? corruptAt(error, location) : error,
+          error: error.code === 'ERR_MAINTENANCE_STATE_CORRUPT' ? corruptAt(error, store.stateLocation) : error,
         };
       }
     },
     async commit(change) {
       const target = change.scope === undefined ? 'the state' : `the state of scope ${JSON.stringify(change.scope)}`;
-      const what = `Writing ${target} to ${s.description}`;
+      const what = `Writing ${target} to ${store.description}`;
       // The whole change is one operation: when the timeout fires it goes on, so its parts still land together.
-      const op = committer ? committer.commit(change, HISTORY_LIMIT) : landInSteps(change);
       try {
-        return await withTimeout(op, s.timeoutMs, what);
+        return await withTimeout(store.commit(change, options), s.timeoutMs, what);
       } catch (err) {
         if ((err as MaintenanceError).code !== 'ERR_MAINTENANCE_STORE_TIMEOUT') {
           throw asMaintenanceError(err, 'ERR_MAINTENANCE_STORE_WRITE', what);
@@ -219,31 +176,20 @@ export function createStateStore(s: StateStoreSettings): StateStore {
       }
     },
     async readRevision() {
-      const what = `Reading the revision of ${s.description}`;
-      const read = () => (committer ? committer.revision() : s.keyv.get(REVISION_KEY).then((v) => Number(v ?? 0)));
-      return (await call(read, 'ERR_MAINTENANCE_STORE_READ', what)) as number;
+      const what = `Reading the revision of ${store.description}`;
+      return (await read(() => store.revision(), what)) as number;
     },
     readScope: (scope) =>
       result(
-        async () => (await scopes.get(scope)) ?? OFF_STATE,
-        `Reading the state of scope ${JSON.stringify(scope)} from ${s.description}`,
+        async () => (await store.scopes.get(scope)) ?? OFF_STATE,
+        `Reading the state of scope ${JSON.stringify(scope)} from ${store.description}`,
       ),
-    readScopes: () => result(() => scopes.list(), `Reading the scoped states from ${s.description}`),
+    readScopes: () => result(() => store.scopes.list(), `Reading the scoped states from ${store.description}`),
     async readHistory(limit) {
       if (limit <= 0) return [];
-      const what = `Reading the history from ${s.description}`;
-      const list = log
-        ? ((await call(() => log.read(limit), 'ERR_MAINTENANCE_STORE_READ', what)) as HistoryEntry[])
-        : normalizeHistory(await call(() => s.keyv.get(HISTORY_KEY), 'ERR_MAINTENANCE_STORE_READ', what));
+      const what = `Reading the history from ${store.description}`;
+      const list = (await read(() => store.history.read(limit), what)) as HistoryEntry[];
       return list.slice(-limit);
     },
   };
 }
-
-/** keyv key of the revision counter of stores without a committer of their own. */
-const REVISION_KEY = 'maintenance_mode_revision';
-
-/** The scope table keeps enabled states only: a disabled one is removed. */
-const live = (state: MaintenanceState) => (state.enabled ? state : undefined);
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -8,7 +8,6 @@ import {
   type MaintenanceServiceOptions,
   maintenance,
 } from '../../src/index.js';
-import { PATIENCE_MS, until } from './wait.js';
 
 /** A logger that records what it is told. */
 export function captureLogger() {
@@ -34,35 +33,8 @@ export function memoryService(options: MaintenanceServiceOptions = {}): Maintena
   return new MaintenanceService({ store: new Keyv(), logger: captureLogger(), ...options });
 }
 
-/**
- * Waits until a change by `writer` reaches every one of `readers` by push: their subscription (Redis SUBSCRIBE,
- * PostgreSQL LISTEN, the file store's watch) is up, which takes a moment after their first read, longer on a busy
- * machine. Switches the whole site off (by `warm-up N`), or `scope` on (message `warm-up N`), until one such switch
- * arrives everywhere; readers with a long cache see it only when it is pushed.
- */
-export async function pushesReach(
-  writer: MaintenanceService,
-  readers: readonly MaintenanceService[],
-  scope?: string,
-): Promise<void> {
-  const t0 = performance.now();
-  for (let k = 0; ; k++) {
-    const mark = `warm-up ${k}`;
-    if (scope === undefined) await writer.disable({ by: mark });
-    else await writer.enable({ scope, message: mark });
-    const seen = (r: MaintenanceService) => {
-      const state = r.lastKnownState(scope);
-      return scope === undefined ? state.updatedBy === mark : state.message === mark;
-    };
-    const arrived = () => readers.every(seen);
-    const pushed = await until(arrived, 200).then(
-      () => true,
-      () => false,
-    );
-    if (pushed) return;
-    if (performance.now() - t0 > PATIENCE_MS) throw new Error(`no change was pushed within ${PATIENCE_MS} ms`);
-  }
-}
+/** The contract suite's wait for a push to reach every reader (one copy, in src/testing/kit.ts). */
+export { pushesReach } from '../../src/testing/kit.js';
 
 /** A service on the Redis at `url` (its own connection), with a silent logger unless one is given. */
 export function redisService(url: string, options: MaintenanceServiceOptions = {}): MaintenanceService {

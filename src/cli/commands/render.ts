@@ -10,18 +10,21 @@ import { staticAnswer } from '../../koa/answer-text.js';
 import { type MaintenanceOptions, resolveOptions } from '../../koa/options.js';
 import { createRenderer } from '../../koa/render.js';
 import type { MaintenanceService } from '../../service/service.js';
-import { writeFileAtomic } from '../../store/file-write.js';
+import { writeFileAtomic } from '../../store/file/file-write.js';
 import type { Parsed } from '../args.js';
 import { type CliIo, EXIT, UsageError } from '../io.js';
 
+/** What the page is rendered from: the state in force and the config's `maintenance` options. */
+export interface RenderSource {
+  /** The state in force now (global, or of `--scope`). */
+  readonly current: MaintenanceState;
+  /** The config file's `maintenance` options. @default undefined (the packaged page and defaults) */
+  readonly options?: MaintenanceOptions;
+}
+
 /** Writes the files (or the page to stdout) and says how a proxy should serve them. */
-export async function render(
-  p: Parsed,
-  service: MaintenanceService,
-  io: CliIo,
-  current: MaintenanceState,
-  options: MaintenanceOptions | undefined,
-): Promise<number> {
+export async function render(p: Parsed, service: MaintenanceService, io: CliIo, from: RenderSource): Promise<number> {
+  const { current, options } = from;
   const config = resolveOptions({ ...(options ?? {}), service });
   const lang = p.locale ?? config.defaultLocale;
   if (!config.locales.includes(lang)) {

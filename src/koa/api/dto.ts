@@ -10,7 +10,7 @@ import { loadPeer } from '../../core/peer.js';
 import { MESSAGE_MAX_LENGTH } from '../../core/state.js';
 import { nearestName } from '../../core/suggest.js';
 import { MAX_DURATION_MINUTES } from '../../core/windows.js';
-import { windowFieldProblems } from '../../service/windows.js';
+import { windowFieldProblems } from '../../service/window-list.js';
 
 type CV = typeof ClassValidator;
 const cv = (): CV =>

@@ -124,6 +124,18 @@ function pass(rule: PassRule): Decision {
   return d;
 }
 
+/** Blocked decisions carry no per-request data either: one frozen object per rule, action and logout. */
+const blockedAs = (rule: 'forced-on' | 'maintenance', action: 'respond' | 'redirect', logout: boolean): Decision =>
+  Object.freeze({ blocked: true, rule, action, logout });
+const FORCED_ON = {
+  respond: blockedAs('forced-on', 'respond', false),
+  redirect: blockedAs('forced-on', 'redirect', false),
+};
+const BLOCKED = {
+  respond: [blockedAs('maintenance', 'respond', false), blockedAs('maintenance', 'respond', true)],
+  redirect: [blockedAs('maintenance', 'redirect', false), blockedAs('maintenance', 'redirect', true)],
+};
+
 /**
  * The decision of every request while the state is off (`rule: 'state-off'`): one frozen object, so the middleware's
  * off path can answer without calling {@link decide}.
@@ -189,8 +201,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function decide(facts: RequestFacts, state: MaintenanceState, policy: DecisionPolicy, now: Date): Decision {
   if (facts.isHealthPath) return pass('healthPaths');
   if (facts.forced === 'off') return pass('forced-off');
-  if (facts.forced === 'on')
-    return { blocked: true, rule: 'forced-on', action: redirects(facts, policy), logout: false };
+  if (facts.forced === 'on') return FORCED_ON[redirects(facts, policy)];
   if (!isActive(state, now)) return STATE_OFF;
   const { config, rules } = policy;
   if (facts.isPreflight) return pass('cors-preflight');
@@ -206,12 +217,7 @@ export function decide(facts: RequestFacts, state: MaintenanceState, policy: Dec
   const action = redirects(facts, policy);
   if (action === 'respond' && config.redirectUrl !== undefined) return pass('redirect-target');
   if (state.dryRun) return DRY_RUN; // a rehearsal: every rule above was evaluated, nothing is blocked
-  return {
-    blocked: true,
-    rule: 'maintenance',
-    action,
-    logout: mustLogout(facts.user, config),
-  };
+  return BLOCKED[action][mustLogout(facts.user, config) ? 1 : 0];
 }
 
 /** How a blocked request is answered: redirected to `redirectUrl`, unless it is already there (then answered). */

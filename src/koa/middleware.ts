@@ -70,8 +70,8 @@ interface Setup extends DecisionPolicy {
 }
 
 /**
- * One request past the shortcut, with what the middleware knows about it: made once, and passed along instead of
- * positional arguments.
+ * One request past the shortcut, with what the middleware knows about it: made once (one object of one shape), filled
+ * in as it becomes known, and passed along instead of positional arguments.
  */
 interface Visit {
   readonly ctx: ParameterizedContext;
@@ -83,17 +83,20 @@ interface Visit {
   readonly health: boolean;
   /** The request's own scope (from the `scope` option), whichever state is in force; set once known. */
   requestScope: string | undefined;
+  /** The state in force, once read ({@link pending}). */
+  state: MaintenanceState;
+  /** The scope whose state `state` is (undefined: the global state). */
+  scope: string | undefined;
+  /** When the state was judged ({@link EPOCH} for a disabled state: its decision does not depend on the time). */
+  now: Date;
 }
 
 /** A request with its state in force: one that may be blocked (or announced to). */
-interface Pending extends Visit {
-  readonly state: MaintenanceState;
-  /** The scope whose state `state` is (undefined: the global state). */
-  readonly scope: string | undefined;
-  readonly now: Date;
-}
+type Pending = Readonly<Visit>;
 
 const EPOCH = new Date(0);
+/** A visit's state before it is read (never decided on: {@link pending} replaces it first). */
+const NOT_READ: MaintenanceState = Object.freeze({ enabled: false });
 
 /** What `routeFacts` says when no route is tagged (it is not even asked then). */
 const NO_ROUTE: RouteFacts = Object.freeze({ isToggleOffRoute: false });
@@ -152,7 +155,17 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     if (setup.holder) (ctx as Arrived)[ARRIVED] = performance.now();
     const route = hasTaggedRoutes() ? routeFacts(ctx) : NO_ROUTE;
     const health = setup.healthPaths.size > 0 && setup.healthPaths.has(trimSlash(normalizePath(ctx.path)));
-    const visit: Visit = { ctx, next, service, route, health, requestScope: undefined };
+    const visit: Visit = {
+      ctx,
+      next,
+      service,
+      route,
+      health,
+      requestScope: undefined,
+      state: NOT_READ,
+      scope: undefined,
+      now: EPOCH,
+    };
     // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
     if (route.forced) return handle(setup, visit, service.lastKnownState(), undefined);
     if (setup.scope !== undefined) return inScope(setup, visit);
@@ -308,10 +321,12 @@ function handle(s: Setup, v: Visit, state: MaintenanceState, scope: string | und
   return proceed(s, v);
 }
 
-/** The request with its state in force (an object literal of one shape: the blocked path reads it). */
+/** The visit with its state in force (the same object: no copy on the blocked path). */
 function pending(v: Visit, state: MaintenanceState, scope: string | undefined, now: Date): Pending {
-  const { ctx, next, service, route, health, requestScope } = v;
-  return { ctx, next, service, route, health, requestScope, state, scope, now };
+  v.state = state;
+  v.scope = scope;
+  v.now = now;
+  return v;
 }
 
 /** Looks the user up when a rule needs it (a hook, the only asynchronous fact), then settles the request. */
@@ -445,12 +460,16 @@ function answerBlocked(s: Setup, p: Pending, facts: RequestFacts, decision: Bloc
   return respondBlocked(s, p, decision);
 }
 
+/** What a request blocked by the global state is told (one frozen object per rule, like every pass decision). */
+const BLOCKED_BY: Readonly<Record<BlockDecision['rule'], DecisionTrace>> = {
+  'forced-on': Object.freeze({ blocked: true, rule: 'forced-on' }),
+  maintenance: Object.freeze({ blocked: true, rule: 'maintenance' }),
+};
+
 function respondBlocked(s: Setup, p: Pending, decision: BlockDecision): void | Promise<void> {
   // No object spread on this path: V8 builds spread literals slowly (it tripled the cost of a blocked request).
   const trace: DecisionTrace =
-    p.scope === undefined
-      ? { blocked: true, rule: decision.rule }
-      : { blocked: true, rule: decision.rule, scope: p.scope };
+    p.scope === undefined ? BLOCKED_BY[decision.rule] : { blocked: true, rule: decision.rule, scope: p.scope };
   p.ctx.state.maintenanceDecision = trace;
   expose(s, p.ctx, trace);
   tell(s, p, trace);

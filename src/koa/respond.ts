@@ -109,6 +109,7 @@ function createLanguagePicker(config: MaintenanceConfig): (ctx: ParameterizedCon
  * immutable) and one `Retry-After` value.
  */
 interface Prepared {
+  readonly status: number;
   readonly state: MaintenanceState;
   readonly seconds: number | undefined;
   readonly names: readonly string[];
@@ -161,20 +162,21 @@ function prepare(
   add('Content-Language', spec.lang);
   if (!early && spec.vary.length > 0) addVary();
   add('Content-Type', type);
-  return { state, seconds: spec.retry.seconds, names, values, varyAt, body, second: -1 };
+  const status = kit.config.statusCode;
+  return { status, state, seconds: spec.retry.seconds, names, values, varyAt, body, second: -1 };
 }
 
 /**
  * Sends a prepared answer: its status, headers and body. `Vary` set by an earlier middleware is kept and extended
  * field by field (`ctx.vary`); otherwise the answer's own value is set with the rest.
  */
-function send(ctx: ParameterizedContext, p: Prepared, at: { status: number; nowMs: number }): void {
-  const second = Math.floor(at.nowMs / 1000);
+function send(ctx: ParameterizedContext, p: Prepared, nowMs: number): void {
+  const second = Math.floor(nowMs / 1000);
   if (p.second !== second) {
     p.values[1] = expiresAt(second);
     p.second = second;
   }
-  ctx.status = at.status;
+  ctx.status = p.status;
   const res = ctx.res;
   const earlier = p.varyAt < 0 ? undefined : res.getHeader('Vary');
   const merge = earlier !== undefined && earlier !== '';
@@ -223,9 +225,8 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
       return;
     }
     const retry = state.end === undefined ? fixedRetry : retryAfterFor(state, config.retryAfter, now);
-    const at = { status: config.statusCode, nowMs };
-    if (!config.getContext) return send(ctx, cached(ctx, state, retry), at);
-    return withContext(ctx, { kit, state, retry, vary, at }, () => ({
+    if (!config.getContext) return send(ctx, cached(ctx, state, retry), nowMs);
+    return withContext(ctx, { kit, state, retry, vary, nowMs }, () => ({
       lang: language(ctx),
       kind: kindFor(ctx, config),
     }));
@@ -238,7 +239,7 @@ interface ContextAnswer {
   readonly state: MaintenanceState;
   readonly retry: RetryAfter;
   readonly vary: readonly string[];
-  readonly at: { status: number; nowMs: number };
+  readonly nowMs: number;
 }
 
 /**
@@ -250,8 +251,8 @@ async function withContext(
   a: ContextAnswer,
   negotiate: () => { lang: string; kind: MaintenanceResponseKind },
 ): Promise<void> {
-  neverCache(ctx, a.at.nowMs);
-  ctx.status = a.at.status;
+  neverCache(ctx, a.nowMs);
+  ctx.status = a.kit.config.statusCode;
   if (a.retry.header !== undefined) ctx.set('Retry-After', a.retry.header);
   let extra: object;
   try {
@@ -267,6 +268,6 @@ async function withContext(
   send(
     ctx,
     prepare(a.kit, a.state, spec, (err) => report(ctx, err)),
-    a.at,
+    a.nowMs,
   );
 }

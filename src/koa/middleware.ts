@@ -146,32 +146,52 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     // Resolved per request so that Container.set(MaintenanceService, …) after app setup is honoured.
     const service = setup.config.service ?? defaultService();
     if (first) first = onFirstRequest(setup, ctx, service);
-    // From memory, no read (undefined when one is due); with a scope, `inScope` asks for the states it needs.
-    const fresh = setup.scope === undefined ? service.freshState() : undefined;
-    if (fresh !== undefined && passesUnseen(setup.shortcut, fresh)) {
-      markOff(setup, ctx);
-      return setup.config.presence ? passCounted(service, undefined, next) : next();
+    if (setup.scope === undefined) {
+      // From memory, no read (undefined when one is due).
+      const fresh = service.freshState();
+      if (fresh !== undefined && passesUnseen(setup.shortcut, fresh)) {
+        markOff(setup, ctx);
+        return setup.config.presence ? passCounted(service, undefined, next) : next();
+      }
+      const visit = visitOf(setup, ctx, next, service);
+      // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
+      if (visit.route.forced) return handle(setup, visit, service.lastKnownState(), undefined);
+      if (fresh !== undefined) return handle(setup, visit, fresh, undefined);
+      return service.getState().then((state) => handle(setup, visit, state, undefined));
     }
-    if (setup.holder) (ctx as Arrived)[ARRIVED] = performance.now();
-    const route = hasTaggedRoutes() ? routeFacts(ctx) : NO_ROUTE;
-    const health = setup.healthPaths.size > 0 && setup.healthPaths.has(trimSlash(normalizePath(ctx.path)));
-    const visit: Visit = {
-      ctx,
-      next,
-      service,
-      route,
-      health,
-      requestScope: undefined,
-      state: NOT_READ,
-      scope: undefined,
-      now: EPOCH,
-    };
-    // A forced route needs no read: its answer does not depend on the state (health checks stay store-free).
-    if (route.forced) return handle(setup, visit, service.lastKnownState(), undefined);
-    if (setup.scope !== undefined) return inScope(setup, visit);
-    if (fresh !== undefined) return handle(setup, visit, fresh, undefined);
-    return service.getState().then((state) => handle(setup, visit, state, undefined));
+    // While no route is tagged none can force a decision: the request's scope is all the shortcut needs to know.
+    const scope = hasTaggedRoutes() ? NOT_ASKED : scopeOf(setup, ctx);
+    if ((typeof scope === 'string' || scope === undefined) && scopePassesUnseen(setup, service, scope)) {
+      markOff(setup, ctx);
+      return setup.config.presence ? passCounted(service, scope, next) : next();
+    }
+    const visit = visitOf(setup, ctx, next, service);
+    if (visit.route.forced) return handle(setup, visit, service.lastKnownState(), undefined);
+    return inScope(setup, visit, scope === NOT_ASKED ? scopeOf(setup, ctx) : scope);
   };
+}
+
+/** The scope hook was not asked yet (a tagged route may force the decision first, and then it is never asked). */
+const NOT_ASKED: unique symbol = Symbol('not asked');
+
+/** A request past the shortcut: its route and health path looked up, and (with `hold`) its arrival noted. */
+function visitOf(s: Setup, ctx: ParameterizedContext, next: Next, service: MaintenanceService): Visit {
+  if (s.holder) (ctx as Arrived)[ARRIVED] = performance.now();
+  const route = hasTaggedRoutes() ? routeFacts(ctx) : NO_ROUTE;
+  const health = s.healthPaths.size > 0 && s.healthPaths.has(trimSlash(normalizePath(ctx.path)));
+  return { ctx, next, service, route, health, requestScope: undefined, state: NOT_READ, scope: undefined, now: EPOCH };
+}
+
+/**
+ * {@link passesUnseenInScope} for a request of `scope` with the states in memory (false when a read is due: the
+ * request then takes the long way, which reads them).
+ */
+function scopePassesUnseen(s: Setup, service: MaintenanceService, scope: string | undefined): boolean {
+  const global = service.freshState();
+  if (global === undefined) return false;
+  if (scope === undefined) return passesUnseen(s.shortcut, global);
+  const table = service.freshScopeStates();
+  return table !== undefined && passesUnseenInScope(s.shortcut, global, table.get(scope));
 }
 
 /**
@@ -213,8 +233,7 @@ function checkedScope(ctx: ParameterizedContext, name: unknown): string | undefi
  * The state in force for a request of a scope: the global state and the scope table come from memory when fresh
  * (one table for every scope: no read per tenant), else from the service's cache policy.
  */
-function inScope(s: Setup, v: Visit) {
-  const scope = scopeOf(s, v.ctx);
+function inScope(s: Setup, v: Visit, scope: string | undefined | Promise<string | undefined>) {
   if (scope instanceof Promise) {
     return scope.then((name) => {
       v.requestScope = name;

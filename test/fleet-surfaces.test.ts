@@ -190,4 +190,39 @@ describe('the fleet: requests in flight', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reports at once that a scope drained when its last request ends after the switch, not at the next heartbeat', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmm-scope-drain-'));
+    const service = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), logger: captureLogger() });
+    const app = new Koa();
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((done) => (release = done));
+    // The heartbeat is a minute away: only the report made when the count falls to 0 can end the wait in time.
+    app.use(maintenance({ service, presence: { intervalMs: 60_000 }, scope: (ctx) => ctx.get('x-tenant') }));
+    app.use(async (ctx) => {
+      if (ctx.path === '/slow') await released;
+      ctx.body = 'ok';
+    });
+    const request = supertest(app.callback());
+    try {
+      await request.get('/').set('x-tenant', 'other').expect(200); // joins the fleet; a tenant no drain waits for
+      const slow = request
+        .get('/slow')
+        .set('x-tenant', 'acme')
+        .then((r) => r.status);
+      await until(() => service.inFlight.total === 1, 10_000);
+      await service.enable({ scope: 'acme' });
+      const drain = async () => (await service.fleet('acme')).instances[0]?.drain?.acme;
+      await until(async () => (await drain()) === 1, 10_000);
+      release();
+      expect(await slow, 'let in before the switch: it finishes').to.equal(200);
+      const fleet = await service.waitForFleet({ scope: 'acme', timeoutMs: 5000 });
+      expect(fleet.instances[0].drain?.acme, 'the drain reported').to.equal(undefined);
+      await request.get('/').set('x-tenant', 'acme').expect(503);
+    } finally {
+      release();
+      await service.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

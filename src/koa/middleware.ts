@@ -188,10 +188,11 @@ function visitOf(s: Setup, ctx: ParameterizedContext, next: Next, service: Maint
  */
 function scopePassesUnseen(s: Setup, service: MaintenanceService, scope: string | undefined): boolean {
   const global = service.freshState();
-  if (global === undefined) return false;
-  if (scope === undefined) return passesUnseen(s.shortcut, global);
+  if (global === undefined || !passesUnseen(s.shortcut, global)) return false;
+  if (scope === undefined) return true;
   const table = service.freshScopeStates();
-  return table !== undefined && passesUnseenInScope(s.shortcut, global, table.get(scope));
+  // passesUnseenInScope(s.shortcut, global, scoped), its global half known already: no stored state for the scope.
+  return table !== undefined && table.get(scope) === undefined;
 }
 
 /**

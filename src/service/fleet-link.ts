@@ -14,6 +14,7 @@ import {
 } from '../core/presence.js';
 import { checkScopeName } from '../core/scope.js';
 import { blocksRequests } from '../core/state.js';
+import { windowsOf } from '../core/windows.js';
 import type { MaintenanceLogger, StateStore } from '../store/state-store.js';
 import { createFleetMember, type FleetMember, type InFlight } from './fleet.js';
 import { createPresenceFeed, type PresenceFeed, waitForFleet } from './fleet-wait.js';
@@ -58,6 +59,8 @@ export interface FleetLinkSettings {
   readonly onJoined: () => void;
   /** A wait settled: every live instance applied the revision (and drained). */
   readonly onSettled: (fleet: Fleet) => void;
+  /** Calls `listener` after every change of the states held (the change relay's `watch`); returns the unwatch. */
+  readonly watchChanges: (listener: () => void) => () => void;
 }
 
 /** The fleet of one service (each public method is the service's method of the same name, or its part of one). */
@@ -66,6 +69,8 @@ export class FleetLink {
   private readonly heldSources = new Set<() => number>();
   /** The reports pushed to this service's waits (opened by the first wait). */
   private presenceFeed?: PresenceFeed;
+  /** Stops {@link watchDrains} following the changes (set while joined). */
+  private unwatch?: () => void;
 
   constructor(private readonly s: FleetLinkSettings) {}
 
@@ -105,6 +110,22 @@ export class FleetLink {
     });
     sync.listen();
     this.s.onJoined();
+    this.watchDrains();
+    this.unwatch = this.s.watchChanges(() => this.watchDrains());
+  }
+
+  /**
+   * Tells the in-flight counts which of them a drain may wait for, so {@link drained} is called only for those: all
+   * while the site-wide state is on or any recurring window is defined (its occurrences start without a change), else
+   * the scopes whose stored state is on. A superset of what `drained()` reports: it still checks the clock.
+   */
+  private watchDrains(): void {
+    if (!this.member) return;
+    const global = this.s.caches.global.peek();
+    if (global.enabled || windowsOf(global).length > 0) return this.s.inFlight.watch('all');
+    const on = new Set<string>();
+    for (const [scope, state] of this.s.caches.scopes.peek()) if (state.enabled) on.add(scope);
+    this.s.inFlight.watch(on);
   }
 
   /** Counts the requests a hold keeps waiting (reported with the presence). */
@@ -163,6 +184,8 @@ export class FleetLink {
   async leave(): Promise<void> {
     const member = this.member;
     this.member = undefined;
+    this.unwatch?.();
+    this.s.inFlight.watch(new Set());
     await member?.leave().catch(() => undefined);
   }
 

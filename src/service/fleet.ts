@@ -37,11 +37,25 @@ export interface InFlight {
   readonly total: number;
   /** The counts of `scopes` that are above 0. */
   of(scopes: Iterable<string>): Record<string, number>;
+  /**
+   * Which counts tell `onDrained` when they fall to 0: `'all'` (every scope's and the total), the counts of the named
+   * scopes, or none (the default). The fleet link sets it from the states in force whenever they change, so a
+   * request of a scope no drain can wait for (maintenance off for it and for the site) costs no call when it ends.
+   */
+  watch(watched: 'all' | ReadonlySet<string>): void;
 }
 
 /** A scope's count as the counters keep it (the same object is handed out, read-only). */
 interface Count extends ScopeCount {
   n: number;
+  /** Whether `onDrained(scope)` hears of this count falling to 0 (see {@link InFlight.watch}). */
+  watched: boolean;
+}
+
+/** What the counts are told to watch (see {@link InFlight.watch}). */
+interface Watch {
+  all: boolean;
+  scopes: ReadonlySet<string>;
 }
 
 /**
@@ -50,11 +64,12 @@ interface Count extends ScopeCount {
  */
 export function createInFlight(onDrained: (scope: string | undefined) => void = () => undefined): InFlight {
   let total = 0;
+  const watching: Watch = { all: false, scopes: new Set() };
   const settled = () => {
     total--;
-    if (total === 0) onDrained(undefined);
+    if (total === 0 && watching.all) onDrained(undefined);
   };
-  const { countOf, of } = createScopeCounts(settled, onDrained);
+  const { countOf, of, rewatch } = createScopeCounts(settled, onDrained, watching);
   const counters: Omit<InFlight, 'total'> = {
     settled,
     failed(err) {
@@ -76,6 +91,11 @@ export function createInFlight(onDrained: (scope: string | undefined) => void = 
       else countOf(scope).settled();
     },
     of,
+    watch(watched) {
+      watching.all = watched === 'all';
+      watching.scopes = watched === 'all' ? new Set() : watched;
+      rewatch();
+    },
   };
   return withGetters(counters, { total: () => total });
 }
@@ -85,22 +105,32 @@ export function createInFlight(onDrained: (scope: string | undefined) => void = 
  * and adding it back on every request rehashed the map each time); counts at 0 are swept out when the map has doubled
  * since the last sweep. A count's `settled()` also counts the request out of the total (`settledTotal`).
  */
-function createScopeCounts(settledTotal: () => void, onDrained: (scope: string | undefined) => void) {
+function createScopeCounts(
+  settledTotal: () => void,
+  onDrained: (scope: string | undefined) => void,
+  watching: Readonly<Watch>,
+) {
   const byScope = new Map<string, Count>();
   let sweepAt = SWEEP_MIN;
   const sweep = () => {
     for (const [scope, c] of byScope) if (c.n === 0) byScope.delete(scope);
     sweepAt = Math.max(SWEEP_MIN, 2 * byScope.size);
   };
+  const isWatched = (scope: string) => watching.all || watching.scopes.has(scope);
+  /** The watch changed: each count's flag follows it. */
+  const rewatch = () => {
+    for (const [scope, c] of byScope) c.watched = isWatched(scope);
+  };
   const countOf = (scope: string): Count => {
     let c = byScope.get(scope);
     if (c === undefined) {
       const made: Count = {
         n: 0,
+        watched: isWatched(scope),
         settled: () => {
           if (made.n > 0) made.n--;
           settledTotal();
-          if (made.n === 0) onDrained(scope);
+          if (made.n === 0 && made.watched) onDrained(scope);
         },
         failed: (err) => {
           made.settled();
@@ -122,7 +152,7 @@ function createScopeCounts(settledTotal: () => void, onDrained: (scope: string |
     }
     return out;
   };
-  return { countOf, of };
+  return { countOf, of, rewatch };
 }
 
 /** What the member reads about its instance when it reports. */

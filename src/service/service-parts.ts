@@ -85,6 +85,7 @@ export function createServiceParts(s: ServicePartsSettings): ServiceParts {
     closed: s.closed,
     onJoined: () => notices.startClock((from) => schedule.planned(from)),
     onSettled: (settled) => events.emit('fleet-settled', settled),
+    watchChanges: (listener) => relay.watch(listener),
   });
   return { notices, relay, caches, sync, view, writes, schedule, fleet };
 }

@@ -122,10 +122,9 @@ export class FleetLink {
   private watchDrains(): void {
     if (!this.member) return;
     const global = this.s.caches.global.peek();
-    if (global.enabled || windowsOf(global).length > 0) return this.s.inFlight.watch('all');
     const on = new Set<string>();
     for (const [scope, state] of this.s.caches.scopes.peek()) if (state.enabled) on.add(scope);
-    this.s.inFlight.watch(on);
+    this.s.inFlight.watch(global.enabled || windowsOf(global).length > 0 ? 'all' : on);
   }
 
   /** Counts the requests a hold keeps waiting (reported with the presence). */

@@ -128,6 +128,27 @@ describe('hold: released requests spread over releaseSpreadMs', function () {
     }
   });
 
+  it('slows the release down after the event loop stalls instead of letting the missed turns through in one burst', async () => {
+    const service = memoryService();
+    const t = await spreadApp(service, { maxMs: LONG_HOLD_MS, releaseSpreadMs: 400 }); // a turn every 20 ms
+    try {
+      await service.enable();
+      const sent = await t.holdInOrder(20);
+      await service.disable();
+      await until(() => t.seen.length >= 1, PATIENCE_MS);
+      const stalled = performance.now(); // a busy app: the event loop blocked for 300 ms (15 turns missed)
+      while (performance.now() - stalled < 300);
+      const answers = await Promise.all(sent.map((s) => s.answer));
+      expect(answers.every((a) => a.status === 200)).to.equal(true);
+      expect(t.seen.map((s) => s.n)).to.deep.equal(range(20));
+      const perTurn = new Map<number, number>();
+      for (const s of t.seen) perTurn.set(s.turn, (perTurn.get(s.turn) ?? 0) + 1);
+      expect(Math.max(...perTurn.values()), 'let through in one turn of the event loop').to.be.at.most(3);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('lets them all back at once with releaseSpreadMs 0, in arrival order, in one turn of the event loop', async () => {
     const service = memoryService();
     const t = await spreadApp(service, { maxMs: LONG_HOLD_MS, releaseSpreadMs: 0 });

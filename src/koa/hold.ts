@@ -72,6 +72,12 @@ interface Group {
   again: boolean;
 }
 
+/**
+ * The most a spread release catches up at once, in milliseconds of turns: after the event loop stalled for longer (a
+ * busy app, a long GC), the turns missed are pushed back by the rest instead of all let through in one burst.
+ */
+const CATCH_UP_MS = 10;
+
 /** Builds the holder of one `maintenance()` configuration. */
 export function createHolder(settings: HoldSettings): Holder {
   return new Holding(settings);
@@ -88,6 +94,8 @@ class Holding implements Holder {
   private queue: Entry[] = [];
   private head = 0;
   private drainTimer: NodeJS.Timeout | undefined;
+  /** How far the queue's turns were pushed back after stalls (see {@link CATCH_UP_MS}); 0 once the queue empties. */
+  private lag = 0;
 
   constructor(private readonly settings: HoldSettings) {}
 
@@ -150,6 +158,7 @@ class Holding implements Holder {
     this.timerAt = Number.POSITIVE_INFINITY;
     this.queue = [];
     this.head = 0;
+    this.lag = 0;
   }
 
   private endAll(group: Group, outcome: HoldOutcome): void {
@@ -200,7 +209,7 @@ class Holding implements Holder {
     if (batch.length === 0) return;
     const now = performance.now();
     const step = span / batch.length;
-    for (const [i, e] of batch.entries()) e.turn = now + i * step;
+    for (const [i, e] of batch.entries()) e.turn = now - this.lag + i * step; // stored without the queue's lag
     const waiting = this.queue.slice(this.head);
     this.queue = waiting.length === 0 ? batch : waiting.concat(batch).sort((a, b) => (a.turn ?? 0) - (b.turn ?? 0));
     this.head = 0;
@@ -219,27 +228,44 @@ class Holding implements Holder {
     this.head = 0;
   }
 
-  /** Lets through every queued request whose turn has come, then sets the queue's one timer for the next turn. */
+  /**
+   * Lets through every queued request whose turn has come, then sets the queue's one timer for the next turn. Turns
+   * missed by more than {@link CATCH_UP_MS} (the event loop stalled: a busy app) are pushed back rather than caught up
+   * in one burst, so the release slows down while the app is busy.
+   */
   private drain(): void {
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.drainTimer = undefined;
     const now = performance.now();
-    while (this.head < this.queue.length) {
-      const e = this.queue[this.head];
-      if (!e.done && e.turn !== undefined && e.turn > now) break;
+    let next = this.nextQueued();
+    while (next !== undefined) {
+      const at = (next.turn as number) + this.lag;
+      if (at > now) break;
+      if (now - at > CATCH_UP_MS) this.lag += now - at - CATCH_UP_MS;
       this.head++;
-      if (e.done || e.turn === undefined) continue;
-      e.turn = undefined;
-      if (e.group.watch.closed()) this.finish(e, 'answer');
-      else this.finish(e, e.ctx.req.socket?.destroyed ? 'gone' : 'release'); // left in this very turn: not released
+      next.turn = undefined;
+      if (next.group.watch.closed()) this.finish(next, 'answer');
+      else this.finish(next, next.ctx.req.socket?.destroyed ? 'gone' : 'release'); // left in this very turn: dropped
+      next = this.nextQueued();
     }
-    if (this.head >= this.queue.length) {
+    if (next === undefined) {
       this.queue = [];
       this.head = 0;
+      this.lag = 0;
       return;
     }
-    const next = this.queue[this.head].turn ?? now;
-    this.drainTimer = setTimeout(() => this.drain(), Math.max(1, Math.ceil(next - now)));
+    const wait = Math.ceil((next.turn as number) + this.lag - now);
+    this.drainTimer = setTimeout(() => this.drain(), Math.max(1, wait));
+  }
+
+  /** The next request in the queue still waiting for its turn (skipping those done or held back). */
+  private nextQueued(): Entry | undefined {
+    while (this.head < this.queue.length) {
+      const e = this.queue[this.head];
+      if (!e.done && e.turn !== undefined) return e;
+      this.head++;
+    }
+    return undefined;
   }
 
   private tick(): void {

@@ -245,6 +245,17 @@ describe('silence: Alertmanager silences while maintenance is active (a real Ale
     expect(ofTest(await am.silences(), 'window')).to.have.length(1);
   });
 
+  it("a recurring window's occurrence silences until its end; the window removed, the silence is expired", async () => {
+    const s = service([silenceFor('recurring')]);
+    const start = new Date().toISOString().slice(0, 16); // this minute, in UTC: the occurrence is in progress
+    const window = await s.addWindow({ rrule: 'FREQ=DAILY', tz: 'UTC', start, durationMinutes: 2, by: 'ops' });
+    await until(async () => (await live('recurring')).length === 1, PATIENCE_MS);
+    const [silence] = await live('recurring');
+    expect(Date.parse(silence.endsAt)).to.equal(Date.parse(`${start}:00Z`) + 2 * 60_000);
+    await s.removeWindow(window.id, { by: 'ops' });
+    await until(async () => (await live('recurring')).length === 0, PATIENCE_MS);
+  });
+
   it('a scoped silence follows its scope (and the whole site); a dry run silences nothing', async () => {
     const s = service([silenceFor('site'), silenceFor('billing', { scope: 'billing' })]);
     await s.enable({ dryRun: true, by: 'ops' }); // the whole site rehearses: nothing silenced

@@ -42,7 +42,11 @@ export async function mcp(_p: Parsed, service: MaintenanceService, io: CliIo): P
   }
   if (!io.stdin) throw new Error('maintenance-mode mcp speaks over stdin and stdout, and has no stdin here.');
   const stop = new AbortController();
-  const end = () => stop.abort();
+  let reason = 'the client closed the connection';
+  const end = (signal: NodeJS.Signals) => {
+    reason = signal;
+    stop.abort();
+  };
   const signals = ['SIGINT', 'SIGTERM'] as const;
   for (const signal of signals) process.once(signal, end);
   io.stderr.write(
@@ -62,5 +66,6 @@ export async function mcp(_p: Parsed, service: MaintenanceService, io: CliIo): P
   } finally {
     for (const signal of signals) process.off(signal, end);
   }
+  io.stderr.write(`maintenance-mode mcp: stopped (${reason}).\n`);
   return EXIT.ok;
 }

@@ -265,9 +265,7 @@ async function run(ctx: ToolContext & { waits: WaitSlots }, tool: McpTool, args:
 export function createToolCaller(context: ToolContext) {
   const ctx = {
     ...context,
-    waits:
-      context.waits ??
-      createWaitSlots({ perCaller: API_DEFAULTS.maxWaitsPerToken, total: API_DEFAULTS.maxWaits }),
+    waits: context.waits ?? createWaitSlots({ perCaller: API_DEFAULTS.maxWaitsPerToken, total: API_DEFAULTS.maxWaits }),
   };
   return async function call(name: string, args: unknown, signal?: AbortSignal): Promise<ToolAnswer> {
     const tool = TOOLS.find((t) => t.name === name);
@@ -280,8 +278,14 @@ export function createToolCaller(context: ToolContext) {
     } catch (err) {
       const problem = problemOf(err);
       if (problem) return failed(problem);
-      ctx.log(`maintenance-mode mcp: ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      return failed({ status: 500, code: 'internal', detail: `${name} failed on the server; its log (stderr) says why.` });
+      ctx.log(
+        `maintenance-mode mcp: ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
+      return failed({
+        status: 500,
+        code: 'internal',
+        detail: `${name} failed on the server; its log (stderr) says why.`,
+      });
     }
   };
 }

@@ -9,7 +9,7 @@ import type { HistoryEntry } from '../../core/history.js';
 import { stateInForce } from '../../core/scope.js';
 import type { MaintenanceState } from '../../core/state.js';
 import { fleetSummary, scopesBody, statusBody } from '../../core/status.js';
-import { ON_NOTES, type OffNote, type OnNote } from '../../core/switch-on.js';
+import { type OffNote, ON_NOTES, type OnNote } from '../../core/switch-on.js';
 import { type RecurringWindow, windowsOf } from '../../core/windows.js';
 import { describeRule } from '../../service/recurrence-rule.js';
 import { FLEET_WAIT_DEFAULTS, type MaintenanceService } from '../../service/service.js';
@@ -189,7 +189,11 @@ export async function switchOffAs(call: ActionCall<MaintenanceOffBody>): Promise
   const { caller, s, body } = call;
   const choice = chooseScope(caller, body.scope);
   if ('problem' in choice) return refused(choice.problem);
-  const request = { by: caller.by, source: call.source, ...(choice.scope !== undefined ? { scope: choice.scope } : {}) };
+  const request = {
+    by: caller.by,
+    source: call.source,
+    ...(choice.scope !== undefined ? { scope: choice.scope } : {}),
+  };
   if (call.preview) return previewSwitch(call, 'off', request);
   return done(switchedBody(await s.switchOff(request)));
 }
@@ -294,7 +298,11 @@ export async function waitFor(call: WaitCall): Promise<Outcome> {
       slot.bound === 'caller'
         ? `${who} already waits ${slot.limit} times (maxWaitsPerToken: ${slot.limit}); retry after ${slot.retryAfterSeconds} s, or when one of its waits has ended.`
         : `This instance already holds ${slot.limit} waits (maxWaits: ${slot.limit}); retry after ${slot.retryAfterSeconds} s.`;
-    return { ok: false, problem: { status: 429, code: 'too_many_waits', detail }, retryAfterSeconds: slot.retryAfterSeconds };
+    return {
+      ok: false,
+      problem: { status: 429, code: 'too_many_waits', detail },
+      retryAfterSeconds: slot.retryAfterSeconds,
+    };
   }
   try {
     const settled = await s.waitForFleet({

@@ -238,7 +238,10 @@ const RULES: ReadonlyArray<[new () => object, Readonly<Record<string, Rule>>]> =
   [ScopeQuery, { scope }],
   [HistoryQuery, { limit: wholeNumber('limit', HISTORY_LIMIT_MAX) }],
   [UpcomingQuery, { scope, count: wholeNumber('count', UPCOMING_COUNT_MAX) }],
-  [WindowRef, { id: (v) => [v.IsString({ message: 'id must be the id of a window, such as "nightly"' }), v.MaxLength(64)] }],
+  [
+    WindowRef,
+    { id: (v) => [v.IsString({ message: 'id must be the id of a window, such as "nightly"' }), v.MaxLength(64)] },
+  ],
   // The subclasses inherit their body's rules and add `confirm`.
   [ConfirmedOnBody, { confirm: flag('confirm') }],
   [ConfirmedOffBody, { confirm: flag('confirm') }],

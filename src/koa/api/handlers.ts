@@ -42,7 +42,10 @@ interface Call {
 /** Answers a `MaintenanceError` as a problem; anything else is answered 500 and handed to Koa's error event. */
 function refuse(ctx: ParameterizedContext, err: unknown): void {
   const problem = problemOf(err);
-  if (problem) return answerProblem(ctx, problem);
+  if (problem) {
+    answerProblem(ctx, problem);
+    return;
+  }
   ctx.app.emit('error', err, ctx);
   answerProblem(ctx, { status: 500, code: 'internal', detail: 'The request failed on the server; its log says why.' });
 }
@@ -51,7 +54,8 @@ function refuse(ctx: ParameterizedContext, err: unknown): void {
 function answer(ctx: ParameterizedContext, route: ApiRoute, outcome: Outcome): void {
   if (!outcome.ok) {
     if (outcome.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(outcome.retryAfterSeconds));
-    return answerProblem(ctx, outcome.problem);
+    answerProblem(ctx, outcome.problem);
+    return;
   }
   ctx.status = route.success;
   ctx.set('Cache-Control', 'no-store');

@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import Keyv from 'keyv';
+import Koa from 'koa';
+import supertest from 'supertest';
 import { nextSilenceLook, silenceBasis, silenceDue } from '../src/core/silence.js';
 import {
   MaintenanceError,
   MaintenanceService,
   type MaintenanceServiceOptions,
+  maintenance,
   type SilenceTarget,
 } from '../src/index.js';
 import {
@@ -231,6 +234,21 @@ describe('silence: Alertmanager silences while maintenance is active (a real Ale
       new RegExp(`^alerts silenced until .+: silence ${open.id} in Alertmanager at ${am.url}$`),
     );
     expect(notes[0].reason).to.equal(`alerts unsilenced: silence ${open.id} expired in Alertmanager at ${am.url}`);
+  });
+
+  it('an app with presence: false silences too: maintenance() starts them on its first request', async () => {
+    const s = new MaintenanceService({ stateFilePath: join(dir, 'state.json'), silence: [silenceFor('alone')] });
+    services.push(s);
+    const app = new Koa();
+    app.use(maintenance({ service: s, presence: false }));
+    app.use((ctx) => {
+      ctx.body = 'ok';
+    });
+    await supertest(app.callback()).get('/').expect(200);
+    await s.enable({ by: 'ops' });
+    await until(async () => (await live('alone')).length === 1, PATIENCE_MS);
+    await s.disable({ by: 'ops' });
+    await until(async () => (await live('alone')).length === 0, PATIENCE_MS);
   });
 
   it('a scheduled window silences from its start to its end by itself, with no write', async () => {

@@ -312,6 +312,15 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    */
   joinFleet(options: { intervalMs?: number } = {}): void {
     this.parts.fleet.joinFleet(options);
+    this.startSilences();
+  }
+
+  /**
+   * Starts this instance's part in the `silence` option's Alertmanager silences (a no-op without the option, under a
+   * forced `mode`, once closed, and when started already). `joinFleet()` calls it, and so does `maintenance()` on its
+   * first request with `presence: false`: an app that serves requests silences, whether it joins a fleet or not.
+   */
+  startSilences(): void {
     if (this.config.mode === undefined && !this.closing) this.parts.silences.start();
   }
 

@@ -57,7 +57,9 @@ const service = new MaintenanceService({
     },
   ],
 });
-service.joinFleet(); // maintenance() does this on its first request: the instances that serve look after silences
+// maintenance() does this on its first request (startSilences() with presence: false): instances that serve
+// look after silences
+service.joinFleet();
 // #endregion
 
 const end = new Date(Date.now() + 3_600_000).toISOString();

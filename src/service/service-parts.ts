@@ -7,6 +7,7 @@ import type { ChangeFeed } from '../core/change-feed.js';
 import type { ClaimStore } from '../core/claims.js';
 import type { PresenceStore } from '../core/presence.js';
 import type { StateStore } from '../store/state-store.js';
+import { AutoTrips } from './auto-trip.js';
 import { ChangeRelay } from './change-relay.js';
 import type { InFlight } from './fleet.js';
 import { FleetLink } from './fleet-link.js';
@@ -47,6 +48,7 @@ export interface ServiceParts {
   readonly writes: StateWrites;
   readonly schedule: WindowSchedule;
   readonly fleet: FleetLink;
+  readonly trips: AutoTrips;
 }
 
 /** Builds the parts of one service (a forced `mode` is held from the start). */
@@ -87,5 +89,16 @@ export function createServiceParts(s: ServicePartsSettings): ServiceParts {
     onSettled: (settled) => events.emit('fleet-settled', settled),
     watchChanges: (listener) => relay.watch(listener),
   });
-  return { notices, relay, caches, sync, view, writes, schedule, fleet };
+  const trips = new AutoTrips({
+    writes,
+    view,
+    store,
+    claims: s.claims,
+    events,
+    logger,
+    storeTimeoutMs: config.storeTimeoutMs,
+    mode,
+    closed: s.closed,
+  });
+  return { notices, relay, caches, sync, view, writes, schedule, fleet, trips };
 }

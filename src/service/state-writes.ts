@@ -97,6 +97,11 @@ export class StateWrites {
    * whatever the store ends up with.
    */
   async write(state: MaintenanceState, options: WriteOptions = {}): Promise<boolean> {
+    return (await this.land(state, options)).told;
+  }
+
+  /** {@link StateWrites.write}, resolving also with the revision the store gave the state (a trip keeps it). */
+  async land(state: MaintenanceState, options: WriteOptions = {}): Promise<{ told: boolean; revision: number }> {
     const { source = 'service', by = state.updatedBy, scope, reason, quiet = false, windows } = options;
     this.refuseForced();
     const previous = quiet ? undefined : await this.previousState(scope);
@@ -127,7 +132,7 @@ export class StateWrites {
         ? undefined
         : changeEvent(previous === 'unreadable' ? 'off' : summarize(previous, now), summarize(state, now));
     if (event) this.s.notices.tellOnce(event, stamped, scope);
-    return event !== undefined;
+    return { told: event !== undefined, revision };
   }
 
   private refuseForced(): void {

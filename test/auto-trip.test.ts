@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import Koa from 'koa';
 import pg from 'pg';
+import supertest from 'supertest';
 import {
   type AutoRecoverEvent,
   type AutoTripEvent,
@@ -11,7 +13,9 @@ import {
   MaintenanceError,
   MaintenanceService,
   type MaintenanceServiceOptions,
+  maintenanceRoutes,
 } from '../src/index.js';
+import { startReceiver } from '../src/testing/receiver.js';
 import { captureLogger, createTestApp, memoryService } from './helpers/app.js';
 import { endChild, outputOf, spawnChild } from './helpers/children.js';
 import { cliRunner } from './helpers/cli.js';
@@ -287,6 +291,40 @@ describe('autoTrip(): switches only what is its own', function () {
     );
     const json = JSON.parse((await cli(['status', '--scope', 'billing', '--json'])).out);
     expect(json.auto).to.deep.equal({ name: 'payments', since: scoped.updatedAt });
+  });
+
+  it('says on the status page and in /status that the site switched itself on', async () => {
+    const service = fleet.service();
+    const { trips } = eventsOf(service);
+    service.autoTrip({ name: 'db', check: () => false, ...FAST });
+    await until(() => trips.length > 0, PATIENCE_MS);
+    const app = new Koa();
+    app.use(maintenanceRoutes({ service, isSuperuser: () => true }).routes());
+    const { updatedAt } = await service.getStoredState();
+    const page = await supertest(app.callback()).get('/maintenance-mode/').expect(200);
+    expect(page.text).to.include(`its health check "db" kept failing, since <time datetime="${updatedAt}">`);
+    const status = await supertest(app.callback()).get('/maintenance-mode/status').expect(200);
+    expect(status.body).to.include({ active: true, readOnly: true, updatedBy: 'auto:db' });
+    expect(status.body.auto).to.deep.equal({ name: 'db', since: updatedAt });
+  });
+
+  it('notifies the webhooks of its switches, as any switch does', async () => {
+    const receiver = await startReceiver();
+    try {
+      const service = fleet.service({ notify: [{ url: receiver.url }] });
+      const p = probe();
+      p.healthy = false;
+      service.autoTrip({ name: 'db', check: p.check, ...FAST });
+      await until(() => receiver.events().includes('enabled'), PATIENCE_MS);
+      p.healthy = true;
+      await until(() => receiver.events().includes('disabled'), PATIENCE_MS);
+      expect(receiver.events()).to.deep.equal(['enabled', 'disabled']); // renewals are quiet
+      const [on, off] = receiver.bodies as Array<{ state: { updatedBy: string; readOnly?: boolean } }>;
+      expect(on.state).to.include({ updatedBy: 'auto:db', readOnly: true });
+      expect(off.state).to.include({ updatedBy: 'auto:db' });
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('stops with stop() and with close(): no check runs after', async () => {

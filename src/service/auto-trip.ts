@@ -24,7 +24,7 @@ import {
 import { type AutoTripConfig, type AutoTripOptions, resolveAutoTripOptions } from '../core/auto-trip-options.js';
 import type { ClaimStore } from '../core/claims.js';
 import { MaintenanceError } from '../core/errors.js';
-import { disabledState, enabledState, renewedState } from '../core/state.js';
+import { disabledState, enabledState, type MaintenanceState, renewedState } from '../core/state.js';
 import { invalidOption } from '../core/validate.js';
 import { type MaintenanceLogger, type StateStore, withTimeout } from '../store/state-store.js';
 import { startCheckLoop } from './check-loop.js';
@@ -206,14 +206,7 @@ class TripRunner {
     this.memory = { ...this.memory, phase: 'tripped', revision };
     const where = scope === undefined ? '' : ` for scope ${scope}`;
     this.s.logger.warn(`Maintenance switched on${where} (${mode === 'readOnly' ? 'read-only' : 'on'}): ${reason}.`);
-    this.s.events.emit('auto-trip', {
-      name,
-      ...(scope !== undefined ? { scope } : {}),
-      failures: this.memory.failures,
-      error: this.memory.lastError ?? 'unknown error',
-      switched: true,
-      state: { ...state, revision },
-    });
+    this.tripped(true, { ...state, revision });
   }
 
   /** Renews the lease of the trip's own state (quiet: no history entry, no notification). */
@@ -242,22 +235,18 @@ class TripRunner {
       what === 'failed'
         ? `${tripReason(name, this.memory)}; not switched: ${heldBy(look.inForce)}`
         : `${recoverReason(name, this.memory)}; nothing switched back${held ? `: ${heldBy(look.inForce)}` : ''}`;
-    if (what === 'failed') {
-      this.s.logger.warn(`autoTrip: ${reason}.`);
-      this.s.events.emit('auto-trip', {
-        name,
-        ...(scope !== undefined ? { scope } : {}),
-        failures: this.memory.failures,
-        error: this.memory.lastError ?? 'unknown error',
-        switched: false,
-        state: look.inForce,
-      });
-    } else {
-      this.info(`autoTrip: ${reason}.`);
-      this.recovered(false);
-    }
     const entry = noteEntry({ inForce: look.inForce, name, reason, now: look.now, ...(scope ? { scope } : {}) });
-    await this.s.store.appendHistory(entry);
+    try {
+      await this.s.store.appendHistory(entry); // first, so a listener of the event finds it in the history
+    } finally {
+      if (what === 'failed') {
+        this.s.logger.warn(`autoTrip: ${reason}.`);
+        this.tripped(false, look.inForce);
+      } else {
+        this.info(`autoTrip: ${reason}.`);
+        this.recovered(false);
+      }
+    }
   }
 
   private yielded(look: TripLook): void {
@@ -265,6 +254,13 @@ class TripRunner {
     this.info(
       `autoTrip: the state of check "${this.c.name}" was changed by ${who} while tripped; it is left to them until the check recovers.`,
     );
+  }
+
+  private tripped(switched: boolean, state: MaintenanceState): void {
+    const { name, scope } = this.c;
+    const { failures, lastError = 'unknown error' } = this.memory;
+    const at = scope !== undefined ? { scope } : {};
+    this.s.events.emit('auto-trip', { name, ...at, failures, error: lastError, switched, state });
   }
 
   private recovered(switched: boolean): void {

@@ -275,6 +275,25 @@ describe('autoTrip(): switches only what is its own', function () {
     expect(await service.getStoredState()).to.include({ enabled: true, updatedBy: 'auto:db' });
   });
 
+  it('gives a trip to the person who switches on over it: their state, no lease, never switched off by the check', async () => {
+    const service = fleet.service();
+    const { trips, recoveries } = eventsOf(service);
+    const p = probe();
+    p.healthy = false;
+    service.autoTrip({ name: 'db', check: p.check, ...FAST });
+    await until(() => trips.length > 0, PATIENCE_MS);
+    const on = await cliRunner(fleet.dir)(['on', '--message', 'Failing over by hand']);
+    expect(on.code).to.equal(0);
+    expect(on.out).to.include('Maintenance was on by a failing health check (autoTrip): it is yours now');
+    const mine = await service.getStoredState();
+    expect(mine).to.include({ enabled: true, updatedBy: 'cli:ops', message: 'Failing over by hand' });
+    expect(mine).to.not.have.any.keys('leaseUntil', 'leaseMs', 'readOnly');
+    p.healthy = true;
+    await until(() => recoveries.length > 0, PATIENCE_MS);
+    expect(recoveries[0]).to.include({ switched: false });
+    expect(await service.getStoredState()).to.include({ enabled: true, updatedBy: 'cli:ops' });
+  });
+
   it('trips a scope, and says so in the status (CLI and JSON)', async () => {
     const service = fleet.service();
     const { trips } = eventsOf(service);

@@ -163,6 +163,10 @@ export function nextStep(m: TripMemory, t: TripThresholds, look?: TripLook): Tri
 function trippedStep(m: TripMemory, t: TripThresholds, look: TripLook): TripStep {
   const { stored, now } = look;
   if (!isOwnTrip(stored, t.name, m.revision)) {
+    // Another instance of the same check wrote it (two claims won at once on a store without atomic claims): it holds
+    // the trip now. Anyone else's write is a person's decision, left to them until the check recovers.
+    if (stored.updatedBy === autoBy(t.name))
+      return { action: 'none', memory: { ...m, phase: 'watching', revision: undefined } };
     return { action: 'yield', memory: { ...m, phase: 'suppressed', revision: undefined } };
   }
   if (leaseLapsed(stored, now)) {

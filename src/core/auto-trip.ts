@@ -93,6 +93,8 @@ export interface TripThresholds {
 
 /** What the store holds now, read for a decision. */
 export interface TripLook {
+  /** The store's revision, read before the states: a write the decision makes lands only if it is still this one. */
+  readonly revision: number;
   /** The stored state of the trip's scope (or the whole site). */
   readonly stored: MaintenanceState;
   /** The state in force for it: the stored one with the recurring windows applied. */

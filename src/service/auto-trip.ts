@@ -36,7 +36,7 @@ import type { StateWrites } from './state-writes.js';
 export interface AutoTripSettings {
   readonly writes: Pick<StateWrites, 'land'>;
   readonly view: Pick<StateView, 'getStoredState' | 'stateInForceNow' | 'stateInForceOf'>;
-  readonly store: Pick<StateStore, 'appendHistory'>;
+  readonly store: Pick<StateStore, 'appendHistory' | 'readRevision'>;
   /** The store's claims (one instance trips for the fleet). */
   readonly claims: () => ClaimStore;
   /** The service, which emits `auto-trip` and `auto-recover`. */
@@ -152,6 +152,8 @@ class TripRunner {
       await this.act(step.action, look);
       this.warned = false;
     } catch (err) {
+      // Written meanwhile (a person's switch, say): nothing was written; the next check looks again.
+      if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_CONFLICT') return;
       this.warnOnce(`could not ${step.action}`, err);
     }
   }
@@ -160,29 +162,33 @@ class TripRunner {
   private async look(): Promise<TripLook | undefined> {
     const { scope } = this.c;
     try {
+      // The revision first: a write decided on these states lands only if nothing was written since (ifRevision).
+      const revision = await this.s.store.readRevision();
       const stored = await this.s.view.getStoredState(scope);
       const inForce =
         scope === undefined ? this.s.view.stateInForceOf(stored) : await this.s.view.stateInForceNow(scope);
-      return { stored, inForce, now: new Date() };
+      return { revision, stored, inForce, now: new Date() };
     } catch (err) {
       this.warnOnce('could not read the state', err);
       return undefined;
     }
   }
 
+  /** Acts on a decision; what it says (counts, the error) is the memory it was decided on (`m`). */
   private act(action: TripAction, look: TripLook): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    const m = this.memory;
     switch (action) {
       case 'trip':
-        return this.trip(look);
+        return this.trip(look, m);
       case 'renew':
         return this.renew(look);
       case 'recover':
-        return this.recover();
+        return this.recover(look, m);
       case 'record':
-        return this.note(look, 'failed');
+        return this.note(look, 'failed', m);
       case 'stand-down':
-        return this.note(look, 'recovered');
+        return this.note(look, 'recovered', m);
       default:
         this.yielded(look);
         return Promise.resolve();
@@ -190,7 +196,7 @@ class TripRunner {
   }
 
   /** Switches on, once this instance holds the fleet's claim over the stored revision. */
-  private async trip(look: TripLook): Promise<void> {
+  private async trip(look: TripLook, m: TripMemory): Promise<void> {
     const { name, scope, mode, message, leaseMs } = this.c;
     const claim = tripClaimName(name, scope, look.stored.revision ?? 0);
     if (this.claimed !== claim) {
@@ -198,53 +204,55 @@ class TripRunner {
       if (!(await withTimeout(this.s.claims().claim(claim, leaseMs), this.s.storeTimeoutMs, what))) return;
       this.claimed = claim; // another instance trips otherwise; this one sees its state
     }
-    const reason = tripReason(name, this.memory);
+    if (this.stopped) return; // stopped (the service closes) while claiming: no trip nobody would renew
+    const reason = tripReason(name, m);
     const on = { by: autoBy(name), leaseMs, ...(mode === 'readOnly' ? { readOnly: true } : {}) };
     const state = enabledState(message === undefined ? on : { ...on, message }, new Date());
-    const { revision } = await this.s.writes.land(state, { source: 'auto', scope, reason });
+    const { revision } = await this.s.writes.land(state, { source: 'auto', scope, reason, ifRevision: look.revision });
     this.claimed = undefined;
     this.memory = { ...this.memory, phase: 'tripped', revision };
     const where = scope === undefined ? '' : ` for scope ${scope}`;
     this.s.logger.warn(`Maintenance switched on${where} (${mode === 'readOnly' ? 'read-only' : 'on'}): ${reason}.`);
-    this.tripped(true, { ...state, revision });
+    this.tripped(true, { ...state, revision }, m);
   }
 
   /** Renews the lease of the trip's own state (quiet: no history entry, no notification). */
   private async renew(look: TripLook): Promise<void> {
     const { name, scope } = this.c;
-    const options = { source: 'lease', by: autoBy(name), scope, quiet: true };
+    const options = { source: 'lease', by: autoBy(name), scope, quiet: true, ifRevision: look.revision };
     const { revision } = await this.s.writes.land(renewedState(look.stored, new Date()), options);
     this.memory = { ...this.memory, revision };
   }
 
   /** Switches the trip's own state off. */
-  private async recover(): Promise<void> {
+  private async recover(look: TripLook, m: TripMemory): Promise<void> {
     const { name, scope } = this.c;
-    const reason = recoverReason(name, this.memory);
-    await this.s.writes.land(disabledState({ by: autoBy(name) }, new Date()), { source: 'auto', scope, reason });
+    const reason = recoverReason(name, m);
+    const options = { source: 'auto', scope, reason, ifRevision: look.revision };
+    await this.s.writes.land(disabledState({ by: autoBy(name) }, new Date()), options);
     this.memory = { ...this.memory, phase: 'watching', revision: undefined };
     this.info(`Maintenance${scope === undefined ? '' : ` for scope ${scope}`} switched off: ${reason}.`);
-    this.recovered(true);
+    this.recovered(true, m);
   }
 
   /** Records, without a switch, a failure while another state is in force or the recovery after it. */
-  private async note(look: TripLook, what: 'failed' | 'recovered'): Promise<void> {
+  private async note(look: TripLook, what: 'failed' | 'recovered', m: TripMemory): Promise<void> {
     const { name, scope } = this.c;
     const held = holdsMaintenance(look.inForce, look.now);
     const reason =
       what === 'failed'
-        ? `${tripReason(name, this.memory)}; not switched: ${heldBy(look.inForce)}`
-        : `${recoverReason(name, this.memory)}; nothing switched back${held ? `: ${heldBy(look.inForce)}` : ''}`;
+        ? `${tripReason(name, m)}; not switched: ${heldBy(look.inForce)}`
+        : `${recoverReason(name, m)}; nothing switched back${held ? `: ${heldBy(look.inForce)}` : ''}`;
     const entry = noteEntry({ inForce: look.inForce, name, reason, now: look.now, ...(scope ? { scope } : {}) });
     try {
       await this.s.store.appendHistory(entry); // first, so a listener of the event finds it in the history
     } finally {
       if (what === 'failed') {
         this.s.logger.warn(`autoTrip: ${reason}.`);
-        this.tripped(false, look.inForce);
+        this.tripped(false, look.inForce, m);
       } else {
         this.info(`autoTrip: ${reason}.`);
-        this.recovered(false);
+        this.recovered(false, m);
       }
     }
   }
@@ -256,17 +264,17 @@ class TripRunner {
     );
   }
 
-  private tripped(switched: boolean, state: MaintenanceState): void {
+  private tripped(switched: boolean, state: MaintenanceState, m: TripMemory): void {
     const { name, scope } = this.c;
-    const { failures, lastError = 'unknown error' } = this.memory;
+    const { failures, lastError = 'unknown error' } = m;
     const at = scope !== undefined ? { scope } : {};
     this.s.events.emit('auto-trip', { name, ...at, failures, error: lastError, switched, state });
   }
 
-  private recovered(switched: boolean): void {
+  private recovered(switched: boolean, m: TripMemory): void {
     const { name, scope } = this.c;
     const at = scope !== undefined ? { scope } : {};
-    this.s.events.emit('auto-recover', { name, ...at, successes: this.memory.successes, switched });
+    this.s.events.emit('auto-recover', { name, ...at, successes: m.successes, switched });
   }
 
   private info(message: string): void {

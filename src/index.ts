@@ -16,6 +16,7 @@ export { hashSecret } from './core/bypass.js';
 export type { ChangeFeed, StateChange } from './core/change-feed.js';
 export type { ClaimStore } from './core/claims.js';
 export type { Commit, CommitOptions, Committer } from './core/commit.js';
+export { revisionConflict } from './core/commit.js';
 export type {
   Decision,
   DecisionConfig,

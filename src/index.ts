@@ -6,12 +6,17 @@
 // The command line run in-process, and the one error type.
 export type { CliIo } from './cli/cli.js';
 export { main } from './cli/cli.js';
+export type { AutoRecoverEvent, AutoTripEvent } from './core/auto-trip.js';
+// Self-protection: autoTrip() options and events.
+export type { AutoTripMode, AutoTripOptions } from './core/auto-trip-options.js';
+export { AUTO_TRIP_DEFAULTS, AUTO_TRIP_LIMITS } from './core/auto-trip-options.js';
 // The middleware: maintenance(), its options, forced routes, scopes by host name, the banner, the decision.
 export { hashSecret } from './core/bypass.js';
 // Stores: the contract, the four stores, and the capability types a store of one's own implements.
 export type { ChangeFeed, StateChange } from './core/change-feed.js';
 export type { ClaimStore } from './core/claims.js';
 export type { Commit, CommitOptions, Committer } from './core/commit.js';
+export { revisionConflict } from './core/commit.js';
 export type {
   Decision,
   DecisionConfig,

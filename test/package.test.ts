@@ -131,7 +131,7 @@ describe('the store contract entry (koa-maintenance-mode/testing)', function () 
         const out = `${r.stdout}${r.stderr}`;
         expect(r.status, `${name}: ${out.slice(-3000)}`).to.equal(0);
         expect(out, name)
-          .to.match(/7 passed/)
+          .to.match(/8 passed/)
           .and.not.match(/skipped/);
         expect(out, name).to.include('lacks what the factory turns off: no change feed, no fleet');
       }

@@ -288,6 +288,7 @@ describe('maintenanceRoutes(): status', () => {
       window: null,
       leaseUntil: null,
       leaseLapsed: false,
+      auto: null,
       scopes: {},
     });
   });

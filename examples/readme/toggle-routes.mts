@@ -27,6 +27,7 @@ assert.equal((await fetch(`${base}/off`, { method: 'POST' })).status, 403);
 const status = (await (await fetch(`${base}/status`, { headers: { 'x-role': 'admin' } })).json()) as object;
 assert.deepEqual(Object.keys(status).sort(), [
   'active',
+  'auto',
   'bypass',
   'dryRun',
   'enabled',

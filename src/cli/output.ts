@@ -1,4 +1,5 @@
 /** How the CLI says a state: one line for people, the status JSON with `--json`. */
+import { autoTripOf } from '../core/auto-trip.js';
 import { type LocalizedText, messageView } from '../core/i18n.js';
 import { behind, type Fleet, inFlightFor } from '../core/presence.js';
 import { printable } from '../core/printable.js';
@@ -39,9 +40,13 @@ export function describe(state: MaintenanceState, now: Date, lang: string): stri
   }
   if (state.enabled && state.dryRun) parts.push('dry run: nothing is blocked');
   if (state.enabled && state.readOnly) parts.push('read-only: writes are blocked, reading works');
+  const auto = autoTripOf(state, now);
+  if (auto) parts.push(`auto: ${auto.name} since ${auto.since ?? 'unknown'}`);
   const message = messageText(state.message, lang);
   if (message) parts.push(`message: ${message}`);
-  if (state.updatedAt) parts.push(`changed ${state.updatedAt}${state.updatedBy ? ` by ${state.updatedBy}` : ''}`);
+  if (state.updatedAt && !auto) {
+    parts.push(`changed ${state.updatedAt}${state.updatedBy ? ` by ${state.updatedBy}` : ''}`);
+  }
   return `${active ? 'on' : 'off'}${parts.length ? ` (${parts.join('; ')})` : ''}`;
 }
 

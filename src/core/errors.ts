@@ -11,6 +11,7 @@ export type MaintenanceErrorCode =
   | 'ERR_MAINTENANCE_STORE_READ'
   | 'ERR_MAINTENANCE_STORE_WRITE'
   | 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN'
+  | 'ERR_MAINTENANCE_STORE_CONFLICT'
   | 'ERR_MAINTENANCE_STORE_TIMEOUT'
   | 'ERR_MAINTENANCE_STATE_CORRUPT'
   | 'ERR_MAINTENANCE_FLEET_TIMEOUT'
@@ -53,12 +54,13 @@ const HTTP_STATUS: Partial<Record<MaintenanceErrorCode, number>> = {
   ERR_MAINTENANCE_INVALID_SCOPE: 400,
   ERR_MAINTENANCE_INVALID_WINDOW: 400,
   ERR_MAINTENANCE_MODE_FORCED: 409,
+  ERR_MAINTENANCE_STORE_CONFLICT: 409,
   ERR_MAINTENANCE_FLEET_TIMEOUT: 504,
   ERR_MAINTENANCE_NO_FLEET: 501,
   ERR_MAINTENANCE_MISUSE: 500,
 };
 
-/** The HTTP status for `code`: 400 bad input, 409 a forced mode, 504 a fleet that did not settle, else 503. */
+/** The HTTP status for `code`: 400 bad input, 409 a forced mode or a conflicting write, 504 a fleet that did not settle, else 503. */
 export function httpStatusOf(code: MaintenanceErrorCode): number {
   return HTTP_STATUS[code] ?? 503;
 }

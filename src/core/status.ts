@@ -1,4 +1,5 @@
 /** The status of a state as people and scripts read it (toggle routes, CLI, status page). Pure. */
+import { autoTripOf } from './auto-trip.js';
 import { pickText } from './i18n.js';
 import { behind, type Fleet } from './presence.js';
 import { blocksRequests, isActive, leaseLapsed, type MaintenanceState } from './state.js';
@@ -22,6 +23,8 @@ export function statusBody(state: MaintenanceState, now: Date) {
     leaseUntil: state.leaseUntil ?? null,
     /** Switched on with a lease its runner stopped renewing: off for visitors since `leaseUntil`. */
     leaseLapsed: leaseLapsed(state, now),
+    /** Switched on by `autoTrip()` and in force: the check's name and since when; null otherwise. */
+    auto: autoTripOf(state, now) ?? null,
   };
 }
 

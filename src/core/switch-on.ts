@@ -4,6 +4,7 @@
  * revokes the window's bypass secret. An `on` with options edits the live window: the fields given replace those
  * stored, the others are kept. Pure.
  */
+import { autoTripOf } from './auto-trip.js';
 import type { LocalizedText } from './i18n.js';
 import { blocksRequests, type EnableOptions, leaseLapsed, type MaintenanceState } from './state.js';
 
@@ -30,7 +31,8 @@ export type OnNote =
   | 'scheduled-window-started'
   | 'bypass-revoked'
   | 'overwrote-unreadable'
-  | 'lease-lapsed';
+  | 'lease-lapsed'
+  | 'auto-trip-taken-over';
 
 /** What a switch off did beyond writing "off", for people. */
 export type OffNote = 'occurrence-ended' | 'lease-lapsed' | 'overwrote-unreadable';
@@ -65,6 +67,9 @@ export function planOn(current: MaintenanceState | undefined, request: OnRequest
   const fresh = (notes: OnNote[]): OnPlan => ({ enable: fromRequest(request), notes });
   if (current === undefined) return fresh(['overwrote-unreadable']);
   if (leaseLapsed(current, now)) return fresh(['lease-lapsed']);
+  // A health check's trip is no one's window to edit: a person's on replaces it (its lease, which only the check's
+  // instance renews, and its read-only mode are not kept), and the check never switches that off.
+  if (autoTripOf(current, now) !== undefined) return fresh(['auto-trip-taken-over']);
   if (!live(current, now)) return fresh([]);
   if (given(request)) return { enable: edited(current, request), notes: [] };
   const notes: OnNote[] = [];
@@ -118,4 +123,6 @@ export const ON_NOTES: Readonly<Record<OnNote | OffNote, string>> = Object.freez
   'lease-lapsed':
     'The previous switch on had a lease that lapsed (its runner stopped renewing it): it was already off for visitors.',
   'occurrence-ended': "The recurring window's occurrence in progress is ended; the window recurs.",
+  'auto-trip-taken-over':
+    'Maintenance was on by a failing health check (autoTrip): it is yours now, and stays on until switched off, whatever the check says.',
 });

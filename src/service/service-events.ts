@@ -7,6 +7,7 @@
  * EventEmitter (`instanceof` included) and listeners get the service as `this`.
  */
 import { EventEmitter } from 'node:events';
+import type { AutoRecoverEvent, AutoTripEvent } from '../core/auto-trip.js';
 import type { MaintenanceError } from '../core/errors.js';
 import type { NotifyEvent } from '../core/notify.js';
 import type { Fleet } from '../core/presence.js';
@@ -26,6 +27,10 @@ export interface MaintenanceServiceEvents {
   notified: [event: NotifyEvent, url: string];
   /** A notification failed after its retries (also logged once). */
   'notify-failed': [failure: NotifyFailure];
+  /** An `autoTrip()` check of this service failed `failAfter` times in a row (`switched`: it switched maintenance on). */
+  'auto-trip': [trip: AutoTripEvent];
+  /** An `autoTrip()` check of this service recovered (`switched`: it switched its trip off). */
+  'auto-recover': [recovery: AutoRecoverEvent];
 }
 
 /** A `MaintenanceService` as the emitter of its events (what its parts need of it to tell them). */

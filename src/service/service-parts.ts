@@ -7,6 +7,7 @@ import type { ChangeFeed } from '../core/change-feed.js';
 import type { ClaimStore } from '../core/claims.js';
 import type { PresenceStore } from '../core/presence.js';
 import type { StateStore } from '../store/state-store.js';
+import { AutoTrips } from './auto-trip.js';
 import { ChangeRelay } from './change-relay.js';
 import type { InFlight } from './fleet.js';
 import { FleetLink } from './fleet-link.js';
@@ -49,6 +50,7 @@ export interface ServiceParts {
   readonly schedule: WindowSchedule;
   readonly fleet: FleetLink;
   readonly silences: Silencer;
+  readonly trips: AutoTrips;
 }
 
 /** Builds the parts of one service (a forced `mode` is held from the start). */
@@ -90,7 +92,18 @@ export function createServiceParts(s: ServicePartsSettings): ServiceParts {
     watchChanges: (listener) => relay.watch(listener),
   });
   const silences = createSilencer(s, { view, schedule, relay });
-  return { notices, relay, caches, sync, view, writes, schedule, fleet, silences };
+  const trips = new AutoTrips({
+    writes,
+    view,
+    store,
+    claims: s.claims,
+    events,
+    logger,
+    storeTimeoutMs: config.storeTimeoutMs,
+    mode,
+    closed: s.closed,
+  });
+  return { notices, relay, caches, sync, view, writes, schedule, fleet, silences, trips };
 }
 
 /** The silences of one service (`silence`), looking at the states through its view, windows and relay. */

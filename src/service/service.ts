@@ -1,6 +1,7 @@
 /** `MaintenanceService`: the TypeDI service that reads and writes the state; the only file importing typedi. */
 import 'reflect-metadata';
 import { Container, Service } from 'typedi';
+import type { AutoTripOptions } from '../core/auto-trip-options.js';
 import type { HistoryEntry } from '../core/history.js';
 import type { Fleet } from '../core/presence.js';
 import type { DisableOptions, EnableOptions, MaintenanceState } from '../core/state.js';
@@ -384,6 +385,26 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     return waitUntilOff(this, options);
   }
 
+  /**
+   * Self-protection: runs `check` every `intervalMs` (one at a time; a hung check counts as failed at `timeoutMs`, and
+   * at every later interval while it still runs, and no other starts meanwhile). After `failAfter` consecutive
+   * failures (false, a throw, a timeout) maintenance is switched on — read-only by default — with
+   * `by: 'auto:<name>'`, a history entry saying why (`check "db" failed 3 times: …`) and a lease of 3 × `intervalMs`
+   * (at least 1 s) that this instance renews at every check until it recovers, so a dead instance cannot leave the
+   * site down; after `recoverAfter` consecutive good checks it switches off, if the stored state is still the one it
+   * wrote. It never overrides anyone else's state: while another state is in force (or scheduled) it only records
+   * the failure; when a person changes its state during a trip, it leaves it to them until the check recovers.
+   * One instance of the fleet trips (a claim in the store); the others see the state. Emits `auto-trip` and
+   * `auto-recover`. Returns `stop()`; `close()` stops it too (a trip in force then lapses with its lease). Throws
+   * `ERR_MAINTENANCE_INVALID_OPTION` naming a bad option, or a name already running here. Under a forced `mode` it
+   * warns and switches nothing.
+   * @example
+   * const stop = service.autoTrip({ name: 'db', check: async () => (await pool.query('SELECT 1')).rowCount === 1 });
+   */
+  autoTrip(options: AutoTripOptions): () => void {
+    return this.parts.trips.start(options);
+  }
+
   /** Counts the requests a hold of this service keeps waiting (reported with the presence). */
   trackHeld(held: () => number): void {
     this.parts.fleet.trackHeld(held);
@@ -436,11 +457,12 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * @param options.timeoutMs how long a graceful close may take. @default storeTimeoutMs
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
-    const { relay, sync, notices, fleet, silences } = this.parts;
+    const { relay, sync, notices, fleet, silences, trips } = this.parts;
     if (!this.closing) {
       this.closing = true;
       relay.settled();
     }
+    trips.stopAll();
     sync.stop();
     notices.stopClock();
     silences.stop(); // its silences stay: the fleet's maintenance goes on without this instance

@@ -38,6 +38,11 @@ export interface WriteOptions {
   readonly quiet?: boolean;
   /** The recurring windows stored with a global state. @default the windows stored now */
   readonly windows?: readonly RecurringWindow[];
+  /**
+   * Write only if the store's revision is still this one (see `Commit.ifRevision`), else throw
+   * `ERR_MAINTENANCE_STORE_CONFLICT` and write nothing. @default undefined (write whatever was written meanwhile)
+   */
+  readonly ifRevision?: number;
 }
 
 /** Settings of {@link StateWrites}. */
@@ -97,7 +102,12 @@ export class StateWrites {
    * whatever the store ends up with.
    */
   async write(state: MaintenanceState, options: WriteOptions = {}): Promise<boolean> {
-    const { source = 'service', by = state.updatedBy, scope, reason, quiet = false, windows } = options;
+    return (await this.land(state, options)).told;
+  }
+
+  /** {@link StateWrites.write}, resolving also with the revision the store gave the state (a trip keeps it). */
+  async land(state: MaintenanceState, options: WriteOptions = {}): Promise<{ told: boolean; revision: number }> {
+    const { source = 'service', by = state.updatedBy, scope, reason, quiet = false, windows, ifRevision } = options;
     this.refuseForced();
     const previous = quiet ? undefined : await this.previousState(scope);
     if (scope === undefined) {
@@ -111,7 +121,8 @@ export class StateWrites {
         : historyEntry({ previous, next: state, source, now: new Date(), by, scope, reason });
     let revision: number;
     try {
-      revision = await this.s.store.commit(entry === undefined ? { scope, state } : { scope, state, entry });
+      const change = entry === undefined ? { scope, state } : { scope, state, entry };
+      revision = await this.s.store.commit(ifRevision === undefined ? change : { ...change, ifRevision });
     } catch (err) {
       if ((err as MaintenanceError).code === 'ERR_MAINTENANCE_STORE_WRITE_UNKNOWN') this.s.sync.readAgain({ scope });
       throw err;
@@ -127,7 +138,7 @@ export class StateWrites {
         ? undefined
         : changeEvent(previous === 'unreadable' ? 'off' : summarize(previous, now), summarize(state, now));
     if (event) this.s.notices.tellOnce(event, stamped, scope);
-    return event !== undefined;
+    return { told: event !== undefined, revision };
   }
 
   private refuseForced(): void {

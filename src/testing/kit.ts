@@ -3,8 +3,11 @@
  * waits, a tag of its own, and the fault controls (undone after it, should it fail midway).
  */
 import { randomBytes } from 'node:crypto';
+import type { KeyvLike } from '../core/keyv-like.js';
 import { MaintenanceService } from '../service/service.js';
 import type { MaintenanceServiceOptions } from '../service/service-options.js';
+import { fromKeyv } from '../store/keyv/from-keyv.js';
+import { isMaintenanceStore, type MaintenanceStore } from '../store/maintenance-store.js';
 import type { MaintenanceLogger } from '../store/state-store.js';
 import type { MaintenanceStoreFactory } from './factory.js';
 
@@ -73,6 +76,8 @@ export interface ContractKit {
    * `storeTimeoutMs` 5000 (the store's speed is not under test), a recording logger.
    */
   service(options?: ContractServiceOptions): Promise<MaintenanceService>;
+  /** A new handle of the store itself, for what no service call can order (closed after the scenario). */
+  store(): Promise<MaintenanceStore>;
   /** Stalls the server (undone after the scenario should it fail before its own `resume()`). */
   stall(): Promise<void>;
   resume(): Promise<void>;
@@ -98,6 +103,7 @@ async function fault(factory: MaintenanceStoreFactory, name: 'stall' | 'resume' 
 /** Makes the kit of one scenario on `factory`'s store. */
 export function createKit(factory: MaintenanceStoreFactory): KitLifecycle {
   const services: MaintenanceService[] = [];
+  const stores: MaintenanceStore[] = [];
   let down: 'stalled' | 'killed' | undefined;
   const kit: ContractKit = {
     tag: `c${Date.now().toString(36)}${randomBytes(3).toString('hex')}`,
@@ -112,6 +118,12 @@ export function createKit(factory: MaintenanceStoreFactory): KitLifecycle {
       });
       services.push(s);
       return s;
+    },
+    async store() {
+      const opened = await factory.create();
+      const store = isMaintenanceStore(opened) ? opened : fromKeyv(opened as KeyvLike);
+      stores.push(store);
+      return store;
     },
     stall: async () => {
       down = 'stalled';
@@ -136,6 +148,7 @@ export function createKit(factory: MaintenanceStoreFactory): KitLifecycle {
     if (down === 'stalled') await kit.resume();
     if (down === 'killed') await kit.restart();
     await Promise.all(services.splice(0).map((s) => s.close({ timeoutMs: 2000 }).catch(() => undefined)));
+    await Promise.all(stores.splice(0).map((s) => s.close().catch(() => undefined)));
   };
   return { kit, cleanUp };
 }

@@ -1,6 +1,7 @@
 /**
  * Contract scenarios of writes whose outcome the writer cannot know: one that times out on the client says so
- * (`ERR_MAINTENANCE_STORE_WRITE_UNKNOWN`), never looks like a success or a failure, and lands whole if it lands.
+ * (`ERR_MAINTENANCE_STORE_WRITE_UNKNOWN`), never looks like a success or a failure, and lands whole if it lands. And
+ * of conditional writes: a commit made on a revision that is no longer the store's lands nothing.
  */
 import assert from 'node:assert/strict';
 import { BOUND_MS, outcome, sleep, until } from './kit.js';
@@ -87,8 +88,42 @@ const heldByStall: Scenario = {
   },
 };
 
-/** The scenario of a write that outlasts its bound on a healthy store. */
-export const WRITES: readonly Scenario[] = [timedOut];
+const CONFLICT = 'ERR_MAINTENANCE_STORE_CONFLICT';
+
+const conditional: Scenario = {
+  title:
+    'writes: a commit made on a revision that is no longer the store’s (ifRevision) is refused with ERR_MAINTENANCE_STORE_CONFLICT and lands nothing; on the current one it lands',
+  async run(kit) {
+    const service = await kit.service();
+    const store = await kit.store();
+    const options = { historyLimit: 200, warn: () => undefined };
+    const [person, late, mine] = [`${kit.tag}-person`, `${kit.tag}-late`, `${kit.tag}-mine`];
+    const change = (by: string, scope?: string) => ({
+      ...(scope === undefined ? {} : { scope }),
+      state: { enabled: scope !== undefined, updatedBy: by },
+      entry: { at: new Date().toISOString(), by, source: 'contract', from: 'on' as const, to: 'off' as const },
+    });
+    for (const scope of [undefined, `${kit.tag}-scope`]) {
+      const seen = await store.revision();
+      await service.enable({ by: person, ...(scope === undefined ? {} : { scope }) }); // lands after `seen`
+      const now = await store.revision();
+      const r = await outcome(() => store.commit({ ...change(late, scope), ifRevision: seen }, options));
+      assert.equal(codeOf(r.error), CONFLICT, `a stale commit (scope ${scope}) was not refused: ${String(r.error)}`);
+      assert.equal(await store.revision(), now, 'a refused commit took a revision');
+      assert.equal((await service.getStoredState(scope)).updatedBy, person, 'a refused commit wrote the state');
+      const landed = await store.commit({ ...change(mine, scope), ifRevision: now }, options);
+      assert.equal(landed, now + 1);
+      assert.equal((await service.getStoredState(scope)).updatedBy, mine);
+      if (scope !== undefined) await service.disable({ scope });
+    }
+    const bys = (await service.history(20)).map((e) => e.by);
+    assert.equal(bys.includes(late), false, 'a refused commit added its history entry');
+    assert.equal(bys.includes(mine), true);
+  },
+};
+
+/** The scenarios of writes on a healthy store: one that outlasts its bound, one made on a stale revision. */
+export const WRITES: readonly Scenario[] = [timedOut, conditional];
 
 /** The scenario of a write held by a failing store. */
 export const WRITES_FAILING: readonly Scenario[] = [heldByStall];

@@ -5,7 +5,7 @@
  * died is broken after a while. The directory watch is the push (see `createFileChangeFeed`).
  */
 import { promises as fs } from 'node:fs';
-import type { Committer } from '../../core/commit.js';
+import { type Committer, revisionConflict } from '../../core/commit.js';
 import type { HistoryLog } from '../../core/history.js';
 import type { ScopeTable } from '../../core/scope.js';
 import { normalizeState } from '../../core/state.js';
@@ -63,9 +63,11 @@ export function createFileCommitter(statePath: string, scopes: ScopeTable, log: 
   const revisionPath = sidePathOf(statePath, 'revision');
   const target = { what: 'the revision file', fix: 'make the state file’s directory writable by this process.' };
   return {
-    commit({ scope, state, entry }, { historyLimit }) {
+    commit({ scope, state, entry, ifRevision }, { historyLimit }) {
       return withLock(statePath, async () => {
-        const revision = (await readRevision(revisionPath)) + 1;
+        const current = await readRevision(revisionPath);
+        if (ifRevision !== undefined && current !== ifRevision) throw revisionConflict(ifRevision, current);
+        const revision = current + 1;
         await writeFileAtomic(revisionPath, `${revision}\n`, target);
         const stamped = normalizeState({ ...state, revision });
         if (scope === undefined) await writeStateFile(statePath, `${JSON.stringify(stamped, null, 2)}\n`);

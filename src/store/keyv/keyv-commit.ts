@@ -1,9 +1,9 @@
 /**
- * How a plain keyv store lands a switch: in steps, in this order — the next revision (read, add one, write: two
- * writers in the same instant can share one), the state (or the scope's entry), then its history entry. A failed
+ * How a plain keyv store lands a switch: in steps, in this order — the next revision (read, compared with `ifRevision`,
+ * add one, write: two writers in the same instant can share one), the state (or the scope's entry), then its history entry. A failed
  * history entry after the state landed is said (`warn`), not thrown: the switch did happen. There is no push.
  */
-import type { Committer } from '../../core/commit.js';
+import { type Committer, revisionConflict } from '../../core/commit.js';
 import { MaintenanceError } from '../../core/errors.js';
 import type { HistoryLog } from '../../core/history.js';
 import type { KeyvLike } from '../../core/keyv-like.js';
@@ -25,7 +25,12 @@ export function createKeyvCommitter({ keyv, scopes, history, description }: Keyv
   return {
     revision,
     async commit(change, options) {
-      const next = (await revision()) + 1;
+      const current = await revision();
+      // Checked in a step of its own: a write landing between this check and the state's is not seen (not atomic).
+      if (change.ifRevision !== undefined && current !== change.ifRevision) {
+        throw revisionConflict(change.ifRevision, current);
+      }
+      const next = current + 1;
       await keyv.set(REVISION_KEY, next);
       const state = { ...change.state, revision: next };
       const { scope } = change;

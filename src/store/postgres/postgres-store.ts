@@ -11,7 +11,7 @@ import {
   REVISION_PLACEHOLDER,
   type StateChange,
 } from '../../core/change-feed.js';
-import type { Committer } from '../../core/commit.js';
+import { type Committer, revisionConflict } from '../../core/commit.js';
 import { MaintenanceError } from '../../core/errors.js';
 import { type HistoryEntry, type HistoryLog, normalizeHistory } from '../../core/history.js';
 import { loadPeer } from '../../core/peer.js';
@@ -190,7 +190,9 @@ interface PgNames {
 /**
  * One change in one statement: the state row (the keyv row of the global state, or the scope's row upserted or
  * deleted), the history entry (inserted, older ones trimmed) and `pg_notify` run as data-modifying parts of a single
- * statement, so they commit together or not at all, and the notification goes out only when they commit.
+ * statement, so they commit together or not at all, and the notification goes out only when they commit. With
+ * `ifRevision`, the counter row is updated only while it still holds that revision (re-checked after a concurrent
+ * writer's lock is released), and every other part only when it was: a stale change lands nothing.
  */
 function createPgCommitter(
   pool: PgPool,
@@ -200,24 +202,26 @@ function createPgCommitter(
 ): Committer {
   const [k, sc, h, m] = [names.keyv, names.scopes, names.history, names.meta].map(quoteIdent);
   const stamp = (param: string) => `replace(${param}, '"revision":-1', '"revision":' || (SELECT revision FROM r))`;
-  // $1 entry, $2 history limit, $3 channel, $4 message; then the state's key or scope ($5) and value ($6). Each of
-  // them carries "revision":-1, replaced by the revision the statement takes from the counter row.
-  const head = `WITH r AS (UPDATE ${m} SET revision = revision + 1 WHERE id = 1 RETURNING revision)`;
+  const done = 'EXISTS (SELECT 1 FROM r)';
+  // $1 entry, $2 history limit, $3 channel, $4 message, $5 ifRevision (null: none); then the state's key or scope ($6)
+  // and value ($7). Each of them carries "revision":-1, replaced by the revision the statement takes from the counter.
+  const head = `WITH r AS (UPDATE ${m} SET revision = revision + 1 WHERE id = 1 AND ($5::bigint IS NULL OR revision = $5::bigint) RETURNING revision)`;
   // A quiet write ($1 is null: a lease renewed) inserts no entry; the trim then finds no new id and deletes nothing.
-  const tail = `h AS (INSERT INTO ${h} (entry) SELECT (${stamp('$1')})::jsonb WHERE $1::text IS NOT NULL RETURNING id),
+  const tail = `h AS (INSERT INTO ${h} (entry) SELECT (${stamp('$1')})::jsonb WHERE $1::text IS NOT NULL AND ${done} RETURNING id),
     trim AS (DELETE FROM ${h} WHERE id <= (SELECT id FROM h) - $2)
-    SELECT pg_notify($3, ${stamp('$4')}), (SELECT revision FROM r) AS revision`;
+    SELECT CASE WHEN ${done} THEN pg_notify($3, ${stamp('$4')}) END, (SELECT revision FROM r) AS revision,
+      (SELECT revision FROM ${m} WHERE id = 1) AS found`;
   const sql = {
-    global: `${head}, s AS (INSERT INTO ${k} (key, value) VALUES ($5, ${stamp('$6')}) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value), ${tail}`,
-    scopeOn: `${head}, s AS (INSERT INTO ${sc} (scope, state) VALUES ($5, ${stamp('$6')}::jsonb) ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state), ${tail}`,
-    scopeOff: `${head}, s AS (DELETE FROM ${sc} WHERE scope = $5), ${tail}`,
+    global: `${head}, s AS (INSERT INTO ${k} (key, value) SELECT $6, ${stamp('$7')} WHERE ${done} ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value), ${tail}`,
+    scopeOn: `${head}, s AS (INSERT INTO ${sc} (scope, state) SELECT $6, (${stamp('$7')})::jsonb WHERE ${done} ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state), ${tail}`,
+    scopeOff: `${head}, s AS (DELETE FROM ${sc} WHERE scope = $6 AND ${done}), ${tail}`,
   };
   return {
-    async commit({ scope, state, entry }, { historyLimit }) {
+    async commit({ scope, state, entry, ifRevision }, { historyLimit }) {
       await ready();
       const history = entry === undefined ? null : JSON.stringify({ ...entry, revision: REVISION_PLACEHOLDER });
       const message = encodeChange({ scope, revision: REVISION_PLACEHOLDER });
-      const params: unknown[] = [history, historyLimit, names.channel, message];
+      const params: unknown[] = [history, historyLimit, names.channel, message, ifRevision ?? null];
       const stamped = { ...state, revision: REVISION_PLACEHOLDER };
       const { rows } =
         scope === undefined
@@ -225,6 +229,7 @@ function createPgCommitter(
           : state.enabled
             ? await pool.query(sql.scopeOn, [...params, scope, JSON.stringify(stamped)])
             : await pool.query(sql.scopeOff, [...params, scope]);
+      if (rows[0].revision === null) throw revisionConflict(ifRevision as number, Number(rows[0].found));
       return Number(rows[0].revision);
     },
     async revision() {

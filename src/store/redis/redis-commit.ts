@@ -1,6 +1,6 @@
 /** The commits of a Redis store: one script per change (revision, state, history entry and change message at once). */
 import { encodeChange, REVISION_PLACEHOLDER } from '../../core/change-feed.js';
-import type { Committer } from '../../core/commit.js';
+import { type Committer, revisionConflict } from '../../core/commit.js';
 import type { MaintenanceState } from '../../core/state.js';
 
 /** The Redis keys and the channel of one store. */
@@ -13,11 +13,16 @@ export interface RedisKeys {
 }
 
 /**
- * One change in one script: the next revision (INCR), the state (SET, or HSET / HDEL of the scope's field), the
+ * One change in one script: unless the revision is not `ifRevision` any more (then nothing, answered as -1 - the revision),
+ * the next revision (INCR), the state (SET, or HSET / HDEL of the scope's field), the
  * history entry (RPUSH + LTRIM) and the change message (PUBLISH), each stamped with the revision. Redis runs a script
  * whole, so a write the client gave up on (a timeout) lands later with its history entry and its push, or not at all.
  */
 const COMMIT_SCRIPT = `
+if ARGV[8] ~= '' then
+  local current = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if current ~= tonumber(ARGV[8]) then return -1 - current end
+end
 local rev = redis.call('INCR', KEYS[3])
 local function stamp(s) return (string.gsub(s, '"revision":%-1', '"revision":' .. rev, 1)) end
 local op = ARGV[1]
@@ -45,7 +50,7 @@ export function createRedisCommitter(
   serialize: (state: MaintenanceState) => Promise<string>,
 ): Committer {
   return {
-    async commit({ scope, state, entry }, { historyLimit }) {
+    async commit({ scope, state, entry, ifRevision }, { historyLimit }) {
       const c = (await connected()) as EvalClient;
       const global = scope === undefined;
       const op = global ? 'set' : state.enabled ? 'hset' : 'hdel';
@@ -55,8 +60,12 @@ export function createRedisCommitter(
       const history = entry === undefined ? '' : JSON.stringify({ ...entry, revision: REVISION_PLACEHOLDER });
       const revision = await c.eval(COMMIT_SCRIPT, {
         keys: [global ? keys.state : keys.scopes, keys.history, keys.revision],
-        arguments: [op, scope ?? '', value, history, String(historyLimit), keys.channel, message],
+        arguments: [
+          ...[op, scope ?? '', value, history, String(historyLimit), keys.channel, message],
+          ifRevision === undefined ? '' : String(ifRevision),
+        ],
       });
+      if (Number(revision) < 0) throw revisionConflict(ifRevision as number, -1 - Number(revision));
       return Number(revision);
     },
     async revision() {

@@ -19,6 +19,7 @@ const KOA_FILES = [
   'toggle-routes',
   'control-api',
   'routing-controllers',
+  'live-events',
 ];
 
 /** Whether a module of the installed package `alias` has been loaded. */

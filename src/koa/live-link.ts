@@ -1,16 +1,26 @@
 /**
  * How a page finds the live routes: the routes with `live` on register their prefix here when they are built, and a
  * `maintenance()` with `liveReload` puts the script of `<prefix>/live.js` on its pages (the 503 page, the banner) with
- * what it follows — `<prefix>/events`, with the scope — as data attributes. No routes known: no script.
+ * what it follows — `<prefix>/events`, with the scope — as data attributes: `liveReload.prefix` when given, else the
+ * routes' default prefix when such routes were built, else the first prefix built. No routes known: no script.
  */
 import type { Catalog } from '../core/i18n.js';
 import { liveScript } from './live-script.js';
+import { ROUTES_DEFAULTS } from './toggle-rules.js';
 
-let registered: string | undefined;
+/** The prefixes of the routes with `live` on built in this process, in the order they were built. */
+const registered = new Set<string>();
 
-/** Records the prefix of routes that serve `/events` and `/live.js` (the first one built wins). */
+/** Records the prefix of routes that serve `/events` and `/live.js`. */
 export function registerLiveRoutes(prefix: string): void {
-  registered ??= prefix;
+  registered.add(prefix);
+}
+
+/** Where pages find the live routes by default: the routes' default prefix when built, else the first built. */
+function registeredPrefix(): string | undefined {
+  if (registered.has(ROUTES_DEFAULTS.prefix)) return ROUTES_DEFAULTS.prefix;
+  for (const prefix of registered) return prefix;
+  return undefined;
 }
 
 /** What the 503 page's script tag says (`live` in the page's template context). */
@@ -61,7 +71,7 @@ export class LiveLink {
 
   /** The prefix in use: the one given, else the registered one (read until one is known). */
   private where(): string | undefined {
-    if (this.prefix === undefined) this.prefix = this.s.prefix ?? registered;
+    if (this.prefix === undefined) this.prefix = this.s.prefix ?? registeredPrefix();
     return this.prefix;
   }
 

@@ -156,8 +156,9 @@ export interface LiveReloadOptions {
   readonly jitterMs?: number;
   /**
    * Where the live routes are mounted (`maintenanceRoutes({ prefix })`), e.g. `'/maintenance-mode'`. @default the
-   * prefix of the first routes with `live` on built in this process (`maintenanceRoutes()` or
-   * `createMaintenanceController()`); while none is, the pages carry no script
+   * prefix of the routes with `live` on built in this process (`maintenanceRoutes()` or
+   * `createMaintenanceController()`; `'/maintenance-mode'` when those were built, else the first); while none is,
+   * the pages carry no script
    */
   readonly prefix?: string;
 }

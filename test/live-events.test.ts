@@ -37,6 +37,10 @@ async function liveApp(routes: MaintenanceRoutesOptions = {}): Promise<LiveApp> 
   const service = memoryService();
   const app = new Koa();
   app.silent = true;
+  app.use((ctx, next) => {
+    ctx.set('X-Frame-Options', 'DENY'); // an earlier middleware's header (helmet, CORS)
+    return next();
+  });
   app.use(maintenance({ service }));
   app.use(maintenanceRoutes({ service, publicStatus: true, ...routes }).routes());
   app.use((ctx) => {
@@ -81,6 +85,7 @@ describe('live events: GET <prefix>/events streams what public.json says (#34)',
     expect(stream.headers['content-type']).to.equal('text/event-stream; charset=utf-8');
     expect(stream.headers['cache-control']).to.equal('no-cache');
     expect(stream.headers['x-accel-buffering']).to.equal('no');
+    expect(stream.headers['x-frame-options']).to.equal('DENY');
     const first = await stream.nth(1);
     expect(first.event).to.equal('state');
     expect(JSON.parse(first.data)).to.deep.equal(await t.publicJson());

@@ -44,20 +44,31 @@ export interface LiveStream {
 /** A server a stream came through (`socket.server`): when it stops listening, its streams end. */
 type Listening = { readonly listening: boolean };
 
+/** One stream: a few fields, no closure of its own (thousands of them are open at once). */
 interface Client {
+  readonly hub: LiveHub;
   readonly res: ServerResponse;
   readonly group: Group;
-  readonly channel: Channel;
   readonly address: string;
   readonly server: Listening | undefined;
   /** The JSON this client was last sent (the group's string itself: no copy). */
   sent: string | undefined;
   lastEventId: string | undefined;
   gone: boolean;
-  onClose: () => void;
+}
+
+/** Where a response keeps its client, for the one `close` handler all of them share. */
+const CLIENT = Symbol('koa-maintenance-mode.live-client');
+type WithClient = ServerResponse & { [CLIENT]?: Client };
+
+/** The `close` handler of every stream (one function, no closure per client): the client left, or the stream ended. */
+function onStreamClose(this: WithClient): void {
+  const client = this[CLIENT];
+  if (client !== undefined) client.hub.forgetClient(client);
 }
 
 interface Group {
+  readonly channel: Channel;
   readonly acceptLanguage: string;
   readonly clients: Set<Client>;
   json: string | undefined;
@@ -113,29 +124,28 @@ export class LiveHub {
     const channel = this.channelOf(stream.service, stream.scope);
     let group = channel.groups.get(stream.acceptLanguage);
     if (group === undefined) {
-      group = { acceptLanguage: stream.acceptLanguage, clients: new Set(), json: undefined, frame: undefined };
+      group = { channel, acceptLanguage: stream.acceptLanguage, clients: new Set(), json: undefined, frame: undefined };
       channel.groups.set(stream.acceptLanguage, group);
     }
     const server = (stream.res.socket as { server?: Listening } | null)?.server;
     const client: Client = {
+      hub: this,
       res: stream.res,
       group,
-      channel,
       address: stream.client,
       server,
       sent: undefined,
       lastEventId: stream.lastEventId,
       gone: false,
-      onClose: () => undefined,
     };
-    client.onClose = () => this.remove(client);
     group.clients.add(client);
     channel.size++;
     channel.fresh.push(client);
     this.count++;
     this.perClient.set(client.address, (this.perClient.get(client.address) ?? 0) + 1);
     if (server !== undefined) this.servers.set(server, (this.servers.get(server) ?? 0) + 1);
-    stream.res.once('close', client.onClose);
+    (stream.res as WithClient)[CLIENT] = client;
+    stream.res.on('close', onStreamClose);
     this.start();
     void this.check(channel);
   }
@@ -171,12 +181,19 @@ export class LiveHub {
     return channel;
   }
 
+  /** Forgets a client whose response closed (it left, or its stream ended). */
+  forgetClient(client: Client): void {
+    this.remove(client);
+  }
+
   /** Forgets a client (its stream ended, was dropped, or its client left); idempotent. */
   private remove(client: Client): void {
     if (client.gone) return;
     client.gone = true;
-    client.res.off('close', client.onClose);
-    const { group, channel } = client;
+    client.res.off('close', onStreamClose);
+    (client.res as WithClient)[CLIENT] = undefined;
+    const { group } = client;
+    const { channel } = group;
     group.clients.delete(client);
     if (group.clients.size === 0) channel.groups.delete(group.acceptLanguage);
     if (--channel.size === 0) this.forget(channel);

@@ -20,6 +20,8 @@ const KOA_FILES = [
   'control-api',
   'routing-controllers',
   'live-events',
+  'live-page',
+  'retry-jitter',
 ];
 
 /** Whether a module of the installed package `alias` has been loaded. */

@@ -34,7 +34,7 @@ function stats(child: ChildProcess, gc = false): Promise<Stats> {
 }
 
 /** One raw HTTP/1.1 request on its own connection; resolves with the status line's code once the answer begins. */
-function request(port: number): { socket: Socket; status: Promise<number> } {
+export function request(port: number): { socket: Socket; status: Promise<number> } {
   const socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   const status = new Promise<number>((resolve) => {

@@ -6,8 +6,9 @@
  *   at steady state, and timers/connections before and after (none per scope).
  * - The fleet (bench/fleet-scale.ts): enable() until every one of 50 and 200 instances confirmed, and what presence
  *   costs the store.
- * - Held requests (bench/held-scale.ts): memory, CPU and timers of 5,000 requests held while maintenance is on.
- * `SCALE_ONLY=propagation|scopes|held|fleet` runs one part.
+ * - Held requests (bench/held-scale.ts): memory, CPU and timers of 5,000 requests held while maintenance is on; and
+ *   (bench/release-spread.ts) the app's peak concurrency when they are released, with the default spread and without.
+ * `SCALE_ONLY=propagation|scopes|held|release|fleet` runs one part (`held` includes `release`).
  * Run with `node --expose-gc` (the npm script does). A benchmark, not a test.
  */
 import Koa from 'koa';
@@ -16,6 +17,7 @@ import { startPostgres } from '../test/helpers/postgres.js';
 import { startRedis } from '../test/helpers/redis.js';
 import { fleetAtScale, postgresBackend, redisBackend } from './fleet-scale.js';
 import { heldAtScale } from './held-scale.js';
+import { releaseSpread } from './release-spread.js';
 
 const INSTANCES = Number(process.env.SCALE_INSTANCES ?? 50);
 const TOGGLES = Number(process.env.SCALE_TOGGLES ?? 200);
@@ -145,29 +147,35 @@ async function scopes(redisUrl: string): Promise<void> {
 }
 
 async function main() {
-  const only = process.env.SCALE_ONLY; // 'propagation', 'scopes' or 'fleet': one part
+  const only = process.env.SCALE_ONLY; // 'propagation', 'scopes', 'held', 'release' or 'fleet': one part
   const redis = await startRedis();
-  const postgres = await startPostgres(1200); // 200 fleet instances: a LISTEN connection and a pool each
+  // 200 fleet instances: a LISTEN connection and a pool each (only the parts that use PostgreSQL start it).
+  const postgres = !only || only === 'propagation' || only === 'fleet' ? await startPostgres(1200) : undefined;
+  const pgUrl = () => postgres?.url ?? '';
   try {
     console.log(`node ${process.version}, ${INSTANCES} instances, ${TOGGLES} toggles`);
     if (!only || only === 'propagation') {
       await propagation('Redis', () => createRedisStore(redis.url));
-      await propagation('PostgreSQL', () => createPostgresStore(postgres.url));
+      await propagation('PostgreSQL', () => createPostgresStore(pgUrl()));
     }
     if (!only || only === 'scopes') await scopes(redis.url);
     if (!only || only === 'held') {
       console.log('\nHeld requests: one instance holding them while maintenance is on (hold), on Redis:');
       await heldAtScale(redis.url);
     }
+    if (!only || only === 'held' || only === 'release') {
+      console.log('\nHeld requests released onto a cold app (hold.releaseSpreadMs), on Redis:');
+      await releaseSpread(redis.url);
+    }
     if (!only || only === 'fleet') {
       console.log('\nThe fleet: instances in 4 worker processes, each with its own store connections:');
       const stores = process.env.FLEET_STORES ?? 'redis,postgres'; // or one of them
       if (stores.includes('redis')) await fleetAtScale(await redisBackend(redis.url));
-      if (stores.includes('postgres')) await fleetAtScale(await postgresBackend(postgres.url));
+      if (stores.includes('postgres')) await fleetAtScale(await postgresBackend(pgUrl()));
     }
   } finally {
     await redis.dispose();
-    await postgres.dispose();
+    await postgres?.dispose();
   }
 }
 

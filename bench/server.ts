@@ -53,6 +53,12 @@ function sendLikeMaintenance(type: string, body: Buffer): Koa.Middleware {
   };
 }
 
+/** How long one request of the `hold-cold` app takes (a cold app: first queries on empty caches). */
+const COLD_MS = Number(process.env.HOLD_COLD_MS ?? 50);
+/** Requests inside the `hold-cold` app now, and the most at once since the last `stats` that asked to reset it. */
+let inside = 0;
+let peak = 0;
+
 async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
   const app = new Koa();
   if (scenario === 'bare') {
@@ -80,12 +86,16 @@ async function build(): Promise<{ app: Koa; service?: MaintenanceService }> {
     // bench/hold.ts: requests that meet a maintenance window wait for it to end (two of these share one Redis).
     const service = new MaintenanceService({ store: createRedisStore(redisUrl) });
     const maxMs = Number(process.env.HOLD_MAX_MS ?? 10_000);
-    app.use(maintenance({ service, hold: { maxMs, maxHeld: 10_000, maxHeldPerClient: 10_000 } }));
+    // All at once, as before the spread (#34): these rows measure the hold itself (its added latency, its cost per held
+    // request); the spread adds up to releaseSpreadMs by design and has its own row (bench/release-spread.ts).
+    const releaseSpreadMs = Number(process.env.HOLD_SPREAD_MS ?? 0);
+    app.use(maintenance({ service, hold: { maxMs, maxHeld: 10_000, maxHeldPerClient: 10_000, releaseSpreadMs } }));
     app.use((ctx) => {
       ctx.body = 'hello';
     });
     return { app, service };
   }
+  if (scenario === 'hold-cold') return holdCold(app);
   if (scenario === 'ref-json') {
     // The ceiling of the JSON answer: plain Koa sending the same bytes and headers as tightly as it can.
     const body = Buffer.from(JSON.stringify({ maintenance: true, message: MESSAGE, retryAfter: 3600 }));
@@ -120,6 +130,25 @@ async function perTenant(service: MaintenanceService, fleet: typeof presence | f
   return maintenance({ service, presence: fleet, scope: () => tenants[n++ % 1000] });
 }
 
+/**
+ * bench/release-spread.ts: held requests released onto a cold app, each request inside it for COLD_MS; `peak` counts
+ * how many are inside at once. HOLD_SPREAD_MS unset: the default `releaseSpreadMs`.
+ */
+function holdCold(app: Koa): { app: Koa; service: MaintenanceService } {
+  const service = new MaintenanceService({ store: createRedisStore(redisUrl) });
+  const spread = process.env.HOLD_SPREAD_MS;
+  const hold = { maxMs: 60_000, maxHeld: 10_000, maxHeldPerClient: 10_000 };
+  app.use(maintenance({ service, hold: spread === undefined ? hold : { ...hold, releaseSpreadMs: Number(spread) } }));
+  app.use(async (ctx) => {
+    inside++;
+    peak = Math.max(peak, inside);
+    await new Promise((r) => setTimeout(r, COLD_MS));
+    inside--;
+    ctx.body = 'hello';
+  });
+  return { app, service };
+}
+
 /** Attribution probes (bench/probe.ts): the off path with one part of the setup taken away at a time. */
 async function probe(app: Koa): Promise<{ app: Koa; service?: MaintenanceService }> {
   const Keyv = (await import('keyv')).default;
@@ -145,13 +174,14 @@ build().then(({ app, service }) => {
   const server = app.listen(0, '127.0.0.1', () => {
     process.send?.({ port: (server.address() as { port: number }).port });
   });
-  process.on('message', (msg: { type: string; gc?: boolean }) => {
+  process.on('message', (msg: { type: string; gc?: boolean; resetPeak?: boolean }) => {
     if (msg.type === 'stats') {
       if (msg.gc) (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: memory without garbage
       const cpu = process.cpuUsage(); // this server's own CPU time (all its threads), read at the phase's edges
       const timers = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
       const { heapUsed, rss } = process.memoryUsage();
-      process.send?.({ reads: service?.storeReads ?? 0, cpuUs: cpu.user + cpu.system, timers, heapUsed, rss });
+      process.send?.({ reads: service?.storeReads ?? 0, cpuUs: cpu.user + cpu.system, timers, heapUsed, rss, peak });
+      if (msg.resetPeak) peak = inside;
     }
     if (msg.type === 'exit') {
       void service?.close();

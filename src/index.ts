@@ -37,6 +37,7 @@ export type { Fleet, FleetInstance, PresenceRecord, PresenceStore } from './core
 export { CLOCK_SKEW_ALLOWANCE_MS, PRESENCE_DEFAULTS } from './core/presence.js';
 export type { ScopeTable } from './core/scope.js';
 export { hostnameScope, isScopeName, SCOPE_NAME } from './core/scope.js';
+export type { SilenceMatcher, SilenceTarget } from './core/silence-options.js';
 export type { DisableOptions, EnableOptions, MaintenanceState } from './core/state.js';
 export { blocksRequests, isActive, LEASE_LIMITS, MESSAGE_MAX_BYTES, MESSAGE_MAX_LENGTH } from './core/state.js';
 export type { OffNote, OnNote, OnRequest } from './core/switch-on.js';

@@ -257,7 +257,7 @@ describe('state cache: reads, freshness and outages', () => {
       const { createHolder } = require('../koa/hold.js');
       const cache = createCache({ source: { description: 'x', read: async () => ({ ok: true, state: 1 }) }, ttlMs: 1000,
         initial: 0, fallback: 0, fallbackText: '', what: '', same: (a, b) => a === b, clock: () => 0, logger: console });
-      const holder = createHolder({ maxMs: 1000, maxHeld: 10, maxHeldPerClient: 10, pollMs: 100 });
+      const holder = createHolder({ maxMs: 1000, maxHeld: 10, maxHeldPerClient: 10, pollMs: 100, releaseSpreadMs: 1000 });
       console.log(JSON.stringify([%HasFastProperties(cache), %HasFastProperties(createInFlight()),
         %HasFastProperties(holder), cache.reads, holder.held]));`;
     const r = runSync(process.execPath, ['--allow-natives-syntax', '-e', script], {

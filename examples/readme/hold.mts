@@ -23,7 +23,7 @@ const failOverDatabase = async () => {
   await new Promise((r) => setTimeout(r, 300));
 };
 // #region readme
-app.use(maintenance({ hold: { maxMs: 5000 } }));
+app.use(maintenance({ hold: { maxMs: 5000, releaseSpreadMs: 1000 } }));   // back to the app over 1 s, in order
 await withMaintenanceOn(() => failOverDatabase());   // requests meanwhile wait, then complete
 // #endregion
 

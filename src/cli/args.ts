@@ -20,6 +20,8 @@ Switch maintenance mode of a koa-maintenance-mode app, or show it.
   run [on options] -- CMD    on, wait for every instance to apply it and drain, run CMD, then off (CMD's exit code)
   token create|list|revoke   API tokens for pipelines: create (--label, --allow, --scope, --ttl; printed once), list
                              them (never the token), revoke ID (refused on every instance from its next request)
+  mcp                        a Model Context Protocol server over stdio for agents, acting with the token in
+                             MAINTENANCE_MODE_TOKEN (its permissions and scope; writes need "confirm": true)
   help                       show this help
 
 Options:
@@ -119,6 +121,7 @@ const COMMANDS = [
   'window',
   'upcoming',
   'token',
+  'mcp',
   'help',
 ] as const;
 /** What `token` does. */

@@ -11,6 +11,7 @@ import { selectStore } from '../store/select-store.js';
 import { type Parsed, parse, USAGE } from './args.js';
 import { fleet } from './commands/fleet.js';
 import { history } from './commands/history.js';
+import { mcp } from './commands/mcp.js';
 import { render } from './commands/render.js';
 import { run } from './commands/run.js';
 import { status } from './commands/status.js';
@@ -54,6 +55,7 @@ async function dispatch(p: Parsed, service: MaintenanceService, io: CliIo, optio
   if (p.command === 'window') return window(p, service, io);
   if (p.command === 'upcoming') return upcoming(p, service, io);
   if (p.command === 'token') return token(p, service, io);
+  if (p.command === 'mcp') return mcp(p, service, io);
   if (p.command === 'run') return run(p, service, io, await service.storedStateForSwitch(p.scope));
   if (p.command === 'on' || p.command === 'off') return toggle(p, service, io);
   const current = await service.getStoredState(p.scope);

@@ -20,7 +20,7 @@ export interface HistoryEntry {
   readonly at: string;
   /** `updatedBy` of the change, when known. */
   readonly by?: string;
-  /** What made it: `service`, `routes`, `cli`, `job` (withMaintenanceOn/Off) or your own label. */
+  /** What made it: `service`, `routes`, `cli`, `job` (withMaintenanceOn/Off), `silence` (an Alertmanager silence) or your own label. */
   readonly source: string;
   readonly from: StateSummary;
   readonly to: StateSummary;
@@ -32,6 +32,8 @@ export interface HistoryEntry {
   readonly reason?: string;
   /** The store's revision of the change. */
   readonly revision?: number;
+  /** The Alertmanager silence made or expired (`source: 'silence'`; see `MaintenanceServiceOptions.silence`). */
+  readonly silenceId?: string;
 }
 
 /** Summary of `state` at `now`. */

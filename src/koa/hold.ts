@@ -4,6 +4,12 @@
  * service's change signal (a pushed change is seen at once) and one timer for the whole holder re-checks every group
  * once per `pollMs` (stores without push, windows that end by themselves) and answers requests past their deadline.
  * No timer or listener per request, and nothing blocks the event loop.
+ *
+ * Released requests do not go back all at once (a thundering herd onto an app just back, #34): a group found
+ * unblocked is queued in arrival order, its turns spread evenly over `releaseSpreadMs`, and one more timer for the
+ * whole holder lets each through at its turn. Until its turn a request is still held: its limit still runs (past it,
+ * it gets the maintenance answer, as any hold that times out), a client that leaves is dropped, and maintenance on
+ * again puts the requests not yet released back to waiting.
  */
 import { performance } from 'node:perf_hooks';
 import type { ParameterizedContext } from 'koa';
@@ -28,6 +34,8 @@ export interface HoldSettings {
   readonly maxHeld: number;
   readonly maxHeldPerClient: number;
   readonly pollMs: number;
+  /** The span over which the requests of one release go back to the app, in arrival order; 0: all at once. */
+  readonly releaseSpreadMs: number;
 }
 
 /** Holds requests for one `maintenance()`, counting how many wait. */
@@ -44,11 +52,14 @@ export interface Holder {
 interface Entry {
   readonly ctx: ParameterizedContext;
   readonly client: string;
+  readonly arrivedAt: number;
   readonly deadline: number;
   readonly group: Group;
   readonly resolve: (outcome: HoldOutcome) => void;
   readonly gone: () => void;
   done: boolean;
+  /** Its turn in a spread release (`performance.now()` time) while queued for one; otherwise undefined. */
+  turn: number | undefined;
 }
 
 interface Group {
@@ -61,18 +72,30 @@ interface Group {
   again: boolean;
 }
 
+/**
+ * The most a spread release catches up at once, in milliseconds of turns: after the event loop stalled for longer (a
+ * busy app, a long GC), the turns missed are pushed back by the rest instead of all let through in one burst.
+ */
+const CATCH_UP_MS = 10;
+
 /** Builds the holder of one `maintenance()` configuration. */
 export function createHolder(settings: HoldSettings): Holder {
   return new Holding(settings);
 }
 
-/** The holder: its groups, its count per client, and its one timer. */
+/** The holder: its groups, its count per client, its one timer, and its release queue with the queue's one timer. */
 class Holding implements Holder {
   private readonly groups = new Map<string, Group>();
   private readonly perClient = new Map<string, number>();
   private count = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
+  /** Requests released but not yet let through, by turn (`queue[head]` is next); done ones are skipped. */
+  private queue: Entry[] = [];
+  private head = 0;
+  private drainTimer: NodeJS.Timeout | undefined;
+  /** How far the queue's turns were pushed back after stalls (see {@link CATCH_UP_MS}); 0 once the queue empties. */
+  private lag = 0;
 
   constructor(private readonly settings: HoldSettings) {}
 
@@ -92,11 +115,13 @@ class Holding implements Holder {
       const entry: Entry = {
         ctx,
         client,
+        arrivedAt,
         deadline,
         group,
         resolve,
         gone: () => this.finish(entry, 'gone'),
         done: false,
+        turn: undefined,
       };
       this.count++;
       this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1);
@@ -121,11 +146,19 @@ class Holding implements Holder {
     }
     entry.ctx.res.off('close', entry.gone);
     entry.resolve(outcome);
-    if (this.count === 0 && this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-    }
+    if (this.count === 0) this.idle();
+  }
+
+  /** Nothing is held any more: no timer runs, and the queue is empty. */
+  private idle(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.timer = undefined;
+    this.drainTimer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.queue = [];
+    this.head = 0;
+    this.lag = 0;
   }
 
   private endAll(group: Group, outcome: HoldOutcome): void {
@@ -145,10 +178,13 @@ class Holding implements Holder {
     group.checking = true;
     const settle = (blocked: boolean) => {
       group.checking = false;
-      if (!blocked) this.endAll(group, 'release');
-      else if (group.again && group.entries.size > 0) {
-        group.again = false;
-        this.check(group);
+      if (!blocked) this.release(group);
+      else {
+        this.holdBack(group);
+        if (group.again && group.entries.size > 0) {
+          group.again = false;
+          this.check(group);
+        }
       }
     };
     try {
@@ -156,6 +192,80 @@ class Holding implements Holder {
     } catch {
       settle(true);
     }
+  }
+
+  /**
+   * Maintenance ended for the group: its requests go back to the app, all at once with `releaseSpreadMs` 0, otherwise
+   * queued in arrival order with turns spread evenly over the span (the first at once). Requests queued already keep
+   * their turns; those held since join as a release of their own, merged into the queue by turn.
+   */
+  private release(group: Group): void {
+    const span = this.settings.releaseSpreadMs;
+    if (span === 0) {
+      this.endAll(group, 'release');
+      return;
+    }
+    const batch = [...group.entries].filter((e) => e.turn === undefined).sort((a, b) => a.arrivedAt - b.arrivedAt);
+    if (batch.length === 0) return;
+    const now = performance.now();
+    const step = span / batch.length;
+    for (const [i, e] of batch.entries()) e.turn = now - this.lag + i * step; // stored without the queue's lag
+    const waiting = this.queue.slice(this.head);
+    this.queue = waiting.length === 0 ? batch : waiting.concat(batch).sort((a, b) => (a.turn ?? 0) - (b.turn ?? 0));
+    this.head = 0;
+    this.drain();
+  }
+
+  /** Maintenance is on again for the group: its requests not yet let through wait again (out of the queue). */
+  private holdBack(group: Group): void {
+    let queued = false;
+    for (const e of group.entries) {
+      if (e.turn !== undefined) queued = true;
+      e.turn = undefined;
+    }
+    if (!queued) return;
+    this.queue = this.queue.slice(this.head).filter((e) => !e.done && e.turn !== undefined);
+    this.head = 0;
+  }
+
+  /**
+   * Lets through every queued request whose turn has come, then sets the queue's one timer for the next turn. Turns
+   * missed by more than {@link CATCH_UP_MS} (the event loop stalled: a busy app) are pushed back rather than caught up
+   * in one burst, so the release slows down while the app is busy.
+   */
+  private drain(): void {
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    const now = performance.now();
+    let next = this.nextQueued();
+    while (next !== undefined) {
+      const at = (next.turn as number) + this.lag;
+      if (at > now) break;
+      if (now - at > CATCH_UP_MS) this.lag += now - at - CATCH_UP_MS;
+      this.head++;
+      next.turn = undefined;
+      if (next.group.watch.closed()) this.finish(next, 'answer');
+      else this.finish(next, next.ctx.req.socket?.destroyed ? 'gone' : 'release'); // left in this very turn: dropped
+      next = this.nextQueued();
+    }
+    if (next === undefined) {
+      this.queue = [];
+      this.head = 0;
+      this.lag = 0;
+      return;
+    }
+    const wait = Math.ceil((next.turn as number) + this.lag - now);
+    this.drainTimer = setTimeout(() => this.drain(), Math.max(1, wait));
+  }
+
+  /** The next request in the queue still waiting for its turn (skipping those done or held back). */
+  private nextQueued(): Entry | undefined {
+    while (this.head < this.queue.length) {
+      const e = this.queue[this.head];
+      if (!e.done && e.turn !== undefined) return e;
+      this.head++;
+    }
+    return undefined;
   }
 
   private tick(): void {

@@ -302,6 +302,7 @@ function onFirstRequest(s: Setup, ctx: ParameterizedContext, service: Maintenanc
   registerActiveGauge(service);
   if (s.announceMs > 0) service.announceAhead(s.announceMs);
   if (s.config.presence) service.joinFleet(s.config.presence);
+  else service.startSilences(); // no fleet, but this instance serves: its silences are its own to make
   if (s.holder) {
     const holder = s.holder;
     service.trackHeld(() => holder.held);

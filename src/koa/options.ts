@@ -106,8 +106,9 @@ export interface MaintenanceOptions {
   /**
    * Hold and release: a request that would get the maintenance answer waits (up to `maxMs`) for maintenance to end
    * and then goes on to the app as if nothing happened; after `maxMs`, or when `maxHeld` requests already wait, it
-   * gets the maintenance answer. A client that disconnects is dropped at once. Forced-on routes are never held.
-   * @default undefined (off); `maxHeld` defaults to 1000
+   * gets the maintenance answer. A client that disconnects is dropped at once. Forced-on routes are never held. When
+   * maintenance ends, the held requests go back to the app spread over `releaseSpreadMs`, in arrival order.
+   * @default undefined (off); `maxHeld` defaults to 1000, `releaseSpreadMs` to 1000
    */
   readonly hold?: HoldOptions;
   /**
@@ -180,6 +181,14 @@ export interface HoldOptions {
    * `ctx.ip`), so one client cannot fill `maxHeld` and leave nobody else held. @default maxHeld / 10, rounded up
    */
   readonly maxHeldPerClient?: number;
+  /**
+   * When maintenance ends, the held requests go back to the app spread evenly over this many milliseconds, in arrival
+   * order (the earliest first), so an app just back does not get them all in one burst; 0 lets them all through at
+   * once. Until its turn a request is still held: past its `maxMs` it gets the maintenance answer, as any hold that
+   * times out; a client that leaves is dropped; maintenance on again keeps those not yet let through held. A whole
+   * number from 0 to `maxMs`. @default 1000 (or `maxMs` when that is shorter)
+   */
+  readonly releaseSpreadMs?: number;
 }
 
 /** Default values of {@link MaintenanceOptions}; the JSDoc `@default` tags restate these. */
@@ -206,7 +215,7 @@ export const DEFAULTS = Object.freeze({
 });
 
 /** Defaults of {@link HoldOptions}. */
-export const HOLD_DEFAULTS = Object.freeze({ maxHeld: 1000 });
+export const HOLD_DEFAULTS = Object.freeze({ maxHeld: 1000, releaseSpreadMs: 1000 });
 
 /** `healthPaths: true` stands for these. */
 export const DEFAULT_HEALTH_PATHS: readonly string[] = Object.freeze(['/healthz', '/readyz']);
@@ -520,7 +529,15 @@ function resolveAnnounce(raw: unknown): number {
   return seconds as number;
 }
 
-const HOLD_KEYS = ['maxMs', 'maxHeld', 'maxHeldPerClient'] as const;
+const HOLD_KEYS = [
+  'maxMs',
+  'maxHeld',
+  'maxHeldPerClient',
+  'releaseSpreadMs',
+] as const satisfies readonly (keyof HoldOptions)[];
+/** Compiles only while {@link HOLD_KEYS} names every option of {@link HoldOptions}. */
+const everyHoldOptionListed: NamesEveryKey<HoldOptions, typeof HOLD_KEYS> = true;
+void everyHoldOptionListed;
 
 function resolveHold(raw: unknown): Required<HoldOptions> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -538,7 +555,18 @@ function resolveHold(raw: unknown): Required<HoldOptions> {
   if (!Number.isInteger(perClient) || (perClient as number) < 1) {
     invalidOption('hold.maxHeldPerClient', 'must be a whole number of requests >= 1', perClient);
   }
-  return Object.freeze({ maxMs: h.maxMs as number, maxHeld: maxHeld as number, maxHeldPerClient: perClient as number });
+  const maxMs = h.maxMs as number;
+  const spread = h.releaseSpreadMs ?? Math.min(HOLD_DEFAULTS.releaseSpreadMs, maxMs);
+  if (!Number.isInteger(spread) || (spread as number) < 0 || (spread as number) > maxMs) {
+    const expected = `must be a whole number of milliseconds from 0 (all at once) to hold.maxMs (${maxMs})`;
+    invalidOption('hold.releaseSpreadMs', expected, spread);
+  }
+  return Object.freeze({
+    maxMs,
+    maxHeld: maxHeld as number,
+    maxHeldPerClient: perClient as number,
+    releaseSpreadMs: spread as number,
+  });
 }
 
 function resolvePresence(raw: unknown): Required<PresenceOptions> | false {

@@ -1,6 +1,7 @@
 /** Options of `MaintenanceService`: the public type, defaults, and the pure resolver (env and cwd passed in). */
 import type { KeyvLike } from '../core/keyv-like.js';
 import { type NotifyConfig, type NotifyTarget, resolveNotify } from '../core/notify.js';
+import { resolveSilences, type SilenceConfig, type SilenceTarget } from '../core/silence-options.js';
 import { invalidOption, knownEntries, type NamesEveryKey } from '../core/validate.js';
 import type { MaintenanceStore } from '../store/maintenance-store.js';
 import { DEFAULT_STATE_FILE, type StoreChoice, selectStore } from '../store/select-store.js';
@@ -39,6 +40,14 @@ export interface MaintenanceServiceOptions {
    * in the store. Signed with `secret`, retried with backoff, never delaying a switch. @default [] (none)
    */
   readonly notify?: readonly NotifyTarget[];
+  /**
+   * Alertmanager silences made while maintenance is active for each one's `scope` (a switch, a scheduled start, a
+   * recurring window's occurrence, a lease; never a dry run), ending with it: at the state's end, or for an open end an
+   * hour ahead, extended while it lasts; expired when it ends. One serving instance of the fleet acts on each change
+   * (a claim in the store); the silence ids are named in the history. Failures are retried with backoff and logged
+   * once, never delaying a switch. Matchers that would silence every alert are refused. @default [] (none)
+   */
+  readonly silence?: readonly SilenceTarget[];
 }
 
 /** Default values of {@link MaintenanceServiceOptions}. */
@@ -60,6 +69,7 @@ export interface MaintenanceServiceConfig extends StoreChoice {
   readonly cacheTtlMs: number;
   readonly logger: MaintenanceLogger;
   readonly notify: readonly NotifyConfig[];
+  readonly silence: readonly SilenceConfig[];
 }
 
 /** The names of every `MaintenanceService` option (the README's table lists exactly these). */
@@ -74,6 +84,7 @@ export const SERVICE_OPTION_NAMES = [
   'cacheTtlMs',
   'logger',
   'notify',
+  'silence',
 ] as const satisfies readonly (keyof MaintenanceServiceOptions)[];
 /** Compiles only while {@link SERVICE_OPTION_NAMES} names every option of {@link MaintenanceServiceOptions}. */
 const everyOptionListed: NamesEveryKey<MaintenanceServiceOptions, typeof SERVICE_OPTION_NAMES> = true;
@@ -106,6 +117,7 @@ export function resolveServiceOptions(
     cacheTtlMs: ttl as number,
     logger,
     notify: resolveNotify(o.notify),
+    silence: resolveSilences(o.silence),
   });
 }
 

@@ -13,6 +13,7 @@ import { FleetLink } from './fleet-link.js';
 import { ChangeNotices } from './notify-changes.js';
 import type { ServiceEmitter } from './service-events.js';
 import type { MaintenanceServiceConfig } from './service-options.js';
+import { Silencer } from './silences.js';
 import { createStateCaches, type StateCaches, StateView } from './state-view.js';
 import { StateWrites } from './state-writes.js';
 import { StoreSync } from './store-sync.js';
@@ -47,6 +48,7 @@ export interface ServiceParts {
   readonly writes: StateWrites;
   readonly schedule: WindowSchedule;
   readonly fleet: FleetLink;
+  readonly silences: Silencer;
 }
 
 /** Builds the parts of one service (a forced `mode` is held from the start). */
@@ -87,5 +89,24 @@ export function createServiceParts(s: ServicePartsSettings): ServiceParts {
     onSettled: (settled) => events.emit('fleet-settled', settled),
     watchChanges: (listener) => relay.watch(listener),
   });
-  return { notices, relay, caches, sync, view, writes, schedule, fleet };
+  const silences = createSilencer(s, { view, schedule, relay });
+  return { notices, relay, caches, sync, view, writes, schedule, fleet, silences };
+}
+
+/** The silences of one service (`silence`), looking at the states through its view, windows and relay. */
+function createSilencer(s: ServicePartsSettings, parts: Pick<ServiceParts, 'view' | 'schedule' | 'relay'>): Silencer {
+  const { config } = s;
+  return new Silencer({
+    configs: config.silence,
+    view: parts.view,
+    revision: () => s.store.readRevision(),
+    upcoming: (options) => parts.schedule.upcoming(options),
+    watch: (listener) => parts.relay.watch(listener),
+    claims: s.claims,
+    store: s.store,
+    logger: config.logger,
+    storeTimeoutMs: config.storeTimeoutMs,
+    // A store that pushes no change (plain keyv) is read again once the cache's time is up.
+    ...(s.feed === undefined ? { pollMs: Math.max(1000, config.cacheTtlMs) } : {}),
+  });
 }

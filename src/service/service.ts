@@ -307,9 +307,21 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * its presence now, when it applies a revision, and every `intervalMs`. A no-op for stores that keep no presence
    * (plain keyv), for a forced `mode`, and when already joined. Throws `ERR_MAINTENANCE_INVALID_OPTION` for an
    * `intervalMs` outside 100–600000 (its records would look forged to the others, who would not wait for it).
+   * It also starts this instance's part in the `silence` option's Alertmanager silences (whatever the store; not under a
+   * forced `mode`).
    */
   joinFleet(options: { intervalMs?: number } = {}): void {
     this.parts.fleet.joinFleet(options);
+    this.startSilences();
+  }
+
+  /**
+   * Starts this instance's part in the `silence` option's Alertmanager silences (a no-op without the option, under a
+   * forced `mode`, once closed, and when started already). `joinFleet()` calls it, and so does `maintenance()` on its
+   * first request with `presence: false`: an app that serves requests silences, whether it joins a fleet or not.
+   */
+  startSilences(): void {
+    if (this.config.mode === undefined && !this.closing) this.parts.silences.start();
   }
 
   /**
@@ -424,15 +436,17 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
    * @param options.timeoutMs how long a graceful close may take. @default storeTimeoutMs
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
-    const { relay, sync, notices, fleet } = this.parts;
+    const { relay, sync, notices, fleet, silences } = this.parts;
     if (!this.closing) {
       this.closing = true;
       relay.settled();
     }
     sync.stop();
     notices.stopClock();
+    silences.stop(); // its silences stay: the fleet's maintenance goes on without this instance
     fleet.stopWaits();
     await notices.flush(); // what this instance wrote is told before it goes
+    await silences.flush(SILENCE_FLUSH_MS); // a call to Alertmanager on its way, and the entry naming its silence
     const graceful = (async () => {
       await fleet.leave(); // at once; a store that is down forgets this instance later
       await this.storage.close(); // its change feed and its connections
@@ -445,6 +459,9 @@ export class MaintenanceService extends ServiceEvents<MaintenanceServiceEvents> 
     }
   }
 }
+
+/** How long `close()` waits for a call to Alertmanager on its way (each is bounded by 5 s). */
+const SILENCE_FLUSH_MS = 6000;
 
 /** Drops the store's connections at once, when it offers that. */
 function destroyStore(store: MaintenanceStore): void {

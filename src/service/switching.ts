@@ -8,7 +8,13 @@
  *   says when it lapsed) or a recurring window's occurrence in progress (ended; the window recurs); otherwise nothing
  *   changes and the outcome says so.
  */
-import { type DisableOptions, type EnableOptions, leaseLapsed, type MaintenanceState } from '../core/state.js';
+import {
+  type DisableOptions,
+  type EnableOptions,
+  enabledState,
+  leaseLapsed,
+  type MaintenanceState,
+} from '../core/state.js';
 import { type OffNote, type OnNote, type OnRequest, planOn } from '../core/switch-on.js';
 
 /** What a switch did, for the surface to say. */
@@ -68,6 +74,34 @@ async function planSwitchOff(service: Switchable, scope: string | undefined) {
   if (occurrence) notes.push('occurrence-ended');
   if (lapsedAt !== undefined) notes.push('lease-lapsed');
   return { changes: current?.enabled !== false || occurrence, notes, lapsedAt };
+}
+
+/** What a switch would do, planned against what is stored now. */
+export interface SwitchPlan {
+  /** Whether the store would be written. */
+  readonly changes: boolean;
+  /** What would happen beyond the plain switch, one line each in `ON_NOTES`. */
+  readonly notes: ReadonlyArray<OnNote | OffNote>;
+  /** The state an on would write (checked as `enable()` checks it); undefined for an off and when nothing changes. */
+  readonly state?: MaintenanceState;
+}
+
+/**
+ * What `switchOn(request)` (`target` 'on') or `switchOff(request)` would do now; changes nothing. An on that would
+ * fail (an end in the past, start after end) throws the `MaintenanceError` the switch would throw.
+ */
+export async function planSwitch(
+  service: Switchable,
+  target: 'on' | 'off',
+  request: SwitchOnRequest = {},
+): Promise<SwitchPlan> {
+  if (target === 'off') {
+    const { changes, notes } = await planSwitchOff(service, request.scope);
+    return { changes, notes: changes ? notes : [] };
+  }
+  const { plan } = await planSwitchOn(service, request);
+  if (plan.enable === undefined) return { changes: false, notes: plan.notes };
+  return { changes: true, notes: plan.notes, state: enabledState({ ...plan.enable, by: request.by }, new Date()) };
 }
 
 /** Whether a switch would change anything (asked before it, e.g. to skip a confirmation prompt); changes nothing. */

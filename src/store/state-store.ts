@@ -41,6 +41,8 @@ export interface StateStore {
   readRevision(): Promise<number>;
   /** The newest `limit` history entries, oldest first; failures throw `MaintenanceError`. */
   readHistory(limit: number): Promise<HistoryEntry[]>;
+  /** Adds an entry that records without a switch (a health check that failed while a person's state was in force). */
+  appendHistory(entry: HistoryEntry): Promise<void>;
   /** The stored state of `scope` (off when it has none). */
   readScope(scope: string): Promise<ReadResult>;
   /** Every enabled scoped state. */
@@ -134,6 +136,27 @@ async function boundedResult<T>(op: () => Promise<T>, timeoutMs: number, what: s
   }
 }
 
+/** The history's calls of a {@link StateStore}, each bounded by `timeoutMs`. */
+function historyCalls(store: MaintenanceStore, timeoutMs: number): Pick<StateStore, 'readHistory' | 'appendHistory'> {
+  return {
+    async readHistory(limit) {
+      if (limit <= 0) return [];
+      const what = `Reading the history from ${store.description}`;
+      const list = (await bounded(
+        () => store.history.read(limit),
+        timeoutMs,
+        'ERR_MAINTENANCE_STORE_READ',
+        what,
+      )) as HistoryEntry[];
+      return list.slice(-limit);
+    },
+    async appendHistory(entry) {
+      const what = `Adding to the history in ${store.description}`;
+      await bounded(() => store.history.append(entry, HISTORY_LIMIT), timeoutMs, 'ERR_MAINTENANCE_STORE_WRITE', what);
+    },
+  };
+}
+
 /** Builds the {@link StateStore} for one service. */
 export function createStateStore(s: StateStoreSettings): StateStore {
   const { store } = s;
@@ -185,11 +208,6 @@ export function createStateStore(s: StateStoreSettings): StateStore {
         `Reading the state of scope ${JSON.stringify(scope)} from ${store.description}`,
       ),
     readScopes: () => result(() => store.scopes.list(), `Reading the scoped states from ${store.description}`),
-    async readHistory(limit) {
-      if (limit <= 0) return [];
-      const what = `Reading the history from ${store.description}`;
-      const list = (await read(() => store.history.read(limit), what)) as HistoryEntry[];
-      return list.slice(-limit);
-    },
+    ...historyCalls(store, s.timeoutMs),
   };
 }

@@ -9,7 +9,7 @@ import { type TokenInfo, type TokenPermission, tokenActor } from '../../core/tok
 import type { MaintenanceService } from '../../service/service.js';
 import { actorOf, isCrossSite } from '../toggle-rules.js';
 import type { MaintenanceApiConfig } from './options.js';
-import { answerProblem } from './problem.js';
+import { answerProblem, type Problem } from './problem.js';
 
 /** A caller that passed authentication. */
 export interface Caller {
@@ -67,28 +67,47 @@ export async function authenticate(
   return by === undefined ? {} : { by };
 }
 
-/** Whether `caller` holds `permission`; answers 403 (and returns false) otherwise. */
-export function permitted(ctx: ParameterizedContext, caller: Caller, permission: TokenPermission): boolean {
-  if (!caller.token || caller.token.allow.includes(permission)) return true;
-  answerProblem(ctx, {
+/** Why `caller` may not use `permission` (a 403 problem), or undefined when it may (a session may do anything). */
+export function permissionProblem(caller: Caller, permission: TokenPermission): Problem | undefined {
+  if (!caller.token || caller.token.allow.includes(permission)) return undefined;
+  return {
     status: 403,
     code: 'forbidden',
     detail: `This token may not ${permission === 'read' ? 'read' : `use "${permission}"`}; it allows ${caller.token.allow.join(', ')}.`,
-  });
-  return false;
+  };
+}
+
+/** Whether `caller` holds `permission`; answers 403 (and returns false) otherwise. */
+export function permitted(ctx: ParameterizedContext, caller: Caller, permission: TokenPermission): boolean {
+  const problem = permissionProblem(caller, permission);
+  if (problem) answerProblem(ctx, problem);
+  return problem === undefined;
+}
+
+/** The scope a call acts on, or why it may not (a 403 problem). */
+export type ScopeChoice = { readonly scope: string | undefined } | { readonly problem: Problem };
+
+/**
+ * The scope a call acts on: the one asked for, else the token's own. A token scoped to S may act on S only (the
+ * answer is then a 403 problem for any other scope).
+ */
+export function chooseScope(caller: Caller, asked: string | undefined): ScopeChoice {
+  const own = caller.token?.scope;
+  if (own === undefined || asked === undefined || asked === own) return { scope: asked ?? own };
+  return { problem: { status: 403, code: 'wrong_scope', detail: `This token may act on the scope "${own}" only.` } };
 }
 
 /**
- * The scope a request acts on: the one asked for, else the token's own. A token scoped to S may act on S only
- * (answers 403 and returns false otherwise).
+ * The scope a request acts on (see {@link chooseScope}); answers 403 and returns false when the token may not act on
+ * the scope asked for.
  */
 export function scopeFor(
   ctx: ParameterizedContext,
   caller: Caller,
   asked: string | undefined,
 ): string | undefined | false {
-  const own = caller.token?.scope;
-  if (own === undefined || asked === undefined || asked === own) return asked ?? own;
-  answerProblem(ctx, { status: 403, code: 'wrong_scope', detail: `This token may act on the scope "${own}" only.` });
+  const choice = chooseScope(caller, asked);
+  if ('scope' in choice) return choice.scope;
+  answerProblem(ctx, choice.problem);
   return false;
 }

@@ -75,8 +75,8 @@ const badFields = (errors: readonly FieldProblem[]): BodyProblem => ({
 });
 
 /**
- * Reads, converts and validates the body as an instance of `cls`. Its shape is checked first (depth, prototype keys at
- * any level), so nothing converts a body that could overflow the stack or reach a prototype: that is a 400, not a 500.
+ * Reads, converts and validates the body as an instance of `cls` (see {@link checkedBody}): a JSON object of at most
+ * `limit` bytes.
  */
 export async function readBody<T extends object>(
   ctx: ParameterizedContext,
@@ -85,7 +85,15 @@ export async function readBody<T extends object>(
 ): Promise<BodyResult<T>> {
   const json = await jsonOf(ctx, limit);
   if ('status' in json) return { ok: false, problem: json };
-  const value = json.value;
+  return checkedBody(json.value, cls);
+}
+
+/**
+ * Converts and validates a parsed JSON value as an instance of `cls` — a request body, or an MCP tool's arguments. Its
+ * shape is checked first (depth, prototype keys at any level), so nothing converts a value that could overflow the
+ * stack or reach a prototype: that is a 400, not a 500. Every bad field is named in one answer.
+ */
+export async function checkedBody<T extends object>(value: unknown, cls: new () => T): Promise<BodyResult<T>> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, problem: { status: 400, code: 'invalid_body', detail: 'The body must be a JSON object.' } };
   }

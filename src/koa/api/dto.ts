@@ -94,6 +94,64 @@ export class WaitBody {
   timeoutMs?: number;
 }
 
+/** `GET /fleet?scope=`, and the MCP tools `maintenance_status` and `maintenance_fleet`: one scope, or the whole site. */
+export class ScopeQuery {
+  /** This scope's view. @default the whole site (or the token's scope) */
+  scope?: string;
+}
+
+/** `GET /history?limit=` and the MCP tool `maintenance_history`: how many of the newest changes. */
+export class HistoryQuery {
+  /** How many entries, newest first, 1 to 200. @default 50 */
+  limit?: number;
+}
+
+/** The MCP tool `maintenance_upcoming`: the next occurrences of the recurring windows. */
+export class UpcomingQuery {
+  /** Occurrences that put this scope in maintenance (its own windows and the site-wide ones). @default every scope (or the token's) */
+  scope?: string;
+  /** How many occurrences, 1 to 100. @default 10 */
+  count?: number;
+}
+
+/** `DELETE /windows/:id` and the MCP tool `maintenance_window_remove`: which window. */
+export class WindowRef {
+  /** The window's id (as `GET /windows` lists it). @default required */
+  id!: string;
+}
+
+/**
+ * The arguments of the MCP write tool `maintenance_on`: the body of `POST /on` and `confirm`. Without
+ * `confirm: true` the tool changes nothing and answers what it would change.
+ */
+export class ConfirmedOnBody extends MaintenanceOnBody {
+  /** Do it; otherwise only say what would change. @default false */
+  confirm?: boolean;
+}
+
+/** The arguments of the MCP write tool `maintenance_off`: the body of `POST /off` and `confirm`. */
+export class ConfirmedOffBody extends MaintenanceOffBody {
+  /** Do it; otherwise only say what would change. @default false */
+  confirm?: boolean;
+}
+
+/** The arguments of the MCP write tool `maintenance_window_add`: the body of `POST /windows` and `confirm`. */
+export class ConfirmedWindowBody extends WindowBody {
+  /** Do it; otherwise only say what would change. @default false */
+  confirm?: boolean;
+}
+
+/** The arguments of the MCP write tool `maintenance_window_remove`: the window's id and `confirm`. */
+export class ConfirmedWindowRef extends WindowRef {
+  /** Do it; otherwise only say what would change. @default false */
+  confirm?: boolean;
+}
+
+/** The most entries `GET /history` and `maintenance_history` answer. */
+export const HISTORY_LIMIT_MAX = 200;
+/** The most occurrences `maintenance_upcoming` answers. */
+export const UPCOMING_COUNT_MAX = 100;
+
 type Rule = (v: CV) => PropertyDecorator[];
 
 const optional =
@@ -115,6 +173,12 @@ const instant = (name: string): Rule =>
   optional((v) => [
     v.IsISO8601({ strict: true }, { message: `${name} must be an ISO-8601 instant such as "2026-12-01T02:00:00Z"` }),
   ]);
+
+/** An optional whole number from 1 to `max` (one message for each way to miss it). */
+const wholeNumber = (name: string, max: number): Rule => {
+  const message = `${name} must be a whole number from 1 to ${max}`;
+  return optional((v) => [v.IsInt({ message }), v.Min(1, { message }), v.Max(max, { message })]);
+};
 
 /** The rules of every DTO field. */
 const RULES: ReadonlyArray<[new () => object, Readonly<Record<string, Rule>>]> = [
@@ -171,6 +235,18 @@ const RULES: ReadonlyArray<[new () => object, Readonly<Record<string, Rule>>]> =
       ]),
     },
   ],
+  [ScopeQuery, { scope }],
+  [HistoryQuery, { limit: wholeNumber('limit', HISTORY_LIMIT_MAX) }],
+  [UpcomingQuery, { scope, count: wholeNumber('count', UPCOMING_COUNT_MAX) }],
+  [
+    WindowRef,
+    { id: (v) => [v.IsString({ message: 'id must be the id of a window, such as "nightly"' }), v.MaxLength(64)] },
+  ],
+  // The subclasses inherit their body's rules and add `confirm`.
+  [ConfirmedOnBody, { confirm: flag('confirm') }],
+  [ConfirmedOffBody, { confirm: flag('confirm') }],
+  [ConfirmedWindowBody, { confirm: flag('confirm') }],
+  [ConfirmedWindowRef, { confirm: flag('confirm') }],
 ];
 
 let defined = false;

@@ -40,10 +40,21 @@ const problem = (description: string) => ({
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
 
-/** The document for an API mounted at `prefix`. */
-export function openApiDocument(prefix: string, version: string): Record<string, unknown> {
+/**
+ * The JSON Schema of a DTO class, generated from its class-validator rules (inherited ones included): what the OpenAPI
+ * document says of a body, and what the MCP server lists as a tool's input. Unknown fields are refused.
+ */
+export function dtoSchema(cls: new () => object): Record<string, unknown> {
   defineDtoRules();
   const { targetConstructorToSchema } = require('class-validator-jsonschema') as typeof JsonSchema; // on first use
+  return {
+    ...targetConstructorToSchema(cls, { additionalConverters: { [MESSAGE_VALIDATOR]: MESSAGE_SCHEMA as never } }),
+    additionalProperties: false,
+  };
+}
+
+/** The document for an API mounted at `prefix`. */
+export function openApiDocument(prefix: string, version: string): Record<string, unknown> {
   const schemas: Record<string, unknown> = { Problem: PROBLEM_SCHEMA };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of API_ROUTES) {
@@ -70,12 +81,7 @@ export function openApiDocument(prefix: string, version: string): Record<string,
     }
     if (route.body) {
       const name = route.body.name;
-      schemas[name] = {
-        ...targetConstructorToSchema(route.body, {
-          additionalConverters: { [MESSAGE_VALIDATOR]: MESSAGE_SCHEMA as never },
-        }),
-        additionalProperties: false,
-      };
+      schemas[name] = dtoSchema(route.body);
       op.requestBody = {
         required: false,
         content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } },

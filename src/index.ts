@@ -35,6 +35,7 @@ export { HISTORY_LIMIT } from './core/history.js';
 export type { Catalog, LocalizedText } from './core/i18n.js';
 export { ACCEPT_LANGUAGE_LIMITS, CATALOGS, negotiateLocale } from './core/i18n.js';
 export type { KeyvLike } from './core/keyv-like.js';
+export { LIVE_DEFAULTS, LIVE_RELOAD_DEFAULTS } from './core/live.js';
 export type { NotifyEvent, NotifyTarget } from './core/notify.js';
 export { NOTIFY_EVENTS } from './core/notify.js';
 export type { Fleet, FleetInstance, PresenceRecord, PresenceStore } from './core/presence.js';
@@ -63,16 +64,19 @@ export { MaintenanceOffBody, MaintenanceOnBody, WaitBody, WindowBody } from './k
 export type { MaintenanceApiOptions } from './koa/api/options.js';
 export { API_DEFAULTS } from './koa/api/options.js';
 export { maintenanceApi } from './koa/api/routes.js';
+export type { BannerState } from './koa/banner.js';
 export { maintenanceBanner } from './koa/banner.js';
 export type { MaintenanceContextState } from './koa/context-state.js';
 export type { ForcedMode } from './koa/force.js';
 export { forceMaintenance } from './koa/force.js';
 export type { HostnameScopeOptions } from './koa/host-scope.js';
 export { scopeByHostname } from './koa/host-scope.js';
+export type { LiveBanner, LivePage } from './koa/live-link.js';
 export { maintenance } from './koa/middleware.js';
 export type {
   BypassOptions,
   HoldOptions,
+  LiveReloadOptions,
   MaintenanceConfig,
   MaintenanceContext,
   MaintenanceOptions,
@@ -81,7 +85,7 @@ export type {
 } from './koa/options.js';
 export { BYPASS_DEFAULTS, DEFAULT_HEALTH_PATHS, DEFAULTS, HOLD_DEFAULTS } from './koa/options.js';
 export { maintenanceRoutes } from './koa/toggle-routes.js';
-export type { MaintenanceRoutesOptions } from './koa/toggle-rules.js';
+export type { LiveOptions, MaintenanceRoutesOptions } from './koa/toggle-rules.js';
 export { ROUTES_DEFAULTS } from './koa/toggle-rules.js';
 export type { GuardOptions, GuardResult, WaitUntilOffOptions } from './service/job-gate.js';
 export type { MaintenanceScopeOptions } from './service/jobs.js';

@@ -19,6 +19,9 @@ const KOA_FILES = [
   'toggle-routes',
   'control-api',
   'routing-controllers',
+  'live-events',
+  'live-page',
+  'retry-jitter',
 ];
 
 /** Whether a module of the installed package `alias` has been loaded. */

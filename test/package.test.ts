@@ -28,6 +28,7 @@ describe('the package as npm would publish it', function () {
       'dist/testing.js',
       'dist/testing.d.ts',
       'views/503.html',
+      'views/maintenance-live.js', // live pages' script, served by the routes
       'LICENSE',
       'CHANGELOG.md',
     ]) {

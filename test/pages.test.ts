@@ -56,7 +56,8 @@ describe('pages: what people read', () => {
   });
 
   it('ends the Japanese sentence with 。 and gives the page its zone-aware local time', async () => {
-    const t = createTestApp();
+    // The page's own script (live pages move it into live.js: test/live-page.test.ts).
+    const t = createTestApp({ liveReload: false });
     await t.service.enable({ end: inSeconds(3600) });
     const ja = await t.request().get('/').set('Accept-Language', 'ja').expect(503);
     expect(ja.text).to.match(/再開予定： <strong><time id="end" datetime="[^"]+">[^<]+<\/time><\/strong>。/);

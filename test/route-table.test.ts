@@ -43,7 +43,8 @@ describe('toggle routes: one table for @koa/router and routing-controllers', () 
         .map((a) => `${a.type.toUpperCase()} ${PREFIX}${a.route === '/' ? '' : a.route}`);
       const normal = (routes: string[]) => routes.map((r) => r.replace(/\/$/, '')).sort();
       expect(normal(rcRoutes), `publicStatus ${publicStatus}`).to.deep.equal(normal(koaRoutes));
-      expect(koaRoutes.length).to.equal(publicStatus ? 10 : 8);
+      // live.js always (the status page's script); public.json, windows.ics and events with publicStatus.
+      expect(koaRoutes.length).to.equal(publicStatus ? 12 : 9);
     }
   });
 
@@ -75,7 +76,7 @@ describe('toggle routes: one table for @koa/router and routing-controllers', () 
         const res = await request[form.method as 'post'](form.action).set('x-user', ALICE).type('form').send({});
         expect([404, 405], `${form.method} ${form.action}: ${res.status}`).to.not.include(res.status);
       }
-      for (const path of ['/public.json', '/windows.ics', '/status']) {
+      for (const path of ['/public.json', '/windows.ics', '/status', '/live.js']) {
         await request.get(`${PREFIX}${path}`).set('x-user', ALICE).expect(200);
       }
       await service.close();

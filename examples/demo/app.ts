@@ -54,7 +54,7 @@ function page(ctx: Koa.Context, title: string, body: string): string {
   const what = scope ? `Maintenance mode is on for ${escapeHtml(scope)}` : 'Maintenance mode is on';
   const banner = ctx.state.maintenanceMode
     ? `<p class="banner" role="status">${what}: visitors see the maintenance page there, you see the site.</p>`
-    : maintenanceBanner(ctx.state.maintenanceUpcoming); // a window scheduled within the hour, announced to everyone
+    : maintenanceBanner(ctx.state); // a window scheduled within the hour, announced to everyone (live: it comes and goes)
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,"><title>${escapeHtml(title)} · Demo shop</title>

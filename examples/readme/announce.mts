@@ -12,7 +12,7 @@ const app = new Koa();
 app.use(maintenance({ announceBeforeSeconds: 6 * 3600 }));
 // a Nunjucks view whose search path includes the package's views/:   {% include "maintenance-banner.html" %}
 app.use((ctx) => {
-  ctx.body = `<body>${maintenanceBanner(ctx.state.maintenanceUpcoming)}<main>…</main></body>`;   // without Nunjucks
+  ctx.body = `<body>${maintenanceBanner(ctx.state)}<main>…</main></body>`;   // without Nunjucks
 });
 // #endregion
 

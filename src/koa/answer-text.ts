@@ -2,6 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import { pickText } from '../core/i18n.js';
 import { isActive, type MaintenanceState } from '../core/state.js';
+import type { LivePage } from './live-link.js';
 import type { MaintenanceConfig, MaintenanceResponseKind } from './options.js';
 import type { Renderer } from './render.js';
 
@@ -24,6 +25,8 @@ export interface AnswerSpec {
   readonly lang: string;
   readonly retry: RetryAfter;
   readonly extra: object;
+  /** The live script's attributes (`live` in the page's context), when the page follows `/events`. */
+  readonly live?: LivePage;
 }
 
 /** `Retry-After` value and seconds: the end of the active window wins over the configured `retryAfter`. */
@@ -54,7 +57,7 @@ function answerFields(
 /** The text of the answer `spec` describes for `state`: the page rendered, or the JSON / RFC 9457 document. */
 export function answerText(kit: AnswerKit, state: MaintenanceState, spec: AnswerSpec): string {
   const { config, render } = kit;
-  const { kind, lang, retry, extra } = spec;
+  const { kind, lang, retry, extra, live } = spec;
   const fields = answerFields(config, state, retry, lang);
   const t = config.catalogs[lang];
   if (kind === 'json') return JSON.stringify({ maintenance: true, ...fields, ...extra });
@@ -70,7 +73,8 @@ export function answerText(kit: AnswerKit, state: MaintenanceState, spec: Answer
       ...extra,
     });
   }
-  return render({ statusCode: config.statusCode, endText: retry.end?.toUTCString(), lang, t, ...fields, ...extra });
+  const page = { statusCode: config.statusCode, endText: retry.end?.toUTCString(), lang, t, ...fields };
+  return render(live === undefined ? { ...page, ...extra } : { ...page, live, ...extra });
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { DecisionTrace } from '../core/decide.js';
 import type { UpcomingWindow } from '../core/upcoming.js';
+import type { LiveBanner } from './live-link.js';
 
 /** What `maintenance()` tells the rest of the app about a request that passed it. */
 export interface MaintenanceContextState {
@@ -22,6 +23,11 @@ export interface MaintenanceContextState {
   maintenanceUpcoming?: UpcomingWindow;
   /** How long a held request waited before maintenance ended (`hold`), in milliseconds. @default unset */
   maintenanceHeldMs?: number;
+  /**
+   * What the banner's script follows (`liveReload` with `announceBeforeSeconds`, once live routes are known): render
+   * the banner with `maintenanceBanner(ctx.state)` or the `maintenance-banner.html` partial. @default unset
+   */
+  maintenanceLive?: LiveBanner;
 }
 
 declare module 'koa' {

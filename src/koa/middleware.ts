@@ -36,6 +36,7 @@ import { type BypassGate, createBypassGate } from './bypass-gate.js';
 import { fallbackResponders, hasTaggedRoutes, type RouteFacts, routeFacts } from './force.js';
 import { createHolder, type Holder, type HoldWatch } from './hold.js';
 import { clientIp, findUser, logout } from './hooks.js';
+import { LiveLink } from './live-link.js';
 import { createDecisionCounter, type DecisionCounter, registerActiveGauge } from './metrics.js';
 import { type MaintenanceConfig, type MaintenanceOptions, resolveOptions } from './options.js';
 import { proxyWarning } from './proxy-check.js';
@@ -67,6 +68,11 @@ interface Setup extends DecisionPolicy {
   readonly shortcut: ShortcutSetup;
   /** Counts decisions made while a state is active (OpenTelemetry; a no-op without an SDK). */
   readonly count: DecisionCounter;
+  /**
+   * With `liveReload` and `announceBeforeSeconds`: the banner's live attributes, put on `ctx.state.maintenanceLive`
+   * of every request that passes, so a page shows, changes and hides the banner as windows come and go.
+   */
+  readonly banner?: LiveLink;
 }
 
 /**
@@ -105,11 +111,13 @@ const NO_ROUTE: RouteFacts = Object.freeze({ isToggleOffRoute: false });
 const clock = () => new Date();
 
 function prepare(config: MaintenanceConfig): Setup {
+  const live = liveLinkOf(config);
   return {
     count: createDecisionCounter(() => config.service ?? defaultService()),
     config,
     rules: compileRules(config),
-    respond: createResponder(config, createRenderer(config)),
+    respond: createResponder(config, createRenderer(config), live),
+    banner: config.announceBeforeSeconds > 0 ? live : undefined,
     gate: createBypassGate(config),
     healthPaths: new Set(config.healthPaths),
     withUser: needsUser(config),
@@ -121,6 +129,17 @@ function prepare(config: MaintenanceConfig): Setup {
     holder: config.hold ? createHolder({ ...config.hold, pollMs: HOLD_POLL_MS }) : undefined,
     shortcut: shortcutSetup(config, { taggedRoutes: hasTaggedRoutes, now: clock }),
   };
+}
+
+/** The live pages of a configuration (undefined with `liveReload: false`). */
+function liveLinkOf(config: MaintenanceConfig): LiveLink | undefined {
+  if (config.liveReload === false) return undefined;
+  return new LiveLink({
+    ...config.liveReload,
+    announceMs: config.announceBeforeSeconds * 1000,
+    catalogs: config.catalogs,
+    defaultLocale: config.defaultLocale,
+  });
 }
 
 /** How often held requests re-read the state through the cache, all at once (stores without push; windows that end). */
@@ -162,7 +181,7 @@ export function maintenance(options?: MaintenanceOptions): Middleware {
     // While no route is tagged none can force a decision: the request's scope is all the shortcut needs to know.
     const scope = hasTaggedRoutes() ? NOT_ASKED : scopeOf(setup, ctx);
     if ((typeof scope === 'string' || scope === undefined) && scopePassesUnseen(setup, service, scope)) {
-      markOff(setup, ctx);
+      markOff(setup, ctx, scope);
       return setup.config.presence ? passCounted(service, scope, next) : next();
     }
     const visit = visitOf(setup, ctx, next, service);
@@ -262,7 +281,7 @@ function decideInScope(s: Setup, v: Visit, global: MaintenanceState, table: Read
   const scoped = scope === undefined ? undefined : table.get(scope);
   // The off path: the scope has no stored state, so the global state decides.
   if (passesUnseenInScope(s.shortcut, global, scoped)) {
-    markOff(s, v.ctx);
+    markOff(s, v.ctx, scope);
     return proceed(s, v);
   }
   if (scoped === undefined) return handle(s, v, global, undefined);
@@ -310,10 +329,20 @@ function passCounted(service: MaintenanceService, scope: string | undefined, nex
  * A request the shortcut lets through ({@link passesUnseen}: the state in force lets every request through): it passes
  * with the decision every such request gets — no door, no {@link decide}, no allocation.
  */
-function markOff(s: Setup, ctx: ParameterizedContext): void {
+function markOff(s: Setup, ctx: ParameterizedContext, scope?: string): void {
   ctx.state.maintenanceDecision = STATE_OFF;
   ctx.state.maintenanceMode = false;
+  if (s.banner !== undefined) liveBanner(s.banner, ctx, scope);
   expose(s, ctx, STATE_OFF);
+}
+
+/**
+ * `ctx.state.maintenanceLive`: what the banner's script follows (the request's scope, when it is a scope name), once
+ * live routes are known.
+ */
+function liveBanner(link: LiveLink, ctx: ParameterizedContext, scope: string | undefined): void {
+  const banner = link.banner(isScopeName(scope) ? scope : undefined);
+  if (banner !== undefined) ctx.state.maintenanceLive = banner;
 }
 
 /** On to the app with maintenance off for the request: counted as in flight in a fleet. */
@@ -334,6 +363,7 @@ function handle(s: Setup, v: Visit, state: MaintenanceState, scope: string | und
   const decision = decide(UNSEEN_FACTS, state, s, now);
   ctx.state.maintenanceDecision = decision;
   ctx.state.maintenanceMode = false;
+  if (s.banner !== undefined) liveBanner(s.banner, ctx, v.requestScope);
   if (s.announceMs > 0 && state.enabled && startsWithin(state, now, s.announceMs)) {
     announce(s, pending(v, state, scope, now));
   }
@@ -463,6 +493,7 @@ function release(s: Setup, p: Pending, heldMs: number): Promise<void> {
   ctx.state.maintenanceDecision = RELEASED;
   ctx.state.maintenanceMode = false;
   ctx.state.maintenanceHeldMs = heldMs;
+  if (s.banner !== undefined) liveBanner(s.banner, ctx, p.requestScope);
   expose(s, ctx, RELEASED);
   tell(s, p, RELEASED); // decided while maintenance was active: counted like every other such request
   // Maintenance is over for it: it runs like a request let in while maintenance is off (a later drain waits for it).
@@ -504,6 +535,7 @@ function pass(s: Setup, p: Pending, facts: RequestFacts, decision: Decision): vo
   ctx.state.maintenanceMode = blocksRequests(state, p.now);
   ctx.state.maintenanceReadOnly = decision.rule === 'read-only';
   if (state.dryRun && isActive(state, p.now)) ctx.state.maintenanceDryRun = true;
+  if (s.banner !== undefined) liveBanner(s.banner, ctx, p.requestScope);
   expose(s, ctx, trace);
   tell(s, p, trace);
   if (hasTaggedRoutes()) registerFallback(s, ctx, facts, state);

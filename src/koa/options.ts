@@ -4,6 +4,7 @@ import type { DecisionTrace, MaintenanceUser } from '../core/decide.js';
 import { MaintenanceError } from '../core/errors.js';
 import { CATALOG_KEYS, CATALOGS, type Catalog, LOCALE_TAG, REQUIRED_CATALOG_KEYS } from '../core/i18n.js';
 import { ipEntryProblem } from '../core/ip.js';
+import { LIVE_RELOAD_DEFAULTS } from '../core/live.js';
 import { isPresenceInterval, PRESENCE_DEFAULTS, PRESENCE_INTERVAL_BOUNDS } from '../core/presence.js';
 import { trimSlash } from '../core/rules.js';
 import { checkScopeName } from '../core/scope.js';
@@ -133,6 +134,34 @@ export interface MaintenanceOptions {
    * nothing). @default { intervalMs: 5000 }
    */
   readonly presence?: PresenceOptions | false;
+  /**
+   * Live pages: the 503 page and the announcement banner load `<prefix>/live.js` (served by the routes, nothing inline,
+   * so `Content-Security-Policy: script-src 'self'` allows it) and follow `<prefix>/events`. The page returns to the
+   * site by itself once maintenance is over for it, after a random delay in `[0, jitterMs]` (open pages do not all
+   * come back in the same second); the banner appears, changes and disappears without a reload. Without JavaScript
+   * the page behaves as without it. `false` leaves the pages as they were (no script). The routes must serve events:
+   * `maintenanceRoutes({ publicStatus: true })` or `{ live: true }`. @default { jitterMs: 10000 }
+   */
+  readonly liveReload?: LiveReloadOptions | false;
+  /**
+   * Adds a random 0…N seconds to the `Retry-After` of each blocked answer (to the seconds, or to the HTTP date of a
+   * scheduled end), so clients that honour it do not all retry in the same second; the body keeps the value without
+   * it. 0 sends the value as it is. @default 0
+   */
+  readonly retryAfterJitterSeconds?: number;
+}
+
+/** Options of `liveReload`. */
+export interface LiveReloadOptions {
+  /** The page returns after a random delay of up to this many milliseconds (0–600000). @default 10000 */
+  readonly jitterMs?: number;
+  /**
+   * Where the live routes are mounted (`maintenanceRoutes({ prefix })`), e.g. `'/maintenance-mode'`. @default the
+   * prefix of the routes with `live` on built in this process (`maintenanceRoutes()` or
+   * `createMaintenanceController()`; `'/maintenance-mode'` when those were built, else the first); while none is,
+   * the pages carry no script
+   */
+  readonly prefix?: string;
 }
 
 /** Options of `presence`. */
@@ -182,6 +211,7 @@ export const DEFAULTS = Object.freeze({
   healthPaths: [] as readonly string[],
   exposeDecision: false,
   announceBeforeSeconds: 0,
+  retryAfterJitterSeconds: 0,
 });
 
 /** Defaults of {@link HoldOptions}. */
@@ -238,6 +268,9 @@ export interface MaintenanceConfig {
   readonly presence: Required<PresenceOptions> | false;
   /** As {@link MaintenanceOptions.onDecision}. */
   readonly onDecision?: MaintenanceOptions['onDecision'];
+  /** As {@link MaintenanceOptions.liveReload}: the jitter and the prefix when given, or false. */
+  readonly liveReload: Readonly<{ jitterMs: number; prefix?: string }> | false;
+  readonly retryAfterJitterSeconds: number;
   /** Every available catalog, complete (built-ins with the overrides, and added languages). */
   readonly catalogs: Readonly<Record<string, Catalog>>;
   readonly locales: readonly string[];
@@ -280,6 +313,8 @@ export const KNOWN_KEYS = [
   'translations',
   'locales',
   'defaultLocale',
+  'liveReload',
+  'retryAfterJitterSeconds',
 ] as const satisfies readonly (keyof MaintenanceOptions)[];
 /** Compiles only while {@link KNOWN_KEYS} names every option of {@link MaintenanceOptions}. */
 const everyOptionListed: NamesEveryKey<MaintenanceOptions, typeof KNOWN_KEYS> = true;
@@ -595,6 +630,40 @@ function resolveLanguages(o: Entries) {
   return { catalogs, locales: Object.freeze([...(locales as string[])]), defaultLocale: defaultLocale as string };
 }
 
+function resolveLiveReload(raw: unknown): MaintenanceConfig['liveReload'] {
+  if (raw === false) return false;
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
+    invalidOption('liveReload', 'must be false or an object such as { jitterMs: 10000 }', raw);
+  }
+  const l = knownEntries((raw ?? {}) as object, ['jitterMs', 'prefix'], 'liveReload');
+  const jitterMs = l.jitterMs ?? LIVE_RELOAD_DEFAULTS.jitterMs;
+  if (!Number.isInteger(jitterMs) || (jitterMs as number) < 0 || (jitterMs as number) > 600_000) {
+    invalidOption(
+      'liveReload.jitterMs',
+      'must be a whole number of milliseconds from 0 to 600000 (e.g. 10000)',
+      jitterMs,
+    );
+  }
+  if (!('prefix' in l)) return Object.freeze({ jitterMs: jitterMs as number });
+  const prefix = checkPath('liveReload.prefix', l.prefix);
+  if (trimSlash(prefix) === '/') {
+    invalidOption(
+      'liveReload.prefix',
+      'must be the prefix of the routes, such as "/maintenance-mode" (not "/")',
+      prefix,
+    );
+  }
+  return Object.freeze({ jitterMs: jitterMs as number, prefix: trimSlash(prefix) });
+}
+
+function resolveRetryJitter(raw: unknown): number {
+  const seconds = raw ?? DEFAULTS.retryAfterJitterSeconds;
+  if (!Number.isInteger(seconds) || (seconds as number) < 0 || (seconds as number) > 86_400) {
+    invalidOption('retryAfterJitterSeconds', 'must be a whole number of seconds from 0 (none) to 86400', raw);
+  }
+  return seconds as number;
+}
+
 function resolveScope(raw: unknown): MaintenanceConfig['scope'] {
   if (raw === undefined || typeof raw === 'function') return raw as MaintenanceConfig['scope'];
   return checkScopeName(raw, "scope (a name, or a function returning the request's scope)");
@@ -620,6 +689,8 @@ export function resolveOptions(input: MaintenanceOptions = {}): MaintenanceConfi
     hold: 'hold' in o ? resolveHold(o.hold) : undefined,
     presence: resolvePresence(o.presence),
     onDecision: o.onDecision as MaintenanceConfig['onDecision'],
+    liveReload: resolveLiveReload(o.liveReload),
+    retryAfterJitterSeconds: resolveRetryJitter(o.retryAfterJitterSeconds),
     ...resolveLanguages(o),
   });
 }

@@ -6,8 +6,10 @@
 import type { ParameterizedContext } from 'koa';
 import type { Decision } from '../core/decide.js';
 import { negotiateLocale } from '../core/i18n.js';
+import { RESPONSE_SCOPE } from '../core/scope.js';
 import type { MaintenanceState } from '../core/state.js';
 import { type AnswerKit, answerText, type RetryAfter, retryAfterFor } from './answer-text.js';
+import type { LiveLink, LivePage } from './live-link.js';
 import type { MaintenanceConfig, MaintenanceResponseKind } from './options.js';
 import type { Renderer } from './render.js';
 
@@ -112,6 +114,10 @@ interface Prepared {
   readonly status: number;
   readonly state: MaintenanceState;
   readonly seconds: number | undefined;
+  /** What `Retry-After` says (with `retryAfterJitterSeconds`, each answer adds its own random seconds to it). */
+  readonly retry: RetryAfter;
+  /** The live script the page carries (undefined: none). */
+  readonly live: LivePage | undefined;
   readonly names: readonly string[];
   readonly values: string[];
   /** Where `Vary` is in `names` (-1: the answer varies on nothing). */
@@ -129,6 +135,7 @@ interface PrepareSpec {
   readonly extra: object;
   /** The fields the answer varies on (`Accept-Language` with a choice of languages, `Accept` with `auto`). */
   readonly vary: readonly string[];
+  readonly live?: LivePage;
 }
 
 /** Renders the answer and lays out its headers; a template that fails yields the plain-text answer (reported). */
@@ -163,7 +170,8 @@ function prepare(
   if (!early && spec.vary.length > 0) addVary();
   add('Content-Type', type);
   const status = kit.config.statusCode;
-  return { status, state, seconds: spec.retry.seconds, names, values, varyAt, body, second: -1 };
+  const { retry, live } = spec;
+  return { status, state, seconds: retry.seconds, retry, live, names, values, varyAt, body, second: -1 };
 }
 
 /**
@@ -187,8 +195,34 @@ function send(ctx: ParameterizedContext, p: Prepared, nowMs: number): void {
   ctx.body = p.body;
 }
 
-/** Builds the responder for one `maintenance()` configuration. */
-export function createResponder(config: MaintenanceConfig, render: Renderer): Responder {
+/**
+ * `Retry-After` with 0…`jitter` random seconds added: to the seconds, or to the HTTP date of a scheduled end (so
+ * clients that honour it do not all come back in the same second).
+ */
+export function jitteredRetryAfter(retry: RetryAfter, jitter: number, random: number = Math.random()): string {
+  const extra = Math.floor(random * (jitter + 1));
+  if (retry.end !== undefined) return new Date(retry.end.getTime() + extra * 1000).toUTCString();
+  return String((retry.seconds ?? 0) + extra);
+}
+
+/** {@link send} with a `Retry-After` of its own (`retryAfterJitterSeconds`). */
+function sendJittered(ctx: ParameterizedContext, p: Prepared, nowMs: number, jitter: number): void {
+  send(ctx, p, nowMs);
+  if (p.retry.header !== undefined && !ctx.headerSent)
+    ctx.res.setHeader('Retry-After', jitteredRetryAfter(p.retry, jitter));
+}
+
+/**
+ * The live script of a blocked page: for the `maintenance` rule only (a forced-on route answers maintenance whatever
+ * the state: its page must never return by itself), following the scope whose state blocked it.
+ */
+function livePageOf(ctx: ParameterizedContext, link: LiveLink, rule: BlockDecision['rule'], scoped: boolean) {
+  if (rule !== 'maintenance') return undefined;
+  return link.page(scoped ? (ctx.res as { [RESPONSE_SCOPE]?: string })[RESPONSE_SCOPE] : undefined);
+}
+
+/** Builds the responder for one `maintenance()` configuration (`link`: its live pages, when `liveReload` is on). */
+export function createResponder(config: MaintenanceConfig, render: Renderer, link?: LiveLink): Responder {
   const kit: AnswerKit = { config, render };
   const language = createLanguagePicker(config);
   const vary = [
@@ -202,14 +236,17 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
   const slotOf = (kind: MaintenanceResponseKind, lang: string) =>
     lang === config.defaultLocale ? kind : `${kind}:${lang}`;
 
-  const cached = (ctx: ParameterizedContext, state: MaintenanceState, retry: RetryAfter): Prepared => {
+  const jitter = config.retryAfterJitterSeconds;
+  const scoped = config.scope !== undefined;
+  const cached = (ctx: ParameterizedContext, state: MaintenanceState, retry: RetryAfter, decision: BlockDecision) => {
     const lang = language(ctx);
     const kind = kindFor(ctx, config);
+    const live = link !== undefined && kind === 'html' ? livePageOf(ctx, link, decision.rule, scoped) : undefined;
     const slot = slotOf(kind, lang);
     const last = slots.get(slot);
-    if (last !== undefined && last.state === state && last.seconds === retry.seconds) return last;
+    if (last !== undefined && last.state === state && last.seconds === retry.seconds && last.live === live) return last;
     let failed = false;
-    const made = prepare(kit, state, { kind, lang, retry, extra: {}, vary }, (err) => {
+    const made = prepare(kit, state, { kind, lang, retry, extra: {}, vary, live }, (err) => {
       failed = true;
       report(ctx, err);
     });
@@ -225,11 +262,15 @@ export function createResponder(config: MaintenanceConfig, render: Renderer): Re
       return;
     }
     const retry = state.end === undefined ? fixedRetry : retryAfterFor(state, config.retryAfter, now);
-    if (!config.getContext) return send(ctx, cached(ctx, state, retry), nowMs);
-    return withContext(ctx, { kit, state, retry, vary, nowMs }, () => ({
-      lang: language(ctx),
-      kind: kindFor(ctx, config),
-    }));
+    if (!config.getContext) {
+      const prepared = cached(ctx, state, retry, decision);
+      return jitter === 0 ? send(ctx, prepared, nowMs) : sendJittered(ctx, prepared, nowMs, jitter);
+    }
+    return withContext(ctx, { kit, state, retry, vary, nowMs, jitter }, () => {
+      const kind = kindFor(ctx, config);
+      const live = link !== undefined && kind === 'html' ? livePageOf(ctx, link, decision.rule, scoped) : undefined;
+      return { lang: language(ctx), kind, live };
+    });
   };
 }
 
@@ -240,6 +281,7 @@ interface ContextAnswer {
   readonly retry: RetryAfter;
   readonly vary: readonly string[];
   readonly nowMs: number;
+  readonly jitter: number;
 }
 
 /**
@@ -249,11 +291,13 @@ interface ContextAnswer {
 async function withContext(
   ctx: ParameterizedContext,
   a: ContextAnswer,
-  negotiate: () => { lang: string; kind: MaintenanceResponseKind },
+  negotiate: () => { lang: string; kind: MaintenanceResponseKind; live: LivePage | undefined },
 ): Promise<void> {
   neverCache(ctx, a.nowMs);
   ctx.status = a.kit.config.statusCode;
-  if (a.retry.header !== undefined) ctx.set('Retry-After', a.retry.header);
+  if (a.retry.header !== undefined) {
+    ctx.set('Retry-After', a.jitter === 0 ? a.retry.header : jitteredRetryAfter(a.retry, a.jitter));
+  }
   let extra: object;
   try {
     extra = (await (a.kit.config.getContext as NonNullable<MaintenanceConfig['getContext']>)(ctx)) ?? {};
@@ -263,11 +307,10 @@ async function withContext(
     ctx.body = PLAIN_TEXT_BODY;
     return;
   }
-  const { lang, kind } = negotiate();
-  const spec = { kind, lang, retry: a.retry, extra, vary: a.vary };
-  send(
-    ctx,
-    prepare(a.kit, a.state, spec, (err) => report(ctx, err)),
-    a.nowMs,
-  );
+  const { lang, kind, live } = negotiate();
+  const spec = { kind, lang, retry: a.retry, extra, vary: a.vary, live };
+  const prepared = prepare(a.kit, a.state, spec, (err) => report(ctx, err));
+  // send() writes the prepared headers, Retry-After without the jitter: sendJittered() puts a jittered one back.
+  if (a.jitter === 0) send(ctx, prepared, a.nowMs);
+  else sendJittered(ctx, prepared, a.nowMs, a.jitter);
 }

@@ -5,17 +5,20 @@ import { checkBodyShape } from '../core/body-shape.js';
 import { hashSecret } from '../core/bypass.js';
 import { httpStatusOf, MaintenanceError } from '../core/errors.js';
 import { type HistoryEntry, summarize } from '../core/history.js';
-import { type LocalizedText, messageView, negotiateLocale } from '../core/i18n.js';
+import { type LocalizedText, negotiateLocale } from '../core/i18n.js';
 import { icsFeed } from '../core/ics.js';
 import type { Fleet } from '../core/presence.js';
-import { checkScopeName, stateInForce } from '../core/scope.js';
+import { checkScopeName } from '../core/scope.js';
 import { blocksRequests, type MaintenanceState, MESSAGE_MAX_LENGTH, OFF_STATE } from '../core/state.js';
-import { fleetSummary, publicStatusBody, scopesBody, statusBody } from '../core/status.js';
+import { fleetSummary, scopesBody, statusBody } from '../core/status.js';
 import { ON_NOTES } from '../core/switch-on.js';
-import { type PublicOccurrence, publicOccurrence, type RecurringWindow } from '../core/windows.js';
+import type { RecurringWindow } from '../core/windows.js';
 import { describeRule, RULE_TEXT_LANGUAGES } from '../service/recurrence-rule.js';
 import { defaultService, type MaintenanceService } from '../service/service.js';
 import type { SwitchOutcome } from '../service/switching.js';
+import { createLiveEvents } from './live-events.js';
+import { liveScript, serveLiveScript } from './live-script.js';
+import { publicBody, publicWindows, readerMessage, readPublicView } from './public-view.js';
 import { createRenderer, type Renderer } from './render.js';
 import { neverCache } from './respond.js';
 import { actorOf, isCrossSite, type MaintenanceRoutesConfig, safeNextPath, windowRequest } from './toggle-rules.js';
@@ -33,6 +36,10 @@ export interface ToggleHandlers {
   readonly removeWindow: (ctx: ParameterizedContext) => Promise<void>;
   /** `windows.ics`: the recurring windows' next occurrences as an iCalendar feed. */
   readonly calendar: (ctx: ParameterizedContext) => Promise<void>;
+  /** `events`: what `public.json` says as Server-Sent Events, with `live` (see live-events.ts). */
+  readonly events: (ctx: ParameterizedContext) => Promise<void>;
+  /** `live.js`: the script of live pages. */
+  readonly liveScript: (ctx: ParameterizedContext) => Promise<void>;
 }
 
 /** Renders the status page from its context (see `views/maintenance-status.html`). */
@@ -298,6 +305,7 @@ async function page(r: Routes, ctx: ParameterizedContext, bypassLink?: string): 
     ...statusBody(state, now),
     summary: summarize(state, now),
     prefix: r.config.prefix,
+    liveSrc: `${r.config.prefix}/live.js?v=${liveScript().version}`,
     messageMaxLength: MESSAGE_MAX_LENGTH,
     store: s.storeDescription,
     history: history.map((e) => ({ ...e, messageView: readerView(ctx, e.message) })),
@@ -338,17 +346,9 @@ function windowsView(s: MaintenanceService, state: MaintenanceState, language: s
   }));
 }
 
-/** The language a reader of `ctx` gets `message` in: the best of its own languages for `Accept-Language`. */
-function readerLanguageOf(ctx: ParameterizedContext, message: LocalizedText): string {
-  const tags = Object.keys(message);
-  return negotiateLocale(ctx.get('Accept-Language'), tags, 'en' in message ? 'en' : tags[0]);
-}
-
 /** A message as the reader of `ctx` sees it: in their language, with its other languages named. */
 function readerView(ctx: ParameterizedContext, message: string | LocalizedText | undefined) {
-  return typeof message === 'object'
-    ? messageView(message, readerLanguageOf(ctx, message), 'en')
-    : messageView(message, 'en', 'en');
+  return readerMessage(ctx.get('Accept-Language'), message);
 }
 
 /**
@@ -360,31 +360,11 @@ async function publicStatus(r: Routes, ctx: ParameterizedContext): Promise<void>
   const scope = statusScopeOf(ctx);
   if (scope === false) return;
   const now = new Date();
-  const global = await s.getState();
-  const inForce = scope === undefined ? { state: global } : stateInForce(global, await s.getState(scope), scope, now);
+  const view = await readPublicView(s, scope, now);
   neverCache(ctx);
   ctx.set('Access-Control-Allow-Origin', '*');
   ctx.vary('Accept-Language');
-  const message = inForce.state.message;
-  const lang = typeof message === 'object' ? readerLanguageOf(ctx, message) : undefined;
-  const body = publicStatusBody(inForce.state, inForce.scope, now, lang);
-  const windows = publicWindows(s, scope, 10, (m) => readerView(ctx, m).text);
-  ctx.body = windows.length > 0 ? { ...body, windows } : body;
-}
-
-/** The next `count` occurrences anyone may see (dry runs are private), their messages in the reader's language. */
-function publicWindows(
-  s: MaintenanceService,
-  scope: string | undefined,
-  count: number,
-  textOf: (message: string | LocalizedText) => string | undefined,
-): PublicOccurrence[] {
-  return s.upcoming({ count, dryRuns: false, ...(scope !== undefined ? { scope } : {}) }).map((o) => {
-    const p = publicOccurrence(o);
-    const message = p.message === undefined ? undefined : textOf(p.message);
-    const { message: _, ...rest } = p;
-    return message === undefined ? rest : { ...rest, message };
-  });
+  ctx.body = publicBody(s, view, ctx.get('Accept-Language'), now);
 }
 
 /** Who makes a window change: as for a switch. */
@@ -458,16 +438,21 @@ async function calendar(r: Routes, ctx: ParameterizedContext): Promise<void> {
   neverCache(ctx);
   ctx.set('Access-Control-Allow-Origin', '*');
   ctx.type = 'text/calendar; charset=utf-8';
-  ctx.body = icsFeed(
-    publicWindows(s, scope, 100, (m) => readerView(ctx, m).text),
-    new Date(),
-  );
+  ctx.body = icsFeed(publicWindows(s, scope, 100, ctx.get('Accept-Language')), new Date());
+}
+
+/** `/events` without `live`: never routed (the table leaves it out), answered 404 should it be called. */
+async function notServed(ctx: ParameterizedContext): Promise<void> {
+  ctx.status = 404;
 }
 
 /** Builds the handlers for one configuration. */
 export function createToggleHandlers(config: MaintenanceRoutesConfig, renderPage?: StatusPageRenderer): ToggleHandlers {
   const r: Routes = { config, renderPage, service: () => config.service ?? defaultService() };
+  const live = config.live && createLiveEvents({ caps: config.live, service: r.service, scopeOf: statusScopeOf });
   return {
+    events: live ? live.handle : notServed,
+    liveScript: serveLiveScript,
     on: toggle(r, true),
     off: toggle(r, false),
     status: (ctx) => status(r, ctx),

@@ -1,5 +1,6 @@
+import { LIVE_DEFAULTS } from '../core/live.js';
 import { trimSlash } from '../core/rules.js';
-import { invalidOption, knownEntries } from '../core/validate.js';
+import { invalidOption, knownEntries, type NamesEveryKey } from '../core/validate.js';
 import type { MaintenanceService } from '../service/service.js';
 import type { MaintenanceContext } from './options.js';
 
@@ -21,6 +22,24 @@ export interface MaintenanceRoutesOptions {
    * who changed it or a secret), for front-ends and status pages; `?scope=` gives a scope's view. @default false
    */
   readonly publicStatus?: boolean;
+  /**
+   * Serve `GET <prefix>/events` to everyone: Server-Sent Events (`event: state`, `id:` the state revision) with exactly
+   * the body of `public.json` (`?scope=` likewise), once on connect and again on every change of it, and a keep-alive
+   * comment every 25 s; the 503 page and the banner follow it (`maintenance({ liveReload })`). `true`, or the caps.
+   * @default publicStatus (with the default caps)
+   */
+  readonly live?: boolean | LiveOptions;
+}
+
+/** Caps of `live`: a connection past one gets 503 with `Retry-After`. */
+export interface LiveOptions {
+  /** Streams this instance serves at once (1–1000000). @default 10000 */
+  readonly maxClients?: number;
+  /**
+   * Streams one client (an IPv4 address, or an IPv6 /64; `ctx.ip`) may hold at once, so one client cannot take them
+   * all. @default maxClients / 10, rounded up
+   */
+  readonly maxPerClient?: number;
 }
 
 /** Default values of {@link MaintenanceRoutesOptions}. */
@@ -33,10 +52,45 @@ export interface MaintenanceRoutesConfig {
   readonly service?: MaintenanceService;
   readonly getUpdatedBy?: MaintenanceRoutesOptions['getUpdatedBy'];
   readonly publicStatus: boolean;
+  /** `GET <prefix>/events` with its caps, or false when it is not served. */
+  readonly live: Readonly<Required<LiveOptions>> | false;
 }
 
 /** The names of every `maintenanceRoutes()` option (the README's table lists exactly these). */
-export const ROUTES_OPTION_NAMES = ['prefix', 'isSuperuser', 'service', 'getUpdatedBy', 'publicStatus'] as const;
+export const ROUTES_OPTION_NAMES = [
+  'prefix',
+  'isSuperuser',
+  'service',
+  'getUpdatedBy',
+  'publicStatus',
+  'live',
+] as const satisfies readonly (keyof MaintenanceRoutesOptions)[];
+/** Compiles only while {@link ROUTES_OPTION_NAMES} names every option of {@link MaintenanceRoutesOptions}. */
+const everyRouteOptionListed: NamesEveryKey<MaintenanceRoutesOptions, typeof ROUTES_OPTION_NAMES> = true;
+void everyRouteOptionListed;
+
+/** The caps of `live` (its default: on with `publicStatus`), checked: whole numbers, `maxPerClient` ≤ `maxClients`. */
+export function resolveLive(raw: unknown, publicStatus: boolean): Readonly<Required<LiveOptions>> | false {
+  const on = raw ?? publicStatus;
+  if (on === false) return false;
+  if (on !== true && (typeof on !== 'object' || on === null || Array.isArray(on))) {
+    invalidOption('live', 'must be true, false or the caps { maxClients, maxPerClient }', raw);
+  }
+  const caps = on === true ? {} : knownEntries(on as object, ['maxClients', 'maxPerClient'], 'live');
+  const maxClients = caps.maxClients ?? LIVE_DEFAULTS.maxClients;
+  if (!Number.isInteger(maxClients) || (maxClients as number) < 1 || (maxClients as number) > 1_000_000) {
+    invalidOption('live.maxClients', 'must be a whole number of connections from 1 to 1000000', maxClients);
+  }
+  const perClient = caps.maxPerClient ?? Math.ceil((maxClients as number) / 10);
+  if (!Number.isInteger(perClient) || (perClient as number) < 1 || (perClient as number) > (maxClients as number)) {
+    invalidOption(
+      'live.maxPerClient',
+      `must be a whole number of connections from 1 to maxClients (${maxClients})`,
+      perClient,
+    );
+  }
+  return Object.freeze({ maxClients: maxClients as number, maxPerClient: perClient as number });
+}
 
 /**
  * The checks the toggle routes and the control API share: `prefix` a path (not "/"; `defaultPrefix` when unset),
@@ -66,12 +120,14 @@ export function resolveRoutesOptions(input: MaintenanceRoutesOptions = {}): Main
   if ('publicStatus' in o && typeof o.publicStatus !== 'boolean') {
     invalidOption('publicStatus', 'must be true or false', o.publicStatus);
   }
+  const publicStatus = (o.publicStatus as boolean | undefined) ?? false;
   return Object.freeze({
     prefix,
     isSuperuser: o.isSuperuser as MaintenanceRoutesConfig['isSuperuser'],
     service: o.service as MaintenanceService | undefined,
     getUpdatedBy: o.getUpdatedBy as MaintenanceRoutesConfig['getUpdatedBy'],
-    publicStatus: (o.publicStatus as boolean | undefined) ?? false,
+    publicStatus,
+    live: resolveLive(o.live, publicStatus),
   });
 }
 

@@ -3,6 +3,7 @@
  * `createMaintenanceController()` (routing-controllers) are both built from, so the two cannot drift.
  */
 import type { ParameterizedContext } from 'koa';
+import { registerLiveRoutes } from './live-link.js';
 import type { ToggleHandlers } from './toggle-handlers.js';
 import type { MaintenanceRoutesConfig } from './toggle-rules.js';
 
@@ -19,6 +20,8 @@ export interface ToggleRoute {
   readonly pass: 'off-marker' | 'served';
   /** Served only with `publicStatus`. */
   readonly public?: true;
+  /** Served only with `live`. */
+  readonly live?: true;
 }
 
 /** Every toggle route, in the order they are registered. */
@@ -33,15 +36,23 @@ export const TOGGLE_ROUTES: readonly ToggleRoute[] = [
   { method: 'get', path: '/', handler: 'page', pass: 'served' },
   { method: 'get', path: '/public.json', handler: 'publicStatus', pass: 'served', public: true },
   { method: 'get', path: '/windows.ics', handler: 'calendar', pass: 'served', public: true },
+  { method: 'get', path: '/events', handler: 'events', pass: 'served', live: true },
+  { method: 'get', path: '/live.js', handler: 'liveScript', pass: 'served' },
 ];
 
-/** The routes a configuration serves, each with its handler. */
+/**
+ * The routes a configuration serves, each with its handler. Routes with `live` on register their prefix, so pages
+ * of `maintenance({ liveReload })` know where to find `/events` and `/live.js`.
+ */
 export function toggleRoutesOf(
   config: MaintenanceRoutesConfig,
   handlers: ToggleHandlers,
 ): Array<ToggleRoute & { readonly handle: (ctx: ParameterizedContext) => Promise<void> }> {
-  return TOGGLE_ROUTES.filter((r) => config.publicStatus || !r.public).map((r) => ({
-    ...r,
-    handle: handlers[r.handler],
-  }));
+  if (config.live) registerLiveRoutes(config.prefix);
+  return TOGGLE_ROUTES.filter((r) => (config.publicStatus || !r.public) && (config.live !== false || !r.live)).map(
+    (r) => ({
+      ...r,
+      handle: handlers[r.handler],
+    }),
+  );
 }

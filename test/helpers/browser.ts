@@ -19,7 +19,7 @@ const DOCUMENT_503 =
 export const unexpected = (problems: string[]) => problems.filter((p) => p !== DOCUMENT_503);
 
 /** Every console error, page error, failed or external request of a page, so a test can assert there were none. */
-function watch(page: Page) {
+export function watch(page: Page) {
   const problems: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
@@ -30,6 +30,22 @@ function watch(page: Page) {
     if (!r.url().startsWith('http://127.0.0.1:') && !r.url().startsWith('data:')) problems.push(`external: ${r.url()}`);
   });
   return problems;
+}
+
+/** Headless Debian Chromium, quiet (no background requests). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 }
 
 /** The demo app on a free port with its own state file, and headless Chromium to look at it. */
@@ -61,18 +77,7 @@ export async function startBrowserDemo(): Promise<BrowserDemo> {
   const server: Server = createDemoApp({ service }).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   const contexts: BrowserContext[] = [];
   return {
     base,

@@ -7,6 +7,7 @@ import supertest from 'supertest';
 import {
   createFileStore,
   type Fleet,
+  type MaintenanceError,
   MaintenanceService,
   maintenance,
   maintenanceRoutes,
@@ -145,6 +146,40 @@ describe('the fleet: revisions and where people see it', () => {
     const listed = (await s.fleet()).instances.map((i) => [i.id, i.stale]);
     expect(listed).to.deep.equal([['stopped-30-seconds-ago', true]]);
     await s.waitForFleet({ timeoutMs: 5000 }); // neither is waited for
+  });
+
+  it('renews a lease only on the state it read: a person switching off meanwhile is never overwritten', async () => {
+    const person = service();
+    const store = createFileStore(file);
+    let interrupt = false;
+    // The runner's store: its next state read lets a person switch off after it read, before its renewal is written.
+    const runnerStore = new Proxy(store, {
+      get(target, key) {
+        if (key === 'readState') {
+          return async () => {
+            const value = await target.readState();
+            if (interrupt) {
+              interrupt = false;
+              await person.disable({ by: 'person' });
+            }
+            return value;
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const runner = new MaintenanceService({ store: runnerStore, cacheTtlMs: 0, logger: captureLogger() });
+    services.push(runner);
+    await runner.enable({ by: 'runner', leaseMs: 60_000 });
+    interrupt = true;
+    const renewal = await runner.renewLease().then(
+      () => undefined,
+      (err: MaintenanceError) => err.code,
+    );
+    expect(renewal, 'read again: the state has no lease now').to.equal('ERR_MAINTENANCE_INVALID_SCHEDULE');
+    const now = await person.getStoredState();
+    expect(now, 'the person’s off stands').to.include({ enabled: false, updatedBy: 'person' });
   });
 
   it('refuses the fleet for a store that keeps no presence, naming the stores that do', async () => {

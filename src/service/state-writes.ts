@@ -24,6 +24,9 @@ import type { StateCaches, StateView } from './state-view.js';
 import type { StoreSync } from './store-sync.js';
 import { endOccurrences } from './window-list.js';
 
+/** How many times `renewLease()` reads and tries again when a write landed between its read and its renewal. */
+const RENEW_ATTEMPTS = 3;
+
 /** What a write records besides the state. */
 export interface WriteOptions {
   /** What made the change, for the history. @default 'service' */
@@ -86,13 +89,26 @@ export class StateWrites {
     await this.write(normalizeState(state), { source: opts.source ?? 'job', by: opts.by, scope });
   }
 
-  /** Renews the lease of the stored state (global, or of `scope`), quietly. */
+  /**
+   * Renews the lease of the stored state (global, or of `scope`), quietly. The renewal lands only on the revision its
+   * state was read at (`ifRevision`): a switch made in between (a person's off) is never overwritten by the older state;
+   * the state is read again and, if it still has a lease, renewed (at most {@link RENEW_ATTEMPTS} times).
+   */
   async renewLease(scope?: string): Promise<void> {
     this.refuseForced();
     const name = scope === undefined ? undefined : checkScopeName(scope);
-    const current = await this.s.view.getStoredState(name);
-    const options = { source: 'lease', by: current.updatedBy, scope: name, quiet: true };
-    await this.write(renewedState(current, new Date()), options);
+    for (let attempt = 1; ; attempt++) {
+      const revision = await this.s.store.readRevision(); // first: a write after it makes the renewal conflict
+      const current = await this.s.view.getStoredState(name);
+      const options = { source: 'lease', by: current.updatedBy, scope: name, quiet: true, ifRevision: revision };
+      try {
+        await this.write(renewedState(current, new Date()), options);
+        return;
+      } catch (err) {
+        const conflict = err instanceof MaintenanceError && err.code === 'ERR_MAINTENANCE_STORE_CONFLICT';
+        if (!conflict || attempt === RENEW_ATTEMPTS) throw err;
+      }
+    }
   }
 
   /**

@@ -45,6 +45,22 @@ export function request(port: number): { socket: Socket; status: Promise<number>
   return { socket, status };
 }
 
+/**
+ * Opens `count` requests a few hundred at a time (as a busy site's visitors arrive), each on its own connection kept
+ * in `sockets`, and waits until the server has read them all; resolves with their statuses to come.
+ */
+export async function holdMany(port: number, count: number, sockets: Socket[]): Promise<Array<Promise<number>>> {
+  const pending: Array<Promise<number>> = [];
+  for (let i = 0; i < count; i++) {
+    const r = request(port);
+    sockets.push(r.socket);
+    pending.push(r.status);
+    if (i % 500 === 499) await sleep(20);
+  }
+  await sleep(2000); // all of them read and held
+  return pending;
+}
+
 export async function heldAtScale(redisUrl: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kmm-held-'));
   const child = spawn(process.execPath, ['--expose-gc', join(__dirname, 'server.js'), 'hold', dir, redisUrl], {
@@ -60,14 +76,7 @@ export async function heldAtScale(redisUrl: string): Promise<void> {
     await operator.enable({ by: 'bench' });
     await sleep(500);
     const before = await stats(child, true);
-    const pending: Array<Promise<number>> = [];
-    for (let i = 0; i < HELD; i++) {
-      const r = request(port);
-      sockets.push(r.socket);
-      pending.push(r.status);
-      if (i % 500 === 499) await sleep(20); // a few hundred at a time, as a busy site's visitors arrive
-    }
-    await sleep(2000); // all of them read and held
+    const pending = await holdMany(port, HELD, sockets);
     const held = await stats(child, true);
     const t0 = performance.now();
     await sleep(MEASURE_MS);

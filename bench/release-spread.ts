@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRedisStore, HOLD_DEFAULTS, MaintenanceService } from '../src/index.js';
-import { request } from './held-scale.js';
+import { holdMany, request } from './held-scale.js';
 
 const HELD = Number(process.env.SCALE_HELD ?? 5000);
 const COLD_MS = Number(process.env.HOLD_COLD_MS ?? 50);
@@ -57,14 +57,7 @@ async function release(redisUrl: string, spread: number | undefined): Promise<Re
     }
     await operator.enable({ by: 'bench' });
     await sleep(500);
-    const pending: Array<Promise<number>> = [];
-    for (let i = 0; i < HELD; i++) {
-      const r = request(port);
-      sockets.push(r.socket);
-      pending.push(r.status);
-      if (i % 500 === 499) await sleep(20); // a few hundred at a time, as a busy site's visitors arrive
-    }
-    await sleep(2000); // all of them read and held
+    const pending = await holdMany(port, HELD, sockets);
     await peakOf(child); // reset: the warm-up's peak does not count
     const t0 = performance.now();
     await operator.disable({ by: 'bench' });

@@ -122,9 +122,13 @@ export class FleetLink {
   private watchDrains(): void {
     if (!this.member) return;
     const global = this.s.caches.global.peek();
+    if (global.enabled || windowsOf(global).length > 0) {
+      this.s.inFlight.watch('all');
+      return;
+    }
     const on = new Set<string>();
     for (const [scope, state] of this.s.caches.scopes.peek()) if (state.enabled) on.add(scope);
-    this.s.inFlight.watch(global.enabled || windowsOf(global).length > 0 ? 'all' : on);
+    this.s.inFlight.watch(on);
   }
 
   /** Counts the requests a hold keeps waiting (reported with the presence). */
